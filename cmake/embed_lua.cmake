@@ -1,0 +1,11 @@
+# Turns store/lua/NAME.lua into `const char lua_NAME[]` in one C file.
+file(GLOB files ${SRC_DIR}/*.lua)
+list(SORT files)
+set(out "/* generated from store/lua by cmake/embed_lua.cmake */\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND out "const char lua_${name}[] = {${hex}0x00};\n")
+endforeach()
+file(WRITE ${OUT} "${out}")

@@ -1,0 +1,387 @@
+#include "conf/conf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(field) offsetof(struct conf, field)
+#define DAY (86400LL * 1000)
+
+/* The one table of settings: the example file, --help and the README's
+ * reference are written from it. */
+const struct conf_row conf_table[] = {
+    {"listen", CONF_STR, F(listen), "127.0.0.1:8080", 0, 0, "address:port the API listens on"},
+    {"redis_url", CONF_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0, "Redis to keep all state in"},
+    {"admin_token", CONF_STR, F(admin_token), "", 0, 0, "root token that creates orgs and tokens (empty: no root)"},
+    {"allow_networks", CONF_STR, F(allow_networks), "", 0, 0, "comma-separated CIDRs that deliveries may reach although private"},
+    {"retry_schedule", CONF_STR, F(retry_schedule), "0,5s,5m,30m,2h,5h,10h,10h", 0, 0, "delay before each attempt; its length is the number of attempts"},
+    {"log_level", CONF_STR, F(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"delivery_id_header", CONF_STR, F(delivery_id_header), "webhook-delivery-id", 0, 0, "header that carries the delivery id"},
+    {"ca_file", CONF_STR, F(ca_file), "", 0, 0, "extra PEM CA bundle trusted for https deliveries (beside the system store)"},
+    {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data"},
+    {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)"},
+    {"request_timeout", CONF_DURATION, F(request_timeout_ms), "15s", 100, 300000, "whole-delivery timeout"},
+    {"connect_timeout", CONF_DURATION, F(connect_timeout_ms), "5s", 100, 300000, "delivery connect timeout"},
+    {"response_max_bytes", CONF_INT, F(response_max_bytes), "65536", 256, 16 << 20, "largest receiver response body read"},
+    {"lease_margin", CONF_DURATION, F(lease_margin_ms), "15s", 1000, 600000, "how long a lease outlives request_timeout"},
+    {"inflight_max", CONF_INT, F(inflight_max), "1024", 1, 100000, "deliveries in flight per process"},
+    {"claim_batch", CONF_INT, F(claim_batch), "128", 1, 10000, "deliveries claimed per partition per round trip"},
+    {"default_max_in_flight", CONF_INT, F(default_max_in_flight), "16", 1, 10000, "max_in_flight of an endpoint that sets none"},
+    {"disable_after_failures", CONF_INT, F(disable_after_failures), "50", 1, 1000000, "consecutive failures before auto-disable may happen"},
+    {"disable_after", CONF_DURATION, F(disable_after_ms), "5d", 0, 365 * DAY, "how long an endpoint must keep failing before auto-disable"},
+    {"retry_after_max", CONF_DURATION, F(retry_after_max_ms), "1h", 0, 7 * DAY, "cap on a receiver's Retry-After"},
+    {"retry_jitter_pct", CONF_INT, F(retry_jitter_pct), "10", 0, 50, "random +- percent applied to each retry delay"},
+    {"shutdown_grace", CONF_DURATION, F(shutdown_grace_ms), "10s", 0, 600000, "how long in-flight deliveries may finish on SIGTERM"},
+    {"token_cache", CONF_DURATION, F(token_cache_ms), "5s", 0, 600000, "how long a token lookup is cached (a revoked token dies within it)"},
+    {"access_token_ttl", CONF_DURATION, F(access_token_ttl_ms), "2h", 1000, 30 * DAY, "lifetime of OAuth2 access tokens"},
+    {"secret_overlap", CONF_DURATION, F(secret_overlap_ms), "24h", 0, 30 * DAY, "how long the previous secret still signs after a rotation"},
+    {"redis_timeout", CONF_DURATION, F(redis_timeout_ms), "5s", 100, 600000, "a Redis reply later than this drops the connection"},
+    {"http_idle_timeout", CONF_DURATION, F(http_idle_timeout_ms), "60s", 1000, 3600000, "idle API connections are closed after this"},
+    {"retrigger_per_minute", CONF_INT, F(retrigger_per_minute), "10", 1, 100000, "contract 003 retrigger calls per webhook per minute"},
+    {"job_batch", CONF_INT, F(job_batch), "500", 10, 100000, "deliveries a background redelivery job handles per step"},
+};
+const size_t conf_table_len = sizeof(conf_table) / sizeof(conf_table[0]);
+
+static const struct conf_row *conf_find(const char *key)
+{
+    for (size_t i = 0; i < conf_table_len; i++)
+        if (strcmp(conf_table[i].name, key) == 0)
+            return &conf_table[i];
+    return NULL;
+}
+
+/* "250ms", "15s", "5m", "2h", "5d", or a bare number of milliseconds. */
+int conf_parse_duration(const char *s, int64_t *out_ms)
+{
+    char *end;
+    errno = 0;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno || v < 0)
+        return -1;
+    int64_t mul;
+    if (strcmp(end, "") == 0 || strcmp(end, "ms") == 0) mul = 1;
+    else if (strcmp(end, "s") == 0) mul = 1000;
+    else if (strcmp(end, "m") == 0) mul = 60000;
+    else if (strcmp(end, "h") == 0) mul = 3600000;
+    else if (strcmp(end, "d") == 0) mul = 86400000;
+    else return -1;
+    if (v > INT64_MAX / mul)
+        return -1;
+    *out_ms = v * mul;
+    return 0;
+}
+
+int conf_set(struct conf *c, const char *key, const char *val, const char *origin,
+             char *err, size_t errlen)
+{
+    const struct conf_row *r = conf_find(key);
+    if (!r) {
+        snprintf(err, errlen, "%s: unknown key '%s'", origin, key);
+        return -1;
+    }
+    void *field = (char *)c + r->offset;
+    if (r->type == CONF_STR) {
+        char *copy = strdup(val);
+        if (!copy) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        free(*(char **)field);
+        *(char **)field = copy;
+        return 0;
+    }
+    int64_t v;
+    if (r->type == CONF_DURATION) {
+        if (conf_parse_duration(val, &v) < 0) {
+            snprintf(err, errlen, "%s: %s: '%s' is not a duration (like 500ms, 15s, 5m, 2h, 1d)",
+                     origin, key, val);
+            return -1;
+        }
+    } else {
+        char *end;
+        errno = 0;
+        long long n = strtoll(val, &end, 10);
+        if (errno || end == val || *end) {
+            snprintf(err, errlen, "%s: %s: '%s' is not an integer", origin, key, val);
+            return -1;
+        }
+        v = n;
+    }
+    if (v < r->min || v > r->max) {
+        snprintf(err, errlen, "%s: %s: %s is out of range [%lld, %lld]", origin, key, val,
+                 (long long)r->min, (long long)r->max);
+        return -1;
+    }
+    *(int64_t *)field = v;
+    return 0;
+}
+
+int conf_init(struct conf *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < conf_table_len; i++)
+        if (conf_set(c, conf_table[i].name, conf_table[i].def, "default", err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096], origin[512];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+        if (!eq) {
+            snprintf(err, errlen, "%s: expected 'key = value'", origin);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        if (conf_set(c, trim(s), trim(eq + 1), origin, err, errlen) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* HOOKD_<KEY> for every key in the table; other HOOKD_ names are ignored
+ * so that scripts may keep their own variables beside ours. */
+int conf_load_env(struct conf *c, char *const *envp, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < conf_table_len; i++) {
+        char name[128];
+        int n = snprintf(name, sizeof(name), "HOOKD_%s", conf_table[i].name);
+        for (int j = 6; j < n; j++)
+            name[j] = (char)toupper((unsigned char)name[j]);
+        for (char *const *e = envp; *e; e++) {
+            if (strncmp(*e, name, (size_t)n) == 0 && (*e)[n] == '=') {
+                if (conf_set(c, conf_table[i].name, *e + n + 1, name, err, errlen) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int conf_parse_cidr(const char *s, struct conf_cidr *out)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    int maxp;
+    memset(out->addr, 0, 16);
+    if (inet_pton(AF_INET, buf, out->addr + 12) == 1) {
+        out->addr[10] = out->addr[11] = 0xff;
+        maxp = 32;
+    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        maxp = 128;
+    } else {
+        return -1;
+    }
+    int p = maxp;
+    if (slash) {
+        char *end;
+        errno = 0;
+        long v = strtol(slash + 1, &end, 10);
+        if (errno || end == slash + 1 || *end || v < 0 || v > maxp)
+            return -1;
+        p = (int)v;
+    }
+    out->prefix = maxp == 32 ? p + 96 : p;
+    return 0;
+}
+
+static int cidr_contains(const struct conf_cidr *r, const uint8_t a[16])
+{
+    int bits = r->prefix;
+    for (int i = 0; i < 16 && bits > 0; i++, bits -= 8) {
+        uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+        if ((a[i] & mask) != (r->addr[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+int conf_allowed(const struct conf *c, const uint8_t addr[16])
+{
+    for (int i = 0; i < c->allow_count; i++)
+        if (cidr_contains(&c->allow[i], addr))
+            return 1;
+    return 0;
+}
+
+static int parse_allow(struct conf *c, char *err, size_t errlen)
+{
+    char *copy = strdup(c->allow_networks), *save = NULL;
+    if (!copy)
+        return -1;
+    int rc = 0;
+    c->allow_count = 0;
+    for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (c->allow_count == CONF_MAX_ALLOW) {
+            snprintf(err, errlen, "allow_networks: more than %d ranges", CONF_MAX_ALLOW);
+            rc = -1;
+            break;
+        }
+        if (conf_parse_cidr(t, &c->allow[c->allow_count]) < 0) {
+            snprintf(err, errlen, "allow_networks: '%s' is not a CIDR range", t);
+            rc = -1;
+            break;
+        }
+        c->allow_count++;
+    }
+    free(copy);
+    return rc;
+}
+
+static int parse_schedule(struct conf *c, char *err, size_t errlen)
+{
+    char *copy = strdup(c->retry_schedule), *save = NULL;
+    if (!copy)
+        return -1;
+    int rc = 0;
+    c->schedule_len = 0;
+    for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        int64_t ms;
+        if (c->schedule_len == CONF_MAX_SCHEDULE || conf_parse_duration(t, &ms) < 0) {
+            snprintf(err, errlen, "retry_schedule: '%s' is not a duration (or over %d entries)",
+                     t, CONF_MAX_SCHEDULE);
+            rc = -1;
+            break;
+        }
+        c->schedule_ms[c->schedule_len++] = ms;
+    }
+    if (rc == 0 && c->schedule_len == 0) {
+        snprintf(err, errlen, "retry_schedule: needs at least one entry");
+        rc = -1;
+    }
+    free(copy);
+    return rc;
+}
+
+/* host:port with an optional [v6] host. Writes a malloc'd host. */
+static int parse_hostport(const char *s, char **host, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return -1;
+    const char *h = s, *he = colon;
+    if (*h == '[' && he[-1] == ']') {
+        h++;
+        he--;
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p < 0 || p > 65535 || he <= h)
+        return -1;
+    free(*host);
+    *host = strndup(h, (size_t)(he - h));
+    *port = (int)p;
+    return *host ? 0 : -1;
+}
+
+static int parse_redis_url(struct conf *c)
+{
+    const char *s = c->redis_url;
+    if (strncmp(s, "redis://", 8) != 0)
+        return -1;
+    s += 8;
+    const char *at = strchr(s, '@');
+    if (at) /* credentials are not supported by this build: refuse, never ignore */
+        return -1;
+    const char *slash = strchr(s, '/');
+    char hp[256];
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (n == 0 || n >= sizeof(hp))
+        return -1;
+    memcpy(hp, s, n);
+    hp[n] = '\0';
+    if (!strchr(hp, ':'))
+        strcat(hp, ":6379");
+    if (parse_hostport(hp, &c->redis_host, &c->redis_port) < 0 || c->redis_port == 0)
+        return -1;
+    c->redis_db = 0;
+    if (slash && slash[1]) {
+        char *end;
+        long db = strtol(slash + 1, &end, 10);
+        if (*end || db < 0 || db > 1000)
+            return -1;
+        c->redis_db = (int)db;
+    }
+    return 0;
+}
+
+int conf_finish(struct conf *c, char *err, size_t errlen)
+{
+    if (parse_hostport(c->listen, &c->listen_host, &c->listen_port) < 0) {
+        snprintf(err, errlen, "listen: '%s' is not host:port", c->listen);
+        return -1;
+    }
+    if (parse_redis_url(c) < 0) {
+        snprintf(err, errlen, "redis_url: '%s' is not redis://host:port/db", c->redis_url);
+        return -1;
+    }
+    if (parse_allow(c, err, errlen) < 0 || parse_schedule(c, err, errlen) < 0)
+        return -1;
+    if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&
+        strcmp(c->log_level, "warn") && strcmp(c->log_level, "error")) {
+        snprintf(err, errlen, "log_level: '%s' is not one of debug, info, warn, error", c->log_level);
+        return -1;
+    }
+    if (c->admin_token[0] && strlen(c->admin_token) < 16) {
+        snprintf(err, errlen, "admin_token: must be at least 16 characters");
+        return -1;
+    }
+    for (const char *h = c->delivery_id_header; *h; h++)
+        if (!isalnum((unsigned char)*h) && *h != '-') {
+            snprintf(err, errlen, "delivery_id_header: '%s' is not a header name", c->delivery_id_header);
+            return -1;
+        }
+    if (!c->delivery_id_header[0]) {
+        snprintf(err, errlen, "delivery_id_header: must not be empty");
+        return -1;
+    }
+    return 0;
+}
+
+void conf_free(struct conf *c)
+{
+    for (size_t i = 0; i < conf_table_len; i++)
+        if (conf_table[i].type == CONF_STR)
+            free(*(char **)((char *)c + conf_table[i].offset));
+    free(c->redis_host);
+    free(c->listen_host);
+    memset(c, 0, sizeof(*c));
+}

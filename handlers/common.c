@@ -1,0 +1,249 @@
+#include "handlers/common.h"
+
+#include <ctype.h>
+#include <event2/http.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "reactor/log.h"
+#include "store/ids.h"
+#include "store/keys.h"
+
+void org_prefix(const char *org_id, char out[32])
+{
+    key_prefix(out, key_partition(org_id, (int)server_conf()->partitions));
+}
+
+int call_script_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
+                    const char **argv)
+{
+    const char *all[32];
+    size_t lens[32];
+    if (argc + 1 > 32) {
+        reply_error(r, 500, "internal", NULL, "too many script arguments");
+        return -1;
+    }
+    all[0] = key;
+    lens[0] = strlen(key);
+    for (int i = 0; i < argc; i++) {
+        all[i + 1] = argv[i];
+        lens[i + 1] = strlen(argv[i]);
+    }
+    if (store_script(id, cb, r, 1, argc + 1, all, lens) < 0) {
+        reply_unavailable(r);
+        return -1;
+    }
+    return 0;
+}
+
+int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv)
+{
+    char p[32];
+    org_prefix(r->who.org_id, p);
+    return call_script_key(r, p, id, cb, argc, argv);
+}
+
+const char *flat_get(const redisReply *f, const char *name)
+{
+    if (!f || f->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
+            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1]->str : NULL;
+    return NULL;
+}
+
+long long flat_int(const redisReply *f, const char *name)
+{
+    const char *v = flat_get(f, name);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+int reply_empty(const redisReply *rep)
+{
+    return rep->type == REDIS_REPLY_NIL || (rep->type == REDIS_REPLY_ARRAY && rep->elements == 0);
+}
+
+int reply_failed(struct req *r, const redisReply *rep)
+{
+    if (!rep) {
+        reply_unavailable(r);
+        return 1;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        LOG_ERR("redis: script error", "error", rep->str, NULL);
+        reply_error(r, 500, "internal", NULL, "the data store rejected the operation");
+        return 1;
+    }
+    return 0;
+}
+
+static void kstr_or_null(struct jw *w, const char *k, const char *v)
+{
+    jw_kstr(w, k, v && *v ? v : NULL);
+}
+
+/* event_types are stored as ",a,b," so the ingest script can match with
+ * one substring search; render them back as an array. */
+static void render_types(struct jw *w, const char *s)
+{
+    jw_array_open(w);
+    while (s && *s) {
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        jw_strn(w, s, n);
+        s += n;
+    }
+    jw_array_close(w);
+}
+
+void render_endpoint(struct jw *w, const redisReply *e, int with_secret)
+{
+    jw_map_open(w);
+    jw_kstr(w, "id", flat_get(e, "id"));
+    jw_kstr(w, "org_id", flat_get(e, "org_id"));
+    jw_kstr(w, "url", flat_get(e, "url"));
+    jw_kstr(w, "description", flat_get(e, "description"));
+    jw_key(w, "event_types");
+    render_types(w, flat_get(e, "event_types"));
+    jw_kstr(w, "status", flat_get(e, "status"));
+    jw_kint(w, "consecutive_failures", flat_int(e, "consecutive_failures"));
+    jw_ktime(w, "disabled_at", flat_int(e, "disabled_at"));
+    kstr_or_null(w, "disabled_reason", flat_get(e, "disabled_reason"));
+    jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));
+    jw_ktime(w, "created_at", flat_int(e, "created_at"));
+    jw_ktime(w, "updated_at", flat_int(e, "updated_at"));
+    if (with_secret)
+        jw_kstr(w, "secret", flat_get(e, "secret"));
+    jw_map_close(w);
+}
+
+void render_delivery(struct jw *w, const redisReply *d)
+{
+    const char *code = flat_get(d, "code"), *err = flat_get(d, "error");
+    jw_map_open(w);
+    jw_kstr(w, "id", flat_get(d, "id"));
+    jw_kstr(w, "org_id", flat_get(d, "org_id"));
+    jw_kstr(w, "event_id", flat_get(d, "event_id"));
+    jw_kstr(w, "endpoint_id", flat_get(d, "endpoint_id"));
+    jw_kstr(w, "event_type", flat_get(d, "event_type"));
+    jw_kint(w, "user_id", flat_int(d, "user_id"));
+    jw_kstr(w, "state", flat_get(d, "state"));
+    jw_kint(w, "attempt_count", flat_int(d, "attempt_count"));
+    jw_ktime(w, "next_retry_at", flat_int(d, "next_retry_at"));
+    jw_ktime(w, "last_attempt_at", flat_int(d, "last_attempt_at"));
+    jw_ktime(w, "delivered_at", flat_int(d, "delivered_at"));
+    jw_key(w, "response");
+    if ((code && *code) || (err && *err)) {
+        jw_map_open(w);
+        jw_key(w, "code");
+        if (code && *code)
+            jw_int(w, strtoll(code, NULL, 10));
+        else
+            jw_null(w);
+        kstr_or_null(w, "error", err);
+        jw_map_close(w);
+    } else {
+        jw_null(w);
+    }
+    kstr_or_null(w, "error_message", flat_get(d, "error_message"));
+    kstr_or_null(w, "replay_of_delivery_id", flat_get(d, "replay_of"));
+    kstr_or_null(w, "sync_session_id", flat_get(d, "sync_session_id"));
+    const char *wc = flat_get(d, "webhook_counter");
+    jw_key(w, "webhook_counter");
+    if (wc && *wc)
+        jw_int(w, strtoll(wc, NULL, 10));
+    else
+        jw_null(w);
+    kstr_or_null(w, "request_id", flat_get(d, "request_id"));
+    jw_ktime(w, "created_at", flat_int(d, "created_at"));
+    jw_ktime(w, "updated_at", flat_int(d, "updated_at"));
+    jw_map_close(w);
+}
+
+int valid_token_chars(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._:-", *s))
+            return 0;
+    return 1;
+}
+
+int valid_event_type(const char *s)
+{
+    return valid_token_chars(s, 128);
+}
+
+int valid_url(const char *s, char *why, size_t whylen)
+{
+    if (strlen(s) > 2048) {
+        snprintf(why, whylen, "is longer than 2048 characters");
+        return 0;
+    }
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            snprintf(why, whylen, "contains a space, control or non-ASCII character");
+            return 0;
+        }
+    struct evhttp_uri *u = evhttp_uri_parse_with_flags(s, 0);
+    int ok = 0;
+    if (!u) {
+        snprintf(why, whylen, "is not a valid URL");
+        return 0;
+    }
+    const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u);
+    if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+        snprintf(why, whylen, "must be an http or https URL");
+    else if (!host || !*host)
+        snprintf(why, whylen, "has no host");
+    else if (evhttp_uri_get_userinfo(u))
+        snprintf(why, whylen, "must not carry credentials");
+    else if (evhttp_uri_get_fragment(u))
+        snprintf(why, whylen, "must not have a fragment");
+    else
+        ok = 1;
+    evhttp_uri_free(u);
+    return ok;
+}
+
+const char *path_id(struct req *r, int i, const char *what)
+{
+    if (!id_valid(r->params[i])) {
+        reply_error(r, 404, "not_found", NULL, "no such %s", what);
+        return NULL;
+    }
+    return r->params[i];
+}
+
+/* limit (1..max, default def) and cursor (an id) from the query; replies 400 on bad values. */
+int list_params(struct req *r, int def, int max, int *limit, const char **cursor)
+{
+    const char *l = req_query(r, "limit"), *c = req_query(r, "cursor");
+    *limit = def;
+    *cursor = "";
+    if (l) {
+        char *end;
+        long v = strtol(l, &end, 10);
+        if (!*l || *end || v < 1 || v > max) {
+            reply_error(r, 400, "invalid_parameter", "limit", "limit must be an integer from 1 to %d", max);
+            return -1;
+        }
+        *limit = (int)v;
+    }
+    if (c) {
+        if (!id_valid(c)) {
+            reply_error(r, 400, "invalid_parameter", "cursor", "cursor must be a value returned as next_cursor");
+            return -1;
+        }
+        *cursor = c;
+    }
+    return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * common: what every handler needs: calling a script in the caller's
+ * partition, reading HGETALL-shaped replies, rendering records, and
+ * checking input values.
+ */
+#ifndef HOOKD_HANDLERS_COMMON_H
+#define HOOKD_HANDLERS_COMMON_H
+
+#include <hiredis/hiredis.h>
+
+#include "reactor/server.h"
+#include "store/json.h"
+#include "store/redis.h"
+
+/* EVALSHA `id` with the caller's partition prefix as KEYS[1] and C-string
+ * args. On failure it replies 503 and returns -1 (the callback never runs). */
+int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv);
+/* Same with an explicit KEYS[1]. */
+int call_script_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
+                    const char **argv);
+/* The caller's partition prefix. */
+void org_prefix(const char *org_id, char out[32]);
+
+/* Look a field up in an HGETALL-shaped array reply; NULL when absent. */
+const char *flat_get(const redisReply *flat, const char *name);
+long long flat_int(const redisReply *flat, const char *name);
+/* 1 when a script reply is an empty array or nil (not found / not the org's). */
+int reply_empty(const redisReply *rep);
+/* 1 when the reply is a Redis error or missing; replies 503/500 itself. */
+int reply_failed(struct req *r, const redisReply *rep);
+
+void render_endpoint(struct jw *w, const redisReply *e, int with_secret);
+void render_delivery(struct jw *w, const redisReply *d);
+
+/* Input checks: 1 when valid. */
+int valid_event_type(const char *s);
+int valid_token_chars(const char *s, size_t max); /* [A-Za-z0-9._:-], 1..max */
+int valid_url(const char *s, char *why, size_t whylen);
+/* ?limit= and ?cursor= of list routes; replies 400 and returns -1 on bad values. */
+int list_params(struct req *r, int def, int max, int *limit, const char **cursor);
+/* The path's :id as a UUID, or replies 404 and returns NULL. */
+const char *path_id(struct req *r, int i, const char *what);
+
+#endif

@@ -1,0 +1,287 @@
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "handlers/common.h"
+#include "handlers/handlers.h"
+#include "store/crypto.h"
+#include "store/ids.h"
+
+#define MAX_EVENT_TYPES 64
+#define TYPES_BUF (MAX_EVENT_TYPES * 130 + 2)
+
+/* Render an endpoint reply (HGETALL) or 404 when the script found none. */
+static void reply_endpoint(struct req *r, redisReply *rep, int status, int with_secret)
+{
+    if (reply_failed(r, rep))
+        return;
+    if (reply_empty(rep)) {
+        reply_error(r, 404, "not_found", NULL, "no such endpoint");
+        return;
+    }
+    struct jw w;
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    render_endpoint(&w, rep, with_secret);
+    reply_json(r, status, &w);
+}
+
+static void on_endpoint_created(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 201, 1); }
+static void on_endpoint(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 0); }
+static void on_endpoint_secret(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 1); }
+
+/* "whsec_" + base64 of 24 to 64 bytes, as Standard Webhooks libraries expect. */
+static int valid_secret(const char *s)
+{
+    uint8_t raw[96];
+    if (strncmp(s, "whsec_", 6) != 0)
+        return 0;
+    int n = base64_decode(s + 6, strlen(s + 6), raw, sizeof(raw));
+    return n >= 24 && n <= 64;
+}
+
+static int new_secret(char out[128])
+{
+    uint8_t raw[32];
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return -1;
+    strcpy(out, "whsec_");
+    return base64_encode(raw, sizeof(raw), out + 6, 122) < 0 ? -1 : 0;
+}
+
+/* event_types array -> ",a,b," ("" for all). */
+static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
+{
+    out[0] = '\0';
+    if (!arr || arr->u.array.len == 0)
+        return 0;
+    if (arr->u.array.len > MAX_EVENT_TYPES) {
+        reply_error(r, 400, "invalid_field", "event_types", "event_types has more than %d entries",
+                    MAX_EVENT_TYPES);
+        return -1;
+    }
+    size_t n = 1;
+    out[0] = ',';
+    for (size_t i = 0; i < arr->u.array.len; i++) {
+        const char *t = json_string(arr->u.array.values[i]);
+        if (!t || !valid_event_type(t)) {
+            reply_error(r, 400, "invalid_field", "event_types",
+                        "event_types[%zu] must be 1-128 characters of A-Z a-z 0-9 . _ : -", i);
+            return -1;
+        }
+        size_t l = strlen(t);
+        memcpy(out + n, t, l);
+        n += l;
+        out[n++] = ',';
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* The fields create and patch share; NULL members were absent. */
+struct endpoint_in {
+    yajl_val url, types, desc, secret, mif;
+};
+
+static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, char *types)
+{
+    const char *bad;
+    char msg[160], why[128];
+    struct json_field f[] = {{"url", JT_STRING, creating, &in->url},
+                             {"event_types", JT_ARRAY, 0, &in->types},
+                             {"description", JT_STRING, 0, &in->desc},
+                             {"secret", JT_STRING, 0, &in->secret},
+                             {"max_in_flight", JT_INT, 0, &in->mif}};
+    if (!r->json) {
+        reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
+        return -1;
+    }
+    if (json_fields(r->json, f, 5, 1, &bad, msg, sizeof(msg)) < 0) {
+        reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
+        return -1;
+    }
+    if (!creating && in->secret) {
+        reply_error(r, 400, "invalid_field", "secret", "secret changes through rotate-secret");
+        return -1;
+    }
+    if (in->url && !valid_url(in->url->u.string, why, sizeof(why))) {
+        reply_error(r, 400, "invalid_field", "url", "url %s", why);
+        return -1;
+    }
+    if (in->desc && strlen(in->desc->u.string) > 1024) {
+        reply_error(r, 400, "invalid_field", "description", "description is longer than 1024 characters");
+        return -1;
+    }
+    if (in->secret && !valid_secret(in->secret->u.string)) {
+        reply_error(r, 400, "invalid_field", "secret", "secret must be whsec_ followed by base64 of 24 to 64 bytes");
+        return -1;
+    }
+    if (in->mif && (YAJL_GET_INTEGER(in->mif) < 1 || YAJL_GET_INTEGER(in->mif) > 10000)) {
+        reply_error(r, 400, "invalid_field", "max_in_flight", "max_in_flight must be between 1 and 10000");
+        return -1;
+    }
+    return types_join(r, in->types, types);
+}
+
+void h_endpoint_create(struct req *r)
+{
+    struct endpoint_in in;
+    char types[TYPES_BUF], id[ID_LEN + 1], secret[128], mif[24], now[24];
+    if (endpoint_check(r, &in, 1, types) < 0)
+        return;
+    if (in.secret)
+        snprintf(secret, sizeof(secret), "%s", in.secret->u.string);
+    else if (new_secret(secret) < 0) {
+        reply_error(r, 500, "internal", NULL, "could not generate a secret");
+        return;
+    }
+    int64_t t = now_ms();
+    id_new(id, t);
+    snprintf(mif, sizeof(mif), "%lld",
+             in.mif ? YAJL_GET_INTEGER(in.mif) : (long long)server_conf()->default_max_in_flight);
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    const char *argv[] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "",
+                          types, secret, mif, now};
+    call_script(r, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8, argv);
+}
+
+void h_endpoint_patch(struct req *r)
+{
+    const char *id = path_id(r, 0, "endpoint");
+    struct endpoint_in in;
+    char types[TYPES_BUF], mif[24], now[24];
+    if (!id || endpoint_check(r, &in, 0, types) < 0)
+        return;
+    const char *argv[16] = {r->who.org_id, id, now};
+    int argc = 3;
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    if (in.url) {
+        argv[argc++] = "url";
+        argv[argc++] = in.url->u.string;
+    }
+    if (in.desc) {
+        argv[argc++] = "description";
+        argv[argc++] = in.desc->u.string;
+    }
+    if (in.types) {
+        argv[argc++] = "event_types";
+        argv[argc++] = types;
+    }
+    if (in.mif) {
+        snprintf(mif, sizeof(mif), "%lld", YAJL_GET_INTEGER(in.mif));
+        argv[argc++] = "max_in_flight";
+        argv[argc++] = mif;
+    }
+    call_script(r, SCRIPT_ENDPOINT_UPDATE, on_endpoint, argc, argv);
+}
+
+void h_endpoint_get(struct req *r)
+{
+    const char *id = path_id(r, 0, "endpoint");
+    if (!id)
+        return;
+    const char *argv[] = {"ep", id, r->who.org_id};
+    call_script(r, SCRIPT_RECORD_GET, on_endpoint, 3, argv);
+}
+
+static void on_endpoint_list(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    if (reply_failed(r, rep))
+        return;
+    struct jw w;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "unexpected store reply");
+        return;
+    }
+    jw_map_open(&w);
+    jw_key(&w, "data");
+    jw_array_open(&w);
+    for (size_t i = 1; i < rep->elements; i++)
+        render_endpoint(&w, rep->element[i], 0);
+    jw_array_close(&w);
+    jw_kstr(&w, "next_cursor", rep->element[0]->len ? rep->element[0]->str : NULL);
+    jw_map_close(&w);
+    reply_json(r, 200, &w);
+}
+
+void h_endpoint_list(struct req *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    int limit;
+    const char *cursor;
+    char lim[16];
+    if (req_query_only(r, allowed) < 0 || list_params(r, 50, 200, &limit, &cursor) < 0)
+        return;
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *argv[] = {r->who.org_id, cursor, lim};
+    call_script(r, SCRIPT_ENDPOINT_LIST, on_endpoint_list, 3, argv);
+}
+
+static void on_endpoint_deleted(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    if (reply_failed(r, rep))
+        return;
+    if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1)
+        reply_error(r, 404, "not_found", NULL, "no such endpoint");
+    else
+        reply_raw(r, 204, NULL, NULL, 0);
+}
+
+void h_endpoint_delete(struct req *r)
+{
+    const char *id = path_id(r, 0, "endpoint");
+    if (!id)
+        return;
+    const char *argv[] = {r->who.org_id, id};
+    call_script(r, SCRIPT_ENDPOINT_DELETE, on_endpoint_deleted, 2, argv);
+}
+
+static void set_status(struct req *r, const char *status, const char *reason)
+{
+    const char *id = path_id(r, 0, "endpoint");
+    char now[24];
+    if (!id)
+        return;
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    const char *argv[] = {r->who.org_id, id, status, now, reason};
+    call_script(r, SCRIPT_ENDPOINT_STATUS, on_endpoint, 5, argv);
+}
+
+void h_endpoint_enable(struct req *r) { set_status(r, "ACTIVE", ""); }
+void h_endpoint_disable(struct req *r) { set_status(r, "DISABLED", "disabled by API"); }
+
+void h_endpoint_rotate(struct req *r)
+{
+    const char *id = path_id(r, 0, "endpoint");
+    yajl_val sec = NULL;
+    const char *bad;
+    char msg[128], secret[128], until[24], now[24];
+    if (!id)
+        return;
+    struct json_field f[] = {{"secret", JT_STRING, 0, &sec}};
+    if (r->json && json_fields(r->json, f, 1, 1, &bad, msg, sizeof(msg)) < 0) {
+        reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
+        return;
+    }
+    if (sec && !valid_secret(sec->u.string)) {
+        reply_error(r, 400, "invalid_field", "secret", "secret must be whsec_ followed by base64 of 24 to 64 bytes");
+        return;
+    }
+    if (sec)
+        snprintf(secret, sizeof(secret), "%s", sec->u.string);
+    else if (new_secret(secret) < 0) {
+        reply_error(r, 500, "internal", NULL, "could not generate a secret");
+        return;
+    }
+    int64_t t = now_ms();
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(until, sizeof(until), "%lld", (long long)(t + server_conf()->secret_overlap_ms));
+    const char *argv[] = {r->who.org_id, id, secret, until, now};
+    call_script(r, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 5, argv);
+}

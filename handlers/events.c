@@ -1,0 +1,172 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "handlers/common.h"
+#include "handlers/handlers.h"
+#include "reactor/pump.h"
+#include "store/ids.h"
+#include "store/keys.h"
+
+/* Delivery ids come back from the script as "a,b,c". */
+static void render_id_list(struct jw *w, const char *csv)
+{
+    jw_array_open(w);
+    while (csv && *csv) {
+        const char *e = strchr(csv, ',');
+        size_t n = e ? (size_t)(e - csv) : strlen(csv);
+        jw_strn(w, csv, n);
+        csv += n + (e ? 1 : 0);
+    }
+    jw_array_close(w);
+}
+
+static void on_ingested(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    if (reply_failed(r, rep))
+        return;
+    struct jw w;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4 || jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "unexpected store reply");
+        return;
+    }
+    int replayed = rep->element[0]->integer == 1;
+    const char *counter = rep->element[2]->str;
+    jw_map_open(&w);
+    jw_kstr(&w, "id", rep->element[1]->str);
+    jw_key(&w, "delivery_ids");
+    render_id_list(&w, rep->element[3]->str);
+    if (counter && *counter)
+        jw_kint(&w, "webhook_counter", strtoll(counter, NULL, 10));
+    jw_map_close(&w);
+    if (replayed)
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Idempotent-Replayed", "true");
+    else if (rep->element[3]->len)
+        pump_wake_partition(key_partition(r->who.org_id, (int)server_conf()->partitions));
+    reply_json(r, 202, &w);
+}
+
+static int valid_idem_key(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 255)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
+void h_event_create(struct req *r)
+{
+    yajl_val type, payload, sess, reqid;
+    const char *bad;
+    char msg[128];
+    struct json_field f[] = {{"type", JT_STRING, 1, &type}, {"payload", JT_ANY, 1, &payload},
+                             {"sync_session_id", JT_STRING, 0, &sess},
+                             {"request_id", JT_STRING, 0, &reqid}};
+    if (!r->json) {
+        reply_error(r, 400, "missing_body", NULL, "a JSON body {\"type\", \"payload\"} is required");
+        return;
+    }
+    if (json_fields(r->json, f, 4, 1, &bad, msg, sizeof(msg)) < 0) {
+        reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
+        return;
+    }
+    if (!valid_event_type(type->u.string)) {
+        reply_error(r, 400, "invalid_field", "type", "type must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    if (sess && !id_valid(sess->u.string)) {
+        reply_error(r, 400, "invalid_field", "sync_session_id", "sync_session_id must be a lowercase UUID");
+        return;
+    }
+    if (reqid && !valid_token_chars(reqid->u.string, 128)) {
+        reply_error(r, 400, "invalid_field", "request_id", "request_id must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    const char *idem = req_header(r, "Idempotency-Key");
+    if (idem && !valid_idem_key(idem)) {
+        reply_error(r, 400, "invalid_header", "Idempotency-Key", "Idempotency-Key must be 1-255 printable ASCII characters");
+        return;
+    }
+    struct jw pw;
+    const unsigned char *pbytes;
+    size_t plen;
+    if (jw_init(&pw) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    jw_tree(&pw, payload);
+    if (jw_result(&pw, &pbytes, &plen) < 0) {
+        jw_free(&pw);
+        reply_error(r, 400, "invalid_field", "payload", "payload could not be encoded");
+        return;
+    }
+    char evid[ID_LEN + 1], base[ID_LEN + 1], now[24], uid[24], ttl[16];
+    int64_t t = now_ms();
+    id_new(evid, t);
+    id_new(base, t);
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
+    snprintf(ttl, sizeof(ttl), "%d", 86400);
+    const char *argv[] = {r->who.org_id, evid, type->u.string, (const char *)pbytes, now,
+                          idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
+                          uid, base, ttl};
+    call_script(r, SCRIPT_INGEST, on_ingested, 11, argv);
+    jw_free(&pw); /* the store copied the arguments */
+}
+
+static void on_event(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    if (reply_failed(r, rep))
+        return;
+    if (reply_empty(rep)) {
+        reply_error(r, 404, "not_found", NULL, "no such event");
+        return;
+    }
+    struct jw w;
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    const char *p = flat_get(rep, "payload"), *wc = flat_get(rep, "webhook_counter");
+    char err[64];
+    yajl_val pv = p ? json_parse(p, strlen(p), err, sizeof(err)) : NULL;
+    jw_map_open(&w);
+    jw_kstr(&w, "id", flat_get(rep, "id"));
+    jw_kstr(&w, "org_id", flat_get(rep, "org_id"));
+    jw_kstr(&w, "type", flat_get(rep, "type"));
+    jw_key(&w, "payload");
+    if (pv)
+        jw_tree(&w, pv);
+    else
+        jw_null(&w);
+    const char *s = flat_get(rep, "sync_session_id"), *q = flat_get(rep, "request_id");
+    jw_kstr(&w, "sync_session_id", s && *s ? s : NULL);
+    jw_key(&w, "webhook_counter");
+    if (wc && *wc)
+        jw_int(&w, strtoll(wc, NULL, 10));
+    else
+        jw_null(&w);
+    jw_kstr(&w, "request_id", q && *q ? q : NULL);
+    jw_key(&w, "delivery_ids");
+    render_id_list(&w, flat_get(rep, "dls"));
+    jw_ktime(&w, "created_at", flat_int(rep, "created_at"));
+    jw_map_close(&w);
+    if (pv)
+        yajl_tree_free(pv);
+    reply_json(r, 200, &w);
+}
+
+void h_event_get(struct req *r)
+{
+    const char *id = path_id(r, 0, "event");
+    if (!id)
+        return;
+    const char *argv[] = {"ev", id, r->who.org_id};
+    call_script(r, SCRIPT_RECORD_GET, on_event, 3, argv);
+}

@@ -1,0 +1,39 @@
+#include "handlers/routes.h"
+
+#include "handlers/handlers.h"
+#include "store/auth.h"
+
+#define GET EVHTTP_REQ_GET
+#define POST EVHTTP_REQ_POST
+#define PATCH EVHTTP_REQ_PATCH
+#define DELETE EVHTTP_REQ_DELETE
+#define RW (SCOPE_MANAGE)
+#define RO (SCOPE_MANAGE | SCOPE_READ)
+
+/* method, path, handler, who may call, scope (any of), admin, error style, form body */
+const struct route routes[] = {
+    {GET, "/healthz", h_healthz, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/readyz", h_readyz, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/metrics", h_metrics, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+
+    {POST, "/v1/orgs", h_org_create, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},
+    {POST, "/v1/tokens", h_token_create, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0},
+    {POST, "/oauth/token", h_oauth_token, NEED_NONE, 0, 0, ERR_OAUTH, 1},
+
+    {POST, "/v1/endpoints", h_endpoint_create, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/endpoints", h_endpoint_list, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/endpoints/:id", h_endpoint_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+    {PATCH, "/v1/endpoints/:id", h_endpoint_patch, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
+    {DELETE, "/v1/endpoints/:id", h_endpoint_delete, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
+    {POST, "/v1/endpoints/:id/enable", h_endpoint_enable, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
+    {POST, "/v1/endpoints/:id/disable", h_endpoint_disable, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
+    {POST, "/v1/endpoints/:id/rotate-secret", h_endpoint_rotate, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
+
+    {POST, "/v1/events", h_event_create, NEED_TOKEN, SCOPE_EVENTS, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/events/:id", h_event_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+
+    {GET, "/v1/deliveries", h_delivery_list, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/deliveries/:id", h_delivery_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/deliveries/:id/attempts", h_delivery_attempts, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+};
+const size_t routes_len = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,580 @@
+#include "reactor/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "reactor/log.h"
+#include "reactor/netaddr.h"
+#include "store/ids.h"
+
+#define POOL_BUCKETS 256
+#define POOL_KEY_MAX 320
+#define MAX_HEADERS 16
+
+/* One outbound connection. Owned by the pool while idle and by its request
+ * while busy; freed only from a deferred callback (never inside libevent's
+ * own callbacks for it). */
+struct conn {
+    struct evhttp_connection *evcon;
+    struct conn *next; /* idle list link */
+    unsigned bucket;
+    char key[POOL_KEY_MAX];
+    int tls;
+    int busy;
+    int dead;
+};
+
+struct client_req {
+    client_cb cb;
+    void *arg;
+    char *scheme, *host, *path; /* owned, one block with the headers */
+    int port;
+    int ip_literal;
+    struct client_header hdrs[MAX_HEADERS];
+    int nh;
+    char *hdr_block;            /* owned copy of header strings */
+    const char *body;           /* borrowed from the caller */
+    size_t len;
+    struct evdns_getaddrinfo_request *dns_req;
+    int resolving;
+    struct conn *conn;
+    struct evhttp_request *ev_req;
+    struct event *deadline;     /* whole-request timeout, also used to finish */
+    struct event *connect_timer;
+    int finished;
+    int err_code;
+    int have_err;
+    int64_t start_mono_us;
+    struct client_result res;
+};
+
+static struct {
+    struct event_base *base;
+    const struct conf *conf;
+    struct evdns_base *dns;
+    SSL_CTX *ssl_ctx;
+    struct conn *idle[POOL_BUCKETS];
+} C;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static unsigned key_bucket(const char *k)
+{
+    unsigned h = 2166136261u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 16777619u;
+    return h % POOL_BUCKETS;
+}
+
+static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    evhttp_connection_free(c->evcon);
+    free(c);
+}
+
+static void conn_free_later(struct conn *c)
+{
+    struct timeval zero = {0, 0};
+    if (event_base_once(C.base, -1, EV_TIMEOUT, conn_free_cb, c, &zero) < 0) {
+        /* cannot defer: leak rather than free inside libevent's callback */
+        LOG_ERR("client: could not schedule connection free", NULL);
+    }
+}
+
+static void idle_remove(struct conn *c)
+{
+    for (struct conn **p = &C.idle[c->bucket]; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            return;
+        }
+}
+
+/* The peer or libevent closed it: never reuse (a TLS session in particular
+ * cannot be resumed on the same SSL object). */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct conn *c = arg;
+    if (c->dead)
+        return;
+    c->dead = 1;
+    if (!c->busy) {
+        idle_remove(c);
+        conn_free_later(c);
+    }
+}
+
+static void conn_release(struct conn *c)
+{
+    c->busy = 0;
+    if (c->dead) {
+        conn_free_later(c);
+        return;
+    }
+    c->next = C.idle[c->bucket];
+    C.idle[c->bucket] = c;
+}
+
+static void finish(struct client_req *cr)
+{
+    if (cr->finished)
+        return;
+    cr->finished = 1;
+    cr->res.seconds = (double)(mono_us() - cr->start_mono_us) / 1e6;
+    struct timeval zero = {0, 0};
+    event_add(cr->deadline, &zero); /* deliver from the loop, never re-entrantly */
+}
+
+static void fail(struct client_req *cr, const char *error)
+{
+    cr->res.error = error;
+    cr->res.status = 0;
+    finish(cr);
+}
+
+static void req_free(struct client_req *cr)
+{
+    if (cr->deadline)
+        event_free(cr->deadline);
+    if (cr->connect_timer)
+        event_free(cr->connect_timer);
+    free(cr->hdr_block);
+    free(cr);
+}
+
+static int tls_failed(struct client_req *cr)
+{
+    if (!cr->conn || !cr->conn->tls)
+        return 0;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(cr->conn->evcon);
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    int bad = 0;
+    if (bev) {
+        unsigned long e;
+        while ((e = bufferevent_get_openssl_error(bev)) != 0)
+            bad = 1;
+    }
+    if (ssl && (SSL_get_verify_result(ssl) != X509_V_OK || ERR_peek_error() != 0))
+        bad = 1;
+    ERR_clear_error();
+    return bad;
+}
+
+static void sanitize_head(char *dst, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
+    }
+    dst[n] = '\0';
+}
+
+static void on_req_error(enum evhttp_request_error err, void *arg)
+{
+    struct client_req *cr = arg;
+    cr->err_code = (int)err;
+    cr->have_err = 1;
+}
+
+static void on_response(struct evhttp_request *req, void *arg)
+{
+    struct client_req *cr = arg;
+    cr->ev_req = NULL; /* libevent frees it after we return */
+    if (cr->connect_timer)
+        event_del(cr->connect_timer);
+    int code = req ? evhttp_request_get_response_code(req) : 0;
+    if (code == 0) {
+        if (tls_failed(cr))
+            cr->res.error = "failed_tls";
+        else if (cr->have_err && cr->err_code == EVREQ_HTTP_TIMEOUT)
+            cr->res.error = "connection_timeout";
+        else if (cr->have_err && cr->err_code == EVREQ_HTTP_DATA_TOO_LONG)
+            cr->res.error = "response_too_large";
+        else
+            cr->res.error = "destination_unreachable";
+        cr->conn->dead = 1;
+    } else {
+        cr->res.status = code;
+        struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+        const char *ra = evhttp_find_header(h, "Retry-After");
+        const char *wd = evhttp_find_header(h, "webhook-delivery");
+        if (ra)
+            snprintf(cr->res.retry_after, sizeof(cr->res.retry_after), "%s", ra);
+        if (wd)
+            snprintf(cr->res.webhook_delivery, sizeof(cr->res.webhook_delivery), "%s", wd);
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t n = evbuffer_get_length(in);
+        if (n > CLIENT_BODY_HEAD)
+            n = CLIENT_BODY_HEAD;
+        char tmp[CLIENT_BODY_HEAD];
+        n = (size_t)evbuffer_copyout(in, tmp, n);
+        sanitize_head(cr->res.body_head, tmp, n);
+    }
+    conn_release(cr->conn);
+    cr->conn = NULL;
+    finish(cr);
+}
+
+/* connect_timeout: a connection that has no peer by then is given up. */
+static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct client_req *cr = arg;
+    if (cr->finished || !cr->conn || !cr->ev_req)
+        return;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(cr->conn->evcon);
+    evutil_socket_t s = bev ? bufferevent_getfd(bev) : -1;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (s >= 0 && getpeername(s, (struct sockaddr *)&ss, &sl) == 0)
+        return; /* connected; the whole-request deadline still applies */
+    evhttp_cancel_request(cr->ev_req);
+    cr->ev_req = NULL;
+    cr->conn->busy = 0;
+    cr->conn->dead = 1;
+    conn_free_later(cr->conn);
+    cr->conn = NULL;
+    fail(cr, "connection_timeout");
+}
+
+static struct conn *conn_new(struct client_req *cr, const char *ip, const char *key, unsigned bucket)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    SSL *ssl = NULL;
+    struct bufferevent *bev = NULL;
+    if (!c)
+        return NULL;
+    c->tls = strcmp(cr->scheme, "https") == 0;
+    c->bucket = bucket;
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    if (c->tls) {
+        ssl = SSL_new(C.ssl_ctx);
+        if (!ssl)
+            goto fail;
+        if (cr->ip_literal) {
+            if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), cr->host) != 1)
+                goto fail;
+        } else if (SSL_set_tlsext_host_name(ssl, cr->host) != 1 || SSL_set1_host(ssl, cr->host) != 1) {
+            goto fail;
+        }
+        bev = bufferevent_openssl_socket_new(C.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (!bev)
+            goto fail;
+        ssl = NULL; /* the bufferevent owns it now */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    }
+    c->evcon = evhttp_connection_base_bufferevent_new(C.base, C.dns, bev, ip, (unsigned short)cr->port);
+    if (!c->evcon)
+        goto fail;
+    bev = NULL; /* owned by the connection */
+    struct timeval tv = {C.conf->request_timeout_ms / 1000, (C.conf->request_timeout_ms % 1000) * 1000};
+    evhttp_connection_set_timeout_tv(c->evcon, &tv);
+    evhttp_connection_set_retries(c->evcon, 0);
+    evhttp_connection_set_max_body_size(c->evcon, C.conf->response_max_bytes);
+    evhttp_connection_set_max_headers_size(c->evcon, 64 * 1024);
+    evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+    return c;
+fail:
+    if (bev)
+        bufferevent_free(bev);
+    if (ssl)
+        SSL_free(ssl);
+    free(c);
+    return NULL;
+}
+
+static struct conn *conn_get(struct client_req *cr, const char *ip, int *fresh)
+{
+    char key[POOL_KEY_MAX];
+    snprintf(key, sizeof(key), "%s|%s|%s|%d", cr->scheme, cr->host, ip, cr->port);
+    unsigned b = key_bucket(key);
+    for (struct conn **p = &C.idle[b]; *p; p = &(*p)->next) {
+        if (strcmp((*p)->key, key) == 0) {
+            struct conn *c = *p;
+            *p = c->next;
+            c->busy = 1;
+            *fresh = 0;
+            return c;
+        }
+    }
+    struct conn *c = conn_new(cr, ip, key, b);
+    if (c) {
+        c->busy = 1;
+        *fresh = 1;
+    }
+    return c;
+}
+
+static void send_on(struct client_req *cr, const char *ip)
+{
+    int fresh = 0;
+    cr->conn = conn_get(cr, ip, &fresh);
+    if (!cr->conn) {
+        fail(cr, "destination_unreachable");
+        return;
+    }
+    struct evhttp_request *req = evhttp_request_new(on_response, cr);
+    if (!req) {
+        conn_release(cr->conn);
+        cr->conn = NULL;
+        fail(cr, "destination_unreachable");
+        return;
+    }
+    evhttp_request_set_error_cb(req, on_req_error);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char hostport[300];
+    int dflt = cr->port == (strcmp(cr->scheme, "https") == 0 ? 443 : 80);
+    snprintf(hostport, sizeof(hostport), strchr(cr->host, ':') ? "[%s]" : "%s", cr->host);
+    if (!dflt)
+        snprintf(hostport + strlen(hostport), sizeof(hostport) - strlen(hostport), ":%d", cr->port);
+    evhttp_add_header(h, "Host", hostport); /* libevent 2.1 adds none for us */
+    for (int i = 0; i < cr->nh; i++)
+        evhttp_add_header(h, cr->hdrs[i].name, cr->hdrs[i].value);
+    evbuffer_add_reference(evhttp_request_get_output_buffer(req), cr->body, cr->len, NULL, NULL);
+    cr->ev_req = req;
+    if (evhttp_make_request(cr->conn->evcon, req, EVHTTP_REQ_POST, cr->path) < 0) {
+        cr->ev_req = NULL; /* libevent freed it */
+        cr->conn->dead = 1;
+        conn_release(cr->conn);
+        cr->conn = NULL;
+        fail(cr, "destination_unreachable");
+        return;
+    }
+    if (fresh) {
+        struct timeval tv = {C.conf->connect_timeout_ms / 1000, (C.conf->connect_timeout_ms % 1000) * 1000};
+        cr->connect_timer = evtimer_new(C.base, on_connect_timer, cr);
+        if (cr->connect_timer)
+            evtimer_add(cr->connect_timer, &tv);
+    }
+}
+
+static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+    if (result == EVUTIL_EAI_CANCEL)
+        return; /* the request was abandoned; arg may be gone */
+    struct client_req *cr = arg;
+    cr->dns_req = NULL;
+    cr->resolving = 0;
+    if (result != 0 || !res) {
+        if (res)
+            evutil_freeaddrinfo(res);
+        fail(cr, "dns_lookup_failed");
+        return;
+    }
+    char ip[INET6_ADDRSTRLEN] = "";
+    for (struct evutil_addrinfo *ai = res; ai; ai = ai->ai_next) {
+        uint8_t a[16];
+        if (netaddr_from_sockaddr(ai->ai_addr, a) < 0 || !netaddr_permitted(C.conf, a))
+            continue;
+        if (ai->ai_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof(ip));
+        else
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip, sizeof(ip));
+        break;
+    }
+    evutil_freeaddrinfo(res);
+    if (!ip[0]) {
+        fail(cr, "private_uri");
+        return;
+    }
+    send_on(cr, ip);
+}
+
+/* The deadline event both ends a request that ran out of time and delivers
+ * the result of one that finished (finish() fires it at once). */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct client_req *cr = arg;
+    if (!cr->finished) {
+        if (cr->dns_req) {
+            struct evdns_getaddrinfo_request *d = cr->dns_req;
+            cr->dns_req = NULL;
+            evdns_getaddrinfo_cancel(d);
+        }
+        if (cr->ev_req) {
+            evhttp_cancel_request(cr->ev_req);
+            cr->ev_req = NULL;
+            cr->conn->busy = 0;
+            cr->conn->dead = 1;
+            conn_free_later(cr->conn);
+            cr->conn = NULL;
+        }
+        cr->res.error = cr->resolving ? "dns_lookup_failed" : "connection_timeout";
+        cr->res.status = 0;
+        cr->finished = 1;
+        cr->res.seconds = (double)(mono_us() - cr->start_mono_us) / 1e6;
+    }
+    cr->cb(&cr->res, cr->arg);
+    req_free(cr);
+}
+
+static int parse_target(struct client_req *cr, const char *url, const struct client_header *h, int nh)
+{
+    struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, 0);
+    if (!u)
+        return -1;
+    const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u),
+               *path = evhttp_uri_get_path(u), *query = evhttp_uri_get_query(u);
+    int port = evhttp_uri_get_port(u);
+    size_t need = 0;
+    if (!scheme || !host || !*host) {
+        evhttp_uri_free(u);
+        return -1;
+    }
+    for (int i = 0; i < nh; i++)
+        need += strlen(h[i].name) + strlen(h[i].value) + 2;
+    need += strlen(scheme) + strlen(host) + (path ? strlen(path) : 0) + (query ? strlen(query) : 0) + 8;
+    char *p = cr->hdr_block = malloc(need);
+    if (!p) {
+        evhttp_uri_free(u);
+        return -1;
+    }
+#define COPY(dst, s) do { size_t l_ = strlen(s); memcpy(p, s, l_ + 1); dst = p; p += l_ + 1; } while (0)
+    for (int i = 0; i < nh; i++) {
+        COPY(cr->hdrs[i].name, h[i].name);
+        COPY(cr->hdrs[i].value, h[i].value);
+    }
+    cr->nh = nh;
+    COPY(cr->scheme, scheme);
+    if (host[0] == '[') { /* bracketed IPv6 literal */
+        size_t l = strlen(host);
+        memcpy(p, host + 1, l - 2);
+        p[l - 2] = '\0';
+        cr->host = p;
+        p += l - 1;
+    } else {
+        COPY(cr->host, host);
+    }
+    cr->path = p;
+    p += sprintf(p, "%s%s%s", path && *path ? path : "/", query ? "?" : "", query ? query : "") + 1;
+#undef COPY
+    cr->port = port > 0 ? port : strcmp(scheme, "https") == 0 ? 443 : 80;
+    struct in6_addr tmp;
+    cr->ip_literal = inet_pton(AF_INET, cr->host, &tmp) == 1 || inet_pton(AF_INET6, cr->host, &tmp) == 1;
+    evhttp_uri_free(u);
+    return 0;
+}
+
+struct client_req *client_post(const char *url, const struct client_header *h, int nh,
+                               const char *body, size_t len, client_cb cb, void *arg)
+{
+    if (nh > MAX_HEADERS)
+        return NULL;
+    struct client_req *cr = calloc(1, sizeof(*cr));
+    if (!cr)
+        return NULL;
+    cr->cb = cb;
+    cr->arg = arg;
+    cr->body = body;
+    cr->len = len;
+    cr->start_mono_us = mono_us();
+    cr->res.started_ms = now_ms();
+    cr->deadline = evtimer_new(C.base, on_deadline, cr);
+    if (!cr->deadline) {
+        req_free(cr);
+        return NULL;
+    }
+    struct timeval tv = {C.conf->request_timeout_ms / 1000, (C.conf->request_timeout_ms % 1000) * 1000};
+    evtimer_add(cr->deadline, &tv);
+    if (parse_target(cr, url, h, nh) < 0) {
+        fail(cr, "destination_unreachable");
+        return cr;
+    }
+    char port[8];
+    snprintf(port, sizeof(port), "%d", cr->port);
+    struct evutil_addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    cr->resolving = 1;
+    /* may run on_resolved before returning (literals, hosts file, cache) */
+    struct evdns_getaddrinfo_request *d = evdns_getaddrinfo(C.dns, cr->host, port, &hints, on_resolved, cr);
+    if (cr->resolving)
+        cr->dns_req = d;
+    return cr;
+}
+
+void client_cancel(struct client_req *cr)
+{
+    if (cr->dns_req)
+        evdns_getaddrinfo_cancel(cr->dns_req);
+    if (cr->ev_req) {
+        evhttp_cancel_request(cr->ev_req);
+        cr->conn->busy = 0;
+        cr->conn->dead = 1;
+        conn_free_later(cr->conn);
+    } else if (cr->conn) {
+        conn_release(cr->conn);
+    }
+    req_free(cr);
+}
+
+int client_init(struct event_base *base, const struct conf *c)
+{
+    memset(&C, 0, sizeof(C));
+    C.base = base;
+    C.conf = c;
+    C.dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (!C.dns) {
+        /* no usable resolv.conf: keep the hosts file, fail other lookups fast */
+        C.dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        if (!C.dns || evdns_base_load_hosts(C.dns, NULL) < 0)
+            return -1;
+    }
+    evdns_base_set_option(C.dns, "timeout:", "2");
+    evdns_base_set_option(C.dns, "attempts:", "2");
+    C.ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!C.ssl_ctx)
+        return -1;
+    if (SSL_CTX_set_min_proto_version(C.ssl_ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_default_verify_paths(C.ssl_ctx) != 1)
+        return -1;
+    if (c->ca_file[0] && SSL_CTX_load_verify_locations(C.ssl_ctx, c->ca_file, NULL) != 1) {
+        LOG_ERR("client: cannot load ca_file", "path", c->ca_file, NULL);
+        return -1;
+    }
+    SSL_CTX_set_verify(C.ssl_ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_options(C.ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    return 0;
+}
+
+void client_free(void)
+{
+    for (int b = 0; b < POOL_BUCKETS; b++)
+        while (C.idle[b]) {
+            struct conn *c = C.idle[b];
+            C.idle[b] = c->next;
+            evhttp_connection_free(c->evcon);
+            free(c);
+        }
+    if (C.dns)
+        evdns_base_free(C.dns, 0);
+    if (C.ssl_ctx)
+        SSL_CTX_free(C.ssl_ctx);
+    memset(&C, 0, sizeof(C));
+}

@@ -1,0 +1,50 @@
+/*
+ * client: outbound HTTP(S) for deliveries, on libevent's HTTP client.
+ *
+ * A send resolves the host with evdns, vets every address (netaddr.h),
+ * connects to the chosen numeric address while sending the original Host
+ * header and TLS SNI and verifying the certificate against the host name,
+ * reuses keep-alive connections per (scheme, host, address, port), and ends
+ * in exactly one callback with either an HTTP status or one of the error
+ * names of DESIGN.md:
+ *   private_uri, dns_lookup_failed, connection_timeout,
+ *   destination_unreachable, failed_tls, response_too_large
+ */
+#ifndef HOOKD_CLIENT_H
+#define HOOKD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct conf;
+struct client_req;
+
+#define CLIENT_BODY_HEAD 256
+
+struct client_result {
+    int status;              /* HTTP status, 0 when error is set */
+    const char *error;       /* NULL or a static error name */
+    char body_head[CLIENT_BODY_HEAD + 1]; /* first bytes of the response, sanitized */
+    char retry_after[64];
+    char webhook_delivery[32]; /* the receiver's webhook-delivery header */
+    int64_t started_ms;      /* wall clock */
+    double seconds;          /* duration */
+};
+
+struct client_header {
+    const char *name, *value;
+};
+
+typedef void (*client_cb)(const struct client_result *res, void *arg);
+
+int client_init(struct event_base *base, const struct conf *c);
+void client_free(void);
+/* Start a POST. `body` is borrowed and must stay valid until the callback.
+ * Returns NULL only when out of memory (callback not called). */
+struct client_req *client_post(const char *url, const struct client_header *h, int nh,
+                               const char *body, size_t len, client_cb cb, void *arg);
+/* Abandon a send; its callback will not run. */
+void client_cancel(struct client_req *cr);
+
+#endif

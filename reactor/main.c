@@ -1,0 +1,175 @@
+/*
+ * main: configuration, the one event loop, signals and graceful shutdown.
+ *
+ * Start-up order: config (defaults < file < HOOKD_* env < flags), then the
+ * loop, Redis (connects in the background; the API answers 503 until it is
+ * ready), the HTTP listener, and the delivery pump. SIGTERM or SIGINT stops
+ * accepting and claiming, lets in-flight deliveries finish within
+ * shutdown_grace, and exits 0.
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "reactor/log.h"
+#include "reactor/pump.h"
+#include "reactor/server.h"
+#include "store/auth.h"
+#include "store/redis.h"
+
+extern char **environ;
+
+static struct event_base *base;
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: hookd [--config FILE] [--check-config] [--KEY=VALUE ...]\n\n"
+                 "Every KEY may also be set as HOOKD_<KEY> in the environment or in the config file.\n\n");
+    for (size_t i = 0; i < conf_table_len; i++)
+        fprintf(out, "  --%-24s %s (default: %s)\n", conf_table[i].name, conf_table[i].help,
+                conf_table[i].def[0] ? conf_table[i].def : "\"\"");
+}
+
+/* Two passes over argv: find --config first (the file is below flags), then
+ * apply every --key=value. */
+static int load_config(struct conf *c, int argc, char **argv, int *check_only)
+{
+    char err[512];
+    const char *file = getenv("HOOKD_CONFIG");
+    *check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+    }
+    if (conf_init(c, err, sizeof(err)) < 0 || (file && conf_load_file(c, file, err, sizeof(err)) < 0) ||
+        conf_load_env(c, environ, err, sizeof(err)) < 0)
+        goto fail;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--config=", 9) == 0)
+            continue;
+        if (strcmp(a, "--check-config") == 0) {
+            *check_only = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("hookd %s\n", HOOKD_VERSION);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, sizeof(err), "unexpected argument '%s'", a);
+            goto fail;
+        }
+        char key[128];
+        const char *eq = strchr(a, '='), *val;
+        size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (kl >= sizeof(key)) {
+            snprintf(err, sizeof(err), "flag too long");
+            goto fail;
+        }
+        memcpy(key, a + 2, kl);
+        key[kl] = '\0';
+        for (char *k = key; *k; k++)
+            if (*k == '-')
+                *k = '_';
+        if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            snprintf(err, sizeof(err), "--%s needs a value", key);
+            goto fail;
+        }
+        if (conf_set(c, key, val, "command line", err, sizeof(err)) < 0)
+            goto fail;
+    }
+    if (conf_finish(c, err, sizeof(err)) < 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "hookd: configuration error: %s\n", err);
+    return -1;
+}
+
+static void on_drained(void *arg)
+{
+    LOG_INFO("shutdown: deliveries drained", NULL);
+    event_base_loopexit(base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    static int stopping;
+    if (stopping++) {
+        LOG_WARNING("shutdown: second signal, exiting now", NULL);
+        event_base_loopbreak(base);
+        return;
+    }
+    LOG_INFO("shutdown: stop accepting and claiming", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    server_stop_accepting();
+    pump_drain(on_drained, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    struct conf c;
+    int check_only, rc = 1;
+    struct event *sigterm = NULL, *sigint = NULL;
+    if (load_config(&c, argc, argv, &check_only) < 0)
+        return 2;
+    if (check_only) {
+        printf("configuration ok\n");
+        conf_free(&c);
+        return 0;
+    }
+    log_set_level(c.log_level);
+    signal(SIGPIPE, SIG_IGN); /* a peer reset must not kill the process */
+    base = event_base_new();
+    if (!base)
+        goto out;
+    sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
+    sigint = evsignal_new(base, SIGINT, on_signal, NULL);
+    if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
+        goto out;
+    auth_init(&c);
+    if (store_init(base, &c) < 0) {
+        LOG_ERR("cannot initialise the Redis client", NULL);
+        goto out;
+    }
+    if (server_start(base, &c) < 0)
+        goto out;
+    if (pump_start(base, &c) < 0) {
+        LOG_ERR("cannot start the delivery pump", NULL);
+        goto out;
+    }
+    LOG_INFO("hookd listening", "listen", c.listen, "version", HOOKD_VERSION, NULL);
+    if (event_base_dispatch(base) < 0)
+        goto out;
+    rc = 0;
+    LOG_INFO("hookd stopped", NULL);
+out:
+    pump_free();
+    server_free();
+    store_close();
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (base)
+        event_base_free(base);
+    conf_free(&c);
+    return rc;
+}

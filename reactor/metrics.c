@@ -1,0 +1,164 @@
+#include "reactor/metrics.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers/routes.h"
+#include "store/redis.h"
+
+#define MAX_ROUTES 64
+#define NBUCKETS 14
+static const double buckets[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                         0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const int codes[] = {200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413, 422, 429, 500, 503, 0};
+#define NCODES (int)(sizeof(codes) / sizeof(codes[0]))
+
+struct histo {
+    unsigned long long b[NBUCKETS];
+    unsigned long long count;
+    double sum;
+};
+
+static const char *error_names[] = {"private_uri", "dns_lookup_failed", "connection_timeout",
+                                    "destination_unreachable", "failed_tls", "response_too_large",
+                                    "http_status"};
+#define NERRORS 7
+
+static struct {
+    unsigned long long http[MAX_ROUTES + 1][NCODES];
+    struct histo http_lat[MAX_ROUTES + 1];
+    unsigned long long outcomes[OUTCOME_COUNT];
+    unsigned long long errors[NERRORS];
+    struct histo attempt_lat;
+    unsigned long long disabled;
+    struct { const char *name; double v; } gauges[16];
+    int ngauges;
+} M;
+
+static void histo_add(struct histo *h, double v)
+{
+    for (int i = 0; i < NBUCKETS; i++)
+        if (v <= buckets[i])
+            h->b[i]++;
+    h->count++;
+    h->sum += v;
+}
+
+void metrics_http(int route_idx, int status, double seconds)
+{
+    int r = route_idx < 0 || route_idx >= MAX_ROUTES ? MAX_ROUTES : route_idx;
+    int c;
+    for (c = 0; c < NCODES - 1; c++)
+        if (codes[c] == status)
+            break;
+    M.http[r][c]++;
+    histo_add(&M.http_lat[r], seconds);
+}
+
+void metrics_attempt(enum delivery_outcome o, const char *error_class, int status, double seconds)
+{
+    M.outcomes[o]++;
+    if (o == OUTCOME_STALE)
+        return;
+    histo_add(&M.attempt_lat, seconds);
+    if (o == OUTCOME_COMPLETED)
+        return;
+    int e = NERRORS - 1;
+    for (int i = 0; error_class && i < NERRORS - 1; i++)
+        if (strcmp(error_names[i], error_class) == 0)
+            e = i;
+    M.errors[e]++;
+}
+
+void metrics_endpoint_disabled(void) { M.disabled++; }
+
+void metrics_gauge_set(const char *name, double v)
+{
+    for (int i = 0; i < M.ngauges; i++)
+        if (strcmp(M.gauges[i].name, name) == 0) {
+            M.gauges[i].v = v;
+            return;
+        }
+    if (M.ngauges < 16) {
+        M.gauges[M.ngauges].name = name;
+        M.gauges[M.ngauges++].v = v;
+    }
+}
+
+static void histo_render(struct evbuffer *o, const char *name, const char *labels, const struct histo *h)
+{
+    const char *sep = labels[0] ? "," : "";
+    for (int i = 0; i < NBUCKETS; i++)
+        evbuffer_add_printf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, buckets[i], h->b[i]);
+    evbuffer_add_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, h->count);
+    if (labels[0]) {
+        evbuffer_add_printf(o, "%s_sum{%s} %.6f\n", name, labels, h->sum);
+        evbuffer_add_printf(o, "%s_count{%s} %llu\n", name, labels, h->count);
+    } else {
+        evbuffer_add_printf(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, h->count);
+    }
+}
+
+static const char *route_label(int r, char *buf, size_t len)
+{
+    if (r == MAX_ROUTES || (size_t)r >= routes_len)
+        return "unmatched";
+    static const char *m[] = {"", "GET", "POST", "", "HEAD", "", "", "", "PUT", "", "", "", "", "", "",
+                              "", "DELETE"};
+    int method = routes[r].method;
+    const char *mn = method == EVHTTP_REQ_PATCH ? "PATCH" : method <= 16 ? m[method] : "OTHER";
+    snprintf(buf, len, "%s %s", mn, routes[r].pattern);
+    return buf;
+}
+
+void metrics_render(struct evbuffer *o)
+{
+    static const char *outcome_names[] = {"completed", "retrying", "errored", "stale"};
+    char lbl[256], rl[160];
+    evbuffer_add_printf(o, "# HELP hookd_http_requests_total API requests by route and status.\n"
+                           "# TYPE hookd_http_requests_total counter\n");
+    for (int r = 0; r <= MAX_ROUTES; r++)
+        for (int c = 0; c < NCODES; c++)
+            if (M.http[r][c]) {
+                char code[8];
+                snprintf(code, sizeof(code), "%d", codes[c]);
+                evbuffer_add_printf(o, "hookd_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                                    route_label(r, rl, sizeof(rl)), codes[c] ? code : "other", M.http[r][c]);
+            }
+    evbuffer_add_printf(o, "# HELP hookd_http_request_duration_seconds API latency by route.\n"
+                           "# TYPE hookd_http_request_duration_seconds histogram\n");
+    for (int r = 0; r <= MAX_ROUTES; r++)
+        if (M.http_lat[r].count) {
+            snprintf(lbl, sizeof(lbl), "route=\"%s\"", route_label(r, rl, sizeof(rl)));
+            histo_render(o, "hookd_http_request_duration_seconds", lbl, &M.http_lat[r]);
+        }
+    evbuffer_add_printf(o, "# HELP hookd_delivery_attempts_total Delivery attempts by outcome.\n"
+                           "# TYPE hookd_delivery_attempts_total counter\n");
+    for (int i = 0; i < OUTCOME_COUNT; i++)
+        evbuffer_add_printf(o, "hookd_delivery_attempts_total{outcome=\"%s\"} %llu\n", outcome_names[i],
+                            M.outcomes[i]);
+    evbuffer_add_printf(o, "# HELP hookd_delivery_failures_total Failed attempts by error class.\n"
+                           "# TYPE hookd_delivery_failures_total counter\n");
+    for (int i = 0; i < NERRORS; i++)
+        evbuffer_add_printf(o, "hookd_delivery_failures_total{error=\"%s\"} %llu\n", error_names[i], M.errors[i]);
+    evbuffer_add_printf(o, "# HELP hookd_delivery_attempt_duration_seconds Attempt latency.\n"
+                           "# TYPE hookd_delivery_attempt_duration_seconds histogram\n");
+    histo_render(o, "hookd_delivery_attempt_duration_seconds", "", &M.attempt_lat);
+    evbuffer_add_printf(o, "# HELP hookd_endpoints_disabled_total Endpoints this process disabled.\n"
+                           "# TYPE hookd_endpoints_disabled_total counter\n"
+                           "hookd_endpoints_disabled_total %llu\n", M.disabled);
+    evbuffer_add_printf(o, "# HELP hookd_redis_commands_total Redis commands sent.\n"
+                           "# TYPE hookd_redis_commands_total counter\n"
+                           "hookd_redis_commands_total %llu\n", store_commands_sent());
+    evbuffer_add_printf(o, "# HELP hookd_redis_pending Redis commands awaiting a reply.\n"
+                           "# TYPE hookd_redis_pending gauge\nhookd_redis_pending %ld\n", store_pending());
+    evbuffer_add_printf(o, "# HELP hookd_redis_rtt_avg_seconds Mean Redis round-trip time.\n"
+                           "# TYPE hookd_redis_rtt_avg_seconds gauge\nhookd_redis_rtt_avg_seconds %.6f\n",
+                        store_rtt_avg_ms() / 1000.0);
+    evbuffer_add_printf(o, "# HELP hookd_redis_up Whether Redis is connected with scripts loaded.\n"
+                           "# TYPE hookd_redis_up gauge\nhookd_redis_up %d\n", store_ready());
+    for (int i = 0; i < M.ngauges; i++)
+        evbuffer_add_printf(o, "# HELP hookd_%s Gauge.\n# TYPE hookd_%s gauge\nhookd_%s %g\n",
+                            M.gauges[i].name, M.gauges[i].name, M.gauges[i].name, M.gauges[i].v);
+}

@@ -1,0 +1,22 @@
+/*
+ * metrics: counters and histograms kept in process memory and rendered in
+ * the Prometheus text format by GET /metrics. Recording is a few array
+ * increments; nothing here allocates on the hot path.
+ */
+#ifndef HOOKD_METRICS_H
+#define HOOKD_METRICS_H
+
+#include <stdint.h>
+
+struct evbuffer;
+
+enum delivery_outcome { OUTCOME_COMPLETED, OUTCOME_RETRYING, OUTCOME_ERRORED, OUTCOME_STALE, OUTCOME_COUNT };
+
+void metrics_http(int route_idx, int status, double seconds);
+/* error_class: an error name of DESIGN.md, or NULL for an HTTP status outcome */
+void metrics_attempt(enum delivery_outcome o, const char *error_class, int status, double seconds);
+void metrics_gauge_set(const char *name, double v);
+void metrics_endpoint_disabled(void);
+void metrics_render(struct evbuffer *out);
+
+#endif

@@ -1,0 +1,451 @@
+#include "reactor/pump.h"
+
+#include <event2/event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf/conf.h"
+#include "reactor/client.h"
+#include "reactor/log.h"
+#include "reactor/metrics.h"
+#include "reactor/retry.h"
+#include "reactor/signing.h"
+#include "store/ids.h"
+#include "store/keys.h"
+#include "store/redis.h"
+#include "store/wake.h"
+
+#define CLAIM_FIELDS 9
+#define NEVER INT64_MAX
+#define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
+
+/* One claimed delivery, owned by the pump from its claim until complete.lua
+ * has answered (or Redis was lost). The strings live in the same block. */
+struct job {
+    struct job *prev, *next;   /* the in-flight list, for draining */
+    struct client_req *cr;     /* the send in progress, or NULL */
+    int partition;
+    int attempts;              /* attempts made before this one */
+    char *id, *event_id, *endpoint_id, *url, *secret, *prev_secret, *payload, *fence;
+    size_t payload_len;
+};
+
+static struct {
+    struct event_base *base;
+    const struct conf *conf;
+    int64_t *due_at;           /* per partition: earliest known due time, NEVER if none */
+    int claims_out;            /* claim replies awaited */
+    long inflight;             /* claimed, outcome not yet recorded */
+    int rr;                    /* round-robin start when budget < hot partitions */
+    struct event *tick_ev;
+    int64_t tick_at;           /* when tick_ev fires; 0 = not armed */
+    struct event *poll_ev;
+    struct job *jobs;
+    int draining;
+    void (*drained)(void *);
+    void *drained_arg;
+    struct event *grace_ev;
+    uint32_t rng;
+} PM;
+
+long pump_inflight(void) { return PM.inflight; }
+
+static uint32_t rnd(void)
+{
+    PM.rng ^= PM.rng << 13;
+    PM.rng ^= PM.rng >> 17;
+    PM.rng ^= PM.rng << 5;
+    return PM.rng;
+}
+
+static void kick_at(int64_t when)
+{
+    if (PM.draining)
+        return;
+    int64_t now = now_ms();
+    if (when < now)
+        when = now;
+    if (PM.tick_at && PM.tick_at <= when)
+        return;
+    int64_t d = when - now;
+    struct timeval tv = {d / 1000, (d % 1000) * 1000};
+    PM.tick_at = when;
+    evtimer_add(PM.tick_ev, &tv);
+}
+
+void pump_wake_partition(int p)
+{
+    if (p < 0 || p >= PM.conf->partitions)
+        return;
+    PM.due_at[p] = 0;
+    kick_at(0);
+}
+
+void pump_wake(void)
+{
+    for (int p = 0; p < PM.conf->partitions; p++)
+        PM.due_at[p] = 0;
+    kick_at(0);
+}
+
+static void on_wake_message(int p)
+{
+    if (p < 0)
+        pump_wake();
+    else
+        pump_wake_partition(p);
+}
+
+static void maybe_drained(void)
+{
+    if (PM.draining && PM.inflight == 0 && PM.claims_out == 0 && PM.drained) {
+        void (*fn)(void *) = PM.drained;
+        PM.drained = NULL;
+        fn(PM.drained_arg);
+    }
+}
+
+static void job_unlink(struct job *j)
+{
+    if (j->prev) j->prev->next = j->next;
+    else PM.jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
+    j->prev = j->next = NULL;
+}
+
+static void job_done(struct job *j)
+{
+    PM.inflight--;
+    metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
+    free(j);
+    maybe_drained();
+}
+
+struct completion {
+    struct job *job;
+    enum delivery_outcome outcome;
+    const char *error;
+    int status;
+    double seconds;
+};
+
+static void on_completed(redisReply *rep, void *priv)
+{
+    struct completion *c = priv;
+    struct job *j = c->job;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1) {
+        if (rep->element[0]->integer == 1) {
+            metrics_attempt(c->outcome, c->error, c->status, c->seconds);
+            if (rep->elements >= 2 && rep->element[1]->integer == 1) {
+                metrics_endpoint_disabled();
+                LOG_WARNING("endpoint disabled", "endpoint_id", j->endpoint_id, "delivery_id", j->id, NULL);
+            }
+        } else {
+            metrics_attempt(OUTCOME_STALE, NULL, 0, 0);
+            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", j->id, NULL);
+        }
+    } else {
+        /* the lease will expire and the delivery will be sent again */
+        LOG_WARNING("could not record outcome", "delivery_id", j->id,
+                    "error", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unavailable", NULL);
+    }
+    /* the endpoint may have gained capacity or new due work */
+    if (PM.due_at[j->partition] > now_ms())
+        PM.due_at[j->partition] = now_ms();
+    kick_at(0);
+    free(c);
+    job_done(j);
+}
+
+/* `ok` is "1", "0" or "release". */
+static void record(struct job *j, const char *ok, int status, const char *error, const char *body,
+                   int64_t started, double seconds, int64_t next_at, const char *action)
+{
+    char prefix[KEY_PREFIX_MAX], now[24], code[8] = "", dur[24], st[24], next[24], thr[24], after[24];
+    key_prefix(prefix, j->partition);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    if (status)
+        snprintf(code, sizeof(code), "%d", status);
+    snprintf(dur, sizeof(dur), "%lld", (long long)(seconds * 1000));
+    snprintf(st, sizeof(st), "%lld", (long long)started);
+    snprintf(next, sizeof(next), "%lld", (long long)next_at);
+    snprintf(thr, sizeof(thr), "%lld", (long long)PM.conf->disable_after_failures);
+    snprintf(after, sizeof(after), "%lld", (long long)PM.conf->disable_after_ms);
+    const char *argv[] = {prefix, j->id, j->fence, now, ok, code, error ? error : "", body, dur,
+                          st, next, action, thr, after};
+    size_t lens[14];
+    for (int i = 0; i < 14; i++)
+        lens[i] = strlen(argv[i]);
+    struct completion *c = calloc(1, sizeof(*c));
+    if (!c) {
+        job_done(j);
+        return;
+    }
+    c->job = j;
+    c->error = error;
+    c->status = status;
+    c->seconds = seconds;
+    c->outcome = strcmp(ok, "1") == 0 ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
+    if (store_script(SCRIPT_COMPLETE, on_completed, c, 1, 14, argv, lens) < 0) {
+        LOG_WARNING("could not record outcome: redis unavailable", "delivery_id", j->id, NULL);
+        free(c);
+        job_done(j);
+    }
+}
+
+static void on_sent(const struct client_result *res, void *arg)
+{
+    struct job *j = arg;
+    j->cr = NULL;
+    job_unlink(j);
+    int ok = res->status >= 200 && res->status < 300;
+    const char *action = "";
+    if (!ok && res->status == 410)
+        action = "disable";
+    if (strcasecmp(res->webhook_delivery, "disable") == 0)
+        action = "disable";
+    else if (!ok && strcasecmp(res->webhook_delivery, "abort-message") == 0)
+        action = "abort";
+    int64_t next_at = -1;
+    if (!ok) {
+        int64_t delay = retry_delay(PM.conf, j->attempts + 1, rnd());
+        if (delay >= 0 && (res->status == 429 || res->status == 503)) {
+            int64_t ra = retry_after_delay(PM.conf, res->retry_after, now_ms());
+            if (ra >= 0)
+                delay = ra;
+        }
+        if (delay >= 0)
+            next_at = now_ms() + delay;
+    }
+    LOG_DBG("attempt finished", "delivery_id", j->id, "error", res->error ? res->error : "", NULL);
+    record(j, ok ? "1" : "0", res->status, res->error, res->body_head, res->started_ms, res->seconds,
+           next_at, action);
+}
+
+static void job_send(struct job *j)
+{
+    char ts[24], sig[SIGNATURE_MAX], ua[64];
+    int64_t now_s = now_ms() / 1000;
+    snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
+    snprintf(ua, sizeof(ua), "hookd/%s", HOOKD_VERSION);
+    if (sign_payload(j->event_id, now_s, j->payload, j->payload_len, j->secret, j->prev_secret, sig) < 0) {
+        LOG_ERR("cannot sign: endpoint secret is malformed", "endpoint_id", j->endpoint_id, NULL);
+        record(j, "0", 0, "failed_signing", "", now_ms(), 0, -1, "abort");
+        return;
+    }
+    struct client_header h[] = {
+        {"Content-Type", "application/json"}, {"User-Agent", ua},
+        {"webhook-id", j->event_id}, {"webhook-timestamp", ts},
+        {"webhook-signature", sig}, {PM.conf->delivery_id_header, j->id},
+    };
+    j->next = PM.jobs;
+    if (PM.jobs)
+        PM.jobs->prev = j;
+    PM.jobs = j;
+    j->cr = client_post(j->url, h, 6, j->payload, j->payload_len, on_sent, j);
+    if (!j->cr) {
+        job_unlink(j);
+        record(j, "release", 0, NULL, "", now_ms(), 0, 0, "");
+    }
+}
+
+/* Copy one claimed delivery (9 reply fields) into a job. */
+static struct job *job_from_reply(redisReply **f, int partition)
+{
+    size_t total = sizeof(struct job);
+    for (int i = 0; i < CLAIM_FIELDS; i++)
+        total += f[i]->len + 1;
+    struct job *j = calloc(1, total);
+    if (!j)
+        return NULL;
+    char *p = (char *)(j + 1);
+    char **dst[] = {&j->id, &j->event_id, &j->endpoint_id, &j->url, &j->secret, &j->prev_secret,
+                    &j->payload, NULL, &j->fence};
+    for (int i = 0; i < CLAIM_FIELDS; i++) {
+        memcpy(p, f[i]->str ? f[i]->str : "", f[i]->len);
+        p[f[i]->len] = '\0';
+        if (dst[i])
+            *dst[i] = p;
+        else
+            j->attempts = atoi(p);
+        p += f[i]->len + 1;
+    }
+    j->payload_len = f[6]->len;
+    j->partition = partition;
+    return j;
+}
+
+struct claim {
+    int partition;
+    long budget;
+};
+
+static void on_claimed(redisReply *rep, void *priv)
+{
+    struct claim *cl = priv;
+    int p = cl->partition;
+    long budget = cl->budget;
+    free(cl);
+    PM.claims_out--;
+    int64_t now = now_ms();
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            LOG_ERR("claim failed", "error", rep->str, NULL);
+        PM.due_at[p] = now + 1000;
+    } else {
+        long n = (long)rep->element[1]->integer;
+        const char *next = rep->element[0]->str;
+        PM.due_at[p] = n >= budget ? now : next && *next ? strtoll(next, NULL, 10) : NEVER;
+        for (long i = 0; i < n && 2 + (size_t)(i + 1) * CLAIM_FIELDS <= rep->elements; i++) {
+            struct job *j = job_from_reply(rep->element + 2 + i * CLAIM_FIELDS, p);
+            if (!j)
+                continue; /* its lease will expire and it will be claimed again */
+            PM.inflight++;
+            if (PM.draining)
+                record(j, "release", 0, NULL, "", now, 0, 0, "");
+            else
+                job_send(j);
+        }
+        metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
+    }
+    if (PM.claims_out == 0) {
+        kick_at(0);
+        maybe_drained();
+    }
+}
+
+static void claim_partition(int p, long budget, const char *now, const char *lease)
+{
+    char prefix[KEY_PREFIX_MAX], b[24];
+    key_prefix(prefix, p);
+    snprintf(b, sizeof(b), "%ld", budget);
+    const char *argv[] = {prefix, now, lease, b};
+    size_t lens[] = {strlen(prefix), strlen(now), strlen(lease), strlen(b)};
+    struct claim *cl = malloc(sizeof(*cl));
+    if (!cl)
+        return;
+    cl->partition = p;
+    cl->budget = budget;
+    PM.due_at[p] = NEVER; /* known again when the reply comes */
+    if (store_script(SCRIPT_CLAIM, on_claimed, cl, 1, 4, argv, lens) < 0) {
+        free(cl);
+        PM.due_at[p] = now_ms() + 1000;
+        return;
+    }
+    PM.claims_out++;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    PM.tick_at = 0;
+    if (PM.draining || PM.claims_out > 0)
+        return; /* the last claim reply kicks again */
+    if (!store_ready()) {
+        kick_at(now_ms() + 500);
+        return;
+    }
+    long budget = PM.conf->inflight_max - PM.inflight;
+    if (budget <= 0)
+        return; /* a completion kicks again */
+    int64_t now = now_ms(), next = NEVER;
+    int P = (int)PM.conf->partitions, nhot = 0;
+    int hot[1024];
+    for (int i = 0; i < P; i++) {
+        int p = (PM.rr + i) % P;
+        if (PM.due_at[p] <= now)
+            hot[nhot++] = p;
+        else if (PM.due_at[p] < next)
+            next = PM.due_at[p];
+    }
+    if (nhot == 0) {
+        if (next != NEVER)
+            kick_at(next);
+        return;
+    }
+    PM.rr = (PM.rr + 1) % P;
+    if (nhot > budget)
+        nhot = (int)budget;
+    long per = budget / nhot;
+    if (per > PM.conf->claim_batch)
+        per = PM.conf->claim_batch;
+    char nows[24], lease[24];
+    snprintf(nows, sizeof(nows), "%lld", (long long)now);
+    snprintf(lease, sizeof(lease), "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
+    for (int i = 0; i < nhot; i++)
+        claim_partition(hot[i], per, nows, lease);
+    if (next != NEVER)
+        kick_at(next);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    pump_wake();
+}
+
+int pump_start(struct event_base *base, const struct conf *c)
+{
+    memset(&PM, 0, sizeof(PM));
+    PM.base = base;
+    PM.conf = c;
+    PM.rng = (uint32_t)now_ms() | 1;
+    PM.due_at = calloc((size_t)c->partitions, sizeof(int64_t)); /* all 0: look everywhere first */
+    PM.tick_ev = evtimer_new(base, on_tick, NULL);
+    PM.poll_ev = event_new(base, -1, EV_PERSIST, on_poll, NULL);
+    struct timeval poll = {POLL_MS / 1000, 0};
+    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || event_add(PM.poll_ev, &poll) < 0)
+        return -1;
+    if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0)
+        return -1;
+    store_on_ready((void (*)(void *))pump_wake, NULL);
+    kick_at(0);
+    return 0;
+}
+
+/* Grace is over: abandon the sends still waiting and hand their deliveries
+ * back to the schedule so another process (or our restart) sends them. */
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    while (PM.jobs) {
+        struct job *j = PM.jobs;
+        job_unlink(j);
+        client_cancel(j->cr);
+        j->cr = NULL;
+        record(j, "release", 0, NULL, "", now_ms(), 0, 0, "");
+    }
+    maybe_drained();
+}
+
+void pump_drain(void (*done)(void *), void *arg)
+{
+    PM.draining = 1;
+    PM.drained = done;
+    PM.drained_arg = arg;
+    event_del(PM.tick_ev);
+    event_del(PM.poll_ev);
+    wake_stop();
+    int64_t g = PM.conf->shutdown_grace_ms;
+    struct timeval tv = {g / 1000, (g % 1000) * 1000};
+    PM.grace_ev = evtimer_new(PM.base, on_grace, NULL);
+    if (PM.grace_ev)
+        evtimer_add(PM.grace_ev, &tv);
+    maybe_drained();
+}
+
+void pump_free(void)
+{
+    while (PM.jobs) { /* only when the loop ended without draining */
+        struct job *j = PM.jobs;
+        job_unlink(j);
+        client_cancel(j->cr);
+        free(j);
+    }
+    client_free();
+    if (PM.tick_ev) event_free(PM.tick_ev);
+    if (PM.poll_ev) event_free(PM.poll_ev);
+    if (PM.grace_ev) event_free(PM.grace_ev);
+    free(PM.due_at);
+    memset(&PM, 0, sizeof(PM));
+}

@@ -1,0 +1,483 @@
+#include "reactor/server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include "conf/conf.h"
+#include "handlers/routes.h"
+#include "reactor/log.h"
+#include "reactor/metrics.h"
+#include "store/json.h"
+#include "store/redis.h"
+
+static struct {
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    struct evhttp_bound_socket *bound;
+    const struct conf *conf;
+} S;
+
+const struct conf *server_conf(void) { return S.conf; }
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void req_free(struct req *r)
+{
+    evhttp_clear_headers(&r->query);
+    if (r->json)
+        yajl_tree_free(r->json);
+    free(r->body);
+    free(r);
+}
+
+static void reply_finish(struct req *r, int status, const char *ctype, struct evbuffer *buf)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    if (ctype)
+        evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(r->ev, status, NULL, buf);
+    metrics_http(r->route_idx, status, (double)(mono_us() - r->start_us) / 1e6);
+    req_free(r);
+}
+
+void reply_raw(struct req *r, int status, const char *ctype, const char *body, size_t len)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && len)
+        evbuffer_add(buf, body, len);
+    reply_finish(r, status, ctype, buf);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+void reply_json(struct req *r, int status, struct jw *w)
+{
+    const unsigned char *out;
+    size_t len;
+    if (jw_result(w, &out, &len) < 0) {
+        jw_free(w);
+        LOG_ERR("reply: JSON rendering failed", "route", r->route ? r->route->pattern : "", NULL);
+        reply_raw(r, 500, "application/problem+json",
+                  "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\",\"status\":500,"
+                  "\"detail\":\"response could not be rendered\"}", 110);
+        return;
+    }
+    reply_raw(r, status, "application/json", (const char *)out, len);
+    jw_free(w);
+}
+
+static const char *status_title(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+/* Contract 003 and 004 name their errors with fixed codes. */
+static const char *c003_name(int status, const char *code)
+{
+    if (code && (strcmp(code, "RETRIGGER_RATE_LIMITED") == 0 || strcmp(code, "ValidationFailed") == 0))
+        return code;
+    switch (status) {
+    case 400: return "BadRequest";
+    case 401: return "Unauthorized";
+    case 403: return "AccessDenied";
+    case 404: return "NotFound";
+    case 409: return "Conflict";
+    case 413: return "ValidationFailed";
+    default: return "UnexpectedError";
+    }
+}
+
+static const char *c004_code(int status)
+{
+    switch (status) {
+    case 400: case 413: return "BAD_REQUEST";
+    case 401: return "UNAUTHORIZED";
+    case 403: return "FORBIDDEN";
+    case 404: return "NOT_FOUND";
+    case 503: return "UNAVAILABLE";
+    default: return "INTERNAL";
+    }
+}
+
+static void render_error(struct jw *w, enum err_style style, int status, const char *code,
+                         const char *field, const char *detail)
+{
+    jw_map_open(w);
+    switch (style) {
+    case ERR_PROBLEM:
+        jw_key(w, "type");
+        {
+            char t[128];
+            snprintf(t, sizeof(t), "https://hookd.dev/problems/%s", code);
+            jw_str(w, t);
+        }
+        jw_kstr(w, "title", status_title(status));
+        jw_kint(w, "status", status);
+        jw_kstr(w, "detail", detail);
+        jw_kstr(w, "code", code);
+        if (field)
+            jw_kstr(w, "field", field);
+        break;
+    case ERR_C000:
+        jw_kbool(w, "success", 0);
+        jw_kstr(w, "message", detail);
+        break;
+    case ERR_C001:
+        jw_kstr(w, "error", code);
+        jw_kstr(w, "message", detail);
+        break;
+    case ERR_C002:
+        jw_key(w, "detail");
+        if (status == 422) {
+            jw_array_open(w);
+            jw_map_open(w);
+            jw_key(w, "loc");
+            jw_array_open(w);
+            jw_str(w, field && strcmp(field, "delivery_id") == 0 ? "path" : "body");
+            if (field)
+                jw_str(w, field);
+            jw_array_close(w);
+            jw_kstr(w, "msg", detail);
+            jw_kstr(w, "type", code);
+            jw_map_close(w);
+            jw_array_close(w);
+        } else {
+            jw_str(w, detail);
+        }
+        break;
+    case ERR_C003:
+        jw_kstr(w, "name", c003_name(status, code));
+        jw_kstr(w, "error", detail);
+        jw_kint(w, "status", status);
+        break;
+    case ERR_C004:
+        jw_kstr(w, "code", c004_code(status));
+        jw_kstr(w, "message", detail);
+        jw_kint(w, "status", status);
+        break;
+    case ERR_OAUTH:
+        jw_kstr(w, "error", code);
+        jw_kstr(w, "error_description", detail);
+        break;
+    }
+    jw_map_close(w);
+}
+
+void reply_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    enum err_style style = r->route ? r->route->style : ERR_PROBLEM;
+    struct jw w;
+    const unsigned char *out;
+    size_t len;
+    if (jw_init(&w) < 0) {
+        reply_raw(r, status, "text/plain", "error\n", 6);
+        return;
+    }
+    render_error(&w, style, status, code, field, detail);
+    if (jw_result(&w, &out, &len) < 0) {
+        /* detail carried bytes that are not UTF-8 (an echoed bad input) */
+        jw_free(&w);
+        if (jw_init(&w) < 0) {
+            reply_raw(r, status, "text/plain", "error\n", 6);
+            return;
+        }
+        render_error(&w, style, status, code, field, "invalid request");
+        if (jw_result(&w, &out, &len) < 0)
+            len = 0;
+    }
+    if (status == 401 && style == ERR_PROBLEM)
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "WWW-Authenticate", "Bearer");
+    reply_raw(r, status, style == ERR_PROBLEM ? "application/problem+json" : "application/json",
+              (const char *)out, len);
+    jw_free(&w);
+}
+
+void reply_unavailable(struct req *r)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", "1");
+    reply_error(r, 503, "store_unavailable", NULL, "the data store is unavailable; retry shortly");
+}
+
+const char *req_query(struct req *r, const char *name)
+{
+    return evhttp_find_header(&r->query, name);
+}
+
+int req_query_only(struct req *r, const char *const *allowed)
+{
+    for (struct evkeyval *kv = r->query.tqh_first; kv; kv = kv->next.tqe_next) {
+        const char *const *a;
+        for (a = allowed; *a; a++)
+            if (strcmp(*a, kv->key) == 0)
+                break;
+        if (!*a) {
+            reply_error(r, 400, "unknown_parameter", kv->key, "unknown query parameter '%s'", kv->key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+/* Match "/v1/endpoints/:id" against a path, capturing ':' segments. */
+static int route_match(const char *pattern, const char *path, struct req *r)
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return 0;
+        pattern++;
+        path++;
+        const char *pe = strchr(pattern, '/'), *se = strchr(path, '/');
+        size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
+        size_t sl = se ? (size_t)(se - path) : strlen(path);
+        if (*pattern == ':') {
+            if (sl == 0 || sl >= sizeof(r->params[0]) || np == REQ_MAX_PARAMS)
+                return 0;
+            memcpy(r->params[np], path, sl);
+            r->params[np++][sl] = '\0';
+        } else if (pl != sl || memcmp(pattern, path, pl) != 0) {
+            return 0;
+        }
+        pattern += pl;
+        path += sl;
+    }
+    return *pattern == '\0' && (*path == '\0' || strcmp(path, "/") == 0);
+}
+
+static const char *bearer_token(struct req *r)
+{
+    const char *h = req_header(r, "Authorization");
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) == 0)
+            h += 7;
+        while (*h == ' ')
+            h++;
+        return *h ? h : NULL;
+    }
+    h = req_header(r, "X-API-Key");
+    return h && *h ? h : NULL;
+}
+
+static void run_handler(struct req *r)
+{
+    const struct route *rt = r->route;
+    if (rt->auth == NEED_ROOT && r->who.kind != PRINCIPAL_ROOT) {
+        reply_error(r, 403, "forbidden", NULL, "this operation needs the root token");
+        return;
+    }
+    if (rt->auth != NEED_NONE && r->who.kind == PRINCIPAL_TOKEN) {
+        if (rt->scope && !(r->who.scopes & rt->scope)) {
+            reply_error(r, 403, "missing_scope", NULL, "the token lacks the scope this operation needs (%s)",
+                        rt->scope & SCOPE_MANAGE ? "webhooks:manage" :
+                        rt->scope & SCOPE_EVENTS ? "events:write" : "webhooks:read");
+            return;
+        }
+        if ((rt->admin || rt->auth == NEED_ROOT_OR_ADMIN) && !r->who.admin) {
+            reply_error(r, 403, "not_admin", NULL, "this operation needs an admin token");
+            return;
+        }
+    }
+    if (rt->auth == NEED_TOKEN && r->who.kind == PRINCIPAL_ROOT) {
+        reply_error(r, 403, "forbidden", NULL, "the root token manages orgs and tokens; use an org token here");
+        return;
+    }
+    rt->fn(r);
+}
+
+static void on_auth(enum auth_result res, const struct principal *p, void *arg)
+{
+    struct req *r = arg;
+    if (res == AUTH_UNAVAILABLE) {
+        reply_unavailable(r);
+        return;
+    }
+    if (res != AUTH_OK) {
+        reply_error(r, 401, "unauthorized", NULL, "the token is missing, invalid, expired or revoked");
+        return;
+    }
+    r->who = *p;
+    run_handler(r);
+}
+
+static int read_body(struct req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    size_t len = evbuffer_get_length(in);
+    if (len > (size_t)S.conf->max_body_bytes) {
+        reply_error(r, 413, "body_too_large", NULL, "request body is %zu bytes; the limit is %lld",
+                    len, (long long)S.conf->max_body_bytes);
+        return -1;
+    }
+    r->body = malloc(len + 1);
+    if (!r->body) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    if (evbuffer_remove(in, r->body, len) != (int)len) {
+        reply_error(r, 500, "internal", NULL, "could not read the body");
+        return -1;
+    }
+    r->body[len] = '\0';
+    r->body_len = len;
+    enum evhttp_cmd_type m = evhttp_request_get_command(r->ev);
+    if (r->route->form_body || (m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PATCH))
+        return 0;
+    if (len == 0)
+        return 0; /* handlers that need a body say so with json_fields */
+    char err[256];
+    r->json = json_parse(r->body, len, err, sizeof(err));
+    if (!r->json) {
+        reply_error(r, 400, "malformed_json", NULL, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    struct req *r = calloc(1, sizeof(*r));
+    if (!r) {
+        evhttp_send_error(ev, 500, NULL);
+        return;
+    }
+    r->ev = ev;
+    r->start_us = mono_us();
+    r->route_idx = -1;
+    TAILQ_INIT(&r->query);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = evhttp_uri_get_path(uri);
+    const char *q = evhttp_uri_get_query(uri);
+    if (!path || !*path)
+        path = "/";
+    if (q && evhttp_parse_query_str(q, &r->query) < 0) {
+        reply_error(r, 400, "bad_query", NULL, "the query string is malformed");
+        return;
+    }
+    enum evhttp_cmd_type method = evhttp_request_get_command(ev);
+    int path_matched = 0;
+    for (size_t i = 0; i < routes_len; i++) {
+        if (!route_match(routes[i].pattern, path, r))
+            continue;
+        path_matched = 1;
+        if (routes[i].method != method)
+            continue;
+        r->route = &routes[i];
+        r->route_idx = (int)i;
+        break;
+    }
+    if (!r->route) {
+        if (path_matched)
+            reply_error(r, 405, "method_not_allowed", NULL, "method not allowed on this path");
+        else
+            reply_error(r, 404, "not_found", NULL, "no such route");
+        return;
+    }
+    if (read_body(r) < 0)
+        return;
+    if (r->route->auth == NEED_NONE) {
+        r->route->fn(r);
+        return;
+    }
+    const char *tok = bearer_token(r);
+    if (!tok) {
+        reply_error(r, 401, "unauthorized", NULL, "no credentials: send Authorization: Bearer <token> or X-API-Key");
+        return;
+    }
+    auth_lookup(tok, on_auth, r);
+}
+
+int server_start(struct event_base *base, const struct conf *c)
+{
+    S.conf = c;
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    char hp[300];
+    snprintf(hp, sizeof(hp), strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d", c->listen_host,
+             c->listen_port);
+    if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sslen) < 0) {
+        LOG_ERR("listen: not a numeric address", "listen", c->listen, NULL);
+        return -1;
+    }
+    S.http = evhttp_new(base);
+    if (!S.http)
+        return -1;
+    /* libevent answers 413 itself (with an HTML body) above this hard cap;
+     * between max_body_bytes and the cap hookd answers with a problem body. */
+    evhttp_set_max_body_size(S.http, c->max_body_bytes * 4);
+    evhttp_set_max_headers_size(S.http, 64 * 1024);
+    evhttp_set_timeout(S.http, (int)(c->http_idle_timeout_ms / 1000));
+    evhttp_set_allowed_methods(S.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
+                                           EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD);
+    if (evhttp_set_flags(S.http, EVHTTP_SERVER_LINGERING_CLOSE) < 0)
+        return -1;
+    evhttp_set_gencb(S.http, on_request, NULL);
+    S.listener = evconnlistener_new_bind(base, NULL, NULL,
+                                         LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                         1024, (struct sockaddr *)&ss, sslen);
+    if (!S.listener) {
+        LOG_ERR("listen: bind failed", "listen", c->listen, NULL);
+        return -1;
+    }
+    S.bound = evhttp_bind_listener(S.http, S.listener);
+    if (!S.bound)
+        return -1;
+    return 0;
+}
+
+void server_stop_accepting(void)
+{
+    if (S.bound) {
+        evhttp_del_accept_socket(S.http, S.bound); /* frees the listener too */
+        S.bound = NULL;
+        S.listener = NULL;
+    }
+}
+
+void server_free(void)
+{
+    server_stop_accepting();
+    if (S.http)
+        evhttp_free(S.http);
+    S.http = NULL;
+}

@@ -1,0 +1,95 @@
+/*
+ * server: the evhttp front door. It routes a request through the one route
+ * table (handlers/routes.c), enforces the body limit, resolves the caller's
+ * credentials, parses JSON bodies, and owns the request context until the
+ * single reply.
+ *
+ * Lifetime: server_dispatch allocates a struct req; the handler (possibly
+ * after several Redis round trips, one at a time) calls exactly one reply_*
+ * function, which sends the reply and frees the req. A handler must not
+ * touch `r` after replying, and must not have two callbacks outstanding
+ * that could both reply.
+ */
+#ifndef HOOKD_SERVER_H
+#define HOOKD_SERVER_H
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#include "store/auth.h"
+
+struct conf;
+struct event_base;
+struct jw;
+struct req;
+
+typedef void (*handler_fn)(struct req *r);
+
+/* How errors are shaped: the native API's problem details, or a contract's. */
+enum err_style {
+    ERR_PROBLEM,   /* RFC 9457 application/problem+json */
+    ERR_C000,      /* {success:false, message} */
+    ERR_C001,      /* {error, message} */
+    ERR_C002,      /* FastAPI {detail} / 422 {detail:[{loc,msg,type}]} */
+    ERR_C003,      /* {name, error, status} */
+    ERR_C004,      /* {code, message} */
+    ERR_OAUTH,     /* RFC 6749 {error, error_description} */
+};
+
+enum auth_need {
+    NEED_NONE,   /* public */
+    NEED_ROOT,   /* HOOKD_ADMIN_TOKEN only */
+    NEED_TOKEN,  /* any org token, optionally with scope/admin */
+    NEED_ROOT_OR_ADMIN,
+};
+
+struct route {
+    enum evhttp_cmd_type method;
+    const char *pattern; /* "/v1/endpoints/:id/enable" */
+    handler_fn fn;
+    enum auth_need auth;
+    unsigned scope;      /* SCOPE_* any of which suffices; 0 = none needed */
+    int admin;           /* the token must carry the admin flag */
+    enum err_style style;
+    int form_body;       /* body is x-www-form-urlencoded, not JSON */
+};
+
+#define REQ_MAX_PARAMS 2
+
+struct req {
+    struct evhttp_request *ev;  /* borrowed from libevent until the reply */
+    const struct route *route;
+    int route_idx;
+    char params[REQ_MAX_PARAMS][128];
+    struct evkeyvalq query;     /* owned; parsed query string */
+    char *body;                 /* owned NUL-terminated copy */
+    size_t body_len;
+    yajl_val json;              /* owned; NULL for bodiless or form routes */
+    struct principal who;
+    int64_t start_us;
+    void *state;                /* handler's own, freed by handler before reply */
+};
+
+int server_start(struct event_base *base, const struct conf *c);
+void server_stop_accepting(void);
+void server_free(void);
+const struct conf *server_conf(void);
+
+/* Reply helpers: each sends exactly one reply and frees r. */
+void reply_json(struct req *r, int status, struct jw *w);     /* w consumed (freed) */
+void reply_raw(struct req *r, int status, const char *ctype, const char *body, size_t len);
+/* `code` is a machine name (e.g. "invalid_field"); `field` may be NULL. */
+void reply_error(struct req *r, int status, const char *code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void reply_unavailable(struct req *r); /* 503: Redis is away */
+
+const char *req_query(struct req *r, const char *name);
+/* 0 when every query parameter is in `allowed` (NULL-terminated); else
+ * replies 400 naming the parameter and returns -1. */
+int req_query_only(struct req *r, const char *const *allowed);
+const char *req_header(struct req *r, const char *name);
+
+#endif

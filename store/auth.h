@@ -1,0 +1,42 @@
+/*
+ * auth: who is calling. Tokens are stored only as SHA-256 hashes
+ * (hookd:token:<sha256>); a lookup hashes the presented token and reads the
+ * record, through a small in-process cache whose entries live token_cache
+ * milliseconds, so a revoked token dies within that time.
+ */
+#ifndef HOOKD_AUTH_H
+#define HOOKD_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCOPE_MANAGE 1u  /* webhooks:manage */
+#define SCOPE_READ 2u    /* webhooks:read */
+#define SCOPE_EVENTS 4u  /* events:write */
+
+enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_ROOT, PRINCIPAL_TOKEN };
+
+struct principal {
+    enum principal_kind kind;
+    char org_id[37];
+    char token_id[37];
+    long long user_id;
+    unsigned scopes;
+    int admin;
+};
+
+struct conf;
+struct event_base;
+
+enum auth_result { AUTH_OK, AUTH_INVALID, AUTH_UNAVAILABLE };
+typedef void (*auth_cb)(enum auth_result res, const struct principal *p, void *arg);
+
+void auth_init(const struct conf *c);
+/* Resolve a presented token. May call cb before returning (root, cache hit). */
+void auth_lookup(const char *token, auth_cb cb, void *arg);
+/* Parse "webhooks:manage,webhooks:read" style lists; -1 on an unknown scope,
+ * with `bad` pointing at it. */
+int scopes_parse_one(const char *s, unsigned *out);
+void scopes_format(unsigned scopes, char *out, size_t len);
+
+#endif

@@ -1,0 +1,87 @@
+#include "store/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return -1;
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return 0;
+}
+
+int base64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
+{
+    if (outlen < 4 * ((len + 2) / 3) + 1)
+        return -1;
+    return EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+int base64_decode(const char *in, size_t len, uint8_t *out, size_t outlen)
+{
+    if (len == 0 || len % 4 || outlen < 3 * (len / 4))
+        return -1;
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts padding as zero bytes */
+    if (in[len - 1] == '=') n--;
+    if (in[len - 2] == '=') n--;
+    return n;
+}
+
+int hmac_sha256(const uint8_t *key, size_t keylen, const void *const *parts,
+                const size_t *lens, int nparts, uint8_t mac[32])
+{
+    /* Fetched once: a fetch walks OpenSSL's provider tables. */
+    static EVP_MAC *m;
+    if (!m)
+        m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    int rc = -1;
+    EVP_MAC_CTX *mc = m ? EVP_MAC_CTX_new(m) : NULL;
+    if (!mc)
+        goto fail;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(mc, key, keylen, params) != 1)
+        goto fail;
+    for (int i = 0; i < nparts; i++)
+        if (EVP_MAC_update(mc, parts[i], lens[i]) != 1)
+            goto fail;
+    size_t outl = 0;
+    if (EVP_MAC_final(mc, mac, &outl, 32) != 1 || outl != 32)
+        goto fail;
+    rc = 0;
+fail:
+    EVP_MAC_CTX_free(mc);
+    return rc;
+}
+
+int secret_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return 0;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+void crypto_cleanse_free(void *p, size_t len)
+{
+    if (!p)
+        return;
+    OPENSSL_cleanse(p, len);
+    free(p);
+}

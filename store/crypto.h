@@ -1,0 +1,26 @@
+/*
+ * crypto: the hashing and signing hookd needs, on OpenSSL 3.
+ */
+#ifndef HOOKD_CRYPTO_H
+#define HOOKD_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHA256_HEX_LEN 64
+
+/* Lowercase hex SHA-256 of bytes; out must hold 65. */
+int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1]);
+/* Base64 (standard alphabet, padded). Returns output length or -1. */
+int base64_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
+int base64_decode(const char *in, size_t len, uint8_t *out, size_t outlen);
+/* HMAC-SHA256 into mac[32]. */
+int hmac_sha256(const uint8_t *key, size_t keylen, const void *const *parts,
+                const size_t *lens, int nparts, uint8_t mac[32]);
+/* Wipe then free a struct that held credentials. */
+#define cleanse_free(p) crypto_cleanse_free((p), sizeof(*(p)))
+void crypto_cleanse_free(void *p, size_t len);
+/* Constant-time string compare for secrets. */
+int secret_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,230 @@
+#include "store/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Refuse NULs, comments and excessive depth before yajl sees the bytes. */
+static int json_prescan(const char *buf, size_t len, char *err, size_t errlen)
+{
+    int depth = 0, in_str = 0, esc = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (c == '\0') {
+            snprintf(err, errlen, "body contains a NUL byte at offset %zu", i);
+            return -1;
+        }
+        if (in_str) {
+            if (esc) esc = 0;
+            else if (c == '\\') esc = 1;
+            else if (c == '"') in_str = 0;
+            continue;
+        }
+        switch (c) {
+        case '"': in_str = 1; break;
+        case '{': case '[':
+            if (++depth > JSON_MAX_DEPTH) {
+                snprintf(err, errlen, "JSON nested deeper than %d levels", JSON_MAX_DEPTH);
+                return -1;
+            }
+            break;
+        case '}': case ']': depth--; break;
+        case '/':
+            snprintf(err, errlen, "malformed JSON: unexpected '/' at offset %zu", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+yajl_val json_parse(const char *buf, size_t len, char *err, size_t errlen)
+{
+    if (len == 0) {
+        snprintf(err, errlen, "request body is empty; a JSON object is required");
+        return NULL;
+    }
+    if (json_prescan(buf, len, err, errlen) < 0)
+        return NULL;
+    char *copy = malloc(len + 1); /* yajl_tree_parse wants a C string */
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, buf, len);
+    copy[len] = '\0';
+    char yerr[256] = "";
+    yajl_val v = yajl_tree_parse(copy, yerr, sizeof(yerr));
+    free(copy);
+    if (!v) {
+        /* yajl's message spans lines; keep the first one */
+        char *nl = strchr(yerr, '\n');
+        if (nl)
+            *nl = '\0';
+        snprintf(err, errlen, "malformed JSON: %s", yerr[0] ? yerr : "parse error");
+    }
+    return v;
+}
+
+static int json_type_ok(yajl_val v, enum json_type t)
+{
+    switch (t) {
+    case JT_STRING: return YAJL_IS_STRING(v);
+    case JT_INT: return YAJL_IS_INTEGER(v);
+    case JT_BOOL: return YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v);
+    case JT_ARRAY: return YAJL_IS_ARRAY(v);
+    case JT_OBJECT: return YAJL_IS_OBJECT(v);
+    case JT_ANY: return 1;
+    }
+    return 0;
+}
+
+static const char *json_type_name(enum json_type t)
+{
+    static const char *names[] = {"a string", "an integer", "a boolean", "an array", "an object", "a value"};
+    return names[t];
+}
+
+int json_fields(yajl_val obj, const struct json_field *f, size_t n, int strict,
+                const char **field, char *msg, size_t msglen)
+{
+    *field = NULL;
+    if (!YAJL_IS_OBJECT(obj)) {
+        snprintf(msg, msglen, "request body must be a JSON object");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        *f[i].out = NULL;
+    for (size_t k = 0; k < obj->u.object.len; k++) {
+        const char *key = obj->u.object.keys[k];
+        yajl_val v = obj->u.object.values[k];
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strcmp(f[i].name, key) == 0)
+                break;
+        if (i == n) {
+            if (!strict)
+                continue;
+            *field = key;
+            snprintf(msg, msglen, "unknown field");
+            return -1;
+        }
+        if (YAJL_IS_NULL(v))
+            continue;
+        if (!json_type_ok(v, f[i].type)) {
+            *field = f[i].name;
+            snprintf(msg, msglen, "must be %s", json_type_name(f[i].type));
+            return -1;
+        }
+        *f[i].out = v;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (f[i].required && !*f[i].out) {
+            *field = f[i].name;
+            snprintf(msg, msglen, "is required");
+            return -1;
+        }
+    return 0;
+}
+
+const char *json_string(yajl_val v)
+{
+    return v && YAJL_IS_STRING(v) ? v->u.string : NULL;
+}
+
+int jw_init(struct jw *w)
+{
+    w->err = 0;
+    w->g = yajl_gen_alloc(NULL);
+    if (!w->g)
+        return -1;
+    if (!yajl_gen_config(w->g, yajl_gen_validate_utf8, 1)) {
+        yajl_gen_free(w->g);
+        w->g = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void jw_free(struct jw *w)
+{
+    if (w->g)
+        yajl_gen_free(w->g);
+    w->g = NULL;
+}
+
+int jw_result(struct jw *w, const unsigned char **buf, size_t *len)
+{
+    if (w->err || yajl_gen_get_buf(w->g, buf, len) != yajl_gen_status_ok)
+        return -1;
+    return 0;
+}
+
+#define JW(call) do { if ((call) != yajl_gen_status_ok) w->err = 1; } while (0)
+
+void jw_map_open(struct jw *w) { JW(yajl_gen_map_open(w->g)); }
+void jw_map_close(struct jw *w) { JW(yajl_gen_map_close(w->g)); }
+void jw_array_open(struct jw *w) { JW(yajl_gen_array_open(w->g)); }
+void jw_array_close(struct jw *w) { JW(yajl_gen_array_close(w->g)); }
+void jw_key(struct jw *w, const char *k) { JW(yajl_gen_string(w->g, (const unsigned char *)k, strlen(k))); }
+void jw_strn(struct jw *w, const char *s, size_t n) { JW(yajl_gen_string(w->g, (const unsigned char *)s, n)); }
+void jw_str(struct jw *w, const char *s)
+{
+    if (s) jw_strn(w, s, strlen(s));
+    else jw_null(w);
+}
+void jw_int(struct jw *w, long long v) { JW(yajl_gen_integer(w->g, v)); }
+void jw_bool(struct jw *w, int v) { JW(yajl_gen_bool(w->g, v)); }
+void jw_null(struct jw *w) { JW(yajl_gen_null(w->g)); }
+void jw_raw_number(struct jw *w, const char *s, size_t n) { JW(yajl_gen_number(w->g, s, n)); }
+void jw_kstr(struct jw *w, const char *k, const char *s) { jw_key(w, k); jw_str(w, s); }
+void jw_kint(struct jw *w, const char *k, long long v) { jw_key(w, k); jw_int(w, v); }
+void jw_kbool(struct jw *w, const char *k, int v) { jw_key(w, k); jw_bool(w, v); }
+
+void jw_tree(struct jw *w, yajl_val v)
+{
+    if (YAJL_IS_STRING(v)) {
+        jw_str(w, v->u.string);
+    } else if (YAJL_IS_NUMBER(v)) {
+        jw_raw_number(w, v->u.number.r, strlen(v->u.number.r));
+    } else if (YAJL_IS_OBJECT(v)) {
+        jw_map_open(w);
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            jw_key(w, v->u.object.keys[i]);
+            jw_tree(w, v->u.object.values[i]);
+        }
+        jw_map_close(w);
+    } else if (YAJL_IS_ARRAY(v)) {
+        jw_array_open(w);
+        for (size_t i = 0; i < v->u.array.len; i++)
+            jw_tree(w, v->u.array.values[i]);
+        jw_array_close(w);
+    } else if (YAJL_IS_TRUE(v)) {
+        jw_bool(w, 1);
+    } else if (YAJL_IS_FALSE(v)) {
+        jw_bool(w, 0);
+    } else {
+        jw_null(w);
+    }
+}
+
+void format_time(int64_t ms, char out[32])
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+void jw_ktime(struct jw *w, const char *k, int64_t ms)
+{
+    jw_key(w, k);
+    if (ms <= 0) {
+        jw_null(w);
+        return;
+    }
+    char buf[32];
+    format_time(ms, buf);
+    jw_str(w, buf);
+}

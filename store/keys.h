@@ -1,0 +1,68 @@
+/*
+ * keys: every Redis key hookd uses, in one place.
+ *
+ * An org and all it owns live in one partition, p = fnv1a(org_id) mod P
+ * (conf.partitions). Every key of a partition starts with the partition
+ * prefix "hookd:{p}" whose hash tag {p} keeps them in one Redis Cluster slot,
+ * so each Lua script (given the prefix as KEYS[1]) touches one partition.
+ * The scripts in store/lua/ build the per-partition names below from that
+ * prefix; this comment is their reference.
+ *
+ * Ids are UUIDv7, so the "lex" sorted sets below (all scores 0, ordered by
+ * member) are ordered by creation time: a cursor is the last id seen and a
+ * time range is an id range (id_floor()).
+ *
+ * Per partition, P = "hookd:{p}":
+ *   P:org:<org>:eps                lex    the org's endpoint ids
+ *   P:org:<org>:dls                lex    the org's delivery ids
+ *   P:org:<org>:idem:<key>         string event id for an Idempotency-Key (24 h TTL)
+ *   P:org:<org>:sess:<sid>         string last webhook_counter of a sync session
+ *   P:org:<org>:sess:<sid>:dls     lex    deliveries of a sync session
+ *   P:org:<org>:req:<rid>:dls      lex    deliveries of a request id
+ *   P:ep:<ep>                      hash   endpoint (see endpoint_create.lua)
+ *   P:ep:<ep>:dls                  lex    the endpoint's delivery ids
+ *   P:ep:<ep>:failed               lex    the endpoint's errored delivery ids
+ *   P:ep:<ep>:due                  zset   delivery id -> next_retry_at (ms)
+ *   P:ev:<ev>                      hash   event: type, payload, ...
+ *   P:dl:<dl>                      hash   delivery (see ingest.lua)
+ *   P:dl:<dl>:att                  list   attempts, JSON, oldest first
+ *   P:ready                        zset   endpoint id -> earliest due (ms); only
+ *                                         ACTIVE endpoints with due work and free capacity
+ *   P:lease                        zset   delivery id -> lease expiry (ms)
+ *   P:fence                        string fencing-token counter
+ *   P:job:<job>                    hash   background redelivery job
+ *
+ * Global, tag {g} (looked up by credential before the org is known):
+ *   hookd:{g}:token:<sha>          hash   token record (org_id, user_id, scopes, admin)
+ *   hookd:{g}:client:<cid>        hash   OAuth2 client: secret_sha256 + token record
+ *   hookd:{g}:org:<org>            hash   org: name, created_at
+ *   hookd:{g}:job:<job>            string partition of a job (so /v1/jobs/{id} finds it)
+ *   hookd:{g}:rl:<webhook>:<min>   string contract 003 retrigger counter (TTL)
+ *   hookd:wake                     pubsub channel: new work was scheduled
+ */
+#ifndef HOOKD_KEYS_H
+#define HOOKD_KEYS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define KEY_PREFIX_MAX 32
+
+static inline int key_partition(const char *org_id, int partitions)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = org_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return (int)(h % (uint32_t)partitions);
+}
+
+static inline void key_prefix(char out[KEY_PREFIX_MAX], int partition)
+{
+    snprintf(out, KEY_PREFIX_MAX, "hookd:{%d}", partition);
+}
+
+#define KEY_GLOBAL "hookd:{g}"
+#define KEY_TOKEN "hookd:{g}:token:"
+#define KEY_WAKE "hookd:wake"
+
+#endif

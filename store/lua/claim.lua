@@ -1,0 +1,77 @@
+-- Claim due deliveries of one partition for sending.
+-- KEYS[1] = P; ARGV: now, lease_ms, budget
+-- First returns expired leases (a crashed or stalled process's work) to their
+-- endpoints' due sets, then walks ready endpoints (ACTIVE, due work, free
+-- capacity) in order of earliest due time, taking up to each one's free
+-- capacity. Each claimed delivery moves to the lease set, becomes in_progress
+-- and gets a fresh fencing token; complete.lua refuses any other token.
+-- Returns {earliest_ready_score or "", count, then per delivery 9 fields:
+--   id, event_id, endpoint_id, url, secret, prev_secret, payload, attempt_count, fence}
+local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+
+local function refresh_ready(ep)
+  local ek = P .. ':ep:' .. ep
+  local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
+  local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
+  if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
+    redis.call('ZADD', P .. ':ready', first[2], ep)
+  else
+    redis.call('ZREM', P .. ':ready', ep)
+  end
+end
+
+local expired = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', now, 'LIMIT', 0, 200)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', P .. ':lease', id)
+  local dk = P .. ':dl:' .. id
+  local d = redis.call('HMGET', dk, 'endpoint_id', 'attempt_count')
+  if d[1] and redis.call('EXISTS', P .. ':ep:' .. d[1]) == 1 then
+    local ek = P .. ':ep:' .. d[1]
+    if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
+    redis.call('ZADD', ek .. ':due', now, id)
+    local st = 'retrying'
+    if tonumber(d[2]) == 0 then st = 'pending' end
+    redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now, 'updated_at', now)
+    refresh_ready(d[1])
+  end
+end
+
+local out, n = {'', 0}, 0
+local ready = redis.call('ZRANGEBYSCORE', P .. ':ready', '-inf', now, 'LIMIT', 0, budget)
+for _, ep in ipairs(ready) do
+  if n >= budget then break end
+  local ek = P .. ':ep:' .. ep
+  local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
+                       'prev_secret', 'prev_expires')
+  if e[1] == 'ACTIVE' then
+    local prev = ''
+    if e[6] ~= '' and tonumber(e[7]) > now then prev = e[6] end
+    local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
+    local got = 0
+    if take > 0 then
+      local due = redis.call('ZRANGEBYSCORE', ek .. ':due', '-inf', now, 'LIMIT', 0, take)
+      for _, id in ipairs(due) do
+        redis.call('ZREM', ek .. ':due', id)
+        local dk = P .. ':dl:' .. id
+        local d = redis.call('HMGET', dk, 'event_id', 'attempt_count')
+        if d[1] then
+          local fence = tostring(redis.call('INCR', P .. ':fence'))
+          redis.call('ZADD', P .. ':lease', now + lease_ms, id)
+          redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now)
+          local payload = redis.call('HGET', P .. ':ev:' .. d[1], 'payload') or 'null'
+          for _, v in ipairs({id, d[1], ep, e[4], e[5], prev, payload, d[2], fence}) do
+            out[#out + 1] = v
+          end
+          got = got + 1
+        end
+      end
+      if got > 0 then redis.call('HINCRBY', ek, 'in_flight', got) end
+      n = n + got
+    end
+  end
+  refresh_ready(ep)
+end
+out[2] = n
+local nxt = redis.call('ZRANGE', P .. ':ready', 0, 0, 'WITHSCORES')
+if nxt[2] then out[1] = nxt[2] end
+return out

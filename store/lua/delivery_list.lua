@@ -1,0 +1,42 @@
+-- A page of an org's deliveries, newest first, through the narrowest index.
+-- KEYS[1] = P
+-- ARGV: org, cursor (exclusive, an id), limit, endpoint, state, event_type,
+--       sync_session_id, since_id (inclusive), until_id (exclusive), scan_max
+-- Returns {next_cursor, delivery...}; next_cursor is "" at the end. At most
+-- scan_max index entries are read per call, so a sparse filter returns a short
+-- page with a cursor rather than walking an unbounded set.
+-- Returns false when the endpoint filter names an endpoint not in the org.
+local P, org, cursor, limit = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ep, state, etype, sess = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local since, untl, scan_max = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local O = P .. ':org:' .. org
+local idx = O .. ':dls'
+if ep ~= '' then
+  if redis.call('HGET', P .. ':ep:' .. ep, 'org_id') ~= org then return false end
+  idx = P .. ':ep:' .. ep .. ':dls'
+end
+if sess ~= '' then idx = O .. ':sess:' .. sess .. ':dls' end
+local max = '+'
+if untl ~= '' then max = '(' .. untl end
+if cursor ~= '' and (max == '+' or cursor < string.sub(max, 2)) then max = '(' .. cursor end
+local min = '-'
+if since ~= '' then min = '[' .. since end
+local out, scanned, last, done = {''}, 0, nil, false
+while #out - 1 < limit and scanned < scan_max do
+  local ids = redis.call('ZREVRANGEBYLEX', idx, max, min, 'LIMIT', 0, math.min(100, scan_max - scanned))
+  if #ids == 0 then done = true break end
+  for _, id in ipairs(ids) do
+    scanned = scanned + 1
+    last = id
+    local k = P .. ':dl:' .. id
+    local d = redis.call('HMGET', k, 'state', 'event_type', 'endpoint_id', 'org_id')
+    if d[4] == org and (state == '' or d[1] == state) and (etype == '' or d[2] == etype)
+       and (ep == '' or d[3] == ep) then
+      out[#out + 1] = redis.call('HGETALL', k)
+      if #out - 1 == limit then break end
+    end
+  end
+  max = '(' .. last
+end
+if not done and last then out[1] = last end
+return out

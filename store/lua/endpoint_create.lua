@@ -1,0 +1,14 @@
+-- Create an endpoint. KEYS[1] = partition prefix P
+-- ARGV: org, id, url, description, event_types (",a,b," or ""), secret, max_in_flight, now
+-- Endpoint hash fields: id org_id url description event_types secret prev_secret
+-- prev_expires status consecutive_failures failing_since disabled_at disabled_reason
+-- max_in_flight in_flight created_at updated_at
+local P = KEYS[1]
+local k = P .. ':ep:' .. ARGV[2]
+redis.call('HSET', k, 'id', ARGV[2], 'org_id', ARGV[1], 'url', ARGV[3], 'description', ARGV[4],
+           'event_types', ARGV[5], 'secret', ARGV[6], 'prev_secret', '', 'prev_expires', 0,
+           'status', 'ACTIVE', 'consecutive_failures', 0, 'failing_since', 0, 'disabled_at', 0,
+           'disabled_reason', '', 'max_in_flight', ARGV[7], 'in_flight', 0,
+           'created_at', ARGV[8], 'updated_at', ARGV[8])
+redis.call('ZADD', P .. ':org:' .. ARGV[1] .. ':eps', 0, ARGV[2])
+return redis.call('HGETALL', k)

@@ -1,0 +1,45 @@
+/*
+ * redis: hookd's one connection to Redis, asynchronous, on the loop.
+ *
+ * Commands are pipelined by hiredis. The connection is "ready" once it is
+ * up and every Lua script is loaded; until then, and while Redis is away,
+ * store_command() refuses work (callers answer 503) and a backoff timer
+ * reconnects. A command whose reply is later than redis_timeout drops the
+ * connection, so no caller waits forever.
+ *
+ * Contract of every call here: when it returns 0 the callback runs exactly
+ * once, with the reply, or with NULL if the connection was lost first; when
+ * it returns -1 the callback never runs and the caller still owns `priv`.
+ */
+#ifndef HOOKD_REDIS_H
+#define HOOKD_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "store/scripts.h"
+
+struct event_base;
+struct conf;
+
+typedef void (*store_cb)(redisReply *reply, void *priv);
+
+int store_init(struct event_base *base, const struct conf *c);
+void store_close(void);
+int store_ready(void);
+/* Called each time the connection becomes ready (first time and after a
+ * reconnect), e.g. to wake the pump. */
+void store_on_ready(void (*fn)(void *), void *arg);
+
+int store_command(store_cb cb, void *priv, int argc, const char **argv, const size_t *lens);
+/* EVALSHA of script `id` with `nkeys` keys followed by arguments; falls back
+ * to EVAL (and reloads scripts) on NOSCRIPT. */
+int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
+                 const char **argv, const size_t *lens);
+
+/* Round trips in flight and a running count of commands sent (metrics). */
+long store_pending(void);
+unsigned long long store_commands_sent(void);
+double store_rtt_avg_ms(void);
+
+#endif

@@ -1,0 +1,49 @@
+#include "store/scripts.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+extern const char lua_ingest[], lua_claim[], lua_complete[], lua_endpoint_create[],
+    lua_endpoint_update[], lua_endpoint_delete[], lua_endpoint_status[], lua_endpoint_rotate[],
+    lua_endpoint_list[], lua_record_get[], lua_delivery_list[], lua_org_create[], lua_token_create[], lua_oauth[];
+
+static struct script scripts[SCRIPT_COUNT] = {
+    [SCRIPT_INGEST] = {"ingest", lua_ingest, ""},
+    [SCRIPT_CLAIM] = {"claim", lua_claim, ""},
+    [SCRIPT_COMPLETE] = {"complete", lua_complete, ""},
+    [SCRIPT_ENDPOINT_CREATE] = {"endpoint_create", lua_endpoint_create, ""},
+    [SCRIPT_ENDPOINT_UPDATE] = {"endpoint_update", lua_endpoint_update, ""},
+    [SCRIPT_ENDPOINT_DELETE] = {"endpoint_delete", lua_endpoint_delete, ""},
+    [SCRIPT_ENDPOINT_STATUS] = {"endpoint_status", lua_endpoint_status, ""},
+    [SCRIPT_ENDPOINT_ROTATE] = {"endpoint_rotate", lua_endpoint_rotate, ""},
+    [SCRIPT_ENDPOINT_LIST] = {"endpoint_list", lua_endpoint_list, ""},
+    [SCRIPT_RECORD_GET] = {"record_get", lua_record_get, ""},
+    [SCRIPT_DELIVERY_LIST] = {"delivery_list", lua_delivery_list, ""},
+    [SCRIPT_ORG_CREATE] = {"org_create", lua_org_create, ""},
+    [SCRIPT_TOKEN_CREATE] = {"token_create", lua_token_create, ""},
+    [SCRIPT_OAUTH] = {"oauth", lua_oauth, ""},
+};
+
+/* The SHA1 Redis will name each script by, known before SCRIPT LOAD answers,
+ * so EVALSHA can be sent from the first moment. */
+int scripts_init(void)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < SCRIPT_COUNT; i++) {
+        unsigned char md[20];
+        unsigned int n = 0;
+        if (EVP_Digest(scripts[i].body, strlen(scripts[i].body), md, &n, EVP_sha1(), NULL) != 1)
+            return -1;
+        for (int j = 0; j < 20; j++) {
+            scripts[i].sha[2 * j] = hex[md[j] >> 4];
+            scripts[i].sha[2 * j + 1] = hex[md[j] & 15];
+        }
+        scripts[i].sha[40] = '\0';
+    }
+    return 0;
+}
+
+const struct script *script_get(enum script_id id)
+{
+    return &scripts[id];
+}

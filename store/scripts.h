@@ -1,0 +1,37 @@
+/*
+ * scripts: the Lua scripts of store/lua/, compiled in (cmake/embed_lua.cmake)
+ * and named here. Each script touches the keys of one partition only; its
+ * first key is the partition prefix (store/keys.h).
+ */
+#ifndef HOOKD_SCRIPTS_H
+#define HOOKD_SCRIPTS_H
+
+enum script_id {
+    SCRIPT_INGEST,
+    SCRIPT_CLAIM,
+    SCRIPT_COMPLETE,
+    SCRIPT_ENDPOINT_CREATE,
+    SCRIPT_ENDPOINT_UPDATE,
+    SCRIPT_ENDPOINT_DELETE,
+    SCRIPT_ENDPOINT_STATUS,
+    SCRIPT_ENDPOINT_ROTATE,
+    SCRIPT_ENDPOINT_LIST,
+    SCRIPT_RECORD_GET,
+    SCRIPT_DELIVERY_LIST,
+    SCRIPT_ORG_CREATE,
+    SCRIPT_TOKEN_CREATE,
+    SCRIPT_OAUTH,
+    SCRIPT_COUNT
+};
+
+struct script {
+    const char *name;
+    const char *body;
+    char sha[41];
+};
+
+/* Computes each script's SHA1 once; 0 or -1. */
+int scripts_init(void);
+const struct script *script_get(enum script_id id);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * wake: a second Redis connection subscribed to hookd:wake, on which the
+ * ingest and enable scripts announce "partition P has new due work". It lets
+ * every process sleep until work exists instead of polling. Reconnects with
+ * backoff on its own; after each (re)subscribe it reports "all partitions",
+ * since messages sent while it was away are lost.
+ */
+#ifndef HOOKD_WAKE_H
+#define HOOKD_WAKE_H
+
+struct event_base;
+struct conf;
+
+/* fn(p) for a partition, fn(-1) for "all". */
+int wake_start(struct event_base *base, const struct conf *c, void (*fn)(int partition));
+void wake_stop(void);
+
+#endif

@@ -1,0 +1,333 @@
+"""Black-box test harness: real redis-server, real hookd, real receivers.
+
+Everything listens on 127.0.0.1 on free ports and is torn down at the end.
+Only the Python standard library is used, so tests run on a bare Debian 12
+with python3. The hookd under test is $HOOKD_BIN (ctest sets it to the
+sanitizer build); a hookd that exits non-zero at SIGTERM (a sanitizer
+report, a leak, a crash) fails the test that stopped it.
+"""
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HOOKD_BIN = os.environ.get("HOOKD_BIN") or os.path.join(ROOT, "build-test", "hookd")
+ROOT_TOKEN = "test-root-token-0123456789abcdef"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=20.0, step=0.05, what="condition"):
+    """Poll until pred() is truthy; a bound on waiting, not a timing assertion."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(step)
+
+
+class Redis:
+    def __init__(self, aof=False):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="hookd-redis-")
+        self.aof = aof
+        self.proc = None
+        self.start()
+
+    def start(self):
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                "--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "always"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self._ping(), what="redis to start")
+
+    def _ping(self):
+        try:
+            return self.cli("PING").strip() == "PONG"
+        except Exception:
+            return False
+
+    def cli(self, *args):
+        return subprocess.check_output(["redis-cli", "-p", str(self.port), *map(str, args)],
+                                       stderr=subprocess.DEVNULL).decode()
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+
+class Hookd:
+    def __init__(self, redis, **conf):
+        self.port = free_port()
+        self.logf = tempfile.NamedTemporaryFile(prefix="hookd-log-", suffix=".log", delete=False)
+        env = dict(os.environ)
+        env.update({
+            "HOOKD_REDIS_URL": redis.url,
+            "HOOKD_LISTEN": "127.0.0.1:%d" % self.port,
+            "HOOKD_ADMIN_TOKEN": ROOT_TOKEN,
+            "HOOKD_ALLOW_NETWORKS": "127.0.0.0/8",
+            "HOOKD_PARTITIONS": "4",
+            "HOOKD_TOKEN_CACHE": "0",
+        })
+        for k, v in conf.items():
+            env["HOOKD_" + k.upper()] = str(v)
+        self.proc = subprocess.Popen([HOOKD_BIN], env=env, stdout=self.logf, stderr=self.logf)
+        wait_for(self._healthy, what="hookd to listen")
+
+    def _healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("hookd exited early:\n" + self.log())
+        try:
+            return call("GET", self.url("/healthz"))[0] == 200
+        except Exception:
+            return False
+
+    def wait_ready(self):
+        wait_for(lambda: call("GET", self.url("/readyz"))[0] == 200, what="hookd ready")
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def log(self):
+        with open(self.logf.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit code (0 expected: no sanitizer report, no leak)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("hookd did not stop within %ss:\n%s" % (timeout, self.log()[-4000:]))
+        return self.proc.returncode
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def call(method, url, body=None, token=None, headers=None, raw=None, timeout=30):
+    """One HTTP request; returns (status, parsed JSON or text, headers)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if data is not None and not (headers and "Content-Type" in headers):
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, text, hdrs = r.status, r.read().decode(errors="replace"), r.headers
+    except urllib.error.HTTPError as e:
+        status, text, hdrs = e.code, e.read().decode(errors="replace"), e.headers
+    try:
+        return status, json.loads(text) if text else None, hdrs
+    except ValueError:
+        return status, text, hdrs
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records every request.
+
+    `behaviour(n, path, headers, body)` returns (status, headers, body) or one
+    of the strings "hang" (never answer), "reset" (RST the connection),
+    "close" (close without answering). n counts requests from 1.
+    """
+
+    def __init__(self, behaviour=None, tls=None):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.behaviour = behaviour or (lambda n, p, h, b: (200, {}, b"ok"))
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(n)
+                with outer.lock:
+                    outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                           "body": body, "at": time.time()})
+                    count = len(outer.requests)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    out = outer.behaviour(count, self.path, self.headers, body)
+                    if out == "hang":
+                        outer.release.wait(60)
+                        self.close_connection = True
+                        return
+                    if out == "reset":
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    if out == "close":
+                        self.close_connection = True
+                        return
+                    status, headers, rbody = out
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(rbody)))
+                    self.end_headers()
+                    self.wfile.write(rbody)
+                finally:
+                    with outer.lock:
+                        outer.in_flight -= 1
+
+            def log_message(self, *a):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 512
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[0], tls[1])
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/hook", host="127.0.0.1", scheme=None):
+        scheme = scheme or ("https" if isinstance(self.server.socket, ssl.SSLSocket) else "http")
+        return "%s://%s:%d%s" % (scheme, host, self.port, path)
+
+    def count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TestCA:
+    """A CA and certificates made with the openssl command line, in a temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="hookd-ca-")
+        self.ca_key, self.ca_crt = self.p("ca.key"), self.p("ca.crt")
+        self.run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.ca_key, "-out", self.ca_crt,
+                 "-days", "2", "-subj", "/CN=hookd test CA")
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def run(self, *args):
+        subprocess.check_call(["openssl", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def issue(self, name, san, ca=None):
+        """A server certificate for `san` (e.g. "DNS:localhost"), signed by this CA."""
+        key, csr, crt, ext = self.p(name + ".key"), self.p(name + ".csr"), self.p(name + ".crt"), self.p(name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\n" % san)
+        self.run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
+        self.run("x509", "-req", "-in", csr, "-CA", self.ca_crt, "-CAkey", self.ca_key, "-CAcreateserial",
+                 "-out", crt, "-days", "2", "-extfile", ext)
+        return crt, key
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class HookdCase(unittest.TestCase):
+    """One Redis and one hookd per test class; helpers to make tenants."""
+    hookd_conf = {}
+    redis_aof = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = Redis(aof=cls.redis_aof)
+        cls.hookd = Hookd(cls.redis, **cls.hookd_conf)
+        cls.hookd.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.hookd.stop()
+            if rc != 0:
+                raise AssertionError("hookd exited %d at SIGTERM:\n%s" % (rc, cls.hookd.log()[-6000:]))
+        finally:
+            cls.redis.close()
+
+    def api(self, method, path, body=None, token=None, **kw):
+        return call(method, self.hookd.url(path), body, token, **kw)
+
+    def new_org(self, name="acme"):
+        s, b, _ = self.api("POST", "/v1/orgs", {"name": name}, ROOT_TOKEN)
+        self.assertEqual(s, 201, b)
+        return b["id"]
+
+    def new_token(self, org, scopes=("webhooks:manage", "webhooks:read", "events:write"), admin=False, user_id=1):
+        s, b, _ = self.api("POST", "/v1/tokens", {"org_id": org, "user_id": user_id, "scopes": list(scopes),
+                                                  "admin": admin, "name": "t"}, ROOT_TOKEN)
+        self.assertEqual(s, 201, b)
+        return b
+
+    def tenant(self, admin=True):
+        org = self.new_org()
+        return org, self.new_token(org, admin=admin)["token"]
+
+    def new_endpoint(self, token, url, **fields):
+        body = {"url": url}
+        body.update(fields)
+        s, b, _ = self.api("POST", "/v1/endpoints", body, token)
+        self.assertEqual(s, 201, b)
+        return b
+
+    def send_event(self, token, etype="order.paid", payload=None, **kw):
+        body = {"type": etype, "payload": payload if payload is not None else {"n": 1}}
+        body.update(kw)
+        s, b, _ = self.api("POST", "/v1/events", body, token)
+        self.assertEqual(s, 202, b)
+        return b
+
+    def delivery(self, token, did):
+        s, b, _ = self.api("GET", "/v1/deliveries/" + did, None, token)
+        self.assertEqual(s, 200, b)
+        return b
+
+    def wait_state(self, token, did, states, timeout=30):
+        states = (states,) if isinstance(states, str) else states
+        return wait_for(lambda: (lambda d: d if d["state"] in states else None)(self.delivery(token, did)),
+                        timeout, what="delivery %s to reach %s" % (did, states))

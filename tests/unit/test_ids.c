@@ -1,0 +1,33 @@
+#include "check.h"
+#include "store/crypto.h"
+#include "store/ids.h"
+
+int main(void)
+{
+    char a[ID_LEN + 1], b[ID_LEN + 1], f[ID_LEN + 1];
+    int64_t t = 1760000000000LL;
+    id_new(a, t);
+    CHECK(id_valid(a), "valid %s", a);
+    CHECK(a[14] == '7', "version 7: %s", a);
+    CHECK(strchr("89ab", a[19]) != NULL, "variant: %s", a);
+    CHECK(id_time(a) == t, "time round trip %lld", (long long)id_time(a));
+    for (int i = 0; i < 10000; i++) { /* monotonic within one millisecond */
+        id_new(b, t);
+        CHECK(strcmp(b, a) > 0, "%s after %s", b, a);
+        memcpy(a, b, sizeof(a));
+    }
+    id_floor(f, t + 1);
+    CHECK(strcmp(f, a) > 0 || id_time(a) > t, "floor orders after earlier ids");
+    id_floor(f, t);
+    CHECK(id_time(f) == t, "floor time");
+    static const char *bad[] = {"", "x", "0189dd0e-5c5a-7bcd-8aaa-00000000000", "0189DD0E-5C5A-7BCD-8AAA-000000000000",
+                                "0189dd0e_5c5a-7bcd-8aaa-000000000000", "0189dd0e-5c5a-7bcd-8aaa-00000000000g"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(!id_valid(bad[i]), "invalid '%s'", bad[i]);
+    char tok[80];
+    CHECK(random_token(tok, sizeof(tok), "hkd_", 32) == 0 && strlen(tok) == 68, "token %s", tok);
+    char sha[65];
+    CHECK(sha256_hex("abc", 3, sha) == 0, "sha");
+    CHECK_STR(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    return CHECK_DONE();
+}
