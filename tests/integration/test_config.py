@@ -1,0 +1,53 @@
+"""Configuration: --check-config, errors that name the key, the example file."""
+import os
+import re
+import subprocess
+import unittest
+
+from harness import HOOKD_BIN, ROOT
+
+
+class ConfigTest(unittest.TestCase):
+    def run_hookd(self, *args, env=None):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("HOOKD_")}
+        e.update(env or {})
+        return subprocess.run([HOOKD_BIN, *args], env=e, capture_output=True, text=True, timeout=30)
+
+    def test_check_config_accepts_the_example_file(self):
+        p = self.run_hookd("--config", os.path.join(ROOT, "conf", "hookd.conf"), "--check-config")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("configuration ok", p.stdout)
+
+    def test_bad_values_name_the_key(self):
+        for args, env, key in [(["--partitions=0", "--check-config"], None, "partitions"),
+                               (["--check-config"], {"HOOKD_REQUEST_TIMEOUT": "soon"}, "request_timeout"),
+                               (["--check-config"], {"HOOKD_ALLOW_NETWORKS": "10.0.0.0/99"}, "allow_networks"),
+                               (["--check-config"], {"HOOKD_REDIS_URL": "mysql://x"}, "redis_url"),
+                               (["--no-such-key=1"], None, "no_such_key"),
+                               (["--listen", "nowhere", "--check-config"], None, "listen")]:
+            with self.subTest(key=key):
+                p = self.run_hookd(*args, env=env)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(key, p.stderr)
+
+    def test_flags_beat_environment(self):
+        p = self.run_hookd("--partitions=0", "--check-config", env={"HOOKD_PARTITIONS": "8"})
+        self.assertEqual(p.returncode, 2)
+        p = self.run_hookd("--partitions=8", "--check-config", env={"HOOKD_PARTITIONS": "4"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_example_file_and_readme_document_every_key(self):
+        help_text = self.run_hookd("--help").stdout
+        keys = re.findall(r"^  --(\w+)", help_text, re.M)
+        self.assertGreater(len(keys), 20)
+        with open(os.path.join(ROOT, "conf", "hookd.conf")) as f:
+            example = f.read()
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        for k in keys:
+            self.assertRegex(example, r"(?m)^%s =" % k)
+            self.assertIn("`%s`" % k, readme)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
