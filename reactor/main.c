@@ -63,10 +63,12 @@ static int load_config(struct conf *c, int argc, char **argv, int *check_only)
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
+            conf_free(c);
             exit(0);
         }
         if (strcmp(a, "--version") == 0) {
             printf("hookd %s\n", HOOKD_VERSION);
+            conf_free(c);
             exit(0);
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -101,6 +103,7 @@ static int load_config(struct conf *c, int argc, char **argv, int *check_only)
     return 0;
 fail:
     fprintf(stderr, "hookd: configuration error: %s\n", err);
+    conf_free(c);
     return -1;
 }
 

@@ -5,7 +5,8 @@
 
 extern const char lua_ingest[], lua_claim[], lua_complete[], lua_endpoint_create[],
     lua_endpoint_update[], lua_endpoint_delete[], lua_endpoint_status[], lua_endpoint_rotate[],
-    lua_endpoint_list[], lua_record_get[], lua_delivery_list[], lua_org_create[], lua_token_create[], lua_oauth[];
+    lua_endpoint_list[], lua_record_get[], lua_delivery_list[], lua_org_create[], lua_token_create[], lua_oauth[],
+    lua_redeliver[], lua_requeue[], lua_ratelimit[];
 
 static struct script scripts[SCRIPT_COUNT] = {
     [SCRIPT_INGEST] = {"ingest", lua_ingest, ""},
@@ -22,6 +23,9 @@ static struct script scripts[SCRIPT_COUNT] = {
     [SCRIPT_ORG_CREATE] = {"org_create", lua_org_create, ""},
     [SCRIPT_TOKEN_CREATE] = {"token_create", lua_token_create, ""},
     [SCRIPT_OAUTH] = {"oauth", lua_oauth, ""},
+    [SCRIPT_REDELIVER] = {"redeliver", lua_redeliver, ""},
+    [SCRIPT_REQUEUE] = {"requeue", lua_requeue, ""},
+    [SCRIPT_RATELIMIT] = {"ratelimit", lua_ratelimit, ""},
 };
 
 /* The SHA1 Redis will name each script by, known before SCRIPT LOAD answers,

@@ -6,7 +6,8 @@
 -- capacity. Each claimed delivery moves to the lease set, becomes in_progress
 -- and gets a fresh fencing token; complete.lua refuses any other token.
 -- Returns {earliest_ready_score or "", count, then per delivery 9 fields:
---   id, event_id, endpoint_id, url, secret, prev_secret, payload, attempt_count, fence}
+--   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence}
+-- where tries counts attempts since the last requeue (it picks the retry delay).
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 
 local function refresh_ready(ep)
@@ -53,13 +54,15 @@ for _, ep in ipairs(ready) do
       for _, id in ipairs(due) do
         redis.call('ZREM', ek .. ':due', id)
         local dk = P .. ':dl:' .. id
-        local d = redis.call('HMGET', dk, 'event_id', 'attempt_count')
+        local d = redis.call('HMGET', dk, 'event_id', 'attempt_count', 'sched_base')
         if d[1] then
+          -- attempts counted for the retry schedule: since the last requeue
+          local tries = tostring(tonumber(d[2]) - tonumber(d[3] or 0))
           local fence = tostring(redis.call('INCR', P .. ':fence'))
           redis.call('ZADD', P .. ':lease', now + lease_ms, id)
           redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now)
           local payload = redis.call('HGET', P .. ':ev:' .. d[1], 'payload') or 'null'
-          for _, v in ipairs({id, d[1], ep, e[4], e[5], prev, payload, d[2], fence}) do
+          for _, v in ipairs({id, d[1], ep, e[4], e[5], prev, payload, tries, fence}) do
             out[#out + 1] = v
           end
           got = got + 1

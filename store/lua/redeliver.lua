@@ -1,0 +1,118 @@
+-- Redelivery core shared by every contract. KEYS[1] = P
+-- A replay is a new delivery of the same event to the same endpoint
+-- (replay_of set, state pending, signed afresh when sent); it is never
+-- deduplicated: asking twice sends twice.
+--
+-- ARGV[1] = mode
+--  'ids':   org, now, user_id, base_id, endpoint_filter, id...
+--           -> one entry per id: the new delivery (HGETALL pairs), or {} when
+--              the id is unknown, another org's, another endpoint's, or its
+--              endpoint is gone.
+--  'job':   org, now, job_id, search_type, dry_run -> creates the job record
+--  'range': org, now, user_id, base_id, index, min_id, max_id, cursor,
+--           status, counters, limit, dry_run, job_id
+--           walks at most `limit` ids of an index ('org', 'sess:<sid>',
+--           'req:<rid>') in [min_id, max_id), ascending after `cursor`;
+--           replays (or, dry_run, counts) those matching status
+--           ('success'|'fail'|'all') and counters (",1,2," or "");
+--           -> {next_cursor or "", matched, created}; the job record is
+--              updated, and marked completed when the walk ends.
+local P, mode = KEYS[1], ARGV[1]
+
+local function replay(src, d, org, now, uid, id)
+  local ek = P .. ':ep:' .. d[3]
+  local O = P .. ':org:' .. org
+  redis.call('HSET', P .. ':dl:' .. id, 'id', id, 'org_id', org, 'event_id', d[2], 'endpoint_id', d[3],
+             'event_type', d[4], 'user_id', uid, 'state', 'pending', 'attempt_count', 0,
+             'next_retry_at', now, 'created_at', now, 'updated_at', now, 'sync_session_id', d[5],
+             'webhook_counter', d[6], 'request_id', d[7], 'replay_of', src)
+  redis.call('ZADD', O .. ':dls', 0, id)
+  redis.call('ZADD', ek .. ':dls', 0, id)
+  if d[5] ~= '' then redis.call('ZADD', O .. ':sess:' .. d[5] .. ':dls', 0, id) end
+  if d[7] ~= '' then redis.call('ZADD', O .. ':req:' .. d[7] .. ':dls', 0, id) end
+  redis.call('ZADD', ek .. ':due', now, id)
+  local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
+  if e[1] == 'ACTIVE' and tonumber(e[2]) < tonumber(e[3]) then
+    return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d[3]) == 1
+  end
+  return false
+end
+
+local function source(id)
+  return redis.call('HMGET', P .. ':dl:' .. id, 'org_id', 'event_id', 'endpoint_id', 'event_type',
+                    'sync_session_id', 'webhook_counter', 'request_id', 'state')
+end
+
+local function id_maker(base)
+  local head, tail, n = string.sub(base, 1, 28), tonumber(string.sub(base, 29, 36), 16), 0
+  return function()
+    n = n + 1
+    return head .. string.format('%08x', (tail + n - 1) % 4294967296)
+  end
+end
+
+if mode == 'ids' then
+  local org, now, uid, epf = ARGV[2], ARGV[3], ARGV[4], ARGV[6]
+  local next_id, out, wake = id_maker(ARGV[5]), {}, false
+  for i = 7, #ARGV do
+    local d = source(ARGV[i])
+    if d[1] == org and (epf == '' or d[3] == epf) and redis.call('EXISTS', P .. ':ep:' .. d[3]) == 1 then
+      local id = next_id()
+      if replay(ARGV[i], d, org, now, uid, id) then wake = true end
+      out[#out + 1] = redis.call('HGETALL', P .. ':dl:' .. id)
+    else
+      out[#out + 1] = {}
+    end
+  end
+  if wake then redis.call('PUBLISH', 'hookd:wake', P) end
+  return out
+end
+
+if mode == 'job' then
+  redis.call('HSET', P .. ':job:' .. ARGV[4], 'id', ARGV[4], 'org_id', ARGV[2], 'state', 'running',
+             'matched', 0, 'done', 0, 'search_type', ARGV[5], 'dry_run', ARGV[6],
+             'created_at', ARGV[3], 'updated_at', ARGV[3])
+  redis.call('PEXPIRE', P .. ':job:' .. ARGV[4], 7 * 86400 * 1000)
+  return 1
+end
+
+if mode == 'range' then
+  local org, now, uid = ARGV[2], ARGV[3], ARGV[4]
+  local index, min_id, max_id, cursor = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+  local status, counters, limit, dry, job = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1', ARGV[14]
+  local O = P .. ':org:' .. org
+  local key = O .. ':dls'
+  if index ~= 'org' then key = O .. ':' .. index .. ':dls' end
+  local lo = '[' .. min_id
+  if cursor ~= '' then lo = '(' .. cursor end
+  local ids = redis.call('ZRANGEBYLEX', key, lo, '(' .. max_id, 'LIMIT', 0, limit)
+  -- a request id may also name one delivery directly (contracts 000 and 003)
+  if cursor == '' and string.sub(index, 1, 4) == 'req:' then
+    local rid = string.sub(index, 5)
+    if redis.call('HGET', P .. ':dl:' .. rid, 'org_id') == org then table.insert(ids, 1, rid) end
+  end
+  local next_id, matched, created, wake = id_maker(ARGV[5]), 0, 0, false
+  for _, src in ipairs(ids) do
+    local d = source(src)
+    local st_ok = status == 'all' or (status == 'success' and d[8] == 'completed')
+                  or (status == 'fail' and d[8] == 'errored')
+    local ct_ok = counters == '' or (d[6] ~= '' and string.find(counters, ',' .. d[6] .. ',', 1, true))
+    if d[1] == org and st_ok and ct_ok then
+      matched = matched + 1
+      if not dry and redis.call('EXISTS', P .. ':ep:' .. d[3]) == 1 then
+        if replay(src, d, org, now, uid, next_id()) then wake = true end
+        created = created + 1
+      end
+    end
+  end
+  if wake then redis.call('PUBLISH', 'hookd:wake', P) end
+  local nxt = ''
+  if #ids >= limit and #ids > 0 then nxt = ids[#ids] end
+  local jk = P .. ':job:' .. job
+  redis.call('HINCRBY', jk, 'matched', matched)
+  redis.call('HINCRBY', jk, 'done', created)
+  redis.call('HSET', jk, 'updated_at', now)
+  if nxt == '' then redis.call('HSET', jk, 'state', 'completed') end
+  return {nxt, matched, created}
+end
+return redis.error_reply('redeliver.lua: unknown mode ' .. tostring(mode))

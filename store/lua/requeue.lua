@@ -1,0 +1,41 @@
+-- Contract 004: put deliveries of one endpoint back on the schedule (the same
+-- delivery, not a copy), with a fresh retry schedule (sched_base).
+-- KEYS[1] = P; ARGV: org, endpoint_id, now, delivery_id ('' = every errored
+-- one), batch
+-- -> {'no_endpoint'} | {'no_delivery'} | {'ok', requeued, more (0|1), endpoint}
+-- Without a delivery id at most `batch` are requeued per call; the caller
+-- calls again while `more` is 1, so no call walks an unbounded set.
+local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local ek = P .. ':ep:' .. ep
+if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
+
+local function requeue(id)
+  if redis.call('ZSCORE', P .. ':lease', id) then return end -- being attempted right now
+  local dk = P .. ':dl:' .. id
+  local ac = tonumber(redis.call('HGET', dk, 'attempt_count'))
+  local st = 'retrying'
+  if ac == 0 then st = 'pending' end
+  redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
+  redis.call('ZADD', ek .. ':due', now, id)
+  redis.call('ZREM', ek .. ':failed', id)
+end
+
+local n, more = 0, 0
+if did ~= '' then
+  local d = redis.call('HMGET', P .. ':dl:' .. did, 'org_id', 'endpoint_id')
+  if d[1] ~= org or d[2] ~= ep then return {'no_delivery'} end
+  requeue(did)
+  n = 1
+else
+  local ids = redis.call('ZRANGEBYLEX', ek .. ':failed', '-', '+', 'LIMIT', 0, batch)
+  for _, id in ipairs(ids) do requeue(id) end
+  n = #ids
+  if redis.call('ZCARD', ek .. ':failed') > 0 then more = 1 end
+end
+local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
+local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
+if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
+  redis.call('ZADD', P .. ':ready', first[2], ep)
+  redis.call('PUBLISH', 'hookd:wake', P)
+end
+return {'ok', n, more, redis.call('HGETALL', ek)}
