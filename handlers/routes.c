@@ -1,5 +1,6 @@
 #include "handlers/routes.h"
 
+#include "handlers/compat/compat.h"
 #include "handlers/handlers.h"
 #include "store/auth.h"
 
@@ -35,5 +36,13 @@ const struct route routes[] = {
     {GET, "/v1/deliveries", h_delivery_list, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
     {GET, "/v1/deliveries/:id", h_delivery_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
     {GET, "/v1/deliveries/:id/attempts", h_delivery_attempts, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/jobs/:id", h_job_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+
+    /* the redelivery contracts of shared/contracts/, at their own paths */
+    {POST, "/api/webhooks/resend", h_c000_resend, NEED_TOKEN, RW, 0, ERR_C000, 0},
+    {POST, "/api/v2/webhook_deliveries/redeliveries", h_c001_bulk_redeliver, NEED_TOKEN, RW, 1, ERR_C001, 0},
+    {POST, "/v1/webhooks/deliveries/:id/replay", h_c002_replay, NEED_TOKEN, RW, 0, ERR_C002, 0},
+    {POST, "/api/notifications/v1/admin/webhooks/:id/notifications/retrigger", h_c003_retrigger, NEED_TOKEN, RW, 1, ERR_C003, 0},
+    {POST, "/api/partner/v1/webhook-endpoints/:id/redeliver", h_c004_redeliver, NEED_TOKEN, RW, 0, ERR_C004, 0},
 };
 const size_t routes_len = sizeof(routes) / sizeof(routes[0]);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "reactor/jobs.h"
 #include "reactor/log.h"
 #include "reactor/pump.h"
 #include "reactor/server.h"
@@ -148,6 +149,7 @@ int main(int argc, char **argv)
     if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
         goto out;
     auth_init(&c);
+    jobs_init(base, &c);
     if (store_init(base, &c) < 0) {
         LOG_ERR("cannot initialise the Redis client", NULL);
         goto out;
@@ -167,6 +169,7 @@ out:
     pump_free();
     server_free();
     store_close();
+    jobs_free(); /* after store_close: pending job steps were answered with NULL */
     if (sigterm)
         event_free(sigterm);
     if (sigint)

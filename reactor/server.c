@@ -367,7 +367,9 @@ static int read_body(struct req *r)
     char err[256];
     r->json = json_parse(r->body, len, err, sizeof(err));
     if (!r->json) {
-        reply_error(r, 400, "malformed_json", NULL, "%s", err);
+        /* contract 002 (FastAPI) reports an undecodable body as 422 */
+        int status = r->route->style == ERR_C002 ? 422 : 400;
+        reply_error(r, status, status == 422 ? "json_invalid" : "malformed_json", NULL, "%s", err);
         return -1;
     }
     return 0;

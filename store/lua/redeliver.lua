@@ -13,7 +13,7 @@
 --           status, counters, limit, dry_run, job_id
 --           walks at most `limit` ids of an index ('org', 'sess:<sid>',
 --           'req:<rid>') in [min_id, max_id), ascending after `cursor`;
---           replays (or, dry_run, counts) those matching status
+--           replays (or, dry_run, counts) the original (non-replay) ones matching status
 --           ('success'|'fail'|'all') and counters (",1,2," or "");
 --           -> {next_cursor or "", matched, created}; the job record is
 --              updated, and marked completed when the walk ends.
@@ -40,7 +40,7 @@ end
 
 local function source(id)
   return redis.call('HMGET', P .. ':dl:' .. id, 'org_id', 'event_id', 'endpoint_id', 'event_type',
-                    'sync_session_id', 'webhook_counter', 'request_id', 'state')
+                    'sync_session_id', 'webhook_counter', 'request_id', 'state', 'replay_of')
 end
 
 local function id_maker(base)
@@ -97,7 +97,9 @@ if mode == 'range' then
     local st_ok = status == 'all' or (status == 'success' and d[8] == 'completed')
                   or (status == 'fail' and d[8] == 'errored')
     local ct_ok = counters == '' or (d[6] ~= '' and string.find(counters, ',' .. d[6] .. ',', 1, true))
-    if d[1] == org and st_ok and ct_ok then
+    -- a search selects original deliveries only: replays made by earlier
+    -- resends would otherwise be matched again and multiply on every resend
+    if d[1] == org and st_ok and ct_ok and (d[9] == false or d[9] == '') then
       matched = matched + 1
       if not dry and redis.call('EXISTS', P .. ':ep:' .. d[3]) == 1 then
         if replay(src, d, org, now, uid, next_id()) then wake = true end

@@ -1,0 +1,19 @@
+/*
+ * compat: the five public redelivery contracts of shared/contracts/, each at
+ * its own path with its own shapes, all on the core of store/redeliver.h and
+ * reactor/jobs.h. Error bodies follow each contract (reactor/server.c,
+ * enum err_style), chosen by the route table.
+ */
+#ifndef HOOKD_COMPAT_H
+#define HOOKD_COMPAT_H
+
+#include "reactor/server.h"
+
+void h_c000_resend(struct req *r);
+void h_c001_bulk_redeliver(struct req *r);
+void h_c002_replay(struct req *r);
+void h_c003_retrigger(struct req *r);
+void h_c004_redeliver(struct req *r);
+void h_job_get(struct req *r);
+
+#endif

@@ -1,0 +1,60 @@
+#include "store/redeliver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ids.h"
+#include "store/keys.h"
+
+int redeliver_ids(const char *prefix, const char *org, long long user_id, const char *const *ids, int n,
+                  const char *endpoint, store_cb cb, void *priv)
+{
+    if (n < 0 || n > REDELIVER_MAX_IDS)
+        return -1;
+    char now[24], uid[24], base[ID_LEN + 1];
+    int64_t t = now_ms();
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(uid, sizeof(uid), "%lld", user_id);
+    id_new(base, t);
+    int argc = 7 + n;
+    const char **argv = malloc(sizeof(char *) * (size_t)argc);
+    size_t *lens = malloc(sizeof(size_t) * (size_t)argc);
+    int rc = -1;
+    if (!argv || !lens)
+        goto done;
+    const char *head[7] = {prefix, "ids", org, now, uid, base, endpoint};
+    for (int i = 0; i < argc; i++) {
+        argv[i] = i < 7 ? head[i] : ids[i - 7];
+        lens[i] = strlen(argv[i]);
+    }
+    rc = store_script(SCRIPT_REDELIVER, cb, priv, 1, argc, argv, lens);
+done:
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+int redeliver_requeue(const char *prefix, const char *org, const char *endpoint, const char *delivery_id, int batch,
+                      store_cb cb, void *priv)
+{
+    char now[24], b[16];
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    snprintf(b, sizeof(b), "%d", batch);
+    const char *argv[] = {prefix, org, endpoint, now, delivery_id, b};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    return store_script(SCRIPT_REQUEUE, cb, priv, 1, 6, argv, lens);
+}
+
+int redeliver_ratelimit(const char *name, long long per_minute, store_cb cb, void *priv)
+{
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%lld", per_minute);
+    const char *argv[] = {KEY_GLOBAL, name, "60", lim};
+    size_t lens[4];
+    for (int i = 0; i < 4; i++)
+        lens[i] = strlen(argv[i]);
+    return store_script(SCRIPT_RATELIMIT, cb, priv, 1, 4, argv, lens);
+}
