@@ -1,4 +1,9 @@
 #include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "store/keys.h"
 
 #include "handlers/common.h"
 #include "handlers/handlers.h"
@@ -17,16 +22,75 @@ void h_readyz(struct req *r)
         reply_error(r, 503, "not_ready", NULL, "Redis is not reachable or scripts are not loaded");
 }
 
-void h_metrics(struct req *r)
+/* Gauges read from Redis across partitions, gathered before rendering. Owned
+ * by the request until the last partition answers. */
+struct gauges {
+    int waiting;
+    int failed;
+    long long due, leased, ready;
+};
+
+static void render_metrics(struct req *r, struct gauges *g)
 {
     struct evbuffer *b = evbuffer_new();
     if (!b) {
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    if (!g->failed) {
+        metrics_gauge_set("deliveries_scheduled", (double)g->due);
+        metrics_gauge_set("deliveries_leased", (double)g->leased);
+        metrics_gauge_set("endpoints_ready", (double)g->ready);
+    }
     metrics_render(b);
     size_t len = evbuffer_get_length(b);
     const char *p = (const char *)evbuffer_pullup(b, -1);
     reply_raw(r, 200, "text/plain; version=0.0.4", p, len);
     evbuffer_free(b);
+}
+
+static void on_stats(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    struct gauges *g = r->state;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+        g->due += rep->element[0]->integer;
+        g->leased += rep->element[1]->integer;
+        g->ready += rep->element[2]->integer;
+    } else {
+        g->failed = 1;
+    }
+    if (--g->waiting > 0)
+        return;
+    r->state = NULL;
+    render_metrics(r, g);
+    free(g);
+}
+
+void h_metrics(struct req *r)
+{
+    struct gauges *g = calloc(1, sizeof(*g));
+    if (!g) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    r->state = g;
+    int P = (int)server_conf()->partitions;
+    for (int p = 0; p < P; p++) {
+        char prefix[KEY_PREFIX_MAX];
+        key_prefix(prefix, p);
+        const char *argv[] = {prefix};
+        size_t lens[] = {strlen(prefix)};
+        if (store_script(SCRIPT_STATS, on_stats, r, 1, 1, argv, lens) == 0) {
+            g->waiting++;
+        } else {
+            g->failed = 1;
+            break; /* Redis away: render what this process knows */
+        }
+    }
+    if (g->waiting == 0) {
+        r->state = NULL;
+        render_metrics(r, g);
+        free(g);
+    }
 }

@@ -30,6 +30,7 @@
  *                                         ACTIVE endpoints with due work and free capacity
  *   P:lease                        zset   delivery id -> lease expiry (ms)
  *   P:fence                        string fencing-token counter
+ *   P:stats                        hash   due: deliveries in the partition's due sets (for /metrics)
  *   P:job:<job>                    hash   background redelivery job
  *
  * Global, tag {g} (looked up by credential before the org is known):

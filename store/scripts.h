@@ -24,6 +24,7 @@ enum script_id {
     SCRIPT_REDELIVER,
     SCRIPT_REQUEUE,
     SCRIPT_RATELIMIT,
+    SCRIPT_STATS,
     SCRIPT_COUNT
 };
 

@@ -29,7 +29,7 @@ for _, id in ipairs(expired) do
   if d[1] and redis.call('EXISTS', P .. ':ep:' .. d[1]) == 1 then
     local ek = P .. ':ep:' .. d[1]
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
-    redis.call('ZADD', ek .. ':due', now, id)
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
     local st = 'retrying'
     if tonumber(d[2]) == 0 then st = 'pending' end
     redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now, 'updated_at', now)
@@ -68,6 +68,7 @@ for _, ep in ipairs(ready) do
           got = got + 1
         end
       end
+      if #due > 0 then redis.call('HINCRBY', P .. ':stats', 'due', -#due) end
       if got > 0 then redis.call('HINCRBY', ek, 'in_flight', got) end
       n = n + got
     end

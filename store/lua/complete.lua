@@ -19,7 +19,7 @@ if ARGV[4] == 'release' then
   redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now, 'updated_at', now)
   if redis.call('EXISTS', ek) == 1 then
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
-    redis.call('ZADD', ek .. ':due', now, id)
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
     local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
     if e[1] == 'ACTIVE' and tonumber(e[2]) < tonumber(e[3]) then redis.call('ZADD', P .. ':ready', 'LT', now, d[2]) end
   end
@@ -67,7 +67,7 @@ else
     if alive then redis.call('ZADD', ek .. ':failed', 0, id) end
   else
     redis.call('HSET', dk, 'state', 'retrying', 'next_retry_at', next_at)
-    redis.call('ZADD', ek .. ':due', next_at, id)
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
 end
 if alive then

@@ -5,5 +5,7 @@ local k = P .. ':ep:' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return 0 end
 redis.call('ZREM', P .. ':org:' .. org .. ':eps', id)
 redis.call('ZREM', P .. ':ready', id)
+local held = redis.call('ZCARD', k .. ':due')
+if held > 0 then redis.call('HINCRBY', P .. ':stats', 'due', -held) end
 redis.call('DEL', k, k .. ':due', k .. ':dls', k .. ':failed')
 return 1

@@ -36,6 +36,7 @@ for _, ep in ipairs(eps) do
     if sess ~= '' then redis.call('ZADD', O .. ':sess:' .. sess .. ':dls', 0, id) end
     if reqid ~= '' then redis.call('ZADD', O .. ':req:' .. reqid .. ':dls', 0, id) end
     redis.call('ZADD', ek .. ':due', now, id)
+    redis.call('HINCRBY', P .. ':stats', 'due', 1)
     if e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4]) then
       if redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, ep) == 1 then wake = true end
     end

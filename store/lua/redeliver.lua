@@ -31,6 +31,7 @@ local function replay(src, d, org, now, uid, id)
   if d[5] ~= '' then redis.call('ZADD', O .. ':sess:' .. d[5] .. ':dls', 0, id) end
   if d[7] ~= '' then redis.call('ZADD', O .. ':req:' .. d[7] .. ':dls', 0, id) end
   redis.call('ZADD', ek .. ':due', now, id)
+  redis.call('HINCRBY', P .. ':stats', 'due', 1)
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
   if e[1] == 'ACTIVE' and tonumber(e[2]) < tonumber(e[3]) then
     return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d[3]) == 1

@@ -16,7 +16,7 @@ local function requeue(id)
   local st = 'retrying'
   if ac == 0 then st = 'pending' end
   redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
-  redis.call('ZADD', ek .. ':due', now, id)
+  redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
   redis.call('ZREM', ek .. ':failed', id)
 end
 
