@@ -1,31 +1,104 @@
 /*
  * hookd-sink: a webhook receiver for demos and benchmarks. Answers every
- * POST with 200 as fast as libevent allows, over keep-alive, and counts.
- *   hookd-sink [--port N] [--verbose]
- * --verbose prints each request's webhook headers and body (demos).
- * On SIGINT/SIGTERM it prints the number of requests received.
+ * POST with 200 over keep-alive, and counts.
+ *   hookd-sink [--port N] [--verbose] [--delay-ms N]
+ * --verbose  prints each request's webhook headers and body (demos)
+ * --delay-ms holds each answer that long (deliveries stay in flight)
+ * GET /stats answers {received, delay_p50_us, delay_p99_us, delay_max_us},
+ *   the delay being receive time minus the payload's "sent_us" (hookd-pace);
+ * GET /reset clears the counters; GET /delay?ms=N changes --delay-ms.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned long long received;
-static int verbose;
+static int verbose, delay_ms;
+static struct event_base *base;
+static uint32_t *delays;
+static size_t ndelays, capdelays;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void answer_stats(struct evhttp_request *req)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    qsort(delays, ndelays, sizeof(uint32_t), cmp_u32);
+    evbuffer_add_printf(out, "{\"received\":%llu,\"delay_p50_us\":%u,\"delay_p99_us\":%u,\"delay_max_us\":%u}\n",
+                        received, ndelays ? delays[ndelays / 2] : 0,
+                        ndelays ? delays[(size_t)(ndelays * 0.99)] : 0, ndelays ? delays[ndelays - 1] : 0);
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void reply_ok(evutil_socket_t fd, short what, void *arg)
+{
+    struct evhttp_request *req = arg;
+    evbuffer_add(evhttp_request_get_output_buffer(req), "ok", 2);
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void record_delay(struct evbuffer *in)
+{
+    size_t n = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, n < 256 ? (ev_ssize_t)n : 256);
+    const char *p = body ? memmem(body, n < 256 ? n : 256, "\"sent_us\":", 10) : NULL;
+    if (!p)
+        return;
+    long long sent = strtoll(p + 10, NULL, 10), d = now_us() - sent;
+    if (d < 0)
+        d = 0;
+    if (ndelays == capdelays) {
+        capdelays = capdelays ? capdelays * 2 : 1 << 16;
+        delays = realloc(delays, capdelays * sizeof(uint32_t));
+        if (!delays)
+            abort();
+    }
+    delays[ndelays++] = (uint32_t)(d > UINT32_MAX ? UINT32_MAX : d);
+}
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
+    const char *uri = evhttp_request_get_uri(req);
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+        if (strcmp(uri, "/stats") == 0) {
+            answer_stats(req);
+            return;
+        }
+        if (strcmp(uri, "/reset") == 0) {
+            received = 0;
+            ndelays = 0;
+        } else if (strncmp(uri, "/delay?ms=", 10) == 0) {
+            delay_ms = atoi(uri + 10);
+        }
+        evhttp_send_reply(req, 200, "OK", NULL);
+        return;
+    }
     received++;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    record_delay(in);
     if (verbose) {
         struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t n = evbuffer_get_length(in);
         const char *names[] = {"webhook-id", "webhook-timestamp", "webhook-signature", "webhook-delivery-id"};
-        printf("POST %s\n", evhttp_request_get_uri(req));
+        printf("POST %s\n", uri);
         for (int i = 0; i < 4; i++) {
             const char *v = evhttp_find_header(h, names[i]);
             if (v)
@@ -34,14 +107,17 @@ static void on_request(struct evhttp_request *req, void *arg)
         printf("  body: %.*s\n", (int)(n > 2048 ? 2048 : n), (const char *)evbuffer_pullup(in, -1));
         fflush(stdout);
     }
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    evbuffer_add(out, "ok", 2);
-    evhttp_send_reply(req, 200, "OK", NULL);
+    if (delay_ms > 0) {
+        struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+        if (event_base_once(base, -1, EV_TIMEOUT, reply_ok, req, &tv) == 0)
+            return;
+    }
+    reply_ok(-1, 0, req);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    event_base_loopexit(arg, NULL);
+    event_base_loopexit(base, NULL);
 }
 
 int main(int argc, char **argv)
@@ -50,23 +126,25 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
             port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
+            delay_ms = atoi(argv[++i]);
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
         else {
-            fprintf(stderr, "usage: hookd-sink [--port N] [--verbose]\n");
+            fprintf(stderr, "usage: hookd-sink [--port N] [--verbose] [--delay-ms N]\n");
             return 2;
         }
     }
     signal(SIGPIPE, SIG_IGN);
-    struct event_base *base = event_base_new();
+    base = event_base_new();
     struct evhttp *http = base ? evhttp_new(base) : NULL;
     if (!http || evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)port) < 0) {
         fprintf(stderr, "hookd-sink: cannot listen on 127.0.0.1:%d\n", port);
         return 1;
     }
     evhttp_set_gencb(http, on_request, NULL);
-    struct event *s1 = evsignal_new(base, SIGINT, on_signal, base);
-    struct event *s2 = evsignal_new(base, SIGTERM, on_signal, base);
+    struct event *s1 = evsignal_new(base, SIGINT, on_signal, NULL);
+    struct event *s2 = evsignal_new(base, SIGTERM, on_signal, NULL);
     if (!s1 || !s2 || event_add(s1, NULL) < 0 || event_add(s2, NULL) < 0)
         return 1;
     fprintf(stderr, "hookd-sink listening on 127.0.0.1:%d\n", port);
@@ -76,5 +154,6 @@ int main(int argc, char **argv)
     event_free(s2);
     evhttp_free(http);
     event_base_free(base);
+    free(delays);
     return 0;
 }

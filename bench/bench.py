@@ -1,0 +1,531 @@
+"""hookd benchmark runner (started by bench/run).
+
+Every process it starts listens on 127.0.0.1, runs for seconds, and is
+stopped at the end (also on error). Baselines (nginx `return 202`, the sink
+alone, redis-benchmark) run in the same session on the same machine, so the
+ratios compare like with like. Prints one table; writes
+bench/results/latest.json and latest.md."""
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "1000000"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+ROOT_TOKEN = "bench-root-token-0123456789"
+PROCS = []
+TMP = tempfile.mkdtemp(prefix="hookd-bench-")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(args, env=None, **kw):
+    p = subprocess.Popen(args, env=env, stdout=kw.pop("stdout", subprocess.DEVNULL),
+                         stderr=kw.pop("stderr", subprocess.DEVNULL), **kw)
+    PROCS.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def wait_http(url, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status < 500:
+                    return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("not answering: " + url)
+
+
+def api(base, method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
+                                 method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=60) as r:
+        t = r.read()
+        return json.loads(t) if t else None
+
+
+class Redis:
+    def __init__(self, fsync):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(dir=TMP)
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", ""]
+        args += ["--appendonly", "yes", "--appendfsync", "everysec"] if fsync == "everysec" else ["--appendonly", "no"]
+        self.proc = spawn(args)
+        end = time.time() + 10
+        while time.time() < end and self.cli("PING") != "PONG":
+            time.sleep(0.05)
+
+    def cli(self, *args):
+        try:
+            return subprocess.check_output(["redis-cli", "-p", str(self.port), *map(str, args)],
+                                           stderr=subprocess.DEVNULL).decode().strip()
+        except subprocess.CalledProcessError:
+            return ""
+
+    def info(self, section):
+        out = {}
+        for line in self.cli("INFO", section).splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                out[k] = v
+        return out
+
+    def commandstats(self):
+        stats = {}
+        for k, v in self.info("commandstats").items():
+            m = re.match(r"calls=(\d+),usec=(\d+)", v)
+            if m:
+                stats[k[len("cmdstat_"):]] = (int(m.group(1)), int(m.group(2)))
+        return stats
+
+    def close(self):
+        stop(self.proc)
+
+
+class Hookd:
+    def __init__(self, redis, **conf):
+        self.port = free_port()
+        env = dict(os.environ, HOOKD_REDIS_URL="redis://127.0.0.1:%d/0" % redis.port,
+                   HOOKD_LISTEN="127.0.0.1:%d" % self.port, HOOKD_ADMIN_TOKEN=ROOT_TOKEN,
+                   HOOKD_ALLOW_NETWORKS="127.0.0.0/8", HOOKD_LOG_LEVEL="warn")
+        for k, v in conf.items():
+            env["HOOKD_" + k.upper()] = str(v)
+        self.proc = spawn([os.path.join(BUILD, "hookd")], env=env)
+        self.url = "http://127.0.0.1:%d" % self.port
+        wait_http(self.url + "/readyz")
+
+    def rss_mb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+    def cpu_s(self):
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self):
+        stop(self.proc)
+
+
+class Sink:
+    def __init__(self, delay_ms=0):
+        self.port = free_port()
+        self.proc = spawn([os.path.join(BUILD, "hookd-sink"), "--port", str(self.port), "--delay-ms", str(delay_ms)])
+        self.url = "http://127.0.0.1:%d" % self.port
+        wait_http(self.url + "/stats")
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=30) as r:
+            t = r.read()
+            return json.loads(t) if path == "/stats" else None
+
+    def close(self):
+        stop(self.proc)
+
+
+def tenant(h):
+    org = api(h.url, "POST", "/v1/orgs", {"name": "bench"}, ROOT_TOKEN)["id"]
+    return api(h.url, "POST", "/v1/tokens", {"org_id": org, "scopes": ["webhooks:manage", "webhooks:read",
+                                                                       "events:write"], "admin": True}, ROOT_TOKEN)["token"]
+
+
+def endpoints(h, tok, sink, n, active=True, mif=64):
+    ids = []
+    for i in range(n):
+        ep = api(h.url, "POST", "/v1/endpoints", {"url": "%s/e%d" % (sink.url, i), "max_in_flight": mif}, tok)
+        if not active:
+            api(h.url, "POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+        ids.append(ep["id"])
+    return ids
+
+
+def set_status(h, tok, ids, status):
+    for i in ids:
+        api(h.url, "POST", "/v1/endpoints/%s/%s" % (i, status), None, tok)
+
+
+def pace(h, tok, rate, seconds, conns=64, size=1024):
+    out = subprocess.check_output([os.path.join(BUILD, "hookd-pace"), "--url", h.url + "/v1/events", "--token", tok,
+                                   "--rate", str(rate), "--seconds", str(seconds), "--conns", str(conns),
+                                   "--size", str(size)])
+    return json.loads(out)
+
+
+def parse_wrk(text):
+    def dur(s):
+        m = re.match(r"([\d.]+)(us|ms|s)", s)
+        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = dur(re.search(r"\s50%\s+(\S+)", text).group(1))
+    p99 = dur(re.search(r"\s99%\s+(\S+)", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def wrk(url, body, token="", seconds=SECONDS, conns=64):
+    bf = os.path.join(TMP, "body.json")
+    with open(bf, "w") as f:
+        f.write(body)
+    env = dict(os.environ, BODY_FILE=bf, TOKEN=token)
+    out = subprocess.check_output(["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--latency",
+                                   "-s", os.path.join(ROOT, "bench", "post.lua"), url], env=env).decode()
+    return parse_wrk(out)
+
+
+def body_1k():
+    b = {"type": "bench", "payload": {"pad": ""}}
+    b["payload"]["pad"] = "x" * (1024 - len(json.dumps(b)))
+    return json.dumps(b)
+
+
+def wait_delivered(sink, want, timeout=120):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if sink.get("/stats")["received"] >= want:
+            return time.time() - t0
+        time.sleep(0.05)
+    return None
+
+
+def baselines(r):
+    res = {}
+    port = free_port()
+    conf = os.path.join(TMP, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("worker_processes 1; pid %s/nginx.pid; error_log %s/nginx.err; daemon off;\n"
+                "events { worker_connections 4096; }\n"
+                "http { access_log off; client_body_temp_path %s; client_body_buffer_size 64k;\n"
+                "  server { listen 127.0.0.1:%d; location / { return 202; } } }\n" % (TMP, TMP, TMP, port))
+    ng = spawn(["nginx", "-c", conf, "-p", TMP])
+    wait_http("http://127.0.0.1:%d/" % port)
+    res["nginx_202"] = wrk("http://127.0.0.1:%d/v1/events" % port, body_1k())
+    stop(ng)
+    sink = Sink()
+    res["sink_alone"] = wrk(sink.url + "/hook", body_1k())
+    sink.close()
+    bench = []
+    for args in (["-t", "set"],
+                 ["EVAL", "redis.call('HSET',KEYS[1],'a',ARGV[1]) return redis.call('ZADD',KEYS[2],ARGV[1],ARGV[1])",
+                  "2", "h{x}", "z{x}", "1"]):
+        out = subprocess.check_output(["redis-benchmark", "-p", str(r.port), "-n", "300000", "-P", "16", "-q"] + args,
+                                      stderr=subprocess.DEVNULL).decode()
+        bench.append(float(re.findall(r"([\d.]+) requests per second", out)[-1]))
+    res["redis_set_p16"], res["redis_small_lua_p16"] = bench
+    r.cli("FLUSHALL")
+    return res
+
+
+def scenario_idle(r):
+    h = Hookd(r)
+    time.sleep(1)
+    c0, t0 = h.cpu_s(), time.time()
+    n0 = int(r.info("stats")["total_commands_processed"])
+    time.sleep(10)
+    n1 = int(r.info("stats")["total_commands_processed"])
+    c1, t1 = h.cpu_s(), time.time()
+    h.close()
+    return {"cpu_pct": 100 * (c1 - c0) / (t1 - t0), "redis_cmds_per_s": (n1 - n0 - 1) / (t1 - t0)}
+
+
+def scenario_ingest_e2e(r):
+    res = {}
+    h, sink = Hookd(r), Sink()
+    tok = tenant(h)
+    ep = endpoints(h, tok, sink, 1, active=False, mif=256)
+    res["ingest"] = wrk(h.url + "/v1/events", body_1k(), tok)
+    r.cli("FLUSHALL")
+    h.close()
+    h = Hookd(r)
+    tok = tenant(h)
+    endpoints(h, tok, sink, 1, active=True, mif=256)
+    sink.get("/reset")
+    p = pace(h, tok, 1000, SECONDS, conns=16)
+    wait_delivered(sink, p["ok"], 30)
+    s = sink.get("/stats")
+    res["e2e_1000"] = {"in_rate": p["rate"], "ingest_p50_ms": p["p50_us"] / 1000, "ingest_p99_ms": p["p99_us"] / 1000,
+                       "delay_p50_ms": s["delay_p50_us"] / 1000, "delay_p99_ms": s["delay_p99_us"] / 1000}
+    sink.get("/reset")
+    cs0 = r.commandstats()
+    t0 = time.time()
+    p = pace(h, tok, 0, SECONDS + 3, conns=64)
+    took = wait_delivered(sink, p["ok"], 120)
+    elapsed = time.time() - t0
+    cs1 = r.commandstats()
+    s = sink.get("/stats")
+    calls = sum(v[0] for v in cs1.values()) - sum(v[0] for v in cs0.values())
+    evals = cs1.get("evalsha", (0, 0))[0] - cs0.get("evalsha", (0, 0))[0]
+    redis_us = sum(v[1] for v in cs1.values()) - sum(v[1] for v in cs0.values())
+    res["e2e_saturation"] = {"in_rate": p["rate"], "out_rate": s["received"] / elapsed,
+                             "delay_p50_ms": s["delay_p50_us"] / 1000, "delay_p99_ms": s["delay_p99_us"] / 1000,
+                             "redis_cmds_per_delivery": calls / max(1, s["received"]),
+                             "round_trips_per_delivery": evals / max(1, s["received"]),
+                             "redis_us_per_delivery": redis_us / max(1, s["received"]),
+                             "drained": took is not None}
+    h.close()
+    sink.close()
+    r.cli("FLUSHALL")
+    return res
+
+
+def scenario_fanout(r):
+    res = {}
+    for n in (10, 100):
+        h, sink = Hookd(r), Sink()
+        tok = tenant(h)
+        endpoints(h, tok, sink, n, mif=64)
+        t0 = time.time()
+        p = pace(h, tok, 0, SECONDS, conns=32)
+        took = wait_delivered(sink, p["ok"] * n, 120)
+        elapsed = time.time() - t0
+        res["fanout_%d" % n] = {"events_per_s": p["rate"], "deliveries_per_s": sink.get("/stats")["received"] / elapsed,
+                                "ingest_p99_ms": p["p99_us"] / 1000, "drained": took is not None}
+        h.close()
+        sink.close()
+        r.cli("FLUSHALL")
+    return res
+
+
+def scenario_backlog_and_resend(r):
+    """BACKLOG deliveries held for 1000 DISABLED endpoints (Redis memory per
+    delivery), then 1000 in flight against a slow sink (hookd RSS), then the
+    drain rate (claim cost), then a time-range resend over the whole backlog
+    with the API probed meanwhile."""
+    res = {}
+    n_ep = 1000
+    per = max(1, BACKLOG // n_ep)
+    h, sink = Hookd(r, inflight_max=1024), Sink()
+    tok = tenant(h)
+    eps = endpoints(h, tok, sink, n_ep, active=False, mif=4)
+    mem0 = int(r.info("memory")["used_memory"])
+    t0 = time.time()
+    payload = {"type": "bench", "payload": {"n": 1}}
+    t_start = int(time.time()) - 1
+    for i in range(per):
+        api(h.url, "POST", "/v1/events", payload, tok)
+    made = time.time() - t0
+    mem1 = int(r.info("memory")["used_memory"])
+    total = per * n_ep
+    res["backlog"] = {"deliveries": total, "create_per_s": total / made,
+                      "redis_bytes_per_delivery": (mem1 - mem0) / total,
+                      "redis_used_mb": mem1 / 1e6}
+    sink.get("/delay?ms=3000")
+    set_status(h, tok, eps, "enable")
+    time.sleep(2)
+    metrics = urllib.request.urlopen(h.url + "/metrics").read().decode()
+    inflight = float(re.search(r"^hookd_deliveries_in_flight (\S+)", metrics, re.M).group(1))
+    res["backlog"]["rss_mb_inflight"] = h.rss_mb()
+    res["backlog"]["in_flight"] = inflight
+    sink.get("/delay?ms=0")
+    time.sleep(3.5)
+    sink.get("/reset")
+    cs0, c0 = r.commandstats(), h.cpu_s()
+    time.sleep(SECONDS)
+    got = sink.get("/stats")["received"]
+    cs1, c1 = r.commandstats(), h.cpu_s()
+    ev_us = cs1.get("evalsha", (0, 0))[1] - cs0.get("evalsha", (0, 0))[1]
+    res["backlog"]["drain_per_s"] = got / SECONDS
+    res["backlog"]["redis_script_us_per_delivery"] = ev_us / max(1, got)
+    res["backlog"]["hookd_cpu_us_per_delivery"] = 1e6 * (c1 - c0) / max(1, got)
+    set_status(h, tok, eps, "disable")
+    # the resend: every delivery of the backlog's time range, as one job
+    t_end = int(time.time()) + 1
+    lat, stop_probe = [], threading.Event()
+
+    def probe():
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", h.port)
+        while not stop_probe.is_set():
+            t = time.perf_counter()
+            c.request("GET", "/v1/endpoints?limit=1", headers={"Authorization": "Bearer " + tok})
+            c.getresponse().read()
+            lat.append(time.perf_counter() - t)
+            time.sleep(0.002)
+
+    th = threading.Thread(target=probe)
+    th.start()
+    t0 = time.time()
+    job = api(h.url, "POST", "/api/webhooks/resend", {"search_type": "time_range", "request_timestamp": t_start,
+                                                      "end_request_timestamp": t_end}, tok)["job_id"]
+    while True:
+        j = api(h.url, "GET", "/v1/jobs/" + job, None, tok)
+        if j["state"] == "completed" or time.time() - t0 > 600:
+            break
+        time.sleep(0.2)
+    took = time.time() - t0
+    stop_probe.set()
+    th.join()
+    lat.sort()
+    res["resend"] = {"matched": j["matched"], "replayed": j["done"], "seconds": took, "per_s": j["done"] / took,
+                     "api_p50_ms": 1000 * lat[len(lat) // 2], "api_p99_ms": 1000 * lat[int(len(lat) * 0.99)],
+                     "api_samples": len(lat)}
+    h.close()
+    sink.close()
+    r.cli("FLUSHALL")
+    return res
+
+
+def scenario_scale_out(r):
+    """Drain rate of a preloaded backlog with 1, then 2 hookd processes."""
+    res = {}
+    for nproc in (1, 2):
+        sink = Sink()
+        h = Hookd(r)
+        tok = tenant(h)
+        eps = endpoints(h, tok, sink, 100, active=False, mif=64)
+        for _ in range(1500):
+            api(h.url, "POST", "/v1/events", {"type": "b", "payload": {"n": 1}}, tok)
+        extra = [Hookd(r) for _ in range(nproc - 1)]
+        sink.get("/reset")
+        set_status(h, tok, eps, "enable")
+        t0 = time.time()
+        time.sleep(SECONDS)
+        got = sink.get("/stats")["received"]
+        res["procs_%d" % nproc] = got / (time.time() - t0)
+        for x in extra + [h]:
+            x.close()
+        sink.close()
+        r.cli("FLUSHALL")
+    res["ratio"] = res["procs_2"] / res["procs_1"]
+    return res
+
+
+def run(fsync):
+    log("== redis persistence: %s ==" % fsync)
+    r = Redis(fsync)
+    out = {}
+    try:
+        for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
+                         ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
+                         ("backlog", scenario_backlog_and_resend)):
+            log("-- " + name)
+            out[name] = fn(r)
+            log(json.dumps(out[name]))
+    finally:
+        r.close()
+    return out
+
+
+def table(results):
+    rows = []
+
+    def row(name, key, fmt, target=""):
+        vals = []
+        for mode in ("none", "everysec"):
+            try:
+                v = key(results[mode])
+                vals.append(fmt % v)
+            except (KeyError, TypeError, ZeroDivisionError):
+                vals.append("-")
+        rows.append("| %s | %s | %s | %s |" % (name, vals[0], vals[1], target))
+
+    row("nginx `return 202`, 1 KiB POST (req/s)", lambda x: x["baselines"]["nginx_202"]["rps"], "%.0f")
+    row("sink alone under wrk (req/s)", lambda x: x["baselines"]["sink_alone"]["rps"], "%.0f")
+    row("redis-benchmark SET, pipelined 16 (ops/s)", lambda x: x["baselines"]["redis_set_p16"], "%.0f")
+    row("redis-benchmark small Lua, pipelined 16 (ops/s)", lambda x: x["baselines"]["redis_small_lua_p16"], "%.0f")
+    row("1 ingest: POST /v1/events (req/s)", lambda x: x["ingest_e2e"]["ingest"]["rps"], "%.0f")
+    row("1 ingest / nginx", lambda x: x["ingest_e2e"]["ingest"]["rps"] / x["baselines"]["nginx_202"]["rps"], "%.2fx",
+        ">= 0.35x")
+    row("1 ingest latency p50 / p99 (ms)", lambda x: (x["ingest_e2e"]["ingest"]["p50_ms"],
+                                                      x["ingest_e2e"]["ingest"]["p99_ms"]), "%.2f / %.2f")
+    row("2 e2e at saturation: events in (/s)", lambda x: x["ingest_e2e"]["e2e_saturation"]["in_rate"], "%.0f")
+    row("2 e2e at saturation: deliveries out (/s)", lambda x: x["ingest_e2e"]["e2e_saturation"]["out_rate"], "%.0f",
+        ">= 15000")
+    row("2 e2e at saturation: accepted->received p50 / p99 (ms)",
+        lambda x: (x["ingest_e2e"]["e2e_saturation"]["delay_p50_ms"], x["ingest_e2e"]["e2e_saturation"]["delay_p99_ms"]),
+        "%.1f / %.1f")
+    row("2 e2e at 1,000/s: accepted->received p50 / p99 (ms)",
+        lambda x: (x["ingest_e2e"]["e2e_1000"]["delay_p50_ms"], x["ingest_e2e"]["e2e_1000"]["delay_p99_ms"]),
+        "%.2f / %.2f", "p99 < 5")
+    row("2 Redis commands / round trips per delivery",
+        lambda x: (x["ingest_e2e"]["e2e_saturation"]["redis_cmds_per_delivery"],
+                   x["ingest_e2e"]["e2e_saturation"]["round_trips_per_delivery"]), "%.1f / %.2f")
+    row("2 Redis CPU per delivery (us)", lambda x: x["ingest_e2e"]["e2e_saturation"]["redis_us_per_delivery"], "%.1f")
+    row("3 fan-out 10: events/s, deliveries/s", lambda x: (x["fanout"]["fanout_10"]["events_per_s"],
+                                                          x["fanout"]["fanout_10"]["deliveries_per_s"]), "%.0f, %.0f")
+    row("3 fan-out 100: events/s, deliveries/s", lambda x: (x["fanout"]["fanout_100"]["events_per_s"],
+                                                           x["fanout"]["fanout_100"]["deliveries_per_s"]), "%.0f, %.0f")
+    row("4 backlog: deliveries scheduled", lambda x: x["backlog"]["backlog"]["deliveries"], "%d")
+    row("4 Redis bytes per scheduled delivery", lambda x: x["backlog"]["backlog"]["redis_bytes_per_delivery"], "%.0f",
+        "< 400")
+    row("4 hookd RSS with ~1,000 in flight (MB)", lambda x: (x["backlog"]["backlog"]["rss_mb_inflight"],
+                                                             x["backlog"]["backlog"]["in_flight"]), "%.1f (%d in flight)",
+        "< 50")
+    row("4 drain of the backlog (deliveries/s)", lambda x: x["backlog"]["backlog"]["drain_per_s"], "%.0f")
+    row("4 claim+complete Redis script time per delivery (us)",
+        lambda x: x["backlog"]["backlog"]["redis_script_us_per_delivery"], "%.1f")
+    row("5 idle hookd CPU (%)", lambda x: x["idle"]["cpu_pct"], "%.2f", "< 1")
+    row("5 idle Redis commands/s from hookd", lambda x: x["idle"]["redis_cmds_per_s"], "%.1f", "< 20")
+    row("6 resend over the backlog: replayed, per second", lambda x: (x["backlog"]["resend"]["replayed"],
+                                                                     x["backlog"]["resend"]["per_s"]), "%d, %.0f/s")
+    row("6 API p50 / p99 during the resend (ms)", lambda x: (x["backlog"]["resend"]["api_p50_ms"],
+                                                            x["backlog"]["resend"]["api_p99_ms"]), "%.1f / %.1f",
+        "p99 < 10")
+    row("7 drain with 1 / 2 processes (deliveries/s)", lambda x: (x["scale_out"]["procs_1"],
+                                                                 x["scale_out"]["procs_2"]), "%.0f / %.0f")
+    row("7 2 processes / 1", lambda x: x["scale_out"]["ratio"], "%.2fx", ">= 1.6x")
+    head = ["| measure | Redis no persistence | Redis appendfsync everysec | target |", "|---|---|---|---|"]
+    return "\n".join(head + rows)
+
+
+def main():
+    results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+                           "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                                        if l.startswith("model name")), "?"),
+                           "backlog": BACKLOG, "seconds": SECONDS},
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    modes = sys.argv[1:] or ["none", "everysec"]
+    try:
+        for mode in modes:
+            results[mode] = run(mode)
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(TMP, ignore_errors=True)
+    md = table(results)
+    out = os.path.join(ROOT, "bench", "results")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "latest.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(out, "latest.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
