@@ -141,7 +141,14 @@ int main(int argc, char **argv)
     }
     log_set_level(c.log_level);
     signal(SIGPIPE, SIG_IGN); /* a peer reset must not kill the process */
-    base = event_base_new();
+    /* The changelist folds the many enable/disable pairs of one loop pass
+     * (hiredis and evhttp toggle write interest per operation) into at most
+     * one epoll_ctl per fd; profiles showed epoll_ctl as the top syscall. */
+    struct event_config *cfg = event_config_new();
+    if (!cfg || event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) < 0)
+        goto out;
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
     if (!base)
         goto out;
     sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);

@@ -33,6 +33,8 @@ struct job {
     size_t payload_len;
 };
 
+struct completion;
+
 static struct {
     struct event_base *base;
     const struct conf *conf;
@@ -48,6 +50,9 @@ static struct {
     void (*drained)(void *);
     void *drained_arg;
     struct event *grace_ev;
+    struct event *flush_ev;     /* sends queued completions once per loop pass */
+    struct completion **pending; /* per partition, outcomes not yet sent */
+    int *npending;
     uint32_t rng;
 } PM;
 
@@ -124,75 +129,152 @@ static void job_done(struct job *j)
     maybe_drained();
 }
 
+/* One outcome waiting to be recorded; queued per partition and flushed in
+ * one complete.lua call per partition per loop pass (or per BATCH_MAX). */
 struct completion {
+    struct completion *next;
     struct job *job;
-    enum delivery_outcome outcome;
-    const char *error;
+    const char *ok, *error, *action; /* static strings */
     int status;
     double seconds;
+    enum delivery_outcome outcome;
+    char code[8], dur[24], started[24], next_at[24];
+    char body[CLIENT_BODY_HEAD + 1];
 };
+
+#define BATCH_MAX 128
+
+struct batch {
+    int partition;
+    int n;
+    struct completion *items[BATCH_MAX];
+};
+
+static void completion_done(struct completion *c)
+{
+    job_done(c->job);
+    free(c);
+}
 
 static void on_completed(redisReply *rep, void *priv)
 {
-    struct completion *c = priv;
-    struct job *j = c->job;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1) {
-        if (rep->element[0]->integer == 1) {
-            metrics_attempt(c->outcome, c->error, c->status, c->seconds);
-            if (rep->elements >= 2 && rep->element[1]->integer == 1) {
-                metrics_endpoint_disabled();
-                LOG_WARNING("endpoint disabled", "endpoint_id", j->endpoint_id, "delivery_id", j->id, NULL);
-            }
-        } else {
-            metrics_attempt(OUTCOME_STALE, NULL, 0, 0);
-            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", j->id, NULL);
-        }
-    } else {
-        /* the lease will expire and the delivery will be sent again */
-        LOG_WARNING("could not record outcome", "delivery_id", j->id,
+    struct batch *b = priv;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(2 * b->n);
+    if (!ok) /* the leases will expire and the deliveries will be sent again */
+        LOG_WARNING("could not record outcomes", "partition", "",
                     "error", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unavailable", NULL);
+    for (int i = 0; i < b->n; i++) {
+        struct completion *c = b->items[i];
+        if (ok && rep->element[2 * i]->integer == 1) {
+            if (strcmp(c->ok, "release") != 0)
+                metrics_attempt(c->outcome, c->error, c->status, c->seconds);
+            if (rep->element[2 * i + 1]->integer == 1) {
+                metrics_endpoint_disabled();
+                LOG_WARNING("endpoint disabled", "endpoint_id", c->job->endpoint_id, "delivery_id", c->job->id, NULL);
+            }
+        } else if (ok) {
+            metrics_attempt(OUTCOME_STALE, NULL, 0, 0);
+            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->id, NULL);
+        }
+        completion_done(c);
     }
-    /* the endpoint may have gained capacity or new due work */
-    if (PM.due_at[j->partition] > now_ms())
-        PM.due_at[j->partition] = now_ms();
+    /* the endpoints may have gained capacity or new due work */
+    if (PM.due_at[b->partition] > now_ms())
+        PM.due_at[b->partition] = now_ms();
     kick_at(0);
-    free(c);
-    job_done(j);
+    free(b);
 }
 
-/* `ok` is "1", "0" or "release". */
+static void flush_partition(int p)
+{
+    struct completion *list = PM.pending[p];
+    PM.pending[p] = NULL;
+    PM.npending[p] = 0;
+    while (list) {
+        struct batch *b = calloc(1, sizeof(*b));
+        if (!b) {
+            while (list) {
+                struct completion *c = list;
+                list = c->next;
+                completion_done(c);
+            }
+            return;
+        }
+        b->partition = p;
+        while (list && b->n < BATCH_MAX) {
+            b->items[b->n++] = list;
+            list = list->next;
+        }
+        char prefix[KEY_PREFIX_MAX], now[24], thr[24], after[24];
+        key_prefix(prefix, p);
+        snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+        snprintf(thr, sizeof(thr), "%lld", (long long)PM.conf->disable_after_failures);
+        snprintf(after, sizeof(after), "%lld", (long long)PM.conf->disable_after_ms);
+        const char *argv[4 + 10 * BATCH_MAX];
+        size_t lens[4 + 10 * BATCH_MAX];
+        int argc = 0;
+        argv[argc++] = prefix;
+        argv[argc++] = now;
+        argv[argc++] = thr;
+        argv[argc++] = after;
+        for (int i = 0; i < b->n; i++) {
+            struct completion *c = b->items[i];
+            const char *f[10] = {c->job->id, c->job->fence, c->ok, c->code, c->error ? c->error : "",
+                                 c->body, c->dur, c->started, c->next_at, c->action};
+            for (int k = 0; k < 10; k++)
+                argv[argc++] = f[k];
+        }
+        for (int i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        if (store_script(SCRIPT_COMPLETE, on_completed, b, 1, argc, argv, lens) < 0) {
+            LOG_WARNING("could not record outcomes: redis unavailable", NULL);
+            for (int i = 0; i < b->n; i++)
+                completion_done(b->items[i]);
+            free(b);
+        }
+    }
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    for (int p = 0; p < PM.conf->partitions; p++)
+        if (PM.pending[p])
+            flush_partition(p);
+}
+
+/* `ok` is "1", "0" or "release". Queued, then sent with the others of this
+ * loop pass: completions are pipelined, never one blocking wait each. */
 static void record(struct job *j, const char *ok, int status, const char *error, const char *body,
                    int64_t started, double seconds, int64_t next_at, const char *action)
 {
-    char prefix[KEY_PREFIX_MAX], now[24], code[8] = "", dur[24], st[24], next[24], thr[24], after[24];
-    key_prefix(prefix, j->partition);
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    if (status)
-        snprintf(code, sizeof(code), "%d", status);
-    snprintf(dur, sizeof(dur), "%lld", (long long)(seconds * 1000));
-    snprintf(st, sizeof(st), "%lld", (long long)started);
-    snprintf(next, sizeof(next), "%lld", (long long)next_at);
-    snprintf(thr, sizeof(thr), "%lld", (long long)PM.conf->disable_after_failures);
-    snprintf(after, sizeof(after), "%lld", (long long)PM.conf->disable_after_ms);
-    const char *argv[] = {prefix, j->id, j->fence, now, ok, code, error ? error : "", body, dur,
-                          st, next, action, thr, after};
-    size_t lens[14];
-    for (int i = 0; i < 14; i++)
-        lens[i] = strlen(argv[i]);
     struct completion *c = calloc(1, sizeof(*c));
     if (!c) {
         job_done(j);
         return;
     }
     c->job = j;
+    c->ok = ok;
     c->error = error;
+    c->action = action;
     c->status = status;
     c->seconds = seconds;
     c->outcome = strcmp(ok, "1") == 0 ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
-    if (store_script(SCRIPT_COMPLETE, on_completed, c, 1, 14, argv, lens) < 0) {
-        LOG_WARNING("could not record outcome: redis unavailable", "delivery_id", j->id, NULL);
-        free(c);
-        job_done(j);
+    if (status)
+        snprintf(c->code, sizeof(c->code), "%d", status);
+    snprintf(c->dur, sizeof(c->dur), "%lld", (long long)(seconds * 1000));
+    snprintf(c->started, sizeof(c->started), "%lld", (long long)started);
+    snprintf(c->next_at, sizeof(c->next_at), "%lld", (long long)next_at);
+    snprintf(c->body, sizeof(c->body), "%s", body);
+    int p = j->partition;
+    c->next = PM.pending[p];
+    PM.pending[p] = c;
+    if (++PM.npending[p] >= BATCH_MAX) {
+        flush_partition(p);
+        return;
+    }
+    if (!event_pending(PM.flush_ev, EV_TIMEOUT, NULL)) {
+        struct timeval zero = {0, 0};
+        event_add(PM.flush_ev, &zero);
     }
 }
 
@@ -394,8 +476,12 @@ int pump_start(struct event_base *base, const struct conf *c)
     PM.due_at = calloc((size_t)c->partitions, sizeof(int64_t)); /* all 0: look everywhere first */
     PM.tick_ev = evtimer_new(base, on_tick, NULL);
     PM.poll_ev = event_new(base, -1, EV_PERSIST, on_poll, NULL);
+    PM.flush_ev = evtimer_new(base, on_flush, NULL);
+    PM.pending = calloc((size_t)c->partitions, sizeof(*PM.pending));
+    PM.npending = calloc((size_t)c->partitions, sizeof(int));
     struct timeval poll = {POLL_MS / 1000, 0};
-    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || event_add(PM.poll_ev, &poll) < 0)
+    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || !PM.flush_ev || !PM.pending || !PM.npending ||
+        event_add(PM.poll_ev, &poll) < 0)
         return -1;
     if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0)
         return -1;
@@ -443,6 +529,16 @@ void pump_free(void)
         free(j);
     }
     client_free();
+    for (int p = 0; PM.pending && p < PM.conf->partitions; p++)
+        while (PM.pending[p]) { /* never sent: their leases expire */
+            struct completion *c = PM.pending[p];
+            PM.pending[p] = c->next;
+            free(c->job);
+            free(c);
+        }
+    free(PM.pending);
+    free(PM.npending);
+    if (PM.flush_ev) event_free(PM.flush_ev);
     if (PM.tick_ev) event_free(PM.tick_ev);
     if (PM.poll_ev) event_free(PM.poll_ev);
     if (PM.grace_ev) event_free(PM.grace_ev);

@@ -20,16 +20,15 @@
  *   P:org:<org>:sess:<sid>:dls     lex    deliveries of a sync session
  *   P:org:<org>:req:<rid>:dls      lex    deliveries of a request id
  *   P:ep:<ep>                      hash   endpoint (see endpoint_create.lua)
- *   P:ep:<ep>:dls                  lex    the endpoint's delivery ids
  *   P:ep:<ep>:failed               lex    the endpoint's errored delivery ids
  *   P:ep:<ep>:due                  zset   delivery id -> next_retry_at (ms)
- *   P:ev:<ev>                      hash   event: type, payload, ...
+ *   P:ev:<ev>                      hash   event: type, created_at, delivery ids, ...
+ *   P:ev:<ev>:body                 string the payload bytes (kept out of the hash so it stays a listpack)
  *   P:dl:<dl>                      hash   delivery (see ingest.lua)
  *   P:dl:<dl>:att                  list   attempts, JSON, oldest first
  *   P:ready                        zset   endpoint id -> earliest due (ms); only
  *                                         ACTIVE endpoints with due work and free capacity
  *   P:lease                        zset   delivery id -> lease expiry (ms)
- *   P:fence                        string fencing-token counter
  *   P:stats                        hash   due: deliveries in the partition's due sets (for /metrics)
  *   P:job:<job>                    hash   background redelivery job
  *

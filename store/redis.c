@@ -24,8 +24,8 @@ struct cmd {
     void *priv;
     int script; /* -1 for plain commands */
     int argc;
-    char **argv;   /* owned copy, scripts only */
-    size_t *lens;  /* owned copy, scripts only */
+    const char **argv; /* scripts only: points into this same allocation */
+    size_t *lens;      /* scripts only: likewise */
     int64_t sent_ms;
 };
 
@@ -65,13 +65,7 @@ void store_on_ready(void (*fn)(void *), void *arg)
 
 static void cmd_free(struct cmd *c)
 {
-    if (c->argv) {
-        for (int i = 0; i < c->argc; i++)
-            free(c->argv[i]);
-        free(c->argv);
-        free(c->lens);
-    }
-    free(c);
+    free(c); /* the argument copy lives in the same block */
 }
 
 static void schedule_reconnect(void)
@@ -100,13 +94,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         /* Redis lost its script cache (restart, SCRIPT FLUSH): run this one
          * call as EVAL and reload the cache for the calls that follow. */
         const struct script *s = script_get((enum script_id)c->script);
-        c->argv[0] = (free(c->argv[0]), strdup("EVAL"));
-        c->argv[1] = (free(c->argv[1]), strdup(s->body));
+        c->argv[0] = "EVAL";
+        c->argv[1] = s->body; /* static: the block keeps only the caller's arguments */
         c->lens[0] = 4;
         c->lens[1] = strlen(s->body);
         c->script = -1;
-        if (c->argv[0] && c->argv[1] &&
-            send_cmd(c, c->argc, (const char **)c->argv, c->lens) == 0) {
+        if (send_cmd(c, c->argc, c->argv, c->lens) == 0) {
             if (!S.loading)
                 load_scripts();
             return;
@@ -152,37 +145,41 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
 {
     if (!store_ready())
         return -1;
-    struct cmd *c = calloc(1, sizeof(*c));
+    /* One allocation: the context, the argv and lens arrays, and a copy of
+     * the caller's arguments (kept so that NOSCRIPT can be retried as EVAL). */
     int total = argc + 3;
-    char nk[16];
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    size_t bytes = sizeof(struct cmd) + (size_t)total * (sizeof(char *) + sizeof(size_t)) + 16;
+    for (int i = 0; i < argc; i++)
+        bytes += lens[i] + 1;
+    struct cmd *c = calloc(1, bytes);
     if (!c)
         return -1;
     c->cb = cb;
     c->priv = priv;
     c->script = (int)id;
     c->argc = total;
-    c->argv = calloc((size_t)total, sizeof(char *));
-    c->lens = calloc((size_t)total, sizeof(size_t));
-    if (!c->argv || !c->lens)
-        goto fail;
-    const char *head[3] = {"EVALSHA", script_get(id)->sha, nk};
-    for (int i = 0; i < total; i++) {
-        const char *src = i < 3 ? head[i] : argv[i - 3];
-        size_t n = i < 3 ? strlen(src) : lens[i - 3];
-        c->argv[i] = malloc(n + 1);
-        if (!c->argv[i])
-            goto fail;
-        memcpy(c->argv[i], src, n);
-        c->argv[i][n] = '\0';
-        c->lens[i] = n;
+    c->argv = (const char **)(c + 1);
+    c->lens = (size_t *)(c->argv + total);
+    char *data = (char *)(c->lens + total);
+    char *nk = data;
+    data += snprintf(nk, 16, "%d", nkeys) + 1;
+    c->argv[0] = "EVALSHA";
+    c->argv[1] = script_get(id)->sha;
+    c->argv[2] = nk;
+    for (int i = 0; i < 3; i++)
+        c->lens[i] = strlen(c->argv[i]);
+    for (int i = 0; i < argc; i++) {
+        memcpy(data, argv[i], lens[i]);
+        data[lens[i]] = '\0';
+        c->argv[i + 3] = data;
+        c->lens[i + 3] = lens[i];
+        data += lens[i] + 1;
     }
-    if (send_cmd(c, total, (const char **)c->argv, c->lens) < 0)
-        goto fail;
+    if (send_cmd(c, total, c->argv, c->lens) < 0) {
+        free(c);
+        return -1;
+    }
     return 0;
-fail:
-    cmd_free(c);
-    return -1;
 }
 
 static void on_script_loaded(redisReply *reply, void *priv)

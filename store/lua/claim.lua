@@ -9,6 +9,8 @@
 --   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence}
 -- where tries counts attempts since the last requeue (it picks the retry delay).
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+-- strings for redis.call: a Lua number would be formatted as a float each time
+local now_s, until_s = ARGV[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
 
 local function refresh_ready(ep)
   local ek = P .. ':ep:' .. ep
@@ -29,10 +31,10 @@ for _, id in ipairs(expired) do
   if d[1] and redis.call('EXISTS', P .. ':ep:' .. d[1]) == 1 then
     local ek = P .. ':ep:' .. d[1]
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
-    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now_s, id))
     local st = 'retrying'
-    if tonumber(d[2]) == 0 then st = 'pending' end
-    redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now, 'updated_at', now)
+    if d[2] == '0' then st = 'pending' end
+    redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now_s, 'updated_at', now_s)
     refresh_ready(d[1])
   end
 end
@@ -57,11 +59,14 @@ for _, ep in ipairs(ready) do
         local d = redis.call('HMGET', dk, 'event_id', 'attempt_count', 'sched_base')
         if d[1] then
           -- attempts counted for the retry schedule: since the last requeue
-          local tries = tostring(tonumber(d[2]) - tonumber(d[3] or 0))
-          local fence = tostring(redis.call('INCR', P .. ':fence'))
-          redis.call('ZADD', P .. ':lease', now + lease_ms, id)
-          redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now)
-          local payload = redis.call('HGET', P .. ':ev:' .. d[1], 'payload') or 'null'
+          local tries = d[2]
+          if d[3] then tries = tostring(tonumber(d[2]) - tonumber(d[3])) end
+          -- the fence only has to differ from this delivery's previous one: a
+          -- delivery is claimed again only after its lease (> 1 ms) ran out
+          local fence = now_s .. '.' .. n + got
+          redis.call('ZADD', P .. ':lease', until_s, id)
+          redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now_s)
+          local payload = redis.call('GET', P .. ':ev:' .. d[1] .. ':body') or 'null'
           for _, v in ipairs({id, d[1], ep, e[4], e[5], prev, payload, tries, fence}) do
             out[#out + 1] = v
           end

@@ -11,10 +11,9 @@ local ep, state, etype, sess = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local since, untl, scan_max = ARGV[8], ARGV[9], tonumber(ARGV[10])
 local O = P .. ':org:' .. org
 local idx = O .. ':dls'
-if ep ~= '' then
-  if redis.call('HGET', P .. ':ep:' .. ep, 'org_id') ~= org then return false end
-  idx = P .. ':ep:' .. ep .. ':dls'
-end
+-- an endpoint filter reads the org's index and keeps that endpoint's ids:
+-- a per-endpoint index would cost a ZADD and ~150 bytes per delivery
+if ep ~= '' and redis.call('HGET', P .. ':ep:' .. ep, 'org_id') ~= org then return false end
 if sess ~= '' then idx = O .. ':sess:' .. sess .. ':dls' end
 local max = '+'
 if untl ~= '' then max = '(' .. untl end

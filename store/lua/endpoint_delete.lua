@@ -7,5 +7,5 @@ redis.call('ZREM', P .. ':org:' .. org .. ':eps', id)
 redis.call('ZREM', P .. ':ready', id)
 local held = redis.call('ZCARD', k .. ':due')
 if held > 0 then redis.call('HINCRBY', P .. ':stats', 'due', -held) end
-redis.call('DEL', k, k .. ':due', k .. ':dls', k .. ':failed')
+redis.call('DEL', k, k .. ':due', k .. ':failed')
 return 1

@@ -29,24 +29,31 @@ for _, ep in ipairs(eps) do
     ids[#ids + 1] = id
     redis.call('HSET', P .. ':dl:' .. id, 'id', id, 'org_id', org, 'event_id', evid,
                'endpoint_id', ep, 'event_type', etype, 'user_id', uid, 'state', 'pending',
-               'attempt_count', 0, 'next_retry_at', now, 'created_at', now, 'updated_at', now,
-               'sync_session_id', sess, 'webhook_counter', counter, 'request_id', reqid)
+               'attempt_count', '0', 'next_retry_at', now, 'created_at', now, 'updated_at', now)
+    -- optional fields only when set: every byte of a delivery is multiplied by the backlog
+    if sess ~= '' then
+      redis.call('HSET', P .. ':dl:' .. id, 'sync_session_id', sess, 'webhook_counter', counter)
+    end
+    if reqid ~= '' then redis.call('HSET', P .. ':dl:' .. id, 'request_id', reqid) end
     redis.call('ZADD', O .. ':dls', 0, id)
-    redis.call('ZADD', ek .. ':dls', 0, id)
     if sess ~= '' then redis.call('ZADD', O .. ':sess:' .. sess .. ':dls', 0, id) end
     if reqid ~= '' then redis.call('ZADD', O .. ':req:' .. reqid .. ':dls', 0, id) end
     redis.call('ZADD', ek .. ':due', now, id)
-    redis.call('HINCRBY', P .. ':stats', 'due', 1)
     if e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4]) then
       if redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, ep) == 1 then wake = true end
     end
   end
 end
+if #ids > 0 then redis.call('HINCRBY', P .. ':stats', 'due', #ids) end
 local dls = table.concat(ids, ',')
-redis.call('HSET', P .. ':ev:' .. evid, 'id', evid, 'org_id', org, 'type', etype,
-           'payload', payload, 'created_at', now, 'sync_session_id', sess,
-           'webhook_counter', counter, 'request_id', reqid, 'idempotency_key', idem,
+-- the payload gets a string key of its own: a value over 64 bytes would turn
+-- the whole hash from Redis's compact listpack into a hashtable (slower, larger)
+redis.call('SET', P .. ':ev:' .. evid .. ':body', payload)
+redis.call('HSET', P .. ':ev:' .. evid, 'id', evid, 'org_id', org, 'type', etype, 'created_at', now,
            'user_id', uid, 'dls', dls)
+if sess ~= '' then redis.call('HSET', P .. ':ev:' .. evid, 'sync_session_id', sess, 'webhook_counter', counter) end
+if reqid ~= '' then redis.call('HSET', P .. ':ev:' .. evid, 'request_id', reqid) end
+if idem ~= '' then redis.call('HSET', P .. ':ev:' .. evid, 'idempotency_key', idem) end
 if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid, 'EX', ARGV[11]) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
 return {0, evid, counter, dls}

@@ -7,4 +7,9 @@ if kind == 'att' then
 end
 local k = P .. ':' .. kind .. ':' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return {} end
-return redis.call('HGETALL', k)
+local h = redis.call('HGETALL', k)
+if kind == 'ev' then
+  h[#h + 1] = 'payload'
+  h[#h + 1] = redis.call('GET', k .. ':body') or 'null'
+end
+return h

@@ -23,11 +23,11 @@ local function replay(src, d, org, now, uid, id)
   local ek = P .. ':ep:' .. d[3]
   local O = P .. ':org:' .. org
   redis.call('HSET', P .. ':dl:' .. id, 'id', id, 'org_id', org, 'event_id', d[2], 'endpoint_id', d[3],
-             'event_type', d[4], 'user_id', uid, 'state', 'pending', 'attempt_count', 0,
-             'next_retry_at', now, 'created_at', now, 'updated_at', now, 'sync_session_id', d[5],
-             'webhook_counter', d[6], 'request_id', d[7], 'replay_of', src)
+             'event_type', d[4], 'user_id', uid, 'state', 'pending', 'attempt_count', '0',
+             'next_retry_at', now, 'created_at', now, 'updated_at', now, 'replay_of', src)
+  if d[5] ~= '' then redis.call('HSET', P .. ':dl:' .. id, 'sync_session_id', d[5], 'webhook_counter', d[6]) end
+  if d[7] ~= '' then redis.call('HSET', P .. ':dl:' .. id, 'request_id', d[7]) end
   redis.call('ZADD', O .. ':dls', 0, id)
-  redis.call('ZADD', ek .. ':dls', 0, id)
   if d[5] ~= '' then redis.call('ZADD', O .. ':sess:' .. d[5] .. ':dls', 0, id) end
   if d[7] ~= '' then redis.call('ZADD', O .. ':req:' .. d[7] .. ':dls', 0, id) end
   redis.call('ZADD', ek .. ':due', now, id)
@@ -40,8 +40,10 @@ local function replay(src, d, org, now, uid, id)
 end
 
 local function source(id)
-  return redis.call('HMGET', P .. ':dl:' .. id, 'org_id', 'event_id', 'endpoint_id', 'event_type',
-                    'sync_session_id', 'webhook_counter', 'request_id', 'state', 'replay_of')
+  local d = redis.call('HMGET', P .. ':dl:' .. id, 'org_id', 'event_id', 'endpoint_id', 'event_type',
+                       'sync_session_id', 'webhook_counter', 'request_id', 'state', 'replay_of')
+  for i = 5, 9 do d[i] = d[i] or '' end -- optional fields are absent when unset
+  return d
 end
 
 local function id_maker(base)
@@ -100,7 +102,7 @@ if mode == 'range' then
     local ct_ok = counters == '' or (d[6] ~= '' and string.find(counters, ',' .. d[6] .. ',', 1, true))
     -- a search selects original deliveries only: replays made by earlier
     -- resends would otherwise be matched again and multiply on every resend
-    if d[1] == org and st_ok and ct_ok and (d[9] == false or d[9] == '') then
+    if d[1] == org and st_ok and ct_ok and d[9] == '' then
       matched = matched + 1
       if not dry and redis.call('EXISTS', P .. ':ep:' .. d[3]) == 1 then
         if replay(src, d, org, now, uid, next_id()) then wake = true end

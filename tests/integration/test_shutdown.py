@@ -83,7 +83,7 @@ class ShutdownTest(unittest.TestCase):
 
     def partition_of(self, tok, h):
         for p in range(4):
-            if self.redis.cli("EXISTS", "hookd:{%d}:fence" % p).strip() == "1":
+            if self.redis.cli("EXISTS", "hookd:{%d}:stats" % p).strip() == "1":
                 return p
         self.fail("no partition was used")
 
