@@ -160,9 +160,12 @@ static void on_completed(redisReply *rep, void *priv)
 {
     struct batch *b = priv;
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(2 * b->n);
-    if (!ok) /* the leases will expire and the deliveries will be sent again */
-        LOG_WARNING("could not record outcomes", "partition", "",
+    if (!ok) { /* the leases will expire and the deliveries will be sent again */
+        char part[16];
+        snprintf(part, sizeof(part), "%d", b->partition);
+        LOG_WARNING("could not record outcomes", "partition", part,
                     "error", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unavailable", NULL);
+    }
     for (int i = 0; i < b->n; i++) {
         struct completion *c = b->items[i];
         if (ok && rep->element[2 * i]->integer == 1) {

@@ -6,6 +6,7 @@ with python3. The hookd under test is $HOOKD_BIN (ctest sets it to the
 sanitizer build); a hookd that exits non-zero at SIGTERM (a sanitizer
 report, a leak, a crash) fails the test that stopped it.
 """
+import atexit
 import http.server
 import json
 import os
@@ -24,6 +25,22 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOOKD_BIN = os.environ.get("HOOKD_BIN") or os.path.join(ROOT, "build-test", "hookd")
 ROOT_TOKEN = "test-root-token-0123456789abcdef"
+_SPAWNED = []
+
+
+@atexit.register
+def _reap():
+    """Whatever a failing test left running dies with the test process."""
+    for p in _SPAWNED:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def _spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    _SPAWNED.append(p)
+    return p
 
 
 def free_port():
@@ -55,7 +72,7 @@ class Redis:
     def start(self):
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
                 "--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "always"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = _spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self._ping(), what="redis to start")
 
     def _ping(self):
@@ -98,7 +115,7 @@ class Hookd:
         })
         for k, v in conf.items():
             env["HOOKD_" + k.upper()] = str(v)
-        self.proc = subprocess.Popen([HOOKD_BIN], env=env, stdout=self.logf, stderr=self.logf)
+        self.proc = _spawn([HOOKD_BIN], env=env, stdout=self.logf, stderr=self.logf)
         wait_for(self._healthy, what="hookd to listen")
 
     def _healthy(self):
