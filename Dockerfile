@@ -13,6 +13,7 @@ COPY reactor reactor
 COPY handlers handlers
 COPY store store
 COPY tests tests
+COPY bench bench
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
  && cmake --build build -j"$(nproc)" --target hookd
 
