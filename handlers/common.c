@@ -79,9 +79,18 @@ int reply_failed(struct req *r, const redisReply *rep)
     return 0;
 }
 
-static void kstr_or_null(struct jw *w, const char *k, const char *v)
+void render_kstr_opt(struct jw *w, const char *k, const char *v)
 {
     jw_kstr(w, k, v && *v ? v : NULL);
+}
+
+void render_kint_opt(struct jw *w, const char *k, const char *v)
+{
+    jw_key(w, k);
+    if (v && *v)
+        jw_int(w, strtoll(v, NULL, 10));
+    else
+        jw_null(w);
 }
 
 /* event_types are stored as ",a,b," so the ingest script can match with
@@ -114,7 +123,7 @@ void render_endpoint(struct jw *w, const redisReply *e, int with_secret)
     jw_kstr(w, "status", flat_get(e, "status"));
     jw_kint(w, "consecutive_failures", flat_int(e, "consecutive_failures"));
     jw_ktime(w, "disabled_at", flat_int(e, "disabled_at"));
-    kstr_or_null(w, "disabled_reason", flat_get(e, "disabled_reason"));
+    render_kstr_opt(w, "disabled_reason", flat_get(e, "disabled_reason"));
     jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));
     jw_ktime(w, "created_at", flat_int(e, "created_at"));
     jw_ktime(w, "updated_at", flat_int(e, "updated_at"));
@@ -141,26 +150,17 @@ void render_delivery(struct jw *w, const redisReply *d)
     jw_key(w, "response");
     if ((code && *code) || (err && *err)) {
         jw_map_open(w);
-        jw_key(w, "code");
-        if (code && *code)
-            jw_int(w, strtoll(code, NULL, 10));
-        else
-            jw_null(w);
-        kstr_or_null(w, "error", err);
+        render_kint_opt(w, "code", code);
+        render_kstr_opt(w, "error", err);
         jw_map_close(w);
     } else {
         jw_null(w);
     }
-    kstr_or_null(w, "error_message", flat_get(d, "error_message"));
-    kstr_or_null(w, "replay_of_delivery_id", flat_get(d, "replay_of"));
-    kstr_or_null(w, "sync_session_id", flat_get(d, "sync_session_id"));
-    const char *wc = flat_get(d, "webhook_counter");
-    jw_key(w, "webhook_counter");
-    if (wc && *wc)
-        jw_int(w, strtoll(wc, NULL, 10));
-    else
-        jw_null(w);
-    kstr_or_null(w, "request_id", flat_get(d, "request_id"));
+    render_kstr_opt(w, "error_message", flat_get(d, "error_message"));
+    render_kstr_opt(w, "replay_of_delivery_id", flat_get(d, "replay_of"));
+    render_kstr_opt(w, "sync_session_id", flat_get(d, "sync_session_id"));
+    render_kint_opt(w, "webhook_counter", flat_get(d, "webhook_counter"));
+    render_kstr_opt(w, "request_id", flat_get(d, "request_id"));
     jw_ktime(w, "created_at", flat_int(d, "created_at"));
     jw_ktime(w, "updated_at", flat_int(d, "updated_at"));
     jw_map_close(w);

@@ -29,6 +29,10 @@ int reply_empty(const redisReply *rep);
 /* 1 when the reply is a Redis error or missing; replies 503/500 itself. */
 int reply_failed(struct req *r, const redisReply *rep);
 
+/* key: the stored string, or null when absent or empty */
+void render_kstr_opt(struct jw *w, const char *k, const char *v);
+/* key: the stored decimal as an integer, or null when absent or empty */
+void render_kint_opt(struct jw *w, const char *k, const char *v);
 void render_endpoint(struct jw *w, const redisReply *e, int with_secret);
 void render_delivery(struct jw *w, const redisReply *d);
 

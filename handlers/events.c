@@ -145,14 +145,9 @@ static void on_event(redisReply *rep, void *priv)
         jw_tree(&w, pv);
     else
         jw_null(&w);
-    const char *s = flat_get(rep, "sync_session_id"), *q = flat_get(rep, "request_id");
-    jw_kstr(&w, "sync_session_id", s && *s ? s : NULL);
-    jw_key(&w, "webhook_counter");
-    if (wc && *wc)
-        jw_int(&w, strtoll(wc, NULL, 10));
-    else
-        jw_null(&w);
-    jw_kstr(&w, "request_id", q && *q ? q : NULL);
+    render_kstr_opt(&w, "sync_session_id", flat_get(rep, "sync_session_id"));
+    render_kint_opt(&w, "webhook_counter", wc);
+    render_kstr_opt(&w, "request_id", flat_get(rep, "request_id"));
     jw_key(&w, "delivery_ids");
     render_id_list(&w, flat_get(rep, "dls"));
     jw_ktime(&w, "created_at", flat_int(rep, "created_at"));

@@ -9,14 +9,8 @@
 #include "store/ids.h"
 #include "store/redeliver.h"
 
-static void kstr_null(struct jw *w, const char *k, const char *v)
-{
-    jw_kstr(w, k, v && *v ? v : NULL);
-}
-
 static void render(struct jw *w, const redisReply *d)
 {
-    const char *code = flat_get(d, "code");
     jw_map_open(w);
     jw_kstr(w, "id", flat_get(d, "id"));
     jw_kstr(w, "endpoint_id", flat_get(d, "endpoint_id"));
@@ -30,13 +24,9 @@ static void render(struct jw *w, const redisReply *d)
     jw_ktime(w, "next_retry_at", flat_int(d, "next_retry_at"));
     jw_ktime(w, "last_attempt_at", flat_int(d, "last_attempt_at"));
     jw_ktime(w, "delivered_at", flat_int(d, "delivered_at"));
-    jw_key(w, "final_http_status");
-    if (code && *code)
-        jw_int(w, strtoll(code, NULL, 10));
-    else
-        jw_null(w);
-    kstr_null(w, "error_message", flat_get(d, "error_message"));
-    kstr_null(w, "replay_of_delivery_id", flat_get(d, "replay_of"));
+    render_kint_opt(w, "final_http_status", flat_get(d, "code"));
+    render_kstr_opt(w, "error_message", flat_get(d, "error_message"));
+    render_kstr_opt(w, "replay_of_delivery_id", flat_get(d, "replay_of"));
     jw_ktime(w, "created_at", flat_int(d, "created_at"));
     jw_ktime(w, "updated_at", flat_int(d, "updated_at"));
     jw_map_close(w);

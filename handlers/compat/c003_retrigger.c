@@ -34,8 +34,12 @@ static void on_replayed(redisReply *rep, void *priv)
     struct req *r = priv;
     struct c003 *c = r->state;
     struct jw w;
-    if (reply_failed(r, rep) ? (free(c), 1) : 0)
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        free(c);
+        r->state = NULL;
+        reply_failed(r, rep);
         return;
+    }
     if (rep->type != REDIS_REPLY_ARRAY || (int)rep->elements != c->n || jw_init(&w) < 0) {
         done(r);
         reply_error(r, 500, "UnexpectedError", NULL, "unexpected store reply");
@@ -74,8 +78,12 @@ static void on_rate(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct c003 *c = r->state;
-    if (reply_failed(r, rep) ? (free(c), 1) : 0)
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        free(c);
+        r->state = NULL;
+        reply_failed(r, rep);
         return;
+    }
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         done(r);
         reply_error(r, 400, "RETRIGGER_RATE_LIMITED", NULL,
@@ -92,8 +100,11 @@ static void on_rate(redisReply *rep, void *priv)
 static void on_webhook(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    if (reply_failed(r, rep) ? (free(r->state), 1) : 0)
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        done(r);
+        reply_failed(r, rep);
         return;
+    }
     if (reply_empty(rep)) {
         done(r);
         reply_error(r, 404, "NotFound", NULL, "webhook not found");

@@ -21,7 +21,7 @@ struct c004 {
 
 static void render_endpoint_c004(struct jw *w, const redisReply *e)
 {
-    const char *types = flat_get(e, "event_types"), *reason = flat_get(e, "disabled_reason");
+    const char *types = flat_get(e, "event_types");
     jw_map_open(w);
     jw_kstr(w, "id", flat_get(e, "id"));
     jw_kstr(w, "url", flat_get(e, "url"));
@@ -41,7 +41,7 @@ static void render_endpoint_c004(struct jw *w, const redisReply *e)
     jw_ktime(w, "createdAt", flat_int(e, "created_at"));
     jw_kint(w, "consecutiveFailures", flat_int(e, "consecutive_failures"));
     jw_ktime(w, "disabledAt", flat_int(e, "disabled_at"));
-    jw_kstr(w, "disabledReason", reason && *reason ? reason : NULL);
+    render_kstr_opt(w, "disabledReason", flat_get(e, "disabled_reason"));
     jw_map_close(w);
 }
 
@@ -51,8 +51,12 @@ static void on_requeued(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct c004 *c = r->state;
-    if (reply_failed(r, rep) ? (free(c), 1) : 0)
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        free(c);
+        r->state = NULL;
+        reply_failed(r, rep);
         return;
+    }
     const char *tag = rep->type == REDIS_REPLY_ARRAY && rep->elements ? rep->element[0]->str : "";
     if (!tag || strcmp(tag, "ok") != 0 || rep->elements != 4) {
         int no_ep = tag && strcmp(tag, "no_endpoint") == 0;
