@@ -56,7 +56,7 @@ void metrics_http(int route_idx, int status, double seconds)
     histo_add(&M.http_lat[r], seconds);
 }
 
-void metrics_attempt(enum delivery_outcome o, const char *error_class, int status, double seconds)
+void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds)
 {
     M.outcomes[o]++;
     if (o == OUTCOME_STALE)

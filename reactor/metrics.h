@@ -14,7 +14,7 @@ enum delivery_outcome { OUTCOME_COMPLETED, OUTCOME_RETRYING, OUTCOME_ERRORED, OU
 
 void metrics_http(int route_idx, int status, double seconds);
 /* error_class: an error name of DESIGN.md, or NULL for an HTTP status outcome */
-void metrics_attempt(enum delivery_outcome o, const char *error_class, int status, double seconds);
+void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds);
 void metrics_gauge_set(const char *name, double v);
 void metrics_endpoint_disabled(void);
 void metrics_render(struct evbuffer *out);

@@ -135,7 +135,6 @@ struct completion {
     struct completion *next;
     struct job *job;
     const char *ok, *error, *action; /* static strings */
-    int status;
     double seconds;
     enum delivery_outcome outcome;
     char code[8], dur[24], started[24], next_at[24];
@@ -170,13 +169,13 @@ static void on_completed(redisReply *rep, void *priv)
         struct completion *c = b->items[i];
         if (ok && rep->element[2 * i]->integer == 1) {
             if (strcmp(c->ok, "release") != 0)
-                metrics_attempt(c->outcome, c->error, c->status, c->seconds);
+                metrics_attempt(c->outcome, c->error, c->seconds);
             if (rep->element[2 * i + 1]->integer == 1) {
                 metrics_endpoint_disabled();
                 LOG_WARNING("endpoint disabled", "endpoint_id", c->job->endpoint_id, "delivery_id", c->job->id, NULL);
             }
         } else if (ok) {
-            metrics_attempt(OUTCOME_STALE, NULL, 0, 0);
+            metrics_attempt(OUTCOME_STALE, NULL, 0);
             LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->id, NULL);
         }
         completion_done(c);
@@ -259,7 +258,6 @@ static void record(struct job *j, const char *ok, int status, const char *error,
     c->ok = ok;
     c->error = error;
     c->action = action;
-    c->status = status;
     c->seconds = seconds;
     c->outcome = strcmp(ok, "1") == 0 ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
     if (status)
@@ -470,6 +468,12 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
     pump_wake();
 }
 
+/* Redis is (back) up: whatever was due while it was away is due now. */
+static void on_store_ready(void *arg)
+{
+    pump_wake();
+}
+
 int pump_start(struct event_base *base, const struct conf *c)
 {
     memset(&PM, 0, sizeof(PM));
@@ -488,7 +492,7 @@ int pump_start(struct event_base *base, const struct conf *c)
         return -1;
     if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0)
         return -1;
-    store_on_ready((void (*)(void *))pump_wake, NULL);
+    store_on_ready(on_store_ready, NULL);
     kick_at(0);
     return 0;
 }

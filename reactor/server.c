@@ -129,6 +129,13 @@ static const char *c004_code(int status)
     }
 }
 
+/* The status a style gives a body that is not JSON: FastAPI (contract 002)
+ * reports it as a 422 validation error, everyone else as 400. */
+static int malformed_body_status(enum err_style style)
+{
+    return style == ERR_C002 ? 422 : 400;
+}
+
 static void render_error(struct jw *w, enum err_style style, int status, const char *code,
                          const char *field, const char *detail)
 {
@@ -367,8 +374,7 @@ static int read_body(struct req *r)
     char err[256];
     r->json = json_parse(r->body, len, err, sizeof(err));
     if (!r->json) {
-        /* contract 002 (FastAPI) reports an undecodable body as 422 */
-        int status = r->route->style == ERR_C002 ? 422 : 400;
+        int status = malformed_body_status(r->route->style);
         reply_error(r, status, status == 422 ? "json_invalid" : "malformed_json", NULL, "%s", err);
         return -1;
     }

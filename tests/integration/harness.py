@@ -298,18 +298,24 @@ class TestCA:
 
 
 class HookdCase(unittest.TestCase):
-    """One Redis and one hookd per test class; helpers to make tenants."""
+    """One Redis and one hookd per test class (and, with class_receiver, one
+    always-200 receiver as cls.rx); helpers to make tenants."""
     hookd_conf = {}
     redis_aof = False
+    class_receiver = False
 
     @classmethod
     def setUpClass(cls):
         cls.redis = Redis(aof=cls.redis_aof)
         cls.hookd = Hookd(cls.redis, **cls.hookd_conf)
         cls.hookd.wait_ready()
+        if cls.class_receiver:
+            cls.rx = Receiver()
 
     @classmethod
     def tearDownClass(cls):
+        if cls.class_receiver:
+            cls.rx.close()
         try:
             rc = cls.hookd.stop()
             if rc != 0:

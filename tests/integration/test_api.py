@@ -4,19 +4,11 @@ import subprocess
 import unittest
 import uuid
 
-from harness import ROOT_TOKEN, HookdCase, Receiver, call, wait_for
+from harness import ROOT_TOKEN, HookdCase, call, wait_for
 
 
 class ApiTest(HookdCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.rx = Receiver()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rx.close()
-        super().tearDownClass()
+    class_receiver = True
 
     def test_health_ready_and_metrics_pass_promtool(self):
         self.assertEqual(self.api("GET", "/healthz")[0], 200)

@@ -3,21 +3,12 @@ clear 4xx naming the problem, and the org's data is the same afterwards."""
 import json
 import unittest
 
-from harness import HookdCase, Receiver, call
+from harness import HookdCase, call
 
 
 class BadInputTest(HookdCase):
     hookd_conf = {"max_body_bytes": 4096}
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.rx = Receiver()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rx.close()
-        super().tearDownClass()
+    class_receiver = True
 
     def snapshot(self, tok):
         eps = self.api("GET", "/v1/endpoints", None, tok)[1]["data"]

@@ -216,14 +216,26 @@ class DeliveryTest(HookdCase):
         hang = self.receiver(lambda n, p, h, b: "hang")
         ok = self.receiver()
         _, tok = self.tenant()
-        self.new_endpoint(tok, hang.url(), event_types=["slow"], max_in_flight=8)
+        slow = self.new_endpoint(tok, hang.url(), event_types=["slow"], max_in_flight=8)
         self.new_endpoint(tok, ok.url(), event_types=["fast"])
+        # the backlog is built while the endpoint is held, so the window below
+        # starts when its sends start, not after 300 slow API calls
+        self.api("POST", "/v1/endpoints/%s/disable" % slow["id"], None, tok)
         for _ in range(300):
             self.send_event(tok, "slow")
+        self.api("POST", "/v1/endpoints/%s/enable" % slow["id"], None, tok)
+        wait_for(lambda: hang.in_flight == 8, what="8 sends hanging")
         t0 = time.time()
         fast = [self.send_event(tok, "fast")["delivery_ids"][0] for _ in range(20)]
         for did in fast:
             self.wait_state(tok, did, "completed", timeout=20)
+        # Not delayed: every healthy delivery finished while the first 8 hung
+        # sends were still hanging. Had the healthy work waited behind them, the
+        # hung attempts would have timed out (request_timeout 2s) first and a
+        # second wave would have reached the hanging receiver.
+        self.assertEqual((hang.count(), hang.in_flight), (8, 8))
+        s, page, _ = self.api("GET", "/v1/deliveries?event_type=slow&state=retrying", None, tok)
+        self.assertEqual((s, page["data"]), (200, []))
         lat = [r["at"] for r in ok.requests]
         print("\nhealthy endpoint beside a hanging one: 20 deliveries done %.3fs after the first was sent"
               % (max(lat) - t0))

@@ -29,6 +29,16 @@ class ShutdownTest(unittest.TestCase):
                        "webhooks:read", "events:write"]}, ROOT_TOKEN)
         return t["token"]
 
+    def start(self, rx, **conf):
+        """hookd with one endpoint at rx and one event whose send has begun."""
+        h = Hookd(self.redis, **conf)
+        h.wait_ready()
+        tok = self.tenant(h)
+        call("POST", h.url("/v1/endpoints"), {"url": rx.url()}, tok)
+        did = self.event(h, tok)
+        wait_for(lambda: rx.count() == 1, what="send started")
+        return h, tok, did
+
     def event(self, h, tok):
         s, b, _ = call("POST", h.url("/v1/events"), {"type": "a", "payload": {}}, tok)
         self.assertEqual(s, 202, b)
@@ -37,13 +47,8 @@ class ShutdownTest(unittest.TestCase):
     def test_in_flight_delivery_finishes_and_is_recorded(self):
         gate = threading.Event()
         rx = Receiver(lambda n, p, h, b: (gate.wait(10), (200, {}, b"late but fine"))[1])
-        h = Hookd(self.redis, shutdown_grace="20s")
-        h.wait_ready()
         try:
-            tok = self.tenant(h)
-            call("POST", h.url("/v1/endpoints"), {"url": rx.url()}, tok)
-            did = self.event(h, tok)
-            wait_for(lambda: rx.count() == 1, what="send started")
+            h, tok, did = self.start(rx, shutdown_grace="20s")
             h.proc.send_signal(15)
             time.sleep(0.5)
             self.assertIsNone(h.proc.poll(), "exited before its delivery finished")
@@ -60,13 +65,8 @@ class ShutdownTest(unittest.TestCase):
 
     def test_unfinished_delivery_returns_to_the_schedule(self):
         rx = Receiver(lambda n, p, h, b: "hang" if n == 1 else (200, {}, b""))
-        h = Hookd(self.redis, shutdown_grace="1s", request_timeout="60s")
-        h.wait_ready()
         try:
-            tok = self.tenant(h)
-            call("POST", h.url("/v1/endpoints"), {"url": rx.url()}, tok)
-            did = self.event(h, tok)
-            wait_for(lambda: rx.count() == 1, what="send started")
+            h, tok, did = self.start(rx, shutdown_grace="1s", request_timeout="60s")
             _, text, _ = call("GET", h.url("/metrics"))
             self.assertEqual(gauge(text, "deliveries_leased"), 1)
             self.assertEqual(gauge(text, "deliveries_in_flight"), 1)
