@@ -30,7 +30,14 @@ static void reply_endpoint(struct req *r, redisReply *rep, int status, int with_
     reply_json(r, status, &w);
 }
 
-static void on_endpoint_created(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 201, 1); }
+static void on_endpoint_created(redisReply *rep, void *priv)
+{
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
+        reply_error(priv, 422, "limit_reached", NULL, "an org has at most 65535 endpoints");
+        return;
+    }
+    reply_endpoint(priv, rep, 201, 1);
+}
 static void on_endpoint(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 0); }
 static void on_endpoint_secret(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 1); }
 

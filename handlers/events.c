@@ -105,17 +105,16 @@ void h_event_create(struct req *r)
         reply_error(r, 400, "invalid_field", "payload", "payload could not be encoded");
         return;
     }
-    char evid[ID_LEN + 1], base[ID_LEN + 1], now[24], uid[24], ttl[16];
+    char evid[ID_LEN + 1], now[24], uid[24], ttl[16];
     int64_t t = now_ms();
-    id_new(evid, t);
-    id_new(base, t);
+    id_new_event(evid, t);
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
     snprintf(ttl, sizeof(ttl), "%d", 86400);
     const char *argv[] = {r->who.org_id, evid, type->u.string, (const char *)pbytes, now,
                           idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
-                          uid, base, ttl};
-    call_script(r, SCRIPT_INGEST, on_ingested, 11, argv);
+                          uid, ttl};
+    call_script(r, SCRIPT_INGEST, on_ingested, 10, argv);
     jw_free(&pw); /* the store copied the arguments */
 }
 

@@ -47,13 +47,12 @@ static void rand_fill(uint8_t *dst, size_t n)
     pool_pos += n;
 }
 
-void id_new(char out[ID_LEN + 1], int64_t ms)
+static void id_bytes(uint8_t b[16], int64_t ms)
 {
     /* Monotonic: within one millisecond, 12-bit rand_a acts as a counter. */
     static int64_t last_ms;
     static uint16_t seq;
-    uint8_t b[16];
-    rand_fill(b, sizeof(b));
+    rand_fill(b, 16);
     if (ms <= last_ms) {
         ms = last_ms;
         if (++seq > 0xfff) {
@@ -69,6 +68,20 @@ void id_new(char out[ID_LEN + 1], int64_t ms)
     b[6] = (uint8_t)(0x70 | (seq >> 8));
     b[7] = (uint8_t)(seq & 0xff);
     b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
+}
+
+void id_new(char out[ID_LEN + 1], int64_t ms)
+{
+    uint8_t b[16];
+    id_bytes(b, ms);
+    id_format(out, b);
+}
+
+void id_new_event(char out[ID_LEN + 1], int64_t ms)
+{
+    uint8_t b[16];
+    id_bytes(b, ms);
+    b[14] = b[15] = 0; /* the event's deliveries count up from here */
     id_format(out, b);
 }
 

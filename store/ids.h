@@ -16,6 +16,10 @@
 int64_t now_ms(void);
 /* Fill out[37] with a new UUIDv7 for time `ms`. Monotonic within a process. */
 void id_new(char out[ID_LEN + 1], int64_t ms);
+/* An event id: a UUIDv7 whose low 16 bits are zero, so that its deliveries
+ * can be named by setting them to 1, 2, ... (store/lua/lib/delivery.lua);
+ * 46 random bits and the 12-bit counter remain. */
+void id_new_event(char out[ID_LEN + 1], int64_t ms);
 /* The smallest id text at or after time `ms` (for range bounds). */
 void id_floor(char out[ID_LEN + 1], int64_t ms);
 /* 1 when s is a canonical lowercase UUID of any version. */

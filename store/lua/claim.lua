@@ -8,6 +8,7 @@
 -- Returns {earliest_ready_score or "", count, then per delivery 9 fields:
 --   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence}
 -- where tries counts attempts since the last requeue (it picks the retry delay).
+-- requires: lib/delivery.lua
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- strings for redis.call: a Lua number would be formatted as a float each time
 local now_s, until_s = ARGV[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
@@ -33,7 +34,7 @@ for _, id in ipairs(expired) do
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now_s, id))
     local st = 'retrying'
-    if d[2] == '0' then st = 'pending' end
+    if (d[2] or '0') == '0' then st = 'pending' end
     redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now_s, 'updated_at', now_s)
     refresh_ready(d[1])
   end
@@ -57,6 +58,8 @@ for _, ep in ipairs(ready) do
         redis.call('ZREM', ek .. ':due', id)
         local dk = P .. ':dl:' .. id
         local d = redis.call('HMGET', dk, 'event_id', 'attempt_count', 'sched_base')
+        -- an original delivery waits without a hash (lib/delivery.lua)
+        d[1], d[2] = d[1] or dl_origin(id), d[2] or '0'
         if d[1] then
           -- attempts counted for the retry schedule: since the last requeue
           local tries = d[2]
@@ -65,7 +68,7 @@ for _, ep in ipairs(ready) do
           -- delivery is claimed again only after its lease (> 1 ms) ran out
           local fence = now_s .. '.' .. n + got
           redis.call('ZADD', P .. ':lease', until_s, id)
-          redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now_s)
+          redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now_s, 'endpoint_id', ep)
           local payload = redis.call('GET', P .. ':ev:' .. d[1] .. ':body') or 'null'
           for _, v in ipairs({id, d[1], ep, e[4], e[5], prev, payload, tries, fence}) do
             out[#out + 1] = v

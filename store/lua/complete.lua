@@ -17,6 +17,7 @@ local function one(i)
   local dk = P .. ':dl:' .. id
   local d = redis.call('HMGET', dk, 'fence', 'endpoint_id', 'attempt_count')
   if d[1] ~= fence then return 0, 0 end
+  d[3] = d[3] or '0' -- not yet attempted: claim wrote only what it changed
   redis.call('ZREM', P .. ':lease', id)
   local ep = d[2]
   local ek = P .. ':ep:' .. ep

@@ -6,6 +6,7 @@
 -- scan_max index entries are read per call, so a sparse filter returns a short
 -- page with a cursor rather than walking an unbounded set.
 -- Returns false when the endpoint filter names an endpoint not in the org.
+-- requires: lib/delivery.lua
 local P, org, cursor, limit = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ep, state, etype, sess = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local since, untl, scan_max = ARGV[8], ARGV[9], tonumber(ARGV[10])
@@ -27,11 +28,10 @@ while #out - 1 < limit and scanned < scan_max do
   for _, id in ipairs(ids) do
     scanned = scanned + 1
     last = id
-    local k = P .. ':dl:' .. id
-    local d = redis.call('HMGET', k, 'state', 'event_type', 'endpoint_id', 'org_id')
-    if d[4] == org and (state == '' or d[1] == state) and (etype == '' or d[2] == etype)
-       and (ep == '' or d[3] == ep) then
-      out[#out + 1] = redis.call('HGETALL', k)
+    local d = dl_get(P, id, org)
+    if d and (state == '' or d.state == state) and (etype == '' or d.event_type == etype)
+       and (ep == '' or d.endpoint_id == ep) then
+      out[#out + 1] = dl_flat(d)
       if #out - 1 == limit then break end
     end
   end

@@ -2,39 +2,35 @@
 -- One atomic step: the event and all its deliveries exist, or none do.
 -- KEYS[1] = P
 -- ARGV: org, event_id, type, payload, now, idempotency_key, sync_session_id,
---       request_id, user_id, delivery_id_base, idem_ttl_s
+--       request_id, user_id, idem_ttl_s
 -- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,..."}
--- Delivery ids are the base UUIDv7 with its last 32 bits counting up, so
--- they sort with the event's time and need no round trip to mint.
+-- The event id's low 16 bits are zero; its deliveries are that id with the
+-- low 16 bits counting from 1, and get no hash until claimed
+-- (lib/delivery.lua), so a scheduled delivery costs two index entries.
+-- requires: lib/delivery.lua
 local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local idem, sess, reqid, uid, base = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local idem, sess, reqid, uid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local O = P .. ':org:' .. org
 if idem ~= '' then
   local prev = redis.call('GET', O .. ':idem:' .. idem)
   if prev then
-    local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'dls')
-    return {1, prev, e[1] or '', e[2] or ''}
+    local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
+    return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0)}
   end
 end
 local counter = ''
 if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
-local head, tail = string.sub(base, 1, 28), tonumber(string.sub(base, 29, 36), 16)
-local ids, wake = {}, false
+local head = string.sub(evid, 1, 32)
+local ids, to, wake = {}, {}, false
 local eps = redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+')
 for _, ep in ipairs(eps) do
   local ek = P .. ':ep:' .. ep
   local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight')
   if e[1] == '' or string.find(e[1], ',' .. etype .. ',', 1, true) then
-    local id = head .. string.format('%08x', (tail + #ids) % 4294967296)
+    if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
+    local id = head .. string.format('%04x', #ids + 1)
     ids[#ids + 1] = id
-    redis.call('HSET', P .. ':dl:' .. id, 'id', id, 'org_id', org, 'event_id', evid,
-               'endpoint_id', ep, 'event_type', etype, 'user_id', uid, 'state', 'pending',
-               'attempt_count', '0', 'next_retry_at', now, 'created_at', now, 'updated_at', now)
-    -- optional fields only when set: every byte of a delivery is multiplied by the backlog
-    if sess ~= '' then
-      redis.call('HSET', P .. ':dl:' .. id, 'sync_session_id', sess, 'webhook_counter', counter)
-    end
-    if reqid ~= '' then redis.call('HSET', P .. ':dl:' .. id, 'request_id', reqid) end
+    to[#to + 1] = ep
     redis.call('ZADD', O .. ':dls', 0, id)
     if sess ~= '' then redis.call('ZADD', O .. ':sess:' .. sess .. ':dls', 0, id) end
     if reqid ~= '' then redis.call('ZADD', O .. ':req:' .. reqid .. ':dls', 0, id) end
@@ -45,15 +41,19 @@ for _, ep in ipairs(eps) do
   end
 end
 if #ids > 0 then redis.call('HINCRBY', P .. ':stats', 'due', #ids) end
-local dls = table.concat(ids, ',')
 -- the payload gets a string key of its own: a value over 64 bytes would turn
 -- the whole hash from Redis's compact listpack into a hashtable (slower, larger)
 redis.call('SET', P .. ':ev:' .. evid .. ':body', payload)
-redis.call('HSET', P .. ':ev:' .. evid, 'id', evid, 'org_id', org, 'type', etype, 'created_at', now,
-           'user_id', uid, 'dls', dls)
-if sess ~= '' then redis.call('HSET', P .. ':ev:' .. evid, 'sync_session_id', sess, 'webhook_counter', counter) end
-if reqid ~= '' then redis.call('HSET', P .. ':ev:' .. evid, 'request_id', reqid) end
-if idem ~= '' then redis.call('HSET', P .. ':ev:' .. evid, 'idempotency_key', idem) end
-if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid, 'EX', ARGV[11]) end
+local ev = {'id', evid, 'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
+local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
+-- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
+if #to == 1 then field('ep', to[1]) end
+if #to > 1 then redis.call('SET', P .. ':ev:' .. evid .. ':eps', table.concat(to)) end
+-- optional fields only when set: every byte is multiplied by the backlog
+if sess ~= '' then field('sync_session_id', sess) field('webhook_counter', counter) end
+if reqid ~= '' then field('request_id', reqid) end
+if idem ~= '' then field('idempotency_key', idem) end
+redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
+if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid, 'EX', ARGV[10]) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
-return {0, evid, counter, dls}
+return {0, evid, counter, table.concat(ids, ',')}

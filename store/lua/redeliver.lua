@@ -17,33 +17,34 @@
 --           ('success'|'fail'|'all') and counters (",1,2," or "");
 --           -> {next_cursor or "", matched, created}; the job record is
 --              updated, and marked completed when the walk ends.
+-- requires: lib/delivery.lua
 local P, mode = KEYS[1], ARGV[1]
 
+-- a replay's hash holds what differs from its event (lib/delivery.lua)
 local function replay(src, d, org, now, uid, id)
-  local ek = P .. ':ep:' .. d[3]
+  local ek = P .. ':ep:' .. d.endpoint_id
   local O = P .. ':org:' .. org
-  redis.call('HSET', P .. ':dl:' .. id, 'id', id, 'org_id', org, 'event_id', d[2], 'endpoint_id', d[3],
-             'event_type', d[4], 'user_id', uid, 'state', 'pending', 'attempt_count', '0',
-             'next_retry_at', now, 'created_at', now, 'updated_at', now, 'replay_of', src)
-  if d[5] ~= '' then redis.call('HSET', P .. ':dl:' .. id, 'sync_session_id', d[5], 'webhook_counter', d[6]) end
-  if d[7] ~= '' then redis.call('HSET', P .. ':dl:' .. id, 'request_id', d[7]) end
+  redis.call('HSET', P .. ':dl:' .. id, 'event_id', d.event_id, 'endpoint_id', d.endpoint_id,
+             'user_id', uid, 'created_at', now, 'replay_of', src)
   redis.call('ZADD', O .. ':dls', 0, id)
-  if d[5] ~= '' then redis.call('ZADD', O .. ':sess:' .. d[5] .. ':dls', 0, id) end
-  if d[7] ~= '' then redis.call('ZADD', O .. ':req:' .. d[7] .. ':dls', 0, id) end
+  if d.sync_session_id then redis.call('ZADD', O .. ':sess:' .. d.sync_session_id .. ':dls', 0, id) end
+  if d.request_id then redis.call('ZADD', O .. ':req:' .. d.request_id .. ':dls', 0, id) end
   redis.call('ZADD', ek .. ':due', now, id)
   redis.call('HINCRBY', P .. ':stats', 'due', 1)
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
   if e[1] == 'ACTIVE' and tonumber(e[2]) < tonumber(e[3]) then
-    return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d[3]) == 1
+    return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d.endpoint_id) == 1
   end
   return false
 end
 
-local function source(id)
-  local d = redis.call('HMGET', P .. ':dl:' .. id, 'org_id', 'event_id', 'endpoint_id', 'event_type',
-                       'sync_session_id', 'webhook_counter', 'request_id', 'state', 'replay_of')
-  for i = 5, 9 do d[i] = d[i] or '' end -- optional fields are absent when unset
-  return d
+local function status_matches(d, status)
+  return status == 'all' or (status == 'success' and d.state == 'completed')
+         or (status == 'fail' and d.state == 'errored')
+end
+
+local function counter_matches(d, counters)
+  return counters == '' or (d.webhook_counter and string.find(counters, ',' .. d.webhook_counter .. ',', 1, true))
 end
 
 local function id_maker(base)
@@ -58,11 +59,11 @@ if mode == 'ids' then
   local org, now, uid, epf = ARGV[2], ARGV[3], ARGV[4], ARGV[6]
   local next_id, out, wake = id_maker(ARGV[5]), {}, false
   for i = 7, #ARGV do
-    local d = source(ARGV[i])
-    if d[1] == org and (epf == '' or d[3] == epf) and redis.call('EXISTS', P .. ':ep:' .. d[3]) == 1 then
+    local d = dl_get(P, ARGV[i], org)
+    if d and (epf == '' or d.endpoint_id == epf) and redis.call('EXISTS', P .. ':ep:' .. d.endpoint_id) == 1 then
       local id = next_id()
       if replay(ARGV[i], d, org, now, uid, id) then wake = true end
-      out[#out + 1] = redis.call('HGETALL', P .. ':dl:' .. id)
+      out[#out + 1] = dl_flat(dl_get(P, id, org))
     else
       out[#out + 1] = {}
     end
@@ -92,19 +93,16 @@ if mode == 'range' then
   -- a request id may also name one delivery directly (contracts 000 and 003)
   if cursor == '' and string.sub(index, 1, 4) == 'req:' then
     local rid = string.sub(index, 5)
-    if redis.call('HGET', P .. ':dl:' .. rid, 'org_id') == org then table.insert(ids, 1, rid) end
+    if dl_get(P, rid, org) then table.insert(ids, 1, rid) end
   end
   local next_id, matched, created, wake = id_maker(ARGV[5]), 0, 0, false
   for _, src in ipairs(ids) do
-    local d = source(src)
-    local st_ok = status == 'all' or (status == 'success' and d[8] == 'completed')
-                  or (status == 'fail' and d[8] == 'errored')
-    local ct_ok = counters == '' or (d[6] ~= '' and string.find(counters, ',' .. d[6] .. ',', 1, true))
+    local d = dl_get(P, src, org)
     -- a search selects original deliveries only: replays made by earlier
     -- resends would otherwise be matched again and multiply on every resend
-    if d[1] == org and st_ok and ct_ok and d[9] == '' then
+    if d and not d.replay_of and status_matches(d, status) and counter_matches(d, counters) then
       matched = matched + 1
-      if not dry and redis.call('EXISTS', P .. ':ep:' .. d[3]) == 1 then
+      if not dry and redis.call('EXISTS', P .. ':ep:' .. d.endpoint_id) == 1 then
         if replay(src, d, org, now, uid, next_id()) then wake = true end
         created = created + 1
       end

@@ -5,6 +5,7 @@
 -- -> {'no_endpoint'} | {'no_delivery'} | {'ok', requeued, more (0|1), endpoint}
 -- Without a delivery id at most `batch` are requeued per call; the caller
 -- calls again while `more` is 1, so no call walks an unbounded set.
+-- requires: lib/delivery.lua
 local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local ek = P .. ':ep:' .. ep
 if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
@@ -12,7 +13,7 @@ if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
 local function requeue(id)
   if redis.call('ZSCORE', P .. ':lease', id) then return end -- being attempted right now
   local dk = P .. ':dl:' .. id
-  local ac = tonumber(redis.call('HGET', dk, 'attempt_count'))
+  local ac = tonumber(redis.call('HGET', dk, 'attempt_count') or '0')
   local st = 'retrying'
   if ac == 0 then st = 'pending' end
   redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
@@ -22,8 +23,8 @@ end
 
 local n, more = 0, 0
 if did ~= '' then
-  local d = redis.call('HMGET', P .. ':dl:' .. did, 'org_id', 'endpoint_id')
-  if d[1] ~= org or d[2] ~= ep then return {'no_delivery'} end
+  local d = dl_get(P, did, org)
+  if not d or d.endpoint_id ~= ep then return {'no_delivery'} end
   requeue(did)
   n = 1
 else

@@ -174,6 +174,32 @@ class ApiTest(HookdCase):
         off_dl = [d for d in ev["delivery_ids"] if self.delivery(tok, d)["endpoint_id"] == off["id"]][0]
         self.assertEqual(self.delivery(tok, off_dl)["state"], "pending")
 
+    def test_waiting_delivery_has_no_record_of_its_own_and_reads_whole(self):
+        org, tok = self.tenant()
+        eps = [self.new_endpoint(tok, self.rx.url("/w%d" % i)) for i in range(3)]
+        for ep in eps:
+            self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+        ev = self.send_event(tok, "user.created", {"n": 1}, sync_session_id=str(uuid.uuid4()))
+        self.assertTrue(ev["id"].endswith("0000"))
+        self.assertEqual(ev["delivery_ids"], [ev["id"][:32] + "%04x" % i for i in (1, 2, 3)])
+        keys = self.redis.cli("KEYS", "hookd:*:dl:*").split()
+        self.assertEqual([k for k in keys if ev["id"][:32] in k], [])
+        seen = []
+        for did in ev["delivery_ids"]:
+            d = self.delivery(tok, did)
+            self.assertEqual((d["id"], d["org_id"], d["event_id"], d["event_type"], d["state"], d["attempt_count"]),
+                             (did, org, ev["id"], "user.created", "pending", 0))
+            self.assertEqual(d["webhook_counter"], ev["webhook_counter"])
+            seen.append(d["endpoint_id"])
+        self.assertEqual(sorted(seen), sorted(e["id"] for e in eps))
+        s, page, _ = self.api("GET", "/v1/deliveries?endpoint_id=" + seen[1], None, tok)
+        self.assertEqual([d["id"] for d in page["data"]], [ev["delivery_ids"][1]])
+        # ids shaped like an event's deliveries but naming none read as missing
+        for bad in (ev["id"], ev["id"][:32] + "0004", ev["id"][:32] + "ffff"):
+            self.assertEqual(self.api("GET", "/v1/deliveries/" + bad, None, tok)[0], 404, bad)
+        _, other = self.tenant()
+        self.assertEqual(self.api("GET", "/v1/deliveries/" + ev["delivery_ids"][0], None, other)[0], 404)
+
     def test_idempotency_key_returns_first_event(self):
         _, tok = self.tenant()
         self.new_endpoint(tok, self.rx.url())

@@ -16,6 +16,9 @@ int main(void)
         CHECK(strcmp(b, a) > 0, "%s after %s", b, a);
         memcpy(a, b, sizeof(a));
     }
+    id_new_event(b, t);
+    CHECK(id_valid(b) && strcmp(b + 32, "0000") == 0, "event id ends in 16 zero bits: %s", b);
+    CHECK(strcmp(b, a) > 0 && id_time(b) == id_time(a), "event ids share the monotonic clock: %s", b);
     id_floor(f, t + 1);
     CHECK(strcmp(f, a) > 0 || id_time(a) > t, "floor orders after earlier ids");
     id_floor(f, t);

@@ -1,0 +1,75 @@
+-- lib/delivery.lua: reading a delivery record (put in front of each script
+-- that says "-- requires: lib/delivery.lua"; see cmake/embed_lua.cmake).
+--
+-- An original delivery (made at ingest) is named by its event's id with the
+-- low 16 bits set to its 1-based index among the event's deliveries, and it
+-- has no hash while it waits: its org, type, time and user are its event's,
+-- its endpoint is the event's i-th (field `ep` when there is one, else the
+-- fixed-width string P:ev:<ev>:eps), its state is pending. A scheduled
+-- delivery so costs its two index entries and nothing else. The hash is
+-- written when a delivery is first claimed and holds only what changed. A
+-- replay has a hash from the start, naming its event_id and endpoint_id.
+
+local ID_LEN = 36
+
+-- the event id and index of an original delivery's id, or nil
+local function dl_origin(id)
+  local i = tonumber(string.sub(id, 33, 36), 16)
+  if #id ~= ID_LEN or not i or i == 0 then return nil end
+  return string.sub(id, 1, 32) .. '0000', i
+end
+
+-- the ids of an event's n original deliveries, comma-joined
+local function ev_dl_ids(evid, n)
+  local ids, head = {}, string.sub(evid, 1, 32)
+  for i = 1, n do ids[i] = head .. string.format('%04x', i) end
+  return table.concat(ids, ',')
+end
+
+-- the endpoint of an event's i-th delivery (one_ep: the event's `ep` field)
+local function ev_endpoint(P, evid, one_ep, n, i)
+  if not i or i > n then return nil end
+  if n == 1 then return one_ep end
+  local s = redis.call('GETRANGE', P .. ':ev:' .. evid .. ':eps', (i - 1) * ID_LEN, i * ID_LEN - 1)
+  if #s == ID_LEN then return s end
+  return nil
+end
+
+-- A delivery of org as a field table, or nil when there is none: another
+-- org's delivery reads exactly like a missing one.
+local function dl_get(P, id, org)
+  local h = redis.call('HGETALL', P .. ':dl:' .. id)
+  local d, idx = {}, nil
+  for i = 1, #h, 2 do d[h[i]] = h[i + 1] end
+  if not d.event_id then
+    d.event_id, idx = dl_origin(id)
+    if not d.event_id then return nil end
+  end
+  local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
+                       'sync_session_id', 'webhook_counter', 'request_id')
+  if e[1] ~= org then return nil end
+  if not d.endpoint_id then
+    d.endpoint_id = ev_endpoint(P, d.event_id, e[6], tonumber(e[5]), idx)
+    if not d.endpoint_id then return nil end
+  end
+  d.id, d.org_id, d.event_type = id, org, e[2]
+  d.created_at = d.created_at or e[3]
+  d.user_id = d.user_id or e[4]
+  d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
+  d.state = d.state or 'pending'
+  d.attempt_count = d.attempt_count or '0'
+  d.next_retry_at = d.next_retry_at or d.created_at
+  d.updated_at = d.updated_at or d.created_at
+  return d
+end
+
+-- a field table as HGETALL would return it
+local function dl_flat(d)
+  local out = {}
+  for k, v in pairs(d) do
+    out[#out + 1] = k
+    out[#out + 1] = v
+  end
+  return out
+end
+
