@@ -20,9 +20,10 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+BUILD = os.environ.get("BENCH_BUILD") or os.path.join(ROOT, "build")  # another build, to compare
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "1000000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+ONLY = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]  # scenario names, for a quick look
 ROOT_TOKEN = "bench-root-token-0123456789"
 PROCS = []
 TMP = tempfile.mkdtemp(prefix="hookd-bench-")
@@ -439,6 +440,8 @@ def run(fsync):
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend)):
+            if ONLY and name not in ONLY:
+                continue
             log("-- " + name)
             out[name] = fn(r)
             log(json.dumps(out[name]))

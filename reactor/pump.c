@@ -14,11 +14,12 @@
 #include "reactor/retry.h"
 #include "reactor/signing.h"
 #include "store/ids.h"
+#include "store/json.h"
 #include "store/keys.h"
 #include "store/redis.h"
 #include "store/wake.h"
 
-#define CLAIM_FIELDS 9
+#define CLAIM_FIELDS 10
 #define NEVER INT64_MAX
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
 
@@ -30,6 +31,7 @@ struct job {
     int partition;
     int attempts;              /* attempts made before this one */
     char *id, *event_id, *endpoint_id, *url, *secret, *prev_secret, *payload, *fence;
+    char *attempt_count;       /* all attempts before this one, as claimed */
     size_t payload_len;
 };
 
@@ -137,8 +139,8 @@ struct completion {
     const char *ok, *error, *action; /* static strings */
     double seconds;
     enum delivery_outcome outcome;
-    char code[8], dur[24], started[24], next_at[24];
-    char body[CLIENT_BODY_HEAD + 1];
+    char code[8], started[24], next_at[24];
+    char *attempt;                   /* the attempt record, JSON; owned, "" for a release */
 };
 
 #define BATCH_MAX 128
@@ -152,6 +154,7 @@ struct batch {
 static void completion_done(struct completion *c)
 {
     job_done(c->job);
+    free(c->attempt);
     free(c);
 }
 
@@ -212,8 +215,8 @@ static void flush_partition(int p)
         snprintf(now, sizeof(now), "%lld", (long long)now_ms());
         snprintf(thr, sizeof(thr), "%lld", (long long)PM.conf->disable_after_failures);
         snprintf(after, sizeof(after), "%lld", (long long)PM.conf->disable_after_ms);
-        const char *argv[4 + 10 * BATCH_MAX];
-        size_t lens[4 + 10 * BATCH_MAX];
+        const char *argv[4 + 11 * BATCH_MAX];
+        size_t lens[4 + 11 * BATCH_MAX];
         int argc = 0;
         argv[argc++] = prefix;
         argv[argc++] = now;
@@ -221,9 +224,10 @@ static void flush_partition(int p)
         argv[argc++] = after;
         for (int i = 0; i < b->n; i++) {
             struct completion *c = b->items[i];
-            const char *f[10] = {c->job->id, c->job->fence, c->ok, c->code, c->error ? c->error : "",
-                                 c->body, c->dur, c->started, c->next_at, c->action};
-            for (int k = 0; k < 10; k++)
+            const char *f[11] = {c->job->id, c->job->fence, c->job->endpoint_id, c->job->attempt_count,
+                                 c->ok, c->code, c->error ? c->error : "", c->attempt, c->started,
+                                 c->next_at, c->action};
+            for (int k = 0; k < 11; k++)
                 argv[argc++] = f[k];
         }
         for (int i = 0; i < argc; i++)
@@ -244,6 +248,33 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
             flush_partition(p);
 }
 
+/* The attempt record kept in the delivery's attempt list; malloc'd, NULL
+ * when out of memory. Built here, not in complete.lua: C does it cheaper. */
+static char *attempt_json(const struct job *j, int status, const char *error, const char *body,
+                          int64_t started, double seconds)
+{
+    struct jw w;
+    const unsigned char *buf;
+    size_t len;
+    char *out = NULL;
+    if (jw_init(&w) < 0)
+        return NULL;
+    jw_map_open(&w);
+    jw_kint(&w, "number", atoll(j->attempt_count) + 1);
+    jw_kint(&w, "started_at", started);
+    jw_kint(&w, "duration_ms", (long long)(seconds * 1000));
+    jw_kstr(&w, "response_body", body);
+    if (status)
+        jw_kint(&w, "status_code", status);
+    if (error)
+        jw_kstr(&w, "error", error);
+    jw_map_close(&w);
+    if (jw_result(&w, &buf, &len) == 0)
+        out = strndup((const char *)buf, len);
+    jw_free(&w);
+    return out;
+}
+
 /* `ok` is "1", "0" or "release". Queued, then sent with the others of this
  * loop pass: completions are pipelined, never one blocking wait each. */
 static void record(struct job *j, const char *ok, int status, const char *error, const char *body,
@@ -262,10 +293,14 @@ static void record(struct job *j, const char *ok, int status, const char *error,
     c->outcome = strcmp(ok, "1") == 0 ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
     if (status)
         snprintf(c->code, sizeof(c->code), "%d", status);
-    snprintf(c->dur, sizeof(c->dur), "%lld", (long long)(seconds * 1000));
     snprintf(c->started, sizeof(c->started), "%lld", (long long)started);
     snprintf(c->next_at, sizeof(c->next_at), "%lld", (long long)next_at);
-    snprintf(c->body, sizeof(c->body), "%s", body);
+    c->attempt = strcmp(ok, "release") == 0 ? strdup("") : attempt_json(j, status, error, body, started, seconds);
+    if (!c->attempt) {
+        free(c);
+        job_done(j); /* its lease will expire and it will be claimed again */
+        return;
+    }
     int p = j->partition;
     c->next = PM.pending[p];
     PM.pending[p] = c;
@@ -335,7 +370,7 @@ static void job_send(struct job *j)
     }
 }
 
-/* Copy one claimed delivery (9 reply fields) into a job. */
+/* Copy one claimed delivery (CLAIM_FIELDS reply fields) into a job. */
 static struct job *job_from_reply(redisReply **f, int partition)
 {
     size_t total = sizeof(struct job);
@@ -346,7 +381,7 @@ static struct job *job_from_reply(redisReply **f, int partition)
         return NULL;
     char *p = (char *)(j + 1);
     char **dst[] = {&j->id, &j->event_id, &j->endpoint_id, &j->url, &j->secret, &j->prev_secret,
-                    &j->payload, NULL, &j->fence};
+                    &j->payload, NULL, &j->fence, &j->attempt_count};
     for (int i = 0; i < CLAIM_FIELDS; i++) {
         memcpy(p, f[i]->str ? f[i]->str : "", f[i]->len);
         p[f[i]->len] = '\0';

@@ -3,19 +3,25 @@
 -- First returns expired leases (a crashed or stalled process's work) to their
 -- endpoints' due sets, then walks ready endpoints (ACTIVE, due work, free
 -- capacity) in order of earliest due time, taking up to each one's free
--- capacity. Each claimed delivery moves to the lease set, becomes in_progress
--- and gets a fresh fencing token; complete.lua refuses any other token.
--- Returns {earliest_ready_score or "", count, then per delivery 9 fields:
---   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence}
--- where tries counts attempts since the last requeue (it picks the retry delay).
+-- capacity. Each claimed delivery moves to the lease set, scored by its lease
+-- expiry; that score is also its fencing token: complete.lua refuses an
+-- outcome whose token is not the delivery's current score. A delivery is
+-- claimed again only after its lease ran out, so a new claim's score always
+-- differs from the last one's. Nothing else is written per delivery here.
+-- Returns {earliest_ready_score or "", count, then per delivery 10 fields:
+--   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence,
+--   attempt_count}
+-- where tries counts attempts since the last requeue (it picks the retry
+-- delay) and attempt_count all attempts.
 -- requires: lib/delivery.lua
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- strings for redis.call: a Lua number would be formatted as a float each time
 local now_s, until_s = ARGV[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
 
-local function refresh_ready(ep)
+-- e: the endpoint's {status, in_flight, max_in_flight}, read here when not known
+local function refresh_ready(ep, e)
   local ek = P .. ':ep:' .. ep
-  local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
+  e = e or redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
   local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
   if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
     redis.call('ZADD', P .. ':ready', first[2], ep)
@@ -28,19 +34,31 @@ local expired = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', now, 'LIMIT',
 for _, id in ipairs(expired) do
   redis.call('ZREM', P .. ':lease', id)
   local dk = P .. ':dl:' .. id
-  local d = redis.call('HMGET', dk, 'endpoint_id', 'attempt_count')
-  if d[1] and redis.call('EXISTS', P .. ':ep:' .. d[1]) == 1 then
-    local ek = P .. ':ep:' .. d[1]
+  local ep = dl_endpoint(P, id)
+  if ep and redis.call('EXISTS', P .. ':ep:' .. ep) == 1 then
+    local ek = P .. ':ep:' .. ep
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now_s, id))
     local st = 'retrying'
-    if (d[2] or '0') == '0' then st = 'pending' end
-    redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now_s, 'updated_at', now_s)
-    refresh_ready(d[1])
+    if (redis.call('HGET', dk, 'attempt_count') or '0') == '0' then st = 'pending' end
+    redis.call('HSET', dk, 'state', st, 'next_retry_at', now_s, 'updated_at', now_s)
+    refresh_ready(ep)
   end
 end
 
-local out, n = {'', 0}, 0
+-- the lease entries of a batch, in one variadic ZADD per 500
+local function lease(ids)
+  for i = 1, #ids, 500 do
+    local args = {}
+    for k = i, math.min(i + 499, #ids) do
+      args[#args + 1] = until_s
+      args[#args + 1] = ids[k]
+    end
+    redis.call('ZADD', P .. ':lease', unpack(args))
+  end
+end
+
+local out, n, bodies = {'', 0}, 0, {}
 local ready = redis.call('ZRANGEBYSCORE', P .. ':ready', '-inf', now, 'LIMIT', 0, budget)
 for _, ep in ipairs(ready) do
   if n >= budget then break end
@@ -51,37 +69,37 @@ for _, ep in ipairs(ready) do
     local prev = ''
     if e[6] ~= '' and tonumber(e[7]) > now then prev = e[6] end
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
-    local got = 0
     if take > 0 then
+      -- the lowest scores are the lowest ranks: one range removal takes them all
       local due = redis.call('ZRANGEBYSCORE', ek .. ':due', '-inf', now, 'LIMIT', 0, take)
-      for _, id in ipairs(due) do
-        redis.call('ZREM', ek .. ':due', id)
-        local dk = P .. ':dl:' .. id
-        local d = redis.call('HMGET', dk, 'event_id', 'attempt_count', 'sched_base')
+      if #due > 0 then
+        redis.call('ZREMRANGEBYRANK', ek .. ':due', 0, #due - 1)
+        redis.call('HINCRBY', P .. ':stats', 'due', -#due)
+        redis.call('HINCRBY', ek, 'in_flight', #due)
+        lease(due)
+      end
+      for i, id in ipairs(due) do
         -- an original delivery waits without a hash (lib/delivery.lua)
-        d[1], d[2] = d[1] or dl_origin(id), d[2] or '0'
-        if d[1] then
-          -- attempts counted for the retry schedule: since the last requeue
-          local tries = d[2]
-          if d[3] then tries = tostring(tonumber(d[2]) - tonumber(d[3])) end
-          -- the fence only has to differ from this delivery's previous one: a
-          -- delivery is claimed again only after its lease (> 1 ms) ran out
-          local fence = now_s .. '.' .. n + got
-          redis.call('ZADD', P .. ':lease', until_s, id)
-          redis.call('HSET', dk, 'state', 'in_progress', 'fence', fence, 'updated_at', now_s, 'endpoint_id', ep)
-          local payload = redis.call('GET', P .. ':ev:' .. d[1] .. ':body') or 'null'
-          for _, v in ipairs({id, d[1], ep, e[4], e[5], prev, payload, tries, fence}) do
-            out[#out + 1] = v
-          end
-          got = got + 1
+        local d = redis.call('HMGET', P .. ':dl:' .. id, 'event_id', 'attempt_count', 'sched_base')
+        local evid, ac = d[1] or dl_origin(id) or '', d[2] or '0'
+        -- attempts counted for the retry schedule: since the last requeue
+        local tries = ac
+        if d[3] then tries = tostring(tonumber(ac) - tonumber(d[3])) end
+        -- one read per event: fan-out claims many deliveries of one event
+        local body = bodies[evid]
+        if not body then
+          body = redis.call('GET', P .. ':ev:' .. evid .. ':body') or 'null'
+          bodies[evid] = body
+        end
+        for _, v in ipairs({id, evid, ep, e[4], e[5], prev, body, tries, until_s, ac}) do
+          out[#out + 1] = v
         end
       end
-      if #due > 0 then redis.call('HINCRBY', P .. ':stats', 'due', -#due) end
-      if got > 0 then redis.call('HINCRBY', ek, 'in_flight', got) end
-      n = n + got
+      n = n + #due
+      e[2] = tostring(tonumber(e[2]) + #due)
     end
   end
-  refresh_ready(ep)
+  refresh_ready(ep, e)
 end
 out[2] = n
 local nxt = redis.call('ZRANGE', P .. ':ready', 0, 0, 'WITHSCORES')

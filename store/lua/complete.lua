@@ -1,101 +1,128 @@
 -- Record a batch of attempt outcomes of one partition. KEYS[1] = P
--- ARGV: now, disable_threshold, disable_after_ms, then 10 per outcome:
---   id, fence, ok (1|0|release), code (or ""), error (or ""), body_head,
---   duration_ms, started_ms, next_at (-1: errored), action (""|disable|abort)
+-- ARGV: now, disable_threshold, disable_after_ms, then 11 per outcome:
+--   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
+--   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
+--   the caller), started_ms, next_at (-1: errored), action (""|disable|abort)
 -- Returns 2 per outcome: applied (1, or 0 when the fence is stale: the lease
 -- expired and the delivery was claimed again, so this result must not win)
 -- and disabled (1 when this outcome disabled the endpoint).
 -- "release" hands an unanswered delivery back (shutdown) without counting an attempt.
+-- The fence is the lease score claim.lua gave; while it holds, nobody else
+-- writes the delivery, so the claimed attempt_count is still current.
+-- Endpoint reads and in_flight updates are done once per endpoint per batch.
 -- Values are passed to Redis as the strings received: converting Lua numbers
 -- costs a float format per call, which profiles showed.
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
-local out, touched = {}, {}
+local W = 11
+local out, eps, done = {}, {}, {}
 
-local function one(i)
-  local id, fence, ok, code, err = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local dk = P .. ':dl:' .. id
-  local d = redis.call('HMGET', dk, 'fence', 'endpoint_id', 'attempt_count')
-  if d[1] ~= fence then return 0, 0 end
-  d[3] = d[3] or '0' -- not yet attempted: claim wrote only what it changed
-  redis.call('ZREM', P .. ':lease', id)
-  local ep = d[2]
-  local ek = P .. ':ep:' .. ep
-  local e = redis.call('HMGET', ek, 'status', 'consecutive_failures', 'failing_since')
-  local alive = e[1] ~= false
-  if alive then
-    touched[ep] = true
-    if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', '0') end
+-- the endpoint's state, read once per batch; nil when it was deleted
+local function endpoint(ep)
+  local e = eps[ep]
+  if e == nil then
+    local h = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'consecutive_failures', 'failing_since',
+                         'in_flight', 'max_in_flight')
+    e = false
+    if h[1] then
+      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), in_flight = tonumber(h[4]),
+           max = tonumber(h[5]), freed = 0}
+    end
+    eps[ep] = e
   end
+  return e or nil
+end
+
+local function failed(ek, e, code, action)
+  e.cf = tonumber(redis.call('HINCRBY', ek, 'consecutive_failures', 1))
+  if e.since == 0 then
+    e.since = nnow
+    redis.call('HSET', ek, 'failing_since', now)
+  end
+  local reason = nil
+  if action == 'disable' then
+    reason = 'receiver asked to disable (' .. (code ~= '' and ('HTTP ' .. code) or 'header') .. ')'
+  elseif e.cf >= threshold and nnow - e.since >= after then
+    reason = 'failing since ' .. e.since .. ' (' .. e.cf .. ' consecutive failures)'
+  end
+  if reason and e.status == 'ACTIVE' then
+    redis.call('HSET', ek, 'status', 'DISABLED', 'disabled_at', now, 'disabled_reason', reason, 'updated_at', now)
+    e.status = 'DISABLED'
+    return 1
+  end
+  return 0
+end
+
+local function one(i, score)
+  local id, fence, ep, ac, ok = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local code, err, att, started, next_at, action = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
+                                                   ARGV[i + 9], ARGV[i + 10]
+  if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
+  done[#done + 1] = id
+  local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
+  local e = endpoint(ep)
+  if e then e.freed = e.freed + 1 end
   if ok == 'release' then
     local st = 'retrying'
-    if d[3] == '0' then st = 'pending' end
-    redis.call('HSET', dk, 'state', st, 'fence', '', 'next_retry_at', now, 'updated_at', now)
-    if alive then redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id)) end
+    if ac == '0' then st = 'pending' end
+    redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'updated_at', now)
+    if e then redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id)) end
     return 1, 0
   end
-  local n = tonumber(d[3]) + 1
-  local att = {number = n, started_at = tonumber(ARGV[i + 7]), duration_ms = tonumber(ARGV[i + 6]),
-               response_body = ARGV[i + 5]}
-  if code ~= '' then att.status_code = tonumber(code) end
-  if err ~= '' then att.error = err end
-  redis.call('RPUSH', dk .. ':att', cjson.encode(att))
+  local n = tostring(tonumber(ac) + 1)
+  redis.call('RPUSH', dk .. ':att', att)
   local msg = err
   if msg == '' and ok ~= '1' then msg = 'HTTP ' .. code end
-  local disabled = 0
   if ok == '1' then
-    redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', ARGV[i + 7], 'fence', '', 'updated_at', now,
+    redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
                'code', code, 'error', err, 'error_message', msg, 'state', 'completed', 'delivered_at', now,
                'next_retry_at', '')
-    if alive and e[2] ~= '0' then
+    if e and e.cf ~= 0 then
       redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')
       redis.call('ZREM', ek .. ':failed', id)
+      e.cf, e.since = 0, 0
     end
     return 1, 0
   end
-  local next_at, action = ARGV[i + 8], ARGV[i + 9]
-  if alive then
-    local cf = tonumber(redis.call('HINCRBY', ek, 'consecutive_failures', 1))
-    local since = tonumber(e[3])
-    if since == 0 then since = nnow redis.call('HSET', ek, 'failing_since', now) end
-    local reason = nil
-    if action == 'disable' then
-      reason = 'receiver asked to disable (' .. (code ~= '' and ('HTTP ' .. code) or 'header') .. ')'
-    elseif cf >= threshold and nnow - since >= after then
-      reason = 'failing since ' .. since .. ' (' .. cf .. ' consecutive failures)'
-    end
-    if reason and e[1] == 'ACTIVE' then
-      redis.call('HSET', ek, 'status', 'DISABLED', 'disabled_at', now, 'disabled_reason', reason, 'updated_at', now)
-      disabled = 1
-    end
-  end
+  local disabled = 0
+  if e then disabled = failed(ek, e, code, action) end
   local state = 'retrying'
-  if action == 'abort' or next_at == '-1' or not alive then state = 'errored' next_at = '' end
-  redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', ARGV[i + 7], 'fence', '', 'updated_at', now,
+  if action == 'abort' or next_at == '-1' or not e then state = 'errored' next_at = '' end
+  redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
              'code', code, 'error', err, 'error_message', msg, 'state', state, 'next_retry_at', next_at)
   if state == 'errored' then
-    if alive then redis.call('ZADD', ek .. ':failed', 0, id) end
+    if e then redis.call('ZADD', ek .. ':failed', 0, id) end
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
   return 1, disabled
 end
 
-for i = 4, #ARGV, 10 do
-  local applied, disabled = one(i)
+-- every fence in one read
+local ids = {}
+for i = 4, #ARGV, W do ids[#ids + 1] = ARGV[i] end
+if #ids == 0 then return out end
+local scores = redis.call('ZMSCORE', P .. ':lease', unpack(ids))
+for k = 1, #ids do
+  local applied, disabled = one(4 + (k - 1) * W, scores[k])
   out[#out + 1] = applied
   out[#out + 1] = disabled
 end
+if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
 
--- each endpoint touched: ready again if ACTIVE with due work and capacity
-for ep in pairs(touched) do
-  local ek = P .. ':ep:' .. ep
-  local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
-  local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
-  if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
-    redis.call('ZADD', P .. ':ready', first[2], ep)
-  else
-    redis.call('ZREM', P .. ':ready', ep)
+-- each endpoint touched: capacity back, and ready again if ACTIVE with due
+-- work and capacity
+for ep, e in pairs(eps) do
+  if e then
+    local ek = P .. ':ep:' .. ep
+    local f = tonumber(redis.call('HINCRBY', ek, 'in_flight', -e.freed))
+    if f < 0 then f = 0 redis.call('HSET', ek, 'in_flight', '0') end
+    local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
+    if e.status == 'ACTIVE' and first[1] and f < e.max then
+      redis.call('ZADD', P .. ':ready', first[2], ep)
+    else
+      redis.call('ZREM', P .. ':ready', ep)
+    end
   end
 end
 return out

@@ -3,6 +3,7 @@ max_in_flight held across processes, survival of a SIGKILL'd process and of a
 Redis restart (AOF on) in the middle of the load. Figures are printed for the
 notes; nothing here asserts a duration."""
 import collections
+import signal
 import threading
 import time
 import unittest
@@ -96,6 +97,43 @@ class ScaleTest(unittest.TestCase):
               % (len(ids), self.limited.count() + self.free.count(), dups, CONF["inflight_max"]))
         self.assertLessEqual(dups, CONF["inflight_max"])
         self.assertLessEqual(self.limited.max_in_flight, 4)
+
+    def test_stalled_process_outcome_is_refused_once_its_lease_was_taken_over(self):
+        a, b, c = self.procs
+        hold = Receiver(lambda n, p, h, body: "hang" if n == 1 else (200, {}, b"ok"))
+        try:
+            s, org, _ = call("POST", a.url("/v1/orgs"), {"name": "fence"}, ROOT_TOKEN)
+            s, t, _ = call("POST", a.url("/v1/tokens"), {"org_id": org["id"], "scopes": ["webhooks:manage",
+                           "webhooks:read", "events:write"]}, ROOT_TOKEN)
+            tok = t["token"]
+            call("POST", a.url("/v1/endpoints"), {"url": hold.url(), "max_in_flight": 1}, tok)
+            for p in (b, c):
+                p.proc.send_signal(signal.SIGSTOP)  # only a can claim the first attempt
+            s, ev, _ = call("POST", a.url("/v1/events"), {"type": "t", "payload": {}}, tok)
+            did = ev["delivery_ids"][0]
+            wait_for(lambda: hold.count() == 1, what="the first attempt to hang")
+            d = call("GET", a.url("/v1/deliveries/" + did), None, tok)[1]
+            self.assertEqual(d["state"], "in_progress")
+            a.proc.send_signal(signal.SIGSTOP)  # a stalls past its lease
+            b.proc.send_signal(signal.SIGCONT)
+            wait_for(lambda: call("GET", b.url("/v1/deliveries/" + did), None, tok)[1]["state"] == "completed",
+                     timeout=30, what="b to take the expired lease over and deliver")
+            a.proc.send_signal(signal.SIGCONT)
+            hold.release.set()
+
+            def stale_count():
+                text = call("GET", a.url("/metrics"))[1]
+                return sum(float(l.split()[-1]) for l in text.splitlines() if 'outcome="stale"' in l) or None
+            wait_for(stale_count, what="a's late outcome to be refused")
+            d = call("GET", b.url("/v1/deliveries/" + did), None, tok)[1]
+            att = call("GET", b.url("/v1/deliveries/%s/attempts" % did), None, tok)[1]["data"]
+            self.assertEqual((d["state"], d["attempt_count"]), ("completed", 1))
+            self.assertEqual([x["status_code"] for x in att], [200])
+        finally:
+            for p in self.procs:
+                p.proc.send_signal(signal.SIGCONT)
+            hold.release.set()
+            hold.close()
 
     def test_redis_restart_mid_load_loses_nothing(self):
         def bounce():

@@ -6,8 +6,9 @@
 -- has no hash while it waits: its org, type, time and user are its event's,
 -- its endpoint is the event's i-th (field `ep` when there is one, else the
 -- fixed-width string P:ev:<ev>:eps), its state is pending. A scheduled
--- delivery so costs its two index entries and nothing else. The hash is
--- written when a delivery is first claimed and holds only what changed. A
+-- delivery so costs its two index entries and nothing else. A claim writes
+-- no hash either (the lease set says it is in progress); the hash is written
+-- when an attempt's outcome is recorded and holds only what changed. A
 -- replay has a hash from the start, naming its event_id and endpoint_id.
 
 local ID_LEN = 36
@@ -35,6 +36,16 @@ local function ev_endpoint(P, evid, one_ep, n, i)
   return nil
 end
 
+-- the endpoint of a delivery, or nil
+local function dl_endpoint(P, id)
+  local d = redis.call('HMGET', P .. ':dl:' .. id, 'endpoint_id')
+  if d[1] then return d[1] end
+  local evid, idx = dl_origin(id)
+  if not evid then return nil end
+  local e = redis.call('HMGET', P .. ':ev:' .. evid, 'n', 'ep')
+  return ev_endpoint(P, evid, e[2], tonumber(e[1]) or 0, idx)
+end
+
 -- A delivery of org as a field table, or nil when there is none: another
 -- org's delivery reads exactly like a missing one.
 local function dl_get(P, id, org)
@@ -57,6 +68,10 @@ local function dl_get(P, id, org)
   d.user_id = d.user_id or e[4]
   d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
   d.state = d.state or 'pending'
+  -- a claim writes nothing to the hash: a leased delivery is being attempted
+  if d.state ~= 'completed' and d.state ~= 'errored' and redis.call('ZSCORE', P .. ':lease', id) then
+    d.state = 'in_progress'
+  end
   d.attempt_count = d.attempt_count or '0'
   d.next_retry_at = d.next_retry_at or d.created_at
   d.updated_at = d.updated_at or d.created_at
