@@ -1,6 +1,7 @@
 #include "reactor/jobs.h"
 
 #include <event2/event.h>
+#include <event2/util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct job_run {
     char prefix[KEY_PREFIX_MAX];
     char min_id[ID_LEN + 1], max_id[ID_LEN + 1], cursor[ID_LEN + 1];
     struct event *step_ev;
+    struct timeval step_started;
     void (*created)(int, void *);
     void *created_arg;
 };
@@ -45,6 +47,20 @@ static void step_later(struct job_run *j, int ms)
     event_add(j->step_ev, &tv);
 }
 
+/* A job rests as long as its last step took (queueing behind other work
+ * included): it gets at most about half of the store's time and backs off
+ * when the store is busy, so live traffic keeps its latency during a bulk
+ * resend. */
+static void step_after_rest(struct job_run *j)
+{
+    struct timeval now, took;
+    evutil_gettimeofday(&now, NULL);
+    evutil_timersub(&now, &j->step_started, &took);
+    if (took.tv_sec < 0 || took.tv_sec >= 1)
+        took = (struct timeval){1, 0};
+    event_add(j->step_ev, &took);
+}
+
 static void on_step(redisReply *rep, void *priv)
 {
     struct job_run *j = priv;
@@ -61,7 +77,7 @@ static void on_step(redisReply *rep, void *priv)
         return;
     }
     snprintf(j->cursor, sizeof(j->cursor), "%s", next);
-    step_later(j, 0); /* yield to the loop between batches */
+    step_after_rest(j);
 }
 
 static void do_step(evutil_socket_t fd, short what, void *arg)
@@ -79,6 +95,7 @@ static void do_step(evutil_socket_t fd, short what, void *arg)
     size_t lens[15];
     for (int i = 0; i < 15; i++)
         lens[i] = strlen(argv[i]);
+    evutil_gettimeofday(&j->step_started, NULL);
     if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 15, argv, lens) < 0)
         step_later(j, 1000);
 }
