@@ -22,13 +22,16 @@
  *   P:ep:<ep>                      hash   endpoint (see endpoint_create.lua)
  *   P:ep:<ep>:failed               lex    the endpoint's errored delivery ids
  *   P:ep:<ep>:due                  zset   delivery id -> next_retry_at (ms)
- *   P:ev:<ev>                      hash   event: type, created_at, delivery ids, ...
+ *   P:ev:<ev>                      hash   event: type, created_at, n (deliveries), ep (the
+ *                                         endpoint when n is 1), ...
  *   P:ev:<ev>:body                 string the payload bytes (kept out of the hash so it stays a listpack)
- *   P:dl:<dl>                      hash   delivery (see ingest.lua)
+ *   P:ev:<ev>:eps                  string when n > 1: the endpoint ids, 36 bytes each, in delivery order
+ *   P:dl:<dl>                      hash   delivery: only what differs from its event, written
+ *                                         when an outcome is recorded (lib/delivery.lua)
  *   P:dl:<dl>:att                  list   attempts, JSON, oldest first
  *   P:ready                        zset   endpoint id -> earliest due (ms); only
  *                                         ACTIVE endpoints with due work and free capacity
- *   P:lease                        zset   delivery id -> lease expiry (ms)
+ *   P:lease                        zset   delivery id -> lease expiry (ms), also the fencing token
  *   P:stats                        hash   due: deliveries in the partition's due sets (for /metrics)
  *   P:job:<job>                    hash   background redelivery job
  *

@@ -20,7 +20,20 @@
 -- requires: lib/delivery.lua
 local P, mode = KEYS[1], ARGV[1]
 
--- a replay's hash holds what differs from its event (lib/delivery.lua)
+-- Endpoints are read once per call, whatever the number of replays to them.
+local eps, added = {}, 0
+
+-- the endpoint's {status, in_flight, max_in_flight, readied}, or false when it is gone
+local function endpoint(ep)
+  if eps[ep] == nil then
+    local e = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'in_flight', 'max_in_flight')
+    eps[ep] = e[1] and e or false
+  end
+  return eps[ep]
+end
+
+-- a replay's hash holds what differs from its event (lib/delivery.lua);
+-- true when its endpoint became ready (a wake-up is due)
 local function replay(src, d, org, now, uid, id)
   local ek = P .. ':ep:' .. d.endpoint_id
   local O = P .. ':org:' .. org
@@ -30,12 +43,17 @@ local function replay(src, d, org, now, uid, id)
   if d.sync_session_id then redis.call('ZADD', O .. ':sess:' .. d.sync_session_id .. ':dls', 0, id) end
   if d.request_id then redis.call('ZADD', O .. ':req:' .. d.request_id .. ':dls', 0, id) end
   redis.call('ZADD', ek .. ':due', now, id)
-  redis.call('HINCRBY', P .. ':stats', 'due', 1)
-  local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
-  if e[1] == 'ACTIVE' and tonumber(e[2]) < tonumber(e[3]) then
+  added = added + 1
+  local e = endpoint(d.endpoint_id)
+  if e[1] == 'ACTIVE' and not e[4] and tonumber(e[2]) < tonumber(e[3]) then
+    e[4] = true -- every replay of this call has the same due time
     return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d.endpoint_id) == 1
   end
   return false
+end
+
+local function count_added()
+  if added > 0 then redis.call('HINCRBY', P .. ':stats', 'due', added) end
 end
 
 local function status_matches(d, status)
@@ -60,7 +78,7 @@ if mode == 'ids' then
   local next_id, out, wake = id_maker(ARGV[5]), {}, false
   for i = 7, #ARGV do
     local d = dl_get(P, ARGV[i], org)
-    if d and (epf == '' or d.endpoint_id == epf) and redis.call('EXISTS', P .. ':ep:' .. d.endpoint_id) == 1 then
+    if d and (epf == '' or d.endpoint_id == epf) and endpoint(d.endpoint_id) then
       local id = next_id()
       if replay(ARGV[i], d, org, now, uid, id) then wake = true end
       out[#out + 1] = dl_flat(dl_get(P, id, org))
@@ -68,6 +86,7 @@ if mode == 'ids' then
       out[#out + 1] = {}
     end
   end
+  count_added()
   if wake then redis.call('PUBLISH', 'hookd:wake', P) end
   return out
 end
@@ -102,12 +121,13 @@ if mode == 'range' then
     -- resends would otherwise be matched again and multiply on every resend
     if d and not d.replay_of and status_matches(d, status) and counter_matches(d, counters) then
       matched = matched + 1
-      if not dry and redis.call('EXISTS', P .. ':ep:' .. d.endpoint_id) == 1 then
+      if not dry and endpoint(d.endpoint_id) then
         if replay(src, d, org, now, uid, next_id()) then wake = true end
         created = created + 1
       end
     end
   end
+  count_added()
   if wake then redis.call('PUBLISH', 'hookd:wake', P) end
   local nxt = ''
   if #ids >= limit and #ids > 0 then nxt = ids[#ids] end
