@@ -281,7 +281,12 @@ def scenario_ingest_e2e(r):
     h, sink = Hookd(r), Sink()
     tok = tenant(h)
     ep = endpoints(h, tok, sink, 1, active=False, mif=256)
+    rc0, hc0, bc0 = r.cpu_s(), h.cpu_s(), box_busy_s()
     res["ingest"] = wrk(h.url + "/v1/events", body_1k(), tok)
+    n = res["ingest"]["rps"] * SECONDS
+    # where the two cores went: per request for hookd and Redis, in all for the box
+    res["ingest"].update({"redis_cpu_us": 1e6 * (r.cpu_s() - rc0) / n, "hookd_cpu_us": 1e6 * (h.cpu_s() - hc0) / n,
+                          "box_cpu_pct": 100 * (box_busy_s() - bc0) / SECONDS})
     r.cli("FLUSHALL")
     h.close()
     h = Hookd(r)
@@ -495,6 +500,9 @@ def table(results):
     row("1 ingest: POST /v1/events (req/s)", lambda x: x["ingest_e2e"]["ingest"]["rps"], "%.0f")
     row("1 ingest / nginx", lambda x: x["ingest_e2e"]["ingest"]["rps"] / x["baselines"]["nginx_202"]["rps"], "%.2fx",
         ">= 0.35x")
+    row("1 ingest CPU per request: Redis / hookd (us); whole box (% of a core)",
+        lambda x: (x["ingest_e2e"]["ingest"]["redis_cpu_us"], x["ingest_e2e"]["ingest"]["hookd_cpu_us"],
+                   x["ingest_e2e"]["ingest"]["box_cpu_pct"]), "%.0f / %.0f; %.0f")
     row("1 ingest latency p50 / p99 (ms)", lambda x: (x["ingest_e2e"]["ingest"]["p50_ms"],
                                                       x["ingest_e2e"]["ingest"]["p99_ms"]), "%.2f / %.2f")
     row("2 e2e at saturation: events in (/s)", lambda x: x["ingest_e2e"]["e2e_saturation"]["in_rate"], "%.0f")
