@@ -22,6 +22,16 @@ static void test_parse_rejects(void)
     memset(deep + 100, ']', 100);
     char err[256];
     CHECK(json_parse(deep, 200, err, sizeof(err)) == NULL && strstr(err, "deeper"), "depth cap: %s", err);
+    /* brackets, slashes and escaped quotes inside strings are string content */
+    char str[300];
+    int n = snprintf(str, sizeof(str), "{\"a\":\"\\\"%.*s/\\\\\",\"b\":[1]}", 150, deep);
+    yajl_val v = json_parse(str, (size_t)n, err, sizeof(err));
+    CHECK(v != NULL, "brackets in a string: %s", err);
+    if (v)
+        yajl_tree_free(v);
+    CHECK(json_parse("{\"a\":\"x\\\"\"}/", 12, err, sizeof(err)) == NULL && strstr(err, "'/'"),
+          "a slash after an escaped quote's string: %s", err);
+    CHECK(json_parse("{\"a\":\"x\0\"}", 10, err, sizeof(err)) == NULL && strstr(err, "NUL"), "NUL in a string: %s", err);
 }
 
 static void test_fields(void)
