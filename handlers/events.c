@@ -22,13 +22,47 @@ static void render_id_list(struct jw *w, const char *csv)
     jw_array_close(w);
 }
 
+static long long count_ids(const char *csv)
+{
+    long long n = csv && *csv ? 1 : 0;
+    for (; csv && *csv; csv++)
+        n += *csv == ',';
+    return n;
+}
+
+/* Deliveries an ingest may lease for this process at once (pump_offer);
+ * more fan-out goes through the schedule and claim.lua. */
+#define DIRECT_MAX 8
+
+/* r->state of an ingest: the budget the pump lent it. */
+struct ingest_offer {
+    long offered;
+    int partition;
+};
+
+/* Hands the deliveries the script leased to the pump, and the rest of the
+ * lent budget back; exactly once per ingest, whatever the reply. */
+static void settle_offer(struct req *r, redisReply *rep)
+{
+    struct ingest_offer *o = r->state;
+    r->state = NULL;
+    long n = 0;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 5 && rep->element[4]->type == REDIS_REPLY_INTEGER)
+        n = (long)rep->element[4]->integer;
+    if (n < 0 || 5 + (size_t)n * PUMP_CLAIM_FIELDS != (rep ? rep->elements : 0))
+        n = 0;
+    pump_settle(o->offered, n ? rep->element + 5 : NULL, n, o->partition);
+    free(o);
+}
+
 static void on_ingested(redisReply *rep, void *priv)
 {
     struct req *r = priv;
+    settle_offer(r, rep);
     if (reply_failed(r, rep))
         return;
     struct jw w;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4 || jw_init(&w) < 0) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 || jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "unexpected store reply");
         return;
     }
@@ -43,7 +77,7 @@ static void on_ingested(redisReply *rep, void *priv)
     jw_map_close(&w);
     if (replayed)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Idempotent-Replayed", "true");
-    else if (rep->element[3]->len)
+    else if (count_ids(rep->element[3]->str) > rep->element[4]->integer) /* some were scheduled */
         pump_wake_partition(key_partition(r->who.org_id, (int)server_conf()->partitions));
     reply_json(r, 202, &w);
 }
@@ -105,7 +139,17 @@ void h_event_create(struct req *r)
         reply_error(r, 400, "invalid_field", "payload", "payload could not be encoded");
         return;
     }
-    char evid[ID_LEN + 1], now[24], uid[24], ttl[16];
+    char evid[ID_LEN + 1], now[24], uid[24], ttl[16], offer[24], lease[24];
+    struct ingest_offer *o = malloc(sizeof(*o));
+    if (!o) {
+        jw_free(&pw);
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    o->partition = key_partition(r->who.org_id, (int)server_conf()->partitions);
+    o->offered = pump_offer(DIRECT_MAX, lease);
+    snprintf(offer, sizeof(offer), "%ld", o->offered);
+    r->state = o;
     int64_t t = now_ms();
     id_new_event(evid, t);
     snprintf(now, sizeof(now), "%lld", (long long)t);
@@ -113,8 +157,11 @@ void h_event_create(struct req *r)
     snprintf(ttl, sizeof(ttl), "%d", 86400);
     const char *argv[] = {r->who.org_id, evid, type->u.string, (const char *)pbytes, now,
                           idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
-                          uid, ttl};
-    call_script(r, SCRIPT_INGEST, on_ingested, 10, argv);
+                          uid, ttl, offer, lease};
+    if (call_script(r, SCRIPT_INGEST, on_ingested, 12, argv) < 0) { /* r was answered and freed */
+        pump_settle(o->offered, NULL, 0, o->partition);
+        free(o);
+    }
     jw_free(&pw); /* the store copied the arguments */
 }
 

@@ -32,6 +32,7 @@ static struct {
     unsigned long long errors[NERRORS];
     struct histo attempt_lat;
     unsigned long long disabled;
+    unsigned long long handed_off;
     struct { const char *name; double v; } gauges[16];
     int ngauges;
 } M;
@@ -72,6 +73,7 @@ void metrics_attempt(enum delivery_outcome o, const char *error_class, double se
 }
 
 void metrics_endpoint_disabled(void) { M.disabled++; }
+void metrics_handed_off(long n) { M.handed_off += (unsigned long long)n; }
 
 void metrics_gauge_set(const char *name, double v)
 {
@@ -148,6 +150,9 @@ void metrics_render(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP hookd_endpoints_disabled_total Endpoints this process disabled.\n"
                            "# TYPE hookd_endpoints_disabled_total counter\n"
                            "hookd_endpoints_disabled_total %llu\n", M.disabled);
+    evbuffer_add_printf(o, "# HELP hookd_deliveries_handed_off_total Deliveries leased by their own ingest, without a claim.\n"
+                           "# TYPE hookd_deliveries_handed_off_total counter\n"
+                           "hookd_deliveries_handed_off_total %llu\n", M.handed_off);
     evbuffer_add_printf(o, "# HELP hookd_redis_commands_total Redis commands sent.\n"
                            "# TYPE hookd_redis_commands_total counter\n"
                            "hookd_redis_commands_total %llu\n", store_commands_sent());

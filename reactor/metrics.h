@@ -17,6 +17,7 @@ void metrics_http(int route_idx, int status, double seconds);
 void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds);
 void metrics_gauge_set(const char *name, double v);
 void metrics_endpoint_disabled(void);
+void metrics_handed_off(long n); /* deliveries leased by their own ingest */
 void metrics_render(struct evbuffer *out);
 
 #endif

@@ -19,7 +19,6 @@
 #include "store/redis.h"
 #include "store/wake.h"
 
-#define CLAIM_FIELDS 10
 #define NEVER INT64_MAX
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
 
@@ -43,6 +42,7 @@ static struct {
     int64_t *due_at;           /* per partition: earliest known due time, NEVER if none */
     int claims_out;            /* claim replies awaited */
     long inflight;             /* claimed, outcome not yet recorded */
+    long offered;              /* budget lent to ingests awaiting their reply */
     int rr;                    /* round-robin start when budget < hot partitions */
     struct event *tick_ev;
     int64_t tick_at;           /* when tick_ev fires; 0 = not armed */
@@ -108,7 +108,7 @@ static void on_wake_message(int p)
 
 static void maybe_drained(void)
 {
-    if (PM.draining && PM.inflight == 0 && PM.claims_out == 0 && PM.drained) {
+    if (PM.draining && PM.inflight == 0 && PM.claims_out == 0 && PM.offered == 0 && PM.drained) {
         void (*fn)(void *) = PM.drained;
         PM.drained = NULL;
         fn(PM.drained_arg);
@@ -370,11 +370,11 @@ static void job_send(struct job *j)
     }
 }
 
-/* Copy one claimed delivery (CLAIM_FIELDS reply fields) into a job. */
+/* Copy one claimed delivery (PUMP_CLAIM_FIELDS reply fields) into a job. */
 static struct job *job_from_reply(redisReply **f, int partition)
 {
     size_t total = sizeof(struct job);
-    for (int i = 0; i < CLAIM_FIELDS; i++)
+    for (int i = 0; i < PUMP_CLAIM_FIELDS; i++)
         total += f[i]->len + 1;
     struct job *j = calloc(1, total);
     if (!j)
@@ -382,7 +382,7 @@ static struct job *job_from_reply(redisReply **f, int partition)
     char *p = (char *)(j + 1);
     char **dst[] = {&j->id, &j->event_id, &j->endpoint_id, &j->url, &j->secret, &j->prev_secret,
                     &j->payload, NULL, &j->fence, &j->attempt_count};
-    for (int i = 0; i < CLAIM_FIELDS; i++) {
+    for (int i = 0; i < PUMP_CLAIM_FIELDS; i++) {
         memcpy(p, f[i]->str ? f[i]->str : "", f[i]->len);
         p[f[i]->len] = '\0';
         if (dst[i])
@@ -401,6 +401,42 @@ struct claim {
     long budget;
 };
 
+/* Claimed deliveries (PUMP_CLAIM_FIELDS each) become jobs and are sent. */
+static void take_jobs(redisReply **f, long n, int p)
+{
+    int64_t now = now_ms();
+    for (long i = 0; i < n; i++) {
+        struct job *j = job_from_reply(f + i * PUMP_CLAIM_FIELDS, p);
+        if (!j)
+            continue; /* its lease will expire and it will be claimed again */
+        PM.inflight++;
+        if (PM.draining)
+            record(j, "release", 0, NULL, "", now, 0, 0, "");
+        else
+            job_send(j);
+    }
+    metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
+}
+
+long pump_offer(long most, char lease_ms[24])
+{
+    long free = PM.conf->inflight_max - PM.inflight - PM.offered;
+    long n = PM.draining || free <= 0 ? 0 : free < most ? free : most;
+    PM.offered += n;
+    snprintf(lease_ms, 24, "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
+    return n;
+}
+
+void pump_settle(long offered, redisReply **f, long n, int partition)
+{
+    PM.offered -= offered;
+    if (n > offered)
+        n = offered; /* never more than lent */
+    metrics_handed_off(n);
+    take_jobs(f, n, partition);
+    maybe_drained();
+}
+
 static void on_claimed(redisReply *rep, void *priv)
 {
     struct claim *cl = priv;
@@ -417,17 +453,9 @@ static void on_claimed(redisReply *rep, void *priv)
         long n = (long)rep->element[1]->integer;
         const char *next = rep->element[0]->str;
         PM.due_at[p] = n >= budget ? now : next && *next ? strtoll(next, NULL, 10) : NEVER;
-        for (long i = 0; i < n && 2 + (size_t)(i + 1) * CLAIM_FIELDS <= rep->elements; i++) {
-            struct job *j = job_from_reply(rep->element + 2 + i * CLAIM_FIELDS, p);
-            if (!j)
-                continue; /* its lease will expire and it will be claimed again */
-            PM.inflight++;
-            if (PM.draining)
-                record(j, "release", 0, NULL, "", now, 0, 0, "");
-            else
-                job_send(j);
-        }
-        metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
+        if (n < 0 || 2 + (size_t)n * PUMP_CLAIM_FIELDS > rep->elements)
+            n = 0;
+        take_jobs(rep->element + 2, n, p);
     }
     if (PM.claims_out == 0) {
         kick_at(0);
@@ -465,7 +493,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         kick_at(now_ms() + 500);
         return;
     }
-    long budget = PM.conf->inflight_max - PM.inflight;
+    long budget = PM.conf->inflight_max - PM.inflight - PM.offered;
     if (budget <= 0)
         return; /* a completion kicks again */
     int64_t now = now_ms(), next = NEVER;

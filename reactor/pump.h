@@ -12,6 +12,13 @@
 #ifndef HOOKD_PUMP_H
 #define HOOKD_PUMP_H
 
+#include <hiredis/hiredis.h>
+
+/* Fields per leased delivery in claim.lua's and ingest.lua's replies:
+ * id, event_id, endpoint_id, url, secret, prev_secret, payload, tries,
+ * fence, attempt_count. */
+#define PUMP_CLAIM_FIELDS 10
+
 struct event_base;
 struct conf;
 
@@ -24,5 +31,13 @@ void pump_wake_partition(int p);
 void pump_drain(void (*done)(void *), void *arg);
 void pump_free(void);
 long pump_inflight(void);
+
+/* Direct hand-off: an ingest may lease up to pump_offer()'s answer of its own
+ * new deliveries in the same script call (ingest.lua), sparing them the due
+ * set and the claim round trip. The budget is lent until pump_settle(),
+ * which every offer must reach once, with the n leased deliveries
+ * (PUMP_CLAIM_FIELDS reply elements each) or none. */
+long pump_offer(long most, char lease_ms[24]);
+void pump_settle(long offered, redisReply **fields, long n, int partition);
 
 #endif

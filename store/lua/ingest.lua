@@ -2,30 +2,38 @@
 -- One atomic step: the event and all its deliveries exist, or none do.
 -- KEYS[1] = P
 -- ARGV: org, event_id, type, payload, now, idempotency_key, sync_session_id,
---       request_id, user_id, idem_ttl_s
--- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,..."}
+--       request_id, user_id, idem_ttl_s, offer, lease_ms
+-- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", n,
+--          then n leased deliveries, 10 fields each as claim.lua returns them}
+-- Direct hand-off: up to `offer` deliveries whose endpoint is ACTIVE, has
+-- free capacity and nothing waiting in its due set are leased here for the
+-- calling process (pump_offer), skipping the due set and a claim round trip;
+-- the rest are scheduled. Nothing overtakes waiting work: an endpoint with
+-- anything due is always served by claim.lua in due order.
 -- The event id's low 16 bits are zero; its deliveries are that id with the
 -- low 16 bits counting from 1, and get no hash until claimed
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
 -- requires: lib/delivery.lua
 local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem, sess, reqid, uid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local offer, until_s = tonumber(ARGV[11]), string.format('%d', tonumber(now) + tonumber(ARGV[12]))
 local O = P .. ':org:' .. org
 if idem ~= '' then
   local prev = redis.call('GET', O .. ':idem:' .. idem)
   if prev then
     local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
-    return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0)}
+    return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0}
   end
 end
 local counter = ''
 if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
 local head = string.sub(evid, 1, 32)
-local ids, to, wake = {}, {}, false
+local ids, to, wake, leased, scheduled = {}, {}, false, {}, 0
 local eps = redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+')
 for _, ep in ipairs(eps) do
   local ek = P .. ':ep:' .. ep
-  local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight')
+  local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
+                       'prev_secret', 'prev_expires')
   if e[1] == '' or string.find(e[1], ',' .. etype .. ',', 1, true) then
     if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
     local id = head .. string.format('%04x', #ids + 1)
@@ -34,13 +42,30 @@ for _, ep in ipairs(eps) do
     redis.call('ZADD', O .. ':dls', 0, id)
     if sess ~= '' then redis.call('ZADD', O .. ':sess:' .. sess .. ':dls', 0, id) end
     if reqid ~= '' then redis.call('ZADD', O .. ':req:' .. reqid .. ':dls', 0, id) end
-    redis.call('ZADD', ek .. ':due', now, id)
-    if e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4]) then
-      if redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, ep) == 1 then wake = true end
+    local free = e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4])
+    if free and #leased < offer and redis.call('EXISTS', ek .. ':due') == 0 then
+      redis.call('HINCRBY', ek, 'in_flight', 1)
+      local prev = ''
+      if e[7] ~= '' and tonumber(e[8]) > tonumber(now) then prev = e[7] end
+      leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev, payload, '0', until_s, '0'}
+    else
+      redis.call('ZADD', ek .. ':due', now, id)
+      scheduled = scheduled + 1
+      if free and redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, ep) == 1 then wake = true end
     end
   end
 end
-if #ids > 0 then redis.call('HINCRBY', P .. ':stats', 'due', #ids) end
+if scheduled > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled) end
+local out = {0, evid, counter, table.concat(ids, ','), #leased}
+if #leased > 0 then
+  local args = {}
+  for _, d in ipairs(leased) do
+    args[#args + 1] = until_s
+    args[#args + 1] = d[1]
+    for _, v in ipairs(d) do out[#out + 1] = v end
+  end
+  redis.call('ZADD', P .. ':lease', unpack(args))
+end
 -- the payload gets a string key of its own: a value over 64 bytes would turn
 -- the whole hash from Redis's compact listpack into a hashtable (slower, larger)
 redis.call('SET', P .. ':ev:' .. evid .. ':body', payload)
@@ -56,4 +81,4 @@ if idem ~= '' then field('idempotency_key', idem) end
 redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
 if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid, 'EX', ARGV[10]) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
-return {0, evid, counter, table.concat(ids, ',')}
+return out

@@ -202,6 +202,35 @@ class DeliveryTest(HookdCase):
         self.assertEqual((e["status"], e["consecutive_failures"]), ("ACTIVE", 0))
         self.assertIn(self.delivery(tok, first)["state"], ("errored", "completed", "retrying"))
 
+    def handed_off(self):
+        text = self.api("GET", "/metrics")[1]
+        return int(float(next(l.split()[-1] for l in text.splitlines()
+                              if l.startswith("hookd_deliveries_handed_off_total"))))
+
+    def test_idle_endpoint_gets_its_delivery_from_the_ingest_itself(self):
+        rx = self.receiver()
+        _, tok = self.tenant()
+        self.new_endpoint(tok, rx.url())
+        before = self.handed_off()
+        did = self.send_event(tok)["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        self.assertEqual(self.handed_off(), before + 1)
+        self.assertEqual(rx.count(), 1)
+
+    def test_a_new_event_never_overtakes_waiting_work(self):
+        rx = self.receiver()
+        _, tok = self.tenant()
+        ep = self.new_endpoint(tok, rx.url(), max_in_flight=1)
+        self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+        waiting = [self.send_event(tok, payload={"i": i})["id"] for i in range(3)]
+        # ACTIVE with free capacity and work due now, before any claim saw it:
+        # set in Redis directly, so no wake-up claims the waiting work first
+        key = self.redis.cli("KEYS", "hookd:*:ep:" + ep["id"]).split()[0]
+        self.redis.cli("HSET", key, "status", "ACTIVE")
+        last = self.send_event(tok, payload={"i": 3})["id"]
+        wait_for(lambda: rx.count() == 4, what="all four deliveries")
+        self.assertEqual([r["headers"]["webhook-id"] for r in rx.requests], waiting + [last])
+
     def test_max_in_flight_is_never_exceeded(self):
         rx = self.receiver(lambda n, p, h, b: (time.sleep(0.02), (200, {}, b""))[1])
         _, tok = self.tenant()
