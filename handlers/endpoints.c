@@ -32,7 +32,8 @@ static void reply_endpoint(struct req *r, redisReply *rep, int status, int with_
 
 static void on_endpoint_created(redisReply *rep, void *priv)
 {
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(rep->element[0]->str, "limit") == 0) {
         reply_error(priv, 422, "limit_reached", NULL, "an org has at most 65535 endpoints");
         return;
     }

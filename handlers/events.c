@@ -22,18 +22,6 @@ static void render_id_list(struct jw *w, const char *csv)
     jw_array_close(w);
 }
 
-static long long count_ids(const char *csv)
-{
-    long long n = csv && *csv ? 1 : 0;
-    for (; csv && *csv; csv++)
-        n += *csv == ',';
-    return n;
-}
-
-/* Deliveries an ingest may lease for this process at once (pump_offer);
- * more fan-out goes through the schedule and claim.lua. */
-#define DIRECT_MAX 8
-
 /* r->state of an ingest: the budget the pump lent it. */
 struct ingest_offer {
     long offered;
@@ -47,11 +35,11 @@ static void settle_offer(struct req *r, redisReply *rep)
     struct ingest_offer *o = r->state;
     r->state = NULL;
     long n = 0;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 5 && rep->element[4]->type == REDIS_REPLY_INTEGER)
-        n = (long)rep->element[4]->integer;
-    if (n < 0 || 5 + (size_t)n * PUMP_CLAIM_FIELDS != (rep ? rep->elements : 0))
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 6 && rep->element[5]->type == REDIS_REPLY_INTEGER)
+        n = (long)rep->element[5]->integer;
+    if (n < 0 || 6 + (size_t)n * PUMP_CLAIM_FIELDS != (rep ? rep->elements : 0))
         n = 0;
-    pump_settle(o->offered, n ? rep->element + 5 : NULL, n, o->partition);
+    pump_settle(o->offered, n ? rep->element + 6 : NULL, n, o->partition);
     free(o);
 }
 
@@ -62,7 +50,7 @@ static void on_ingested(redisReply *rep, void *priv)
     if (reply_failed(r, rep))
         return;
     struct jw w;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 || jw_init(&w) < 0) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 6 || jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "unexpected store reply");
         return;
     }
@@ -77,7 +65,7 @@ static void on_ingested(redisReply *rep, void *priv)
     jw_map_close(&w);
     if (replayed)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Idempotent-Replayed", "true");
-    else if (count_ids(rep->element[3]->str) > rep->element[4]->integer) /* some were scheduled */
+    else if (rep->element[4]->integer > 0) /* some were scheduled, not leased here */
         pump_wake_partition(key_partition(r->who.org_id, (int)server_conf()->partitions));
     reply_json(r, 202, &w);
 }
@@ -147,7 +135,7 @@ void h_event_create(struct req *r)
         return;
     }
     o->partition = key_partition(r->who.org_id, (int)server_conf()->partitions);
-    o->offered = pump_offer(DIRECT_MAX, lease);
+    o->offered = pump_offer(lease);
     snprintf(offer, sizeof(offer), "%ld", o->offered);
     r->state = o;
     int64_t t = now_ms();

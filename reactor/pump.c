@@ -418,12 +418,22 @@ static void take_jobs(redisReply **f, long n, int p)
     metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
 }
 
-long pump_offer(long most, char lease_ms[24])
+/* A lease outlasts the request it covers by lease_margin. */
+static void lease_ms_text(char out[24])
+{
+    snprintf(out, 24, "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
+}
+
+/* Deliveries one ingest may lease for this process; a wider fan-out goes
+ * through the schedule and claim.lua. */
+#define OFFER_MAX 8
+
+long pump_offer(char lease_ms[24])
 {
     long free = PM.conf->inflight_max - PM.inflight - PM.offered;
-    long n = PM.draining || free <= 0 ? 0 : free < most ? free : most;
+    long n = PM.draining || free <= 0 ? 0 : free < OFFER_MAX ? free : OFFER_MAX;
     PM.offered += n;
-    snprintf(lease_ms, 24, "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
+    lease_ms_text(lease_ms);
     return n;
 }
 
@@ -519,7 +529,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         per = PM.conf->claim_batch;
     char nows[24], lease[24];
     snprintf(nows, sizeof(nows), "%lld", (long long)now);
-    snprintf(lease, sizeof(lease), "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
+    lease_ms_text(lease);
     for (int i = 0; i < nhot; i++)
         claim_partition(hot[i], per, nows, lease);
     if (next != NEVER)

@@ -33,11 +33,11 @@ void pump_free(void);
 long pump_inflight(void);
 
 /* Direct hand-off: an ingest may lease up to pump_offer()'s answer of its own
- * new deliveries in the same script call (ingest.lua), sparing them the due
- * set and the claim round trip. The budget is lent until pump_settle(),
- * which every offer must reach once, with the n leased deliveries
- * (PUMP_CLAIM_FIELDS reply elements each) or none. */
-long pump_offer(long most, char lease_ms[24]);
+ * new deliveries in the same script call (ingest.lua), for leases of
+ * lease_ms, sparing them the due set and the claim round trip. The budget is
+ * lent until pump_settle(), which every offer must reach once, with the n
+ * leased deliveries (PUMP_CLAIM_FIELDS reply elements each) or none. */
+long pump_offer(char lease_ms[24]);
 void pump_settle(long offered, redisReply **fields, long n, int partition);
 
 #endif

@@ -14,47 +14,25 @@
 -- where tries counts attempts since the last requeue (it picks the retry
 -- delay) and attempt_count all attempts.
 -- requires: lib/delivery.lua
+-- requires: lib/schedule.lua
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- strings for redis.call: a Lua number would be formatted as a float each time
 local now_s, until_s = ARGV[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
-
--- e: the endpoint's {status, in_flight, max_in_flight}, read here when not known
-local function refresh_ready(ep, e)
-  local ek = P .. ':ep:' .. ep
-  e = e or redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
-  local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
-  if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
-    redis.call('ZADD', P .. ':ready', first[2], ep)
-  else
-    redis.call('ZREM', P .. ':ready', ep)
-  end
-end
 
 local expired = redis.call('ZRANGEBYSCORE', P .. ':lease', '-inf', now, 'LIMIT', 0, 200)
 for _, id in ipairs(expired) do
   redis.call('ZREM', P .. ':lease', id)
   local dk = P .. ':dl:' .. id
-  local ep = dl_endpoint(P, id)
+  local d = redis.call('HMGET', dk, 'endpoint_id', 'attempt_count')
+  local ep = d[1] or dl_origin_endpoint(P, id)
   if ep and redis.call('EXISTS', P .. ':ep:' .. ep) == 1 then
     local ek = P .. ':ep:' .. ep
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now_s, id))
     local st = 'retrying'
-    if (redis.call('HGET', dk, 'attempt_count') or '0') == '0' then st = 'pending' end
+    if (d[2] or '0') == '0' then st = 'pending' end
     redis.call('HSET', dk, 'state', st, 'next_retry_at', now_s, 'updated_at', now_s)
-    refresh_ready(ep)
-  end
-end
-
--- the lease entries of a batch, in one variadic ZADD per 500
-local function lease(ids)
-  for i = 1, #ids, 500 do
-    local args = {}
-    for k = i, math.min(i + 499, #ids) do
-      args[#args + 1] = until_s
-      args[#args + 1] = ids[k]
-    end
-    redis.call('ZADD', P .. ':lease', unpack(args))
+    ready_refresh(P, ep)
   end
 end
 
@@ -66,8 +44,7 @@ for _, ep in ipairs(ready) do
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires')
   if e[1] == 'ACTIVE' then
-    local prev = ''
-    if e[6] ~= '' and tonumber(e[7]) > now then prev = e[6] end
+    local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
     if take > 0 then
       -- the lowest scores are the lowest ranks: one range removal takes them all
@@ -76,7 +53,7 @@ for _, ep in ipairs(ready) do
         redis.call('ZREMRANGEBYRANK', ek .. ':due', 0, #due - 1)
         redis.call('HINCRBY', P .. ':stats', 'due', -#due)
         redis.call('HINCRBY', ek, 'in_flight', #due)
-        lease(due)
+        lease_add(P, due, until_s)
       end
       for i, id in ipairs(due) do
         -- an original delivery waits without a hash (lib/delivery.lua)
@@ -99,7 +76,7 @@ for _, ep in ipairs(ready) do
       e[2] = tostring(tonumber(e[2]) + #due)
     end
   end
-  refresh_ready(ep, e)
+  ready_refresh(P, ep, e)
 end
 out[2] = n
 local nxt = redis.call('ZRANGE', P .. ':ready', 0, 0, 'WITHSCORES')

@@ -12,6 +12,7 @@
 -- Endpoint reads and in_flight updates are done once per endpoint per batch.
 -- Values are passed to Redis as the strings received: converting Lua numbers
 -- costs a float format per call, which profiles showed.
+-- requires: lib/schedule.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
 local W = 11
@@ -22,11 +23,10 @@ local function endpoint(ep)
   local e = eps[ep]
   if e == nil then
     local h = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'consecutive_failures', 'failing_since',
-                         'in_flight', 'max_in_flight')
+                         'max_in_flight')
     e = false
     if h[1] then
-      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), in_flight = tonumber(h[4]),
-           max = tonumber(h[5]), freed = 0}
+      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], freed = 0}
     end
     eps[ep] = e
   end
@@ -117,12 +117,7 @@ for ep, e in pairs(eps) do
     local ek = P .. ':ep:' .. ep
     local f = tonumber(redis.call('HINCRBY', ek, 'in_flight', -e.freed))
     if f < 0 then f = 0 redis.call('HSET', ek, 'in_flight', '0') end
-    local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
-    if e.status == 'ACTIVE' and first[1] and f < e.max then
-      redis.call('ZADD', P .. ':ready', first[2], ep)
-    else
-      redis.call('ZREM', P .. ':ready', ep)
-    end
+    ready_refresh(P, ep, {e.status, f, e.max})
   end
 end
 return out

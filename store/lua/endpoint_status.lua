@@ -2,18 +2,14 @@
 -- ARGV: org, id, 'ACTIVE'|'DISABLED', now, reason
 -- Enabling resets the failure count and makes held work ready again;
 -- disabling takes the endpoint out of the ready set (its work waits).
+-- requires: lib/schedule.lua
 local P, org, id, status, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local k = P .. ':ep:' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return {} end
 if status == 'ACTIVE' then
   redis.call('HSET', k, 'status', 'ACTIVE', 'consecutive_failures', 0, 'failing_since', 0,
              'disabled_at', 0, 'disabled_reason', '', 'updated_at', now)
-  local e = redis.call('HMGET', k, 'in_flight', 'max_in_flight')
-  local first = redis.call('ZRANGE', k .. ':due', 0, 0, 'WITHSCORES')
-  if first[1] and tonumber(e[1]) < tonumber(e[2]) then
-    redis.call('ZADD', P .. ':ready', first[2], id)
-    redis.call('PUBLISH', 'hookd:wake', P)
-  end
+  if ready_refresh(P, id) then redis.call('PUBLISH', 'hookd:wake', P) end
 else
   if redis.call('HGET', k, 'status') ~= 'DISABLED' then
     redis.call('HSET', k, 'status', 'DISABLED', 'disabled_at', now, 'disabled_reason', ARGV[5])

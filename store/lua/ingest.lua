@@ -3,8 +3,8 @@
 -- KEYS[1] = P
 -- ARGV: org, event_id, type, payload, now, idempotency_key, sync_session_id,
 --       request_id, user_id, idem_ttl_s, offer, lease_ms
--- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", n,
---          then n leased deliveries, 10 fields each as claim.lua returns them}
+-- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
+--          n, then n leased deliveries, 10 fields each as claim.lua returns them}
 -- Direct hand-off: up to `offer` deliveries whose endpoint is ACTIVE, has
 -- free capacity and nothing waiting in its due set are leased here for the
 -- calling process (pump_offer), skipping the due set and a claim round trip;
@@ -14,6 +14,7 @@
 -- low 16 bits counting from 1, and get no hash until claimed
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
 -- requires: lib/delivery.lua
+-- requires: lib/schedule.lua
 local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem, sess, reqid, uid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local offer, until_s = tonumber(ARGV[11]), string.format('%d', tonumber(now) + tonumber(ARGV[12]))
@@ -22,7 +23,7 @@ if idem ~= '' then
   local prev = redis.call('GET', O .. ':idem:' .. idem)
   if prev then
     local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
-    return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0}
+    return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0}
   end
 end
 local counter = ''
@@ -45,9 +46,8 @@ for _, ep in ipairs(eps) do
     local free = e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4])
     if free and #leased < offer and redis.call('EXISTS', ek .. ':due') == 0 then
       redis.call('HINCRBY', ek, 'in_flight', 1)
-      local prev = ''
-      if e[7] ~= '' and tonumber(e[8]) > tonumber(now) then prev = e[7] end
-      leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev, payload, '0', until_s, '0'}
+      leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev_secret_in_force(e[7], e[8], now), payload, '0',
+                             until_s, '0'}
     else
       redis.call('ZADD', ek .. ':due', now, id)
       scheduled = scheduled + 1
@@ -56,16 +56,12 @@ for _, ep in ipairs(eps) do
   end
 end
 if scheduled > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled) end
-local out = {0, evid, counter, table.concat(ids, ','), #leased}
-if #leased > 0 then
-  local args = {}
-  for _, d in ipairs(leased) do
-    args[#args + 1] = until_s
-    args[#args + 1] = d[1]
-    for _, v in ipairs(d) do out[#out + 1] = v end
-  end
-  redis.call('ZADD', P .. ':lease', unpack(args))
+local out, leased_ids = {0, evid, counter, table.concat(ids, ','), scheduled, #leased}, {}
+for _, d in ipairs(leased) do
+  leased_ids[#leased_ids + 1] = d[1]
+  for _, v in ipairs(d) do out[#out + 1] = v end
 end
+lease_add(P, leased_ids, until_s)
 -- the payload gets a string key of its own: a value over 64 bytes would turn
 -- the whole hash from Redis's compact listpack into a hashtable (slower, larger)
 redis.call('SET', P .. ':ev:' .. evid .. ':body', payload)

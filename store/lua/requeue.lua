@@ -6,6 +6,7 @@
 -- Without a delivery id at most `batch` are requeued per call; the caller
 -- calls again while `more` is 1, so no call walks an unbounded set.
 -- requires: lib/delivery.lua
+-- requires: lib/schedule.lua
 local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local ek = P .. ':ep:' .. ep
 if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
@@ -33,10 +34,5 @@ else
   n = #ids
   if redis.call('ZCARD', ek .. ':failed') > 0 then more = 1 end
 end
-local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
-local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
-if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
-  redis.call('ZADD', P .. ':ready', first[2], ep)
-  redis.call('PUBLISH', 'hookd:wake', P)
-end
+if ready_refresh(P, ep) then redis.call('PUBLISH', 'hookd:wake', P) end
 return {'ok', n, more, redis.call('HGETALL', ek)}

@@ -36,10 +36,9 @@ local function ev_endpoint(P, evid, one_ep, n, i)
   return nil
 end
 
--- the endpoint of a delivery, or nil
-local function dl_endpoint(P, id)
-  local d = redis.call('HMGET', P .. ':dl:' .. id, 'endpoint_id')
-  if d[1] then return d[1] end
+-- the endpoint of an original delivery, from its event; nil for any other id
+-- (a replay names its endpoint in its hash)
+local function dl_origin_endpoint(P, id)
   local evid, idx = dl_origin(id)
   if not evid then return nil end
   local e = redis.call('HMGET', P .. ':ev:' .. evid, 'n', 'ep')
