@@ -97,7 +97,7 @@ struct endpoint_in {
 
 static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, char *types)
 {
-    const char *bad;
+    const char *bad = NULL;
     char msg[160], why[128];
     struct json_field f[] = {{"url", JT_STRING, creating, &in->url},
                              {"event_types", JT_ARRAY, 0, &in->types},
@@ -268,7 +268,7 @@ void h_endpoint_rotate(struct req *r)
 {
     const char *id = path_id(r, 0, "endpoint");
     yajl_val sec = NULL;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128], secret[128], until[24], now[24];
     if (!id)
         return;

@@ -84,7 +84,7 @@ static int valid_idem_key(const char *s)
 void h_event_create(struct req *r)
 {
     yajl_val type, payload, sess, reqid;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128];
     struct json_field f[] = {{"type", JT_STRING, 1, &type}, {"payload", JT_ANY, 1, &payload},
                              {"sync_session_id", JT_STRING, 0, &sess},

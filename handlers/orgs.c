@@ -41,7 +41,7 @@ static void on_created(redisReply *rep, void *priv)
 void h_org_create(struct req *r)
 {
     yajl_val name;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128];
     struct json_field f[] = {{"name", JT_STRING, 1, &name}};
     if (!r->json) {

@@ -74,7 +74,7 @@ done:
 static int parse_token_body(struct req *r, struct token_new *t)
 {
     yajl_val org, uid, scopes, admin, name;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128];
     struct json_field f[] = {{"org_id", JT_STRING, 0, &org}, {"user_id", JT_INT, 0, &uid},
                              {"scopes", JT_ARRAY, 1, &scopes}, {"admin", JT_BOOL, 0, &admin},

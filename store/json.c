@@ -97,7 +97,7 @@ int json_fields(yajl_val obj, const struct json_field *f, size_t n, int strict,
                 const char **field, char *msg, size_t msglen)
 {
     *field = NULL;
-    if (!YAJL_IS_OBJECT(obj)) {
+    if (!obj || !YAJL_IS_OBJECT(obj)) { /* no body at all, or not an object */
         snprintf(msg, msglen, "request body must be a JSON object");
         return -1;
     }

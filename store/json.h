@@ -32,7 +32,9 @@ struct json_field {
 };
 
 /* 0 when `obj` is an object whose fields match; else -1 with `field` set to
- * the offending name and `msg` saying why. Unknown fields are refused when
+ * the offending name (NULL when the body as a whole is at fault: absent,
+ * as with an empty body, or not an object) and `msg` saying why. `field`
+ * and `msg` are always set on failure. Unknown fields are refused when
  * `strict`. JSON null counts as absent. */
 int json_fields(yajl_val obj, const struct json_field *f, size_t n, int strict,
                 const char **field, char *msg, size_t msglen);

@@ -67,14 +67,14 @@ static int bad(struct req *r, const char *fmt, const char *what)
 static int parse(struct req *r, struct job_spec *s)
 {
     yajl_val st, sess, ctr, status, t0, t1, org, rid, dry;
-    const char *badf;
+    const char *badf = NULL;
     char msg[128];
     struct json_field f[] = {{"search_type", JT_STRING, 1, &st}, {"sync_session_id", JT_STRING, 0, &sess},
                              {"webhook_counter", JT_ARRAY, 0, &ctr}, {"status", JT_STRING, 0, &status},
                              {"request_timestamp", JT_INT, 0, &t0}, {"end_request_timestamp", JT_INT, 0, &t1},
                              {"client_org_id", JT_STRING, 0, &org}, {"request_id", JT_STRING, 0, &rid},
                              {"dry_run", JT_BOOL, 0, &dry}};
-    if (!r->json || json_fields(r->json, f, 9, 0, &badf, msg, sizeof(msg)) < 0)
+    if (json_fields(r->json, f, 9, 0, &badf, msg, sizeof(msg)) < 0)
         return bad(r, "invalid request payload: %s", badf ? badf : "a JSON object with search_type is required");
     const char *needs = NULL;
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)

@@ -91,10 +91,10 @@ done:
 void h_c001_bulk_redeliver(struct req *r)
 {
     yajl_val ids;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128], p[32];
     struct json_field f[] = {{"delivery_ids", JT_ARRAY, 1, &ids}};
-    if (!r->json || json_fields(r->json, f, 1, 0, &bad, msg, sizeof(msg)) < 0) {
+    if (json_fields(r->json, f, 1, 0, &bad, msg, sizeof(msg)) < 0) {
         reply_error(r, 400, "invalid_request", "delivery_ids", "delivery_ids (an array of strings) is required");
         return;
     }

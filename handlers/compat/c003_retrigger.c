@@ -121,10 +121,10 @@ static void on_webhook(redisReply *rep, void *priv)
 void h_c003_retrigger(struct req *r)
 {
     yajl_val ids;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128];
     struct json_field f[] = {{"webhookNotificationIds", JT_ARRAY, 1, &ids}};
-    if (!r->json || json_fields(r->json, f, 1, 0, &bad, msg, sizeof(msg)) < 0) {
+    if (json_fields(r->json, f, 1, 0, &bad, msg, sizeof(msg)) < 0) {
         reply_error(r, 400, "ValidationFailed", NULL, "webhookNotificationIds (an array of UUIDs) is required");
         return;
     }

@@ -106,7 +106,7 @@ static void step(struct req *r)
 void h_c004_redeliver(struct req *r)
 {
     yajl_val did = NULL;
-    const char *bad;
+    const char *bad = NULL;
     char msg[128];
     struct json_field f[] = {{"deliveryId", JT_STRING, 0, &did}};
     if (r->json && json_fields(r->json, f, 1, 0, &bad, msg, sizeof(msg)) < 0) {
