@@ -23,6 +23,8 @@ const struct conf_row conf_table[] = {
     {"ca_file", CONF_STR, F(ca_file), "", 0, 0, "extra PEM CA bundle trusted for https deliveries (beside the system store)"},
     {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data"},
     {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)"},
+    {"max_body_memory", CONF_INT, F(max_body_memory), "67108864", 1 << 20, 1LL << 40, "bytes all request bodies in flight may hold together (503 above)"},
+    {"max_connections", CONF_INT, F(max_connections), "10000", 16, 10000000, "API connections held at once; accepting pauses above"},
     {"request_timeout", CONF_DURATION, F(request_timeout_ms), "15s", 100, 300000, "whole-delivery timeout"},
     {"connect_timeout", CONF_DURATION, F(connect_timeout_ms), "5s", 100, 300000, "delivery connect timeout"},
     {"response_max_bytes", CONF_INT, F(response_max_bytes), "65536", 256, 16 << 20, "largest receiver response body read"},
@@ -371,6 +373,11 @@ int conf_finish(struct conf *c, char *err, size_t errlen)
         }
     if (!c->delivery_id_header[0]) {
         snprintf(err, errlen, "delivery_id_header: must not be empty");
+        return -1;
+    }
+    if (c->max_body_memory < c->max_body_bytes) {
+        snprintf(err, errlen, "max_body_memory: %lld is below max_body_bytes (%lld), so no body would fit",
+                 (long long)c->max_body_memory, (long long)c->max_body_bytes);
         return -1;
     }
     return 0;

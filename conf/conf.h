@@ -31,6 +31,8 @@ struct conf {
     char *ca_file;           /* extra CA bundle trusted for https deliveries */
     int64_t partitions;
     int64_t max_body_bytes;
+    int64_t max_body_memory;
+    int64_t max_connections;
     int64_t request_timeout_ms;
     int64_t connect_timeout_ms;
     int64_t response_max_bytes;

@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "handlers/routes.h"
+#include "reactor/gate.h"
 #include "reactor/log.h"
 #include "reactor/metrics.h"
 #include "store/json.h"
@@ -383,6 +384,8 @@ static int read_body(struct req *r)
 
 static void on_request(struct evhttp_request *ev, void *arg)
 {
+    struct principal gated;
+    int have_gated = gate_request_begin(ev, &gated);
     struct req *r = calloc(1, sizeof(*r));
     if (!r) {
         evhttp_send_error(ev, 500, NULL);
@@ -426,6 +429,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
         r->route->fn(r);
         return;
     }
+    if (have_gated) { /* the gate resolved these credentials before the body was read */
+        r->who = gated;
+        run_handler(r);
+        return;
+    }
     const char *tok = bearer_token(r);
     if (!tok) {
         reply_error(r, 401, "unauthorized", NULL, "no credentials: send Authorization: Bearer <token> or X-API-Key");
@@ -433,6 +441,60 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     auth_lookup(tok, on_auth, r);
 }
+
+static const struct {
+    const char *name;
+    enum evhttp_cmd_type cmd;
+} method_names[] = {
+    {"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},       {"PUT", EVHTTP_REQ_PUT},
+    {"PATCH", EVHTTP_REQ_PATCH},   {"DELETE", EVHTTP_REQ_DELETE},   {"HEAD", EVHTTP_REQ_HEAD},
+    {"OPTIONS", EVHTTP_REQ_OPTIONS}, {"TRACE", EVHTTP_REQ_TRACE}, {"CONNECT", EVHTTP_REQ_CONNECT},
+};
+
+/* The gate asks, from a request line alone, what the route table says. */
+static enum gate_route gate_route_of(const char *method, const char *path)
+{
+    struct req scratch; /* route_match writes captured params here */
+    int path_matched = 0;
+    enum evhttp_cmd_type m = 0;
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (strcmp(method_names[i].name, method) == 0)
+            m = method_names[i].cmd;
+    for (size_t i = 0; i < routes_len; i++) {
+        if (!route_match(routes[i].pattern, path, &scratch))
+            continue;
+        path_matched = 1;
+        if (routes[i].method == m)
+            return routes[i].auth == NEED_NONE ? GATE_ROUTE_OPEN : GATE_ROUTE_TOKEN;
+    }
+    return path_matched ? GATE_ROUTE_NOT_ALLOWED : GATE_ROUTE_NOT_FOUND;
+}
+
+/* A refusal by the gate, in the error style of the route the path names. */
+static const char *gate_render_error(const char *path, int status, const char *code, const char *detail,
+                                     struct evbuffer *body, const char **title)
+{
+    struct req scratch;
+    enum err_style style = ERR_PROBLEM;
+    struct jw w;
+    const unsigned char *out;
+    size_t len;
+    for (size_t i = 0; i < routes_len; i++)
+        if (route_match(routes[i].pattern, path, &scratch)) {
+            style = routes[i].style;
+            break;
+        }
+    *title = status_title(status);
+    if (jw_init(&w) < 0)
+        return "text/plain";
+    render_error(&w, style, status, code, NULL, detail);
+    if (jw_result(&w, &out, &len) == 0)
+        evbuffer_add(body, out, len);
+    jw_free(&w);
+    return style == ERR_PROBLEM ? "application/problem+json" : "application/json";
+}
+
+static const struct gate_policy gate_policy = {gate_route_of, gate_render_error};
 
 int server_start(struct event_base *base, const struct conf *c)
 {
@@ -449,9 +511,7 @@ int server_start(struct event_base *base, const struct conf *c)
     S.http = evhttp_new(base);
     if (!S.http)
         return -1;
-    /* libevent answers 413 itself (with an HTML body) above this hard cap;
-     * between max_body_bytes and the cap hookd answers with a problem body. */
-    evhttp_set_max_body_size(S.http, c->max_body_bytes * 4);
+    evhttp_set_max_body_size(S.http, c->max_body_bytes); /* a backstop: the gate refuses first */
     evhttp_set_max_headers_size(S.http, 64 * 1024);
     evhttp_set_timeout(S.http, (int)(c->http_idle_timeout_ms / 1000));
     evhttp_set_allowed_methods(S.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
@@ -470,12 +530,13 @@ int server_start(struct event_base *base, const struct conf *c)
     S.bound = evhttp_bind_listener(S.http, S.listener);
     if (!S.bound)
         return -1;
-    return 0;
+    return gate_start(base, S.http, S.listener, c, &gate_policy);
 }
 
 void server_stop_accepting(void)
 {
     if (S.bound) {
+        gate_forget_listener();
         evhttp_del_accept_socket(S.http, S.bound); /* frees the listener too */
         S.bound = NULL;
         S.listener = NULL;
@@ -486,6 +547,7 @@ void server_free(void)
 {
     server_stop_accepting();
     if (S.http)
-        evhttp_free(S.http);
+        evhttp_free(S.http); /* frees every connection, and so the gate's */
     S.http = NULL;
+    gate_free();
 }
