@@ -291,12 +291,17 @@ static void body_step(struct gate_conn *c)
             close_via_evhttp(c);
             return;
         }
+        /* The input's end is frozen (only the bufferevent appends to it),
+         * so the request's bytes go back in at the front. */
         c->moving = 1;
-        evbuffer_remove_buffer(in, mine, keep);
-        evbuffer_prepend_buffer(c->held, in);
-        evbuffer_add_buffer(in, mine);
+        int rc = evbuffer_remove_buffer(in, mine, keep) == (int)keep && evbuffer_prepend_buffer(c->held, in) == 0 &&
+                 evbuffer_prepend_buffer(in, mine) == 0;
         c->moving = 0;
         evbuffer_free(mine);
+        if (!rc) {
+            close_via_evhttp(c);
+            return;
+        }
         n = c->remaining;
     }
     c->unseen = 0;
@@ -630,8 +635,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             struct evbuffer *in = bufferevent_get_input(c->bev);
             install(c);
             c->moving = 1;
-            evbuffer_prepend_buffer(in, c->held);
+            int rc = evbuffer_prepend_buffer(in, c->held); /* the input's end is frozen */
             c->moving = 0;
+            if (rc < 0) {
+                close_via_evhttp(c);
+                break;
+            }
             bufferevent_enable(c->bev, EV_READ);
             head_step(c);
         } else if (evbuffer_get_length(bufferevent_get_input(c->bev))) {

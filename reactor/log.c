@@ -1,6 +1,8 @@
 #include "reactor/log.h"
 
+#include <event2/event.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -36,10 +38,58 @@ static size_t esc(char *out, size_t cap, const char *s)
     return n;
 }
 
+/* Repeats of one message (by its text's address: every call site passes a
+ * literal) are limited to LOG_BURST lines per LOG_WINDOW_MS; the first line
+ * after a window that suppressed some says how many. */
+#define LOG_BURST 10
+#define LOG_WINDOW_MS 10000
+#define LOG_SLOTS 128
+
+static struct {
+    const char *msg;
+    int64_t window_start;
+    unsigned count;
+    unsigned long suppressed;
+} limits[LOG_SLOTS];
+static unsigned long long suppressed_total;
+
+unsigned long long log_suppressed_total(void) { return suppressed_total; }
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when this line may be written; *was_suppressed gets the count to report. */
+static int log_admit(const char *msg, unsigned long *was_suppressed)
+{
+    size_t slot = ((uintptr_t)msg >> 3) % LOG_SLOTS;
+    int64_t now = mono_ms();
+    *was_suppressed = 0;
+    if (limits[slot].msg != msg || now - limits[slot].window_start >= LOG_WINDOW_MS) {
+        if (limits[slot].msg == msg)
+            *was_suppressed = limits[slot].suppressed;
+        limits[slot].msg = msg;
+        limits[slot].window_start = now;
+        limits[slot].count = 0;
+        limits[slot].suppressed = 0;
+    }
+    if (++limits[slot].count <= LOG_BURST)
+        return 1;
+    limits[slot].suppressed++;
+    suppressed_total++;
+    return 0;
+}
+
 void log_emit(enum log_level lvl, const char *msg, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
     char line[2048];
+    unsigned long was_suppressed;
+    if (!log_admit(msg, &was_suppressed))
+        return;
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
@@ -66,7 +116,24 @@ void log_emit(enum log_level lvl, const char *msg, ...)
         line[n++] = '"';
     }
     va_end(ap);
+    if (was_suppressed && n + 64 < sizeof(line))
+        n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"repeats_suppressed\":\"%lu\"", was_suppressed);
     line[n++] = '}';
     line[n++] = '\n';
     fwrite(line, 1, n, stderr);
+}
+
+/* libevent's own messages (accept errors, bufferevent warnings) as JSON
+ * lines, rate-limited like every other: they share one message text. */
+static void on_libevent_log(int severity, const char *text)
+{
+    enum log_level lvl = severity == EVENT_LOG_DEBUG ? LOG_DEBUG
+                         : severity == EVENT_LOG_MSG ? LOG_INFO_
+                         : severity == EVENT_LOG_WARN ? LOG_WARN : LOG_ERROR;
+    LOG_AT(lvl, "libevent", "detail", text, NULL);
+}
+
+void log_capture_libevent(void)
+{
+    event_set_log_callback(on_libevent_log);
 }

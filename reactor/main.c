@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "conf/conf.h"
 #include "reactor/jobs.h"
@@ -108,6 +109,29 @@ fail:
     return -1;
 }
 
+/* Every API connection, delivery and Redis link is a descriptor: take the
+ * hard limit, and say so when max_connections cannot fit under it (accept
+ * errors then pause the listener rather than spin). */
+static void raise_fd_limit(const struct conf *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)(c->max_connections + c->inflight_max + 64) > rl.rlim_cur) {
+        char have[24], want[24];
+        snprintf(have, sizeof(have), "%llu", (unsigned long long)rl.rlim_cur);
+        snprintf(want, sizeof(want), "%lld", (long long)(c->max_connections + c->inflight_max + 64));
+        LOG_WARNING("the descriptor limit is below max_connections + inflight_max + 64; accepting will pause when it runs out",
+                    "nofile", have, "wanted", want, NULL);
+    }
+}
+
 static void on_drained(void *arg)
 {
     LOG_INFO("shutdown: deliveries drained", NULL);
@@ -140,6 +164,8 @@ int main(int argc, char **argv)
         return 0;
     }
     log_set_level(c.log_level);
+    log_capture_libevent();
+    raise_fd_limit(&c);
     signal(SIGPIPE, SIG_IGN); /* a peer reset must not kill the process */
     /* The changelist folds the many enable/disable pairs of one loop pass
      * (hiredis and evhttp toggle write interest per operation) into at most

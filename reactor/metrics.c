@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "handlers/routes.h"
+#include "reactor/gate.h"
+#include "reactor/log.h"
 #include "store/redis.h"
 
 #define MAX_ROUTES 64
@@ -114,6 +116,27 @@ static const char *route_label(int r, char *buf, size_t len)
     return buf;
 }
 
+static void render_gate(struct evbuffer *o)
+{
+    static const char *reasons[GATE_REFUSED_COUNT] = {"no_credentials", "too_large", "busy", "malformed", "slow"};
+    struct gate_stats g;
+    gate_stats(&g);
+    evbuffer_add_printf(o, "# HELP hookd_http_connections API connections open.\n"
+                           "# TYPE hookd_http_connections gauge\nhookd_http_connections %zu\n", g.connections);
+    evbuffer_add_printf(o, "# HELP hookd_http_body_bytes_reserved Request body bytes admitted and in flight.\n"
+                           "# TYPE hookd_http_body_bytes_reserved gauge\nhookd_http_body_bytes_reserved %zu\n",
+                        g.body_bytes_reserved);
+    evbuffer_add_printf(o, "# HELP hookd_http_refused_total Requests refused from their headers, before any body was read.\n"
+                           "# TYPE hookd_http_refused_total counter\n");
+    for (int i = 0; i < GATE_REFUSED_COUNT; i++)
+        evbuffer_add_printf(o, "hookd_http_refused_total{reason=\"%s\"} %llu\n", reasons[i], g.refused[i]);
+    evbuffer_add_printf(o, "# HELP hookd_accept_pauses_total Times accept() failed (e.g. out of descriptors) and accepting paused.\n"
+                           "# TYPE hookd_accept_pauses_total counter\nhookd_accept_pauses_total %llu\n", g.accept_pauses);
+    evbuffer_add_printf(o, "# HELP hookd_log_lines_suppressed_total Log lines dropped as repeats.\n"
+                           "# TYPE hookd_log_lines_suppressed_total counter\nhookd_log_lines_suppressed_total %llu\n",
+                        log_suppressed_total());
+}
+
 void metrics_render(struct evbuffer *o)
 {
     static const char *outcome_names[] = {"completed", "retrying", "errored", "stale"};
@@ -163,6 +186,7 @@ void metrics_render(struct evbuffer *o)
                         store_rtt_avg_ms() / 1000.0);
     evbuffer_add_printf(o, "# HELP hookd_redis_up Whether Redis is connected with scripts loaded.\n"
                            "# TYPE hookd_redis_up gauge\nhookd_redis_up %d\n", store_ready());
+    render_gate(o);
     for (int i = 0; i < M.ngauges; i++)
         evbuffer_add_printf(o, "# HELP hookd_%s Gauge.\n# TYPE hookd_%s gauge\nhookd_%s %g\n",
                             M.gauges[i].name, M.gauges[i].name, M.gauges[i].name, M.gauges[i].v);

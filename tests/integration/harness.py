@@ -101,7 +101,7 @@ class Redis:
 
 
 class Hookd:
-    def __init__(self, redis, **conf):
+    def __init__(self, redis, preexec_fn=None, **conf):
         self.port = free_port()
         self.logf = tempfile.NamedTemporaryFile(prefix="hookd-log-", suffix=".log", delete=False)
         env = dict(os.environ)
@@ -115,7 +115,7 @@ class Hookd:
         })
         for k, v in conf.items():
             env["HOOKD_" + k.upper()] = str(v)
-        self.proc = _spawn([HOOKD_BIN], env=env, stdout=self.logf, stderr=self.logf)
+        self.proc = _spawn([HOOKD_BIN], env=env, stdout=self.logf, stderr=self.logf, preexec_fn=preexec_fn)
         wait_for(self._healthy, what="hookd to listen")
 
     def _healthy(self):
