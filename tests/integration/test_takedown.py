@@ -99,7 +99,7 @@ class BodyFloodTest(HookdCase):
     def flood(self, n, length):
         for i in range(n):
             s = socket.create_connection(("127.0.0.1", self.hookd.port))
-            s.settimeout(20)
+            s.settimeout(5)
             s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length)
             read_reply(s)
             s.close()
