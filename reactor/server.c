@@ -502,12 +502,17 @@ int server_start(struct event_base *base, const struct conf *c)
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
     char hp[300];
-    snprintf(hp, sizeof(hp), strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d", c->listen_host,
-             c->listen_port);
+    /* evutil refuses port 0 (any free port, which the tests and the fuzz
+     * target use), so parse with port 1 and set the real one after. */
+    snprintf(hp, sizeof(hp), strchr(c->listen_host, ':') ? "[%s]:1" : "%s:1", c->listen_host);
     if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sslen) < 0) {
         LOG_ERR("listen: not a numeric address", "listen", c->listen, NULL);
         return -1;
     }
+    if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)c->listen_port);
+    else
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)c->listen_port);
     S.http = evhttp_new(base);
     if (!S.http)
         return -1;
@@ -531,6 +536,17 @@ int server_start(struct event_base *base, const struct conf *c)
     if (!S.bound)
         return -1;
     return gate_start(base, S.http, S.listener, c, &gate_policy);
+}
+
+int server_port(void)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (!S.listener || getsockname(evconnlistener_get_fd(S.listener), (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 void server_stop_accepting(void)

@@ -74,6 +74,8 @@ struct req {
 };
 
 int server_start(struct event_base *base, const struct conf *c);
+/* The port the listener is bound to (useful with port 0); -1 if none. */
+int server_port(void);
 void server_stop_accepting(void);
 void server_free(void);
 const struct conf *server_conf(void);

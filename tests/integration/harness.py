@@ -7,6 +7,7 @@ sanitizer build); a hookd that exits non-zero at SIGTERM (a sanitizer
 report, a leak, a crash) fails the test that stopped it.
 """
 import atexit
+import hashlib
 import http.server
 import json
 import os
@@ -153,9 +154,41 @@ class Hookd:
         self.proc.wait()
 
 
+FUZZ_RECORD = os.environ.get("HOOKD_FUZZ_RECORD")  # a folder: grow fuzz_http's corpus from these requests
+FUZZ_TOKENS = {ROOT_TOKEN: "fuzz-root-token-0123456789"}  # any other token becomes the fuzz org admin
+
+
+def _record_for_fuzzing(method, url, data, token, headers):
+    """Write the request as the raw bytes fuzz_http replays, with the fuzz target's tokens."""
+    path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+    head = ["%s /%s HTTP/1.1" % (method, path), "Host: x"]
+    if token:
+        head.append("Authorization: Bearer " + FUZZ_TOKENS.get(token, "fuzz-org-admin-token-0123456"))
+    for k, v in (headers or {}).items():
+        if k.lower() not in ("authorization", "x-api-key", "content-length"):
+            head.append("%s: %s" % (k, v))
+        elif k.lower() == "x-api-key":
+            head.append("X-API-Key: fuzz-org-admin-token-0123456")
+    body = data or b""
+    if data is not None:
+        head.append("Content-Length: %d" % len(body))
+    raw = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    if len(raw) > 4096:
+        return
+    try:
+        os.makedirs(FUZZ_RECORD, exist_ok=True)
+        name = hashlib.sha1(raw).hexdigest()
+        with open(os.path.join(FUZZ_RECORD, name), "wb") as f:
+            f.write(raw)
+    except OSError:
+        pass
+
+
 def call(method, url, body=None, token=None, headers=None, raw=None, timeout=30):
     """One HTTP request; returns (status, parsed JSON or text, headers)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    if FUZZ_RECORD:
+        _record_for_fuzzing(method, url, data, token, headers)
     req = urllib.request.Request(url, data=data, method=method)
     if token:
         req.add_header("Authorization", "Bearer " + token)
