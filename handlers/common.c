@@ -72,6 +72,16 @@ int reply_failed(struct req *r, const redisReply *rep)
         return 1;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
+        /* Redis refusing writes (out of memory under noeviction, a failed
+         * disk write, a read-only replica) is an outage to wait out, not a
+         * bug: 503 with Retry-After. Nothing was written. */
+        static const char *const refusing[] = {"OOM", "MISCONF", "READONLY", "NOREPLICAS", "BUSY", "LOADING"};
+        for (size_t i = 0; i < sizeof(refusing) / sizeof(refusing[0]); i++)
+            if (rep->str && strncmp(rep->str, refusing[i], strlen(refusing[i])) == 0) {
+                LOG_WARNING("redis: refusing writes", "error", rep->str, NULL);
+                reply_unavailable(r);
+                return 1;
+            }
         LOG_ERR("redis: script error", "error", rep->str, NULL);
         reply_error(r, 500, "internal", NULL, "the data store rejected the operation");
         return 1;

@@ -139,6 +139,26 @@ class BodyFloodTest(HookdCase):
         self.assertTrue(head.startswith(b"HTTP/1.1 411 "), head[:200])
 
 
+class RedisRefusesWritesTest(HookdCase):
+    def test_refused_writes_get_503_and_few_log_lines(self):
+        _, tok = self.tenant()
+        lines_before = self.hookd.log().count("\n")
+        self.redis.cli("CONFIG", "SET", "maxmemory", "1")  # noeviction: every write is refused with OOM
+        try:
+            for _ in range(200):
+                s, b, h = self.api("POST", "/v1/events", {"type": "a", "payload": {}}, tok)
+                self.assertEqual(s, 503, b)
+                self.assertEqual(h["Retry-After"], "1")
+        finally:
+            self.redis.cli("CONFIG", "SET", "maxmemory", "0")
+        # one line per refused request before; now a burst, then silence with a count
+        lines = self.hookd.log().count("\n") - lines_before
+        self.assertLess(lines, 30, self.hookd.log()[-3000:])
+        self.send_event(tok, "a")  # recovers by itself
+        metrics = call("GET", self.hookd.url("/metrics"))[1]
+        self.assertRegex(metrics, r"hookd_log_lines_suppressed_total [1-9]")
+
+
 class DescriptorFloodTest(unittest.TestCase):
     def test_out_of_descriptors_pauses_instead_of_spinning(self):
         redis = Redis()
