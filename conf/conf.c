@@ -43,6 +43,7 @@ const struct conf_row conf_table[] = {
     {"redis_timeout", CONF_DURATION, F(redis_timeout_ms), "5s", 100, 600000, "a Redis reply later than this drops the connection"},
     {"http_idle_timeout", CONF_DURATION, F(http_idle_timeout_ms), "60s", 1000, 3600000, "idle API connections are closed after this"},
     {"retrigger_per_minute", CONF_INT, F(retrigger_per_minute), "10", 1, 100000, "contract 003 retrigger calls per webhook per minute"},
+    {"retention", CONF_DURATION, F(retention_ms), "72h", 1000, 3650 * DAY, "how long finished deliveries, their events and attempts are kept"},
     {"job_batch", CONF_INT, F(job_batch), "50", 1, 100000, "deliveries a background redelivery job handles per step"},
 };
 const size_t conf_table_len = sizeof(conf_table) / sizeof(conf_table[0]);

@@ -52,6 +52,7 @@ struct conf {
     int64_t http_idle_timeout_ms;
     int64_t retrigger_per_minute;
     int64_t job_batch;
+    int64_t retention_ms;
 
     /* Derived by conf_finish(); not keys of their own. */
     int allow_count;

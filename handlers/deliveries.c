@@ -9,7 +9,7 @@
 
 #define LIST_SCAN_MAX "2000" /* index entries one list call may read */
 
-static const char *const states[] = {"pending", "in_progress", "retrying", "completed", "errored", NULL};
+static const char *const states[] = {"pending", "in_progress", "retrying", "completed", "errored", "canceled", NULL};
 
 static void on_delivery_list(redisReply *rep, void *priv)
 {
@@ -89,7 +89,7 @@ void h_delivery_list(struct req *r)
             ;
         if (!*s) {
             reply_error(r, 400, "invalid_parameter", "state",
-                        "state must be one of pending, in_progress, retrying, completed, errored");
+                        "state must be one of pending, in_progress, retrying, completed, errored, canceled");
             return;
         }
     }

@@ -4,6 +4,7 @@
 
 #include "conf/conf.h"
 #include "store/keys.h"
+#include "store/redis_config.h"
 
 #include "handlers/common.h"
 #include "handlers/handlers.h"
@@ -14,12 +15,33 @@ void h_healthz(struct req *r)
     reply_raw(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
 }
 
+/* Ready: Redis is up with the scripts loaded. Warnings about a Redis that
+ * can lose data (redis_config.h) do not make hookd unready (it still works),
+ * but they are in the body for whoever looks. */
 void h_readyz(struct req *r)
 {
-    if (store_ready())
-        reply_raw(r, 200, "application/json", "{\"status\":\"ready\",\"redis\":\"up\"}", 32);
-    else
+    struct jw w;
+    char text[512];
+    if (!store_ready()) {
         reply_error(r, 503, "not_ready", NULL, "Redis is not reachable or scripts are not loaded");
+        return;
+    }
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    redis_config_describe(text, sizeof(text));
+    jw_map_open(&w);
+    jw_kstr(&w, "status", "ready");
+    jw_kstr(&w, "redis", "up");
+    if (text[0]) {
+        jw_key(&w, "warnings");
+        jw_array_open(&w);
+        jw_str(&w, text);
+        jw_array_close(&w);
+    }
+    jw_map_close(&w);
+    reply_json(r, 200, &w);
 }
 
 /* Gauges read from Redis across partitions, gathered before rendering. Owned

@@ -83,20 +83,21 @@ static void on_step(redisReply *rep, void *priv)
 static void do_step(evutil_socket_t fd, short what, void *arg)
 {
     struct job_run *j = arg;
-    char now[24], uid[24], base[ID_LEN + 1], lim[16];
+    char now[24], uid[24], base[ID_LEN + 1], lim[16], keep[24];
     int64_t t = now_ms();
+    snprintf(keep, sizeof(keep), "%lld", (long long)J.conf->retention_ms);
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(uid, sizeof(uid), "%lld", j->spec.user_id);
     snprintf(lim, sizeof(lim), "%lld", (long long)J.conf->job_batch);
     id_new(base, t);
     const char *argv[] = {j->prefix, "range", j->spec.org, now, uid, base, j->spec.index, j->min_id,
                           j->max_id, j->cursor, j->spec.status, j->spec.counters, lim,
-                          j->spec.dry_run ? "1" : "0", j->id};
-    size_t lens[15];
-    for (int i = 0; i < 15; i++)
+                          j->spec.dry_run ? "1" : "0", j->id, keep};
+    size_t lens[16];
+    for (int i = 0; i < 16; i++)
         lens[i] = strlen(argv[i]);
     evutil_gettimeofday(&j->step_started, NULL);
-    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 15, argv, lens) < 0)
+    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 16, argv, lens) < 0)
         step_later(j, 1000);
 }
 

@@ -18,9 +18,11 @@
 #include "reactor/jobs.h"
 #include "reactor/log.h"
 #include "reactor/pump.h"
+#include "reactor/retention.h"
 #include "reactor/server.h"
 #include "store/auth.h"
 #include "store/redis.h"
+#include "store/redis_config.h"
 
 extern char **environ;
 
@@ -187,10 +189,14 @@ int main(int argc, char **argv)
         LOG_ERR("cannot initialise the Redis client", NULL);
         goto out;
     }
-    if (server_start(base, &c) < 0)
+    if (server_start(base, &c) < 0 || redis_config_start(base) < 0)
         goto out;
     if (pump_start(base, &c) < 0) {
         LOG_ERR("cannot start the delivery pump", NULL);
+        goto out;
+    }
+    if (retention_start(base, &c) < 0) {
+        LOG_ERR("cannot start retention", NULL);
         goto out;
     }
     LOG_INFO("hookd listening", "listen", c.listen, "version", HOOKD_VERSION, NULL);
@@ -199,9 +205,11 @@ int main(int argc, char **argv)
     rc = 0;
     LOG_INFO("hookd stopped", NULL);
 out:
+    retention_free();
     pump_free();
     server_free();
     store_close();
+    redis_config_free();
     jobs_free(); /* after store_close: pending job steps were answered with NULL */
     if (sigterm)
         event_free(sigterm);

@@ -6,8 +6,10 @@
 
 #include "handlers/routes.h"
 #include "reactor/gate.h"
+#include "reactor/retention.h"
 #include "reactor/log.h"
 #include "store/redis.h"
+#include "store/redis_config.h"
 
 #define MAX_ROUTES 64
 #define NBUCKETS 14
@@ -116,6 +118,31 @@ static const char *route_label(int r, char *buf, size_t len)
     return buf;
 }
 
+static void render_retention(struct evbuffer *o)
+{
+    static const char *kinds[PRUNED_KIND_COUNT] = {"delivery", "event", "canceled"};
+    struct retention_stats s;
+    retention_stats(&s);
+    evbuffer_add_printf(o, "# HELP hookd_pruned_total Records removed by retention (canceled: queued deliveries of deleted endpoints marked canceled).\n"
+                           "# TYPE hookd_pruned_total counter\n");
+    for (int i = 0; i < PRUNED_KIND_COUNT; i++)
+        evbuffer_add_printf(o, "hookd_pruned_total{kind=\"%s\"} %llu\n", kinds[i], s.pruned[i]);
+    evbuffer_add_printf(o, "# HELP hookd_retained_oldest_age_seconds Age of the oldest finished record still kept.\n"
+                           "# TYPE hookd_retained_oldest_age_seconds gauge\nhookd_retained_oldest_age_seconds %.3f\n",
+                        s.oldest_age_s);
+}
+
+static void render_redis_config(struct evbuffer *o)
+{
+    unsigned w = redis_config_warnings();
+    evbuffer_add_printf(o, "# HELP hookd_redis_config_warning 1 when Redis can lose hookd's data (evicts: maxmemory-policy is not noeviction; not_persistent: no AOF and no RDB; unknown: CONFIG refused).\n"
+                           "# TYPE hookd_redis_config_warning gauge\n"
+                           "hookd_redis_config_warning{kind=\"evicts\"} %d\n"
+                           "hookd_redis_config_warning{kind=\"not_persistent\"} %d\n"
+                           "hookd_redis_config_warning{kind=\"unknown\"} %d\n",
+                        !!(w & REDIS_WARN_EVICTS), !!(w & REDIS_WARN_NOT_PERSISTENT), !!(w & REDIS_WARN_UNKNOWN));
+}
+
 static void render_gate(struct evbuffer *o)
 {
     static const char *reasons[GATE_REFUSED_COUNT] = {"no_credentials", "too_large", "busy", "malformed", "slow"};
@@ -187,6 +214,8 @@ void metrics_render(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP hookd_redis_up Whether Redis is connected with scripts loaded.\n"
                            "# TYPE hookd_redis_up gauge\nhookd_redis_up %d\n", store_ready());
     render_gate(o);
+    render_retention(o);
+    render_redis_config(o);
     for (int i = 0; i < M.ngauges; i++)
         evbuffer_add_printf(o, "# HELP hookd_%s Gauge.\n# TYPE hookd_%s gauge\nhookd_%s %g\n",
                             M.gauges[i].name, M.gauges[i].name, M.gauges[i].name, M.gauges[i].v);

@@ -11,6 +11,7 @@
 #include "conf/conf.h"
 #include "reactor/log.h"
 #include "store/ids.h"
+#include "store/redis_config.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -195,6 +196,7 @@ static void on_script_loaded(redisReply *reply, void *priv)
         S.ready = 1;
         S.backoff_ms = BACKOFF_MIN_MS;
         LOG_INFO("redis: ready", NULL);
+        redis_config_check();
         if (S.on_ready)
             S.on_ready(S.on_ready_arg);
     }

@@ -25,6 +25,7 @@ enum script_id {
     SCRIPT_REQUEUE,
     SCRIPT_RATELIMIT,
     SCRIPT_STATS,
+    SCRIPT_PRUNE,
     SCRIPT_COUNT
 };
 

@@ -77,6 +77,7 @@ local function one(i, score)
     redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
                'code', code, 'error', err, 'error_message', msg, 'state', 'completed', 'delivered_at', now,
                'next_retry_at', '')
+    redis.call('ZADD', P .. ':retain', now, 'd:' .. id) -- retention's clock starts (prune.lua)
     if e and e.cf ~= 0 then
       redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')
       redis.call('ZREM', ek .. ':failed', id)
@@ -92,6 +93,7 @@ local function one(i, score)
              'code', code, 'error', err, 'error_message', msg, 'state', state, 'next_retry_at', next_at)
   if state == 'errored' then
     if e then redis.call('ZADD', ek .. ':failed', 0, id) end
+    redis.call('ZADD', P .. ':retain', now, 'd:' .. id)
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end

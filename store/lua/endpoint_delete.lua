@@ -1,4 +1,5 @@
--- Delete an endpoint and its unsent work; delivery records stay readable.
+-- Delete an endpoint; its unsent deliveries become canceled (prune.lua) and
+-- every delivery record stays readable until retention removes it.
 -- KEYS[1] = P; ARGV: org, id. Returns 0 when not the org's.
 local P, org, id = KEYS[1], ARGV[1], ARGV[2]
 local k = P .. ':ep:' .. id
@@ -6,6 +7,12 @@ if redis.call('HGET', k, 'org_id') ~= org then return 0 end
 redis.call('ZREM', P .. ':org:' .. org .. ':eps', id)
 redis.call('ZREM', P .. ':ready', id)
 local held = redis.call('ZCARD', k .. ':due')
-if held > 0 then redis.call('HINCRBY', P .. ':stats', 'due', -held) end
-redis.call('DEL', k, k .. ':due', k .. ':failed')
+if held > 0 then
+  -- its queued deliveries will never be sent: prune.lua marks them canceled,
+  -- a batch at a time (the set may be large)
+  redis.call('HINCRBY', P .. ':stats', 'due', -held)
+  redis.call('RENAME', k .. ':due', k .. ':canceling')
+  redis.call('SADD', P .. ':canceling', id)
+end
+redis.call('DEL', k, k .. ':failed')
 return 1

@@ -76,5 +76,7 @@ if reqid ~= '' then field('request_id', reqid) end
 if idem ~= '' then field('idempotency_key', idem) end
 redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
 if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid, 'EX', ARGV[10]) end
+-- an event that went nowhere is finished at once (prune.lua)
+if #ids == 0 then redis.call('ZADD', P .. ':retain', now, 'e:' .. evid) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
 return out

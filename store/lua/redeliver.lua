@@ -10,7 +10,7 @@
 --              endpoint is gone.
 --  'job':   org, now, job_id, search_type, dry_run -> creates the job record
 --  'range': org, now, user_id, base_id, index, min_id, max_id, cursor,
---           status, counters, limit, dry_run, job_id
+--           status, counters, limit, dry_run, job_id, retention_ms
 --           walks at most `limit` ids of an index ('org', 'sess:<sid>',
 --           'req:<rid>') in [min_id, max_id), ascending after `cursor`;
 --           replays (or, dry_run, counts) the original (non-replay) ones matching status
@@ -44,6 +44,11 @@ local function replay(src, d, org, now, uid, id)
   if d.request_id then redis.call('ZADD', O .. ':req:' .. d.request_id .. ':dls', 0, id) end
   redis.call('ZADD', ek .. ':due', now, id)
   added = added + 1
+  -- the event stays while any of its deliveries does (prune.lua); `live`
+  -- is absent until the first replay, and then n stands for it
+  local evk = P .. ':ev:' .. d.event_id
+  local lv = redis.call('HMGET', evk, 'live', 'n')
+  redis.call('HSET', evk, 'live', tostring((tonumber(lv[1] or lv[2]) or 0) + 1))
   local e = endpoint(d.endpoint_id)
   if e[1] == 'ACTIVE' and not e[4] and tonumber(e[2]) < tonumber(e[3]) then
     e[4] = true -- every replay of this call has the same due time
@@ -135,7 +140,10 @@ if mode == 'range' then
   redis.call('HINCRBY', jk, 'matched', matched)
   redis.call('HINCRBY', jk, 'done', created)
   redis.call('HSET', jk, 'updated_at', now)
-  if nxt == '' then redis.call('HSET', jk, 'state', 'completed') end
+  if nxt == '' then
+    redis.call('HSET', jk, 'state', 'completed')
+    redis.call('PEXPIRE', jk, ARGV[15]) -- a finished job is kept for `retention`
+  end
   return {nxt, matched, created}
 end
 return redis.error_reply('redeliver.lua: unknown mode ' .. tostring(mode))

@@ -68,7 +68,8 @@ local function dl_get(P, id, org)
   d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
   d.state = d.state or 'pending'
   -- a claim writes nothing to the hash: a leased delivery is being attempted
-  if d.state ~= 'completed' and d.state ~= 'errored' and redis.call('ZSCORE', P .. ':lease', id) then
+  if d.state ~= 'completed' and d.state ~= 'errored' and d.state ~= 'canceled' and
+     redis.call('ZSCORE', P .. ':lease', id) then
     d.state = 'in_progress'
   end
   d.attempt_count = d.attempt_count or '0'

@@ -1,0 +1,99 @@
+#include "store/redis_config.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reactor/log.h"
+#include "store/redis.h"
+
+#define RECHECK_MS 60000
+
+static struct {
+    struct event *timer;
+    unsigned warnings;
+    int checked;
+    char policy[64];
+} RC;
+
+unsigned redis_config_warnings(void) { return RC.warnings; }
+
+void redis_config_describe(char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (RC.warnings & REDIS_WARN_EVICTS)
+        n += (size_t)snprintf(out + n, len - n, "maxmemory-policy is %s: Redis deletes keys (schedules included) "
+                              "when full; set noeviction", RC.policy);
+    if ((RC.warnings & REDIS_WARN_NOT_PERSISTENT) && n < len)
+        n += (size_t)snprintf(out + n, len - n, "%sRedis has no persistence (appendonly no, no save points): "
+                              "a restart loses every event and schedule", n ? "; " : "");
+    if ((RC.warnings & REDIS_WARN_UNKNOWN) && n < len)
+        snprintf(out + n, len - n, "%sCONFIG GET is refused: eviction policy and persistence unknown", n ? "; " : "");
+}
+
+static const char *field(const redisReply *r, const char *name)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0 &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
+            return r->element[i + 1]->str;
+    return NULL;
+}
+
+static void on_config(redisReply *r, void *priv)
+{
+    unsigned w = 0;
+    if (!r)
+        return; /* connection lost: the next ready checks again */
+    const char *policy = r->type == REDIS_REPLY_ARRAY ? field(r, "maxmemory-policy") : NULL;
+    const char *aof = policy ? field(r, "appendonly") : NULL, *save = policy ? field(r, "save") : NULL;
+    if (!policy || !aof || !save) {
+        w = REDIS_WARN_UNKNOWN;
+    } else {
+        snprintf(RC.policy, sizeof(RC.policy), "%s", policy);
+        if (strcmp(policy, "noeviction") != 0)
+            w |= REDIS_WARN_EVICTS;
+        if (strcmp(aof, "yes") != 0 && save[0] == '\0')
+            w |= REDIS_WARN_NOT_PERSISTENT;
+    }
+    if (w != RC.warnings || !RC.checked) {
+        char text[512];
+        RC.warnings = w;
+        redis_config_describe(text, sizeof(text));
+        if (w)
+            LOG_WARNING("redis: this Redis can lose hookd's data", "problem", text, NULL);
+        else if (RC.checked)
+            LOG_INFO("redis: eviction policy and persistence are safe again", NULL);
+    }
+    RC.checked = 1;
+}
+
+void redis_config_check(void)
+{
+    const char *argv[] = {"CONFIG", "GET", "maxmemory-policy", "appendonly", "save"};
+    size_t lens[5];
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    store_command(on_config, NULL, 5, argv, lens); /* not ready: the ready hook calls again */
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    if (store_ready())
+        redis_config_check();
+}
+
+int redis_config_start(struct event_base *base)
+{
+    struct timeval tv = {RECHECK_MS / 1000, 0};
+    RC.timer = event_new(base, -1, EV_PERSIST, on_timer, NULL);
+    return RC.timer && event_add(RC.timer, &tv) == 0 ? 0 : -1;
+}
+
+void redis_config_free(void)
+{
+    if (RC.timer)
+        event_free(RC.timer);
+    RC.timer = NULL;
+}

@@ -1,0 +1,162 @@
+"""Issue 11: retention. What finished more than `retention` ago is removed
+with everything that names it; unfinished work never is; two processes
+prune without orphans; under a steady load Redis levels off."""
+import time
+import unittest
+import uuid
+
+from harness import HookdCase, Hookd, Receiver, Redis, call, wait_for
+
+# Keys that belong to events and deliveries (store/keys.h); none may outlive them.
+RECORD_PARTS = (":ev:", ":dl:", ":dls", ":sess:", ":req:", ":idem:", ":canceling")
+
+
+def record_keys(redis):
+    return [k for k in redis.cli("--scan", "--pattern", "hookd:*").split() if any(p in k for p in RECORD_PARTS)]
+
+
+class RetentionTest(HookdCase):
+    hookd_conf = {"retention": "2s", "retry_schedule": "0,6s"}
+    class_receiver = True
+
+    def test_finished_records_are_pruned_and_read_as_unknown(self):
+        _, tok = self.tenant()
+        ep = self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        sess = str(uuid.uuid4())
+        s, ev, _ = self.api("POST", "/v1/events", {"type": "a", "payload": {"n": 1}, "sync_session_id": sess,
+                                                   "request_id": "req-1"}, tok, headers={"Idempotency-Key": "k1"})
+        self.assertEqual(s, 202, ev)
+        did = ev["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 200)
+        # within a few seconds of `retention`, everything about it is gone
+        wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
+                 what="the delivery to be pruned")
+        self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 404)
+        self.assertEqual(self.api("GET", "/v1/deliveries/%s/attempts" % did, None, tok)[0], 404)
+        s, lst, _ = self.api("GET", "/v1/deliveries?endpoint_id=" + ep["id"], None, tok)
+        self.assertEqual((s, lst["data"]), (200, []))
+        s, b, _ = self.api("POST", "/api/v2/webhook_deliveries/redeliveries", {"delivery_ids": [did]}, tok)
+        self.assertEqual(b["meta"]["dropped_ids"], [did], b)
+        # the idempotency key went with its event: the same key is a new event now
+        s, again, _ = self.api("POST", "/v1/events", {"type": "a", "payload": {"n": 1}}, tok,
+                               headers={"Idempotency-Key": "k1"})
+        self.assertEqual(s, 202, again)
+        self.assertNotEqual(again["id"], ev["id"])
+        wait_for(lambda: not any(ev["id"][:32] in k or sess in k or "req-1" in k for k in record_keys(self.redis)),
+                 30, what="no key of the pruned event to remain")
+        metrics = call("GET", self.hookd.url("/metrics"))[1]
+        self.assertRegex(metrics, r'hookd_pruned_total\{kind="delivery"\} [1-9]')
+        self.assertRegex(metrics, r'hookd_pruned_total\{kind="event"\} [1-9]')
+
+    def test_retrying_delivery_outlives_retention_then_goes(self):
+        answers = iter([(500, {}, b"no")])
+        rx = Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+        try:
+            _, tok = self.tenant()
+            self.new_endpoint(tok, rx.url(), event_types=["a"])
+            did = self.send_event(tok, "a")["delivery_ids"][0]
+            self.wait_state(tok, did, "retrying")
+            time.sleep(3)  # past retention while retrying: still there
+            self.assertEqual(self.delivery(tok, did)["state"], "retrying")
+            self.wait_state(tok, did, "completed", timeout=30)  # the 6 s retry succeeds
+            wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
+                     what="the completed delivery to be pruned in its turn")
+        finally:
+            rx.close()
+
+
+class CanceledTest(HookdCase):
+    hookd_conf = {"retention": "1h"}
+
+    def test_deleting_an_endpoint_cancels_its_queued_deliveries(self):
+        rx = Receiver(lambda n, p, h, b: "hang")
+        try:
+            _, tok = self.tenant()
+            ep = self.new_endpoint(tok, rx.url(), event_types=["a"], max_in_flight=1)
+            ids = [self.send_event(tok, "a")["delivery_ids"][0] for _ in range(3)]
+            wait_for(lambda: rx.count() >= 1, what="the first delivery to hang")
+            self.assertEqual(self.api("DELETE", "/v1/endpoints/" + ep["id"], None, tok)[0], 204)
+            for did in ids[1:]:
+                self.wait_state(tok, did, "canceled")
+            s, b, _ = self.api("GET", "/v1/deliveries?state=canceled", None, tok)
+            self.assertEqual(sorted(d["id"] for d in b["data"]), sorted(ids[1:]), b)
+            time.sleep(1)
+            self.assertEqual(rx.count(), 1)  # never sent
+        finally:
+            rx.close()
+
+
+class PruneTwoProcessesTest(unittest.TestCase):
+    def test_two_processes_prune_everything_once_and_leave_no_orphan(self):
+        redis = Redis()
+        conf = {"retention": "1s", "retry_schedule": "0"}
+        a, b = Hookd(redis, **conf), Hookd(redis, **conf)
+        ok_rx, bad_rx = Receiver(), Receiver(lambda n, p, h, body: (500, {}, b"no"))
+        hang_rx = Receiver(lambda n, p, h, body: "hang")
+        try:
+            a.wait_ready()
+            b.wait_ready()
+            org = call("POST", a.url("/v1/orgs"), {"name": "x"}, "test-root-token-0123456789abcdef")[1]["id"]
+            tok = call("POST", a.url("/v1/tokens"), {"org_id": org, "user_id": 1, "admin": True, "name": "t",
+                                                     "scopes": ["webhooks:manage", "webhooks:read", "events:write"]},
+                       "test-root-token-0123456789abcdef")[1]["token"]
+            for url in (ok_rx.url(), bad_rx.url()):
+                s, _, _ = call("POST", a.url("/v1/endpoints"), {"url": url, "event_types": ["a"]}, tok)
+                self.assertEqual(s, 201)
+            # an endpoint whose deliveries queue up behind a hung one, then is deleted
+            s, hang_ep, _ = call("POST", a.url("/v1/endpoints"), {"url": hang_rx.url(), "event_types": ["h"],
+                                                                 "max_in_flight": 1}, tok)
+            for i in range(60):
+                h = (a, b)[i % 2]
+                etype = ("a", "nomatch", "h")[i % 3]
+                s, _, _ = call("POST", h.url("/v1/events"), {"type": etype, "payload": {"i": i}}, tok)
+                self.assertEqual(s, 202)
+            wait_for(lambda: hang_rx.count() >= 1, what="the hung endpoint to hold its first delivery")
+            self.assertEqual(call("DELETE", a.url("/v1/endpoints/" + hang_ep["id"]), None, tok)[0], 204)
+            hang_rx.release.set()
+            # everything finishes (completed, errored, canceled) and is then pruned
+            wait_for(lambda: not record_keys(redis), 60, what="every event and delivery key to be pruned")
+            left = redis.cli("--scan", "--pattern", "hookd:*").split()
+            self.assertFalse([k for k in left if k.endswith(":retain")], left)
+            pruned = 0
+            for h in (a, b):
+                m = call("GET", h.url("/metrics"))[1]
+                pruned += sum(int(l.rsplit(" ", 1)[1]) for l in m.splitlines()
+                              if l.startswith('hookd_pruned_total{kind="delivery"}'))
+            # 20 to each of 2 endpoints, 20 to the deleted one: every delivery removed exactly once
+            self.assertEqual(pruned, 60)
+        finally:
+            for r in (ok_rx, bad_rx, hang_rx):
+                r.close()
+            rcs = [h.stop() for h in (a, b)]
+            redis.close()
+        self.assertEqual(rcs, [0, 0])
+
+
+class RetentionSoakTest(HookdCase):
+    hookd_conf = {"retention": "2s"}
+    class_receiver = True
+
+    def test_redis_levels_off_under_a_steady_load(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        samples = []
+        start = time.time()
+        i = 0
+        while time.time() - start < 14:
+            for _ in range(10):
+                self.send_event(tok, "a", {"i": i, "text": "x" * 200})
+                i += 1
+            el = time.time() - start
+            if (6 <= el < 6.3 and not samples) or (13 <= el < 13.3 and len(samples) == 1):
+                samples.append(int(self.redis.cli("DBSIZE")))
+            time.sleep(0.1)
+        self.assertEqual(len(samples), 2, samples)
+        # the second window holds no more than the first (plus noise): nothing accumulates
+        print("dbsize samples", samples)
+        self.assertLess(samples[1], samples[0] * 1.5 + 20, samples)
+
+
+if __name__ == "__main__":
+    unittest.main()
