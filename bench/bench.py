@@ -462,6 +462,65 @@ def scenario_scale_out(r):
     return res
 
 
+SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
+SOAK_RATE = int(os.environ.get("BENCH_SOAK_RATE", "500"))
+
+
+def hookd_metric(h, name):
+    with urllib.request.urlopen(h.url + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name))
+
+
+def scenario_soak(r):
+    """Retention (issue 11): a steady rate with a short retention, Redis memory
+    over time; then what pruning costs Redis next to ingest and delivery, each
+    measured alone on the same records."""
+    res = {"rate": SOAK_RATE, "seconds": SOAK_SECONDS, "retention_s": 15}
+    h, sink = Hookd(r, retention="15s"), Sink()
+    tok = tenant(h)
+    endpoints(h, tok, sink, 1, mif=256)
+    out = {}
+    t = threading.Thread(target=lambda: out.update(pace(h, tok, SOAK_RATE, SOAK_SECONDS, conns=16)))
+    t0 = time.time()
+    t.start()
+    samples = []
+    while t.is_alive():
+        time.sleep(5)
+        samples.append({"t_s": round(time.time() - t0), "used_memory_mb": round(int(r.info("memory")["used_memory"]) / 2**20, 1),
+                        "keys": int(r.cli("DBSIZE") or 0)})
+    t.join()
+    res["memory_over_time"] = samples
+    res["sent"] = out.get("ok", 0)
+    h.close()
+    r.cli("FLUSHALL")
+    # pruning's cost: N deliveries made and delivered with nothing pruned, then
+    # pruned with nothing else running; Redis CPU for each, per delivery
+    h = Hookd(r, retention="72h")
+    tok = tenant(h)
+    endpoints(h, tok, sink, 1, mif=256)
+    sink.get("/reset")
+    rc0 = r.cpu_s()
+    p = pace(h, tok, 0, SECONDS, conns=64)
+    wait_delivered(sink, p["ok"], 120)
+    time.sleep(1)
+    n, rc1 = p["ok"], r.cpu_s()
+    h.close()
+    h = Hookd(r, retention="1s")
+    rc2, t2 = r.cpu_s(), time.time()
+    while hookd_metric(h, 'hookd_pruned_total{kind="delivery"}') < n and time.time() - t2 < 120:
+        time.sleep(0.2)
+    rc3 = r.cpu_s()
+    res["ingest_deliver_redis_us_per_delivery"] = 1e6 * (rc1 - rc0) / max(1, n)
+    res["prune_redis_us_per_delivery"] = 1e6 * (rc3 - rc2) / max(1, n)
+    res["prune_share_pct"] = 100 * res["prune_redis_us_per_delivery"] / max(1e-9, res["ingest_deliver_redis_us_per_delivery"])
+    res["pruned_records"] = n
+    h.close()
+    sink.close()
+    r.cli("FLUSHALL")
+    return res
+
+
 def run(fsync):
     log("== redis persistence: %s ==" % fsync)
     r = Redis(fsync)
@@ -469,7 +528,7 @@ def run(fsync):
     try:
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
-                         ("backlog", scenario_backlog_and_resend)):
+                         ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak)):
             if ONLY and name not in ONLY:
                 continue
             log("-- " + name)
@@ -550,6 +609,14 @@ def table(results):
     row("7 CPU during the drain, 1 / 2 processes: Redis, hookd, whole box (% of a core)",
         lambda x: tuple(x["scale_out"]["%s_cpu_pct_%d" % (k, n)] for n in (1, 2) for k in ("redis", "hookd", "box")),
         "%.0f, %.0f, %.0f / %.0f, %.0f, %.0f")
+    row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
+        lambda x: tuple(next(s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t)
+                        for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),
+        "%.1f / %.1f / %.1f", "levels off")
+    row("8 pruning: Redis CPU per delivery pruned / made and delivered (us)",
+        lambda x: (x["soak"]["prune_redis_us_per_delivery"], x["soak"]["ingest_deliver_redis_us_per_delivery"]),
+        "%.1f / %.1f")
+    row("8 pruning's share of Redis CPU", lambda x: x["soak"]["prune_share_pct"], "%.1f%%", "< 10%")
     head = ["| measure | Redis no persistence | Redis appendfsync everysec | target |", "|---|---|---|---|"]
     return "\n".join(head + rows)
 

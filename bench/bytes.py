@@ -36,7 +36,7 @@ def payload(rng, i):
                                 "currency": rng.choice(["usd", "eur", "gbp"]),
                                 "customer": "cus_%010x" % rng.getrandbits(40),
                                 "customer_email": "%s.%s@example.com" % (rng.choice(WORDS), rng.choice(WORDS)),
-                                "lines": [line() for _ in range(5)],
+                                "lines": [line() for _ in range(6)],
                                 "metadata": {rng.choice(WORDS): rng.choice(WORDS) for _ in range(4)},
                                 "status": rng.choice(["paid", "open", "void"])}}}
 

@@ -37,11 +37,43 @@ int call_script_key(struct req *r, const char *key, enum script_id id, store_cb 
     return 0;
 }
 
+int call_script_lens(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv,
+                     const size_t *lens)
+{
+    const char *all[32];
+    size_t all_lens[32];
+    char p[32];
+    if (argc + 1 > 32) {
+        reply_error(r, 500, "internal", NULL, "too many script arguments");
+        return -1;
+    }
+    org_prefix(r->who.org_id, p);
+    all[0] = p;
+    all_lens[0] = strlen(p);
+    memcpy(all + 1, argv, (size_t)argc * sizeof(*argv));
+    memcpy(all_lens + 1, lens, (size_t)argc * sizeof(*lens));
+    if (store_script(id, cb, r, 1, argc + 1, all, all_lens) < 0) {
+        reply_unavailable(r);
+        return -1;
+    }
+    return 0;
+}
+
 int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv)
 {
     char p[32];
     org_prefix(r->who.org_id, p);
     return call_script_key(r, p, id, cb, argc, argv);
+}
+
+const redisReply *flat_reply(const redisReply *f, const char *name)
+{
+    if (!f || f->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
+            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1] : NULL;
+    return NULL;
 }
 
 const char *flat_get(const redisReply *f, const char *name)

@@ -15,12 +15,18 @@
 /* EVALSHA `id` with the caller's partition prefix as KEYS[1] and C-string
  * args. On failure it replies 503 and returns -1 (the callback never runs). */
 int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv);
+/* Same with explicit lengths, for binary arguments (a packed payload). */
+int call_script_lens(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv,
+                     const size_t *lens);
 /* Same with an explicit KEYS[1]. */
 int call_script_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
                     const char **argv);
 /* The caller's partition prefix. */
 void org_prefix(const char *org_id, char out[32]);
 
+/* The value element of a field in an HGETALL-shaped reply (binary-safe: it
+ * has a length); NULL when absent. */
+const redisReply *flat_reply(const redisReply *flat, const char *name);
 /* Look a field up in an HGETALL-shaped array reply; NULL when absent. */
 const char *flat_get(const redisReply *flat, const char *name);
 long long flat_int(const redisReply *flat, const char *name);

@@ -8,6 +8,7 @@
 #include "reactor/pump.h"
 #include "store/ids.h"
 #include "store/keys.h"
+#include "store/payload.h"
 
 /* Delivery ids come back from the script as "a,b,c". */
 static void render_id_list(struct jw *w, const char *csv)
@@ -143,13 +144,21 @@ void h_event_create(struct req *r)
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
     snprintf(ttl, sizeof(ttl), "%d", 86400);
-    const char *argv[] = {r->who.org_id, evid, type->u.string, (const char *)pbytes, now,
-                          idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
+    void *packed = NULL;
+    size_t packed_len = 0;
+    if (payload_pack(pbytes, plen, &packed, &packed_len) < 0)
+        packed = NULL; /* out of memory: store it as it is */
+    const char *argv[] = {r->who.org_id, evid, type->u.string, packed ? (const char *)packed : (const char *)pbytes,
+                          now, idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
                           uid, ttl, offer, lease};
-    if (call_script(r, SCRIPT_INGEST, on_ingested, 12, argv) < 0) { /* r was answered and freed */
+    size_t lens[12];
+    for (int i = 0; i < 12; i++)
+        lens[i] = i == 3 ? (packed ? packed_len : plen) : strlen(argv[i]);
+    if (call_script_lens(r, SCRIPT_INGEST, on_ingested, 12, argv, lens) < 0) { /* r was answered and freed */
         pump_settle(o->offered, NULL, 0, o->partition);
         free(o);
     }
+    free(packed);
     jw_free(&pw); /* the store copied the arguments */
 }
 
@@ -167,9 +176,15 @@ static void on_event(redisReply *rep, void *priv)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    const char *p = flat_get(rep, "payload"), *wc = flat_get(rep, "webhook_counter");
+    const redisReply *stored = flat_reply(rep, "payload");
+    const char *wc = flat_get(rep, "webhook_counter");
     char err[64];
-    yajl_val pv = p ? json_parse(p, strlen(p), err, sizeof(err)) : NULL;
+    void *unpacked = NULL;
+    size_t plen = 0;
+    yajl_val pv = NULL;
+    if (stored && payload_unpack(stored->str, stored->len, 64u << 20, &unpacked, &plen) >= 0)
+        pv = json_parse(unpacked ? unpacked : stored->str, plen, err, sizeof(err));
+    free(unpacked);
     jw_map_open(&w);
     jw_kstr(&w, "id", flat_get(rep, "id"));
     jw_kstr(&w, "org_id", flat_get(rep, "org_id"));

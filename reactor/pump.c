@@ -15,6 +15,7 @@
 #include "reactor/signing.h"
 #include "store/ids.h"
 #include "store/json.h"
+#include "store/payload.h"
 #include "store/keys.h"
 #include "store/redis.h"
 #include "store/wake.h"
@@ -370,28 +371,41 @@ static void job_send(struct job *j)
     }
 }
 
-/* Copy one claimed delivery (PUMP_CLAIM_FIELDS reply fields) into a job. */
+/* Copy one claimed delivery (PUMP_CLAIM_FIELDS reply fields) into a job,
+ * with its payload unpacked (store/payload.h). NULL when out of memory or
+ * the stored payload is corrupt. */
 static struct job *job_from_reply(redisReply **f, int partition)
 {
+    void *json = NULL;
+    size_t json_len;
+    if (payload_unpack(f[6]->str, f[6]->len, (size_t)PM.conf->max_body_bytes, &json, &json_len) < 0) {
+        LOG_ERR("a stored payload could not be unpacked", "delivery_id", f[0]->str, NULL);
+        return NULL;
+    }
     size_t total = sizeof(struct job);
     for (int i = 0; i < PUMP_CLAIM_FIELDS; i++)
-        total += f[i]->len + 1;
+        total += (i == 6 ? json_len : f[i]->len) + 1;
     struct job *j = calloc(1, total);
-    if (!j)
+    if (!j) {
+        free(json);
         return NULL;
+    }
     char *p = (char *)(j + 1);
     char **dst[] = {&j->id, &j->event_id, &j->endpoint_id, &j->url, &j->secret, &j->prev_secret,
                     &j->payload, NULL, &j->fence, &j->attempt_count};
     for (int i = 0; i < PUMP_CLAIM_FIELDS; i++) {
-        memcpy(p, f[i]->str ? f[i]->str : "", f[i]->len);
-        p[f[i]->len] = '\0';
+        const char *src = i == 6 && json ? json : f[i]->str ? f[i]->str : "";
+        size_t len = i == 6 ? json_len : f[i]->len;
+        memcpy(p, src, len);
+        p[len] = '\0';
         if (dst[i])
             *dst[i] = p;
         else
             j->attempts = atoi(p);
-        p += f[i]->len + 1;
+        p += len + 1;
     }
-    j->payload_len = f[6]->len;
+    free(json);
+    j->payload_len = json_len;
     j->partition = partition;
     return j;
 }

@@ -20,9 +20,17 @@
 local P, now, cutoff, limit = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local R = P .. ':retain'
 
-local function drop_event(evid, e)
+-- `also` (optional): a delivery's keys to delete in the same call
+local function drop_event(evid, e, also)
   local ek = P .. ':ev:' .. evid
-  redis.call('DEL', ek, ek .. ':body', ek .. ':eps')
+  if e.n > 1 then
+    if also then redis.call('DEL', ek, ek .. ':body', ek .. ':eps', also, also .. ':att')
+    else redis.call('DEL', ek, ek .. ':body', ek .. ':eps') end
+  elseif also then
+    redis.call('DEL', ek, ek .. ':body', also, also .. ':att')
+  else
+    redis.call('DEL', ek, ek .. ':body')
+  end
   if e.org and e.idem then
     local ik = P .. ':org:' .. e.org .. ':idem:' .. e.idem
     if redis.call('GET', ik) == evid then redis.call('DEL', ik) end
@@ -38,19 +46,24 @@ local function event(evid)
           live = tonumber(h[7] or h[5]) or 0}
 end
 
+-- Few calls per record: pruning should cost a small part of what making
+-- and delivering the record cost.
 local function prune_delivery(id)
   local dk = P .. ':dl:' .. id
-  local h = redis.call('HMGET', dk, 'event_id', 'endpoint_id')
+  local h = redis.call('HMGET', dk, 'event_id', 'endpoint_id', 'state')
   local evid, idx = h[1], nil
   if not evid then evid, idx = dl_origin(id) end
-  redis.call('DEL', dk, dk .. ':att')
-  if not evid then return 0 end
-  local e = event(evid)
-  if not e then return 0 end
-  local ep = h[2] or ev_endpoint(P, evid, e.ep, e.n, idx)
+  local e = evid and event(evid)
+  if not e then
+    redis.call('DEL', dk, dk .. ':att')
+    return 0
+  end
   local O = P .. ':org:' .. e.org
   redis.call('ZREM', O .. ':dls', id)
-  if ep then redis.call('ZREM', P .. ':ep:' .. ep .. ':failed', id) end
+  if h[3] ~= 'completed' then -- only errored and canceled ones may be in a failed set
+    local ep = h[2] or ev_endpoint(P, evid, e.ep, e.n, idx)
+    if ep then redis.call('ZREM', P .. ':ep:' .. ep .. ':failed', id) end
+  end
   if e.req then redis.call('ZREM', O .. ':req:' .. e.req .. ':dls', id) end
   if e.sess then
     local sk = O .. ':sess:' .. e.sess
@@ -58,9 +71,10 @@ local function prune_delivery(id)
     if redis.call('EXISTS', sk .. ':dls') == 0 then redis.call('DEL', sk) end
   end
   if e.live <= 1 then
-    drop_event(evid, e)
+    drop_event(evid, e, dk)
     return 1
   end
+  redis.call('DEL', dk, dk .. ':att')
   redis.call('HSET', P .. ':ev:' .. evid, 'live', tostring(e.live - 1))
   return 0
 end
