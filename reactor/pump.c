@@ -20,6 +20,9 @@
 #include "store/redis.h"
 #include "store/wake.h"
 
+/* Fields per outcome in complete.lua's arguments, in its order. */
+#define OUTCOME_FIELDS 12
+
 #define NEVER INT64_MAX
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
 
@@ -216,8 +219,8 @@ static void flush_partition(int p)
         snprintf(now, sizeof(now), "%lld", (long long)now_ms());
         snprintf(thr, sizeof(thr), "%lld", (long long)PM.conf->disable_after_failures);
         snprintf(after, sizeof(after), "%lld", (long long)PM.conf->disable_after_ms);
-        const char *argv[4 + 11 * BATCH_MAX];
-        size_t lens[4 + 11 * BATCH_MAX];
+        const char *argv[4 + OUTCOME_FIELDS * BATCH_MAX];
+        size_t lens[4 + OUTCOME_FIELDS * BATCH_MAX];
         int argc = 0;
         argv[argc++] = prefix;
         argv[argc++] = now;
@@ -225,10 +228,10 @@ static void flush_partition(int p)
         argv[argc++] = after;
         for (int i = 0; i < b->n; i++) {
             struct completion *c = b->items[i];
-            const char *f[11] = {c->job->id, c->job->fence, c->job->endpoint_id, c->job->attempt_count,
-                                 c->ok, c->code, c->error ? c->error : "", c->attempt, c->started,
-                                 c->next_at, c->action};
-            for (int k = 0; k < 11; k++)
+            const char *f[OUTCOME_FIELDS] = {c->job->id, c->job->fence, c->job->endpoint_id,
+                                              c->job->attempt_count, c->ok, c->code, c->error ? c->error : "",
+                                              c->attempt, c->started, c->next_at, c->action, c->job->event_id};
+            for (int k = 0; k < OUTCOME_FIELDS; k++)
                 argv[argc++] = f[k];
         }
         for (int i = 0; i < argc; i++)

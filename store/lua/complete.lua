@@ -1,8 +1,9 @@
 -- Record a batch of attempt outcomes of one partition. KEYS[1] = P
--- ARGV: now, disable_threshold, disable_after_ms, then 11 per outcome:
+-- ARGV: now, disable_threshold, disable_after_ms, then 12 per outcome:
 --   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
 --   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
---   the caller), started_ms, next_at (-1: errored), action (""|disable|abort)
+--   the caller), started_ms, next_at (-1: errored), action (""|disable|abort),
+--   event_id
 -- Returns 2 per outcome: applied (1, or 0 when the fence is stale: the lease
 -- expired and the delivery was claimed again, so this result must not win)
 -- and disabled (1 when this outcome disabled the endpoint).
@@ -12,10 +13,11 @@
 -- Endpoint reads and in_flight updates are done once per endpoint per batch.
 -- Values are passed to Redis as the strings received: converting Lua numbers
 -- costs a float format per call, which profiles showed.
+-- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
-local W = 11
+local W = 12
 local out, eps, done = {}, {}, {}
 
 -- the endpoint's state, read once per batch; nil when it was deleted
@@ -57,6 +59,7 @@ local function one(i, score)
   local id, fence, ep, ac, ok = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local code, err, att, started, next_at, action = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
                                                    ARGV[i + 9], ARGV[i + 10]
+  local evid = ARGV[i + 11]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
   local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
@@ -77,7 +80,11 @@ local function one(i, score)
     redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
                'code', code, 'error', err, 'error_message', msg, 'state', 'completed', 'delivered_at', now,
                'next_retry_at', '')
-    redis.call('ZADD', P .. ':retain', now, 'd:' .. id) -- retention's clock starts (prune.lua)
+    -- retention's clock starts (prune.lua); "c:" marks an original delivery
+    -- that completed, which pruning can remove without reading its hash
+    local kind = 'd:'
+    if dl_origin(id) == evid then kind = 'c:' end
+    redis.call('ZADD', P .. ':retain', now, kind .. id)
     if e and e.cf ~= 0 then
       redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')
       redis.call('ZREM', ek .. ':failed', id)

@@ -20,7 +20,7 @@ local function requeue(id)
   redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
   redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
   redis.call('ZREM', ek .. ':failed', id)
-  redis.call('ZREM', P .. ':retain', 'd:' .. id) -- unfinished again: never pruned
+  redis.call('ZREM', P .. ':retain', 'd:' .. id, 'c:' .. id) -- unfinished again: never pruned
 end
 
 local n, more = 0, 0
