@@ -462,6 +462,28 @@ def scenario_scale_out(r):
     return res
 
 
+def scenario_many_endpoints(r):
+    """Issue 10: ingest into an org with 1, 1,000 and 10,000 endpoints of
+    which one matches (disabled, so only ingest runs): rate and Redis CPU per
+    event should not depend on the endpoints an event does not go to."""
+    res = {}
+    h, sink = Hookd(r), Sink()
+    for n in (1, 1000, 10000):
+        tok = tenant(h)
+        endpoints(h, tok, sink, 1, active=False)  # matches every type
+        for i in range(n - 1):
+            api(h.url, "POST", "/v1/endpoints", {"url": sink.url + "/o", "event_types": ["other.%d" % i]}, tok)
+        rc0 = r.cpu_s()
+        w = wrk(h.url + "/v1/events", body_1k(), tok)
+        res["endpoints_%d" % n] = {"rps": w["rps"], "redis_cpu_us": 1e6 * (r.cpu_s() - rc0) / max(1, w["rps"] * SECONDS)}
+    res["ratio_1000"] = res["endpoints_1000"]["rps"] / res["endpoints_1"]["rps"]
+    res["ratio_10000"] = res["endpoints_10000"]["rps"] / res["endpoints_1"]["rps"]
+    h.close()
+    sink.close()
+    r.cli("FLUSHALL")
+    return res
+
+
 SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
 SOAK_RATE = int(os.environ.get("BENCH_SOAK_RATE", "500"))
 
@@ -532,7 +554,8 @@ def run(fsync):
     try:
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
-                         ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak)):
+                         ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
+                         ("many_endpoints", scenario_many_endpoints)):
             if ONLY and name not in ONLY:
                 continue
             log("-- " + name)
@@ -613,6 +636,13 @@ def table(results):
     row("7 CPU during the drain, 1 / 2 processes: Redis, hookd, whole box (% of a core)",
         lambda x: tuple(x["scale_out"]["%s_cpu_pct_%d" % (k, n)] for n in (1, 2) for k in ("redis", "hookd", "box")),
         "%.0f, %.0f, %.0f / %.0f, %.0f, %.0f")
+    row("9 ingest, 1 matching endpoint of 1 / 1,000 / 10,000 (req/s)",
+        lambda x: tuple(x["many_endpoints"]["endpoints_%d" % n]["rps"] for n in (1, 1000, 10000)), "%.0f / %.0f / %.0f")
+    row("9 ... Redis CPU per event (us)",
+        lambda x: tuple(x["many_endpoints"]["endpoints_%d" % n]["redis_cpu_us"] for n in (1, 1000, 10000)),
+        "%.1f / %.1f / %.1f")
+    row("9 1,000 / 1 and 10,000 / 1", lambda x: (x["many_endpoints"]["ratio_1000"], x["many_endpoints"]["ratio_10000"]),
+        "%.2fx / %.2fx", ">= 0.9x")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next(s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t)
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),

@@ -14,6 +14,9 @@
  *
  * Per partition, P = "hookd:{p}":
  *   P:org:<org>:eps                lex    the org's endpoint ids
+ *   P:org:<org>:sub:<type>         lex    endpoints subscribed to <type> (lib/subs.lua)
+ *   P:org:<org>:sub:*              lex    endpoints that take every type
+ *   P:org:<org>:subs               string "ready" once the subscription index is complete
  *   P:org:<org>:dls                lex    the org's delivery ids
  *   P:org:<org>:idem:<key>         string event id for an Idempotency-Key (24 h TTL)
  *   P:org:<org>:sess:<sid>         string last webhook_counter of a sync session
@@ -22,9 +25,13 @@
  *   P:ep:<ep>                      hash   endpoint (see endpoint_create.lua)
  *   P:ep:<ep>:failed               lex    the endpoint's errored delivery ids
  *   P:ep:<ep>:due                  zset   delivery id -> next_retry_at (ms)
+ *   P:ep:<ep>:canceling            zset   a deleted endpoint's queued deliveries, being
+ *                                         marked canceled a batch at a time (prune.lua)
  *   P:ev:<ev>                      hash   event: type, created_at, n (deliveries), ep (the
- *                                         endpoint when n is 1), ...
- *   P:ev:<ev>:body                 string the payload bytes (kept out of the hash so it stays a listpack)
+ *                                         endpoint when n is 1), live (deliveries not yet
+ *                                         pruned, once a replay made it differ from n), ...
+ *   P:ev:<ev>:body                 string the payload: JSON, or a zstd frame of it (store/payload.h);
+ *                                         kept out of the hash so the hash stays a listpack
  *   P:ev:<ev>:eps                  string when n > 1: the endpoint ids, 36 bytes each, in delivery order
  *   P:dl:<dl>                      hash   delivery: only what differs from its event, written
  *                                         when an outcome is recorded (lib/delivery.lua)
@@ -33,6 +40,9 @@
  *                                         ACTIVE endpoints with due work and free capacity
  *   P:lease                        zset   delivery id -> lease expiry (ms), also the fencing token
  *   P:stats                        hash   due: deliveries in the partition's due sets (for /metrics)
+ *   P:retain                       zset   "c:<dl>" / "d:<dl>" / "e:<ev>" -> when it finished (ms):
+ *                                         what retention prunes, oldest first (prune.lua)
+ *   P:canceling                    set    deleted endpoints whose queued deliveries await canceling
  *   P:job:<job>                    hash   background redelivery job
  *
  * Global, tag {g} (looked up by credential before the org is known):

@@ -3,9 +3,14 @@
 -- Endpoint hash fields: id org_id url description event_types secret prev_secret
 -- prev_expires status consecutive_failures failing_since disabled_at disabled_reason
 -- max_in_flight in_flight created_at updated_at
+-- requires: lib/subs.lua
 local P = KEYS[1]
 -- an event's deliveries are numbered in 16 bits (lib/delivery.lua)
-if redis.call('ZCARD', P .. ':org:' .. ARGV[1] .. ':eps') >= 65535 then return {'limit'} end
+local count = redis.call('ZCARD', P .. ':org:' .. ARGV[1] .. ':eps')
+if count >= 65535 then return {'limit'} end
+-- an org's first endpoint starts its subscription index complete
+if count == 0 then redis.call('SET', P .. ':org:' .. ARGV[1] .. ':subs', 'ready') end
+sub_add(P, ARGV[1], ARGV[2], ARGV[5])
 local k = P .. ':ep:' .. ARGV[2]
 redis.call('HSET', k, 'id', ARGV[2], 'org_id', ARGV[1], 'url', ARGV[3], 'description', ARGV[4],
            'event_types', ARGV[5], 'secret', ARGV[6], 'prev_secret', '', 'prev_expires', 0,

@@ -1,10 +1,17 @@
 -- Change endpoint fields. KEYS[1] = P; ARGV: org, id, now, then field/value pairs
 -- (url, description, event_types, max_in_flight). Returns {} when not the org's.
 -- requires: lib/schedule.lua
+-- requires: lib/subs.lua
 local P, org, id, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local k = P .. ':ep:' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return {} end
-for i = 4, #ARGV, 2 do redis.call('HSET', k, ARGV[i], ARGV[i + 1]) end
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == 'event_types' then -- move it in the subscription index
+    sub_remove(P, org, id, redis.call('HGET', k, 'event_types'))
+    sub_add(P, org, id, ARGV[i + 1])
+  end
+  redis.call('HSET', k, ARGV[i], ARGV[i + 1])
+end
 redis.call('HSET', k, 'updated_at', now)
 -- a larger max_in_flight may give the endpoint capacity for due work
 ready_refresh(P, id)

@@ -15,6 +15,7 @@
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
 -- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
+-- requires: lib/subs.lua
 local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local idem, sess, reqid, uid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local offer, until_s = tonumber(ARGV[11]), string.format('%d', tonumber(now) + tonumber(ARGV[12]))
@@ -30,7 +31,9 @@ local counter = ''
 if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
 local head = string.sub(evid, 1, 32)
 local ids, to, wake, leased, scheduled = {}, {}, false, {}, 0
-local eps = redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+')
+-- only the endpoints the event goes to (lib/subs.lua); every endpoint only
+-- while the index of data older than it is being built
+local eps = sub_endpoints(P, org, etype) or redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+')
 for _, ep in ipairs(eps) do
   local ek = P .. ':ep:' .. ep
   local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
