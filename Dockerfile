@@ -19,7 +19,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
 
 FROM debian:12-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libevent-2.1-7 libevent-openssl-2.1-7 \
+ && apt-get install -y --no-install-recommends libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 \
       libyajl2 libhiredis0.14 libssl3 libzstd1 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home hookd
