@@ -6,6 +6,7 @@
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "reactor/pump.h"
+#include "store/crypto.h"
 #include "store/ids.h"
 #include "store/keys.h"
 #include "store/payload.h"
@@ -51,8 +52,15 @@ static void on_ingested(redisReply *rep, void *priv)
     if (reply_failed(r, rep))
         return;
     struct jw w;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 6 || jw_init(&w) < 0) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || (rep->element[0]->integer != 2 && rep->elements < 6) ||
+        jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "unexpected store reply");
+        return;
+    }
+    if (rep->element[0]->integer == 2) {
+        jw_free(&w);
+        reply_error(r, 409, "idempotency_key_reused", NULL,
+                    "this Idempotency-Key was used for a different request (event %.36s)", rep->element[1]->str);
         return;
     }
     int replayed = rep->element[0]->integer == 1;
@@ -69,6 +77,29 @@ static void on_ingested(redisReply *rep, void *priv)
     else if (rep->element[4]->integer > 0) /* some were scheduled, not leased here */
         pump_wake_partition(key_partition(r->who.org_id, (int)server_conf()->partitions));
     reply_json(r, 202, &w);
+}
+
+/* What an Idempotency-Key stands for: the first 64 bits of SHA-256 over the
+ * event's type, payload (as re-encoded), session and request id, in hex. The
+ * same key with another fingerprint is a different request: 409. */
+static void request_fingerprint(const char *type, const unsigned char *payload, size_t plen, const char *sess,
+                                const char *reqid, char out[17])
+{
+    size_t tl = strlen(type), sl = strlen(sess), rl = strlen(reqid), n = tl + plen + sl + rl + 3;
+    char *buf = malloc(n), hex[SHA256_HEX_LEN + 1];
+    out[0] = '\0';
+    if (!buf)
+        return;
+    char *p = buf;
+    memcpy(p, type, tl), p += tl, *p++ = '\n';
+    memcpy(p, payload, plen), p += plen, *p++ = '\n';
+    memcpy(p, sess, sl), p += sl, *p++ = '\n';
+    memcpy(p, reqid, rl);
+    if (sha256_hex(buf, n, hex) == 0) {
+        memcpy(out, hex, 16);
+        out[16] = '\0';
+    }
+    free(buf);
 }
 
 static int valid_idem_key(const char *s)
@@ -148,13 +179,16 @@ void h_event_create(struct req *r)
     size_t packed_len = 0;
     if (payload_pack(pbytes, plen, &packed, &packed_len) < 0)
         packed = NULL; /* out of memory: store it as it is */
+    char fp[17] = "";
+    if (idem)
+        request_fingerprint(type->u.string, pbytes, plen, sess ? sess->u.string : "", reqid ? reqid->u.string : "", fp);
     const char *argv[] = {r->who.org_id, evid, type->u.string, packed ? (const char *)packed : (const char *)pbytes,
                           now, idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
-                          uid, ttl, offer, lease};
-    size_t lens[12];
-    for (int i = 0; i < 12; i++)
+                          uid, ttl, offer, lease, fp};
+    size_t lens[13];
+    for (int i = 0; i < 13; i++)
         lens[i] = i == 3 ? (packed ? packed_len : plen) : strlen(argv[i]);
-    if (call_script_lens(r, SCRIPT_INGEST, on_ingested, 12, argv, lens) < 0) { /* r was answered and freed */
+    if (call_script_lens(r, SCRIPT_INGEST, on_ingested, 13, argv, lens) < 0) { /* r was answered and freed */
         pump_settle(o->offered, NULL, 0, o->partition);
         free(o);
     }

@@ -235,11 +235,17 @@ static void refuse(struct gate_conn *c, int status, enum gate_refusal why, const
     G.refused[why]++;
     if (body)
         ctype = G.policy->render_error(c->path, status, code, detail, body, &title);
+    char allow[128] = "";
+    if (status == 405) {
+        char methods[96];
+        G.policy->allow(c->path, methods, sizeof(methods));
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n", methods);
+    }
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                             "Cache-Control: no-store\r\nConnection: close\r\n%s%s\r\n",
+                             "Cache-Control: no-store\r\nConnection: close\r\n%s%s%s\r\n",
                         status, title, ctype, body ? evbuffer_get_length(body) : 0,
                         status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
-                        status == 503 ? "Retry-After: 1\r\n" : "");
+                        status == 503 ? "Retry-After: 1\r\n" : "", allow);
     if (body) {
         evbuffer_add_buffer(out, body);
         evbuffer_free(body);

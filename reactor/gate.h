@@ -60,6 +60,8 @@ struct gate_policy {
      * content type and sets *title to the status line's reason phrase. */
     const char *(*render_error)(const char *path, int status, const char *code, const char *detail,
                                 struct evbuffer *body, const char **title);
+    /* The methods the path's routes take, "GET, POST", for a 405's Allow. */
+    void (*allow)(const char *path, char *out, size_t len);
 };
 
 enum gate_refusal {

@@ -382,6 +382,8 @@ static int read_body(struct req *r)
     return 0;
 }
 
+static void allow_for_path(const char *path, char *out, size_t len);
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     struct principal gated;
@@ -417,8 +419,12 @@ static void on_request(struct evhttp_request *ev, void *arg)
         break;
     }
     if (!r->route) {
-        if (path_matched)
+        if (path_matched) {
+            char allow[96];
+            allow_for_path(path, allow, sizeof(allow));
+            evhttp_add_header(evhttp_request_get_output_headers(ev), "Allow", allow);
             reply_error(r, 405, "method_not_allowed", NULL, "method not allowed on this path");
+        }
         else
             reply_error(r, 404, "not_found", NULL, "no such route");
         return;
@@ -450,6 +456,24 @@ static const struct {
     {"PATCH", EVHTTP_REQ_PATCH},   {"DELETE", EVHTTP_REQ_DELETE},   {"HEAD", EVHTTP_REQ_HEAD},
     {"OPTIONS", EVHTTP_REQ_OPTIONS}, {"TRACE", EVHTTP_REQ_TRACE}, {"CONNECT", EVHTTP_REQ_CONNECT},
 };
+
+/* "GET, POST": the methods of the routes matching path, in table order. */
+static void allow_for_path(const char *path, char *out, size_t len)
+{
+    struct req scratch;
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < routes_len; i++) {
+        if (!route_match(routes[i].pattern, path, &scratch))
+            continue;
+        const char *name = NULL;
+        for (size_t m = 0; m < sizeof(method_names) / sizeof(method_names[0]); m++)
+            if (method_names[m].cmd == routes[i].method)
+                name = method_names[m].name;
+        if (name && !strstr(out, name) && n + strlen(name) + 3 < len)
+            n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", name);
+    }
+}
 
 /* The gate asks, from a request line alone, what the route table says. */
 static enum gate_route gate_route_of(const char *method, const char *path)
@@ -494,7 +518,7 @@ static const char *gate_render_error(const char *path, int status, const char *c
     return style == ERR_PROBLEM ? "application/problem+json" : "application/json";
 }
 
-static const struct gate_policy gate_policy = {gate_route_of, gate_render_error};
+static const struct gate_policy gate_policy = {gate_route_of, gate_render_error, allow_for_path};
 
 int server_start(struct event_base *base, const struct conf *c)
 {

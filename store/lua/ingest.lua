@@ -2,9 +2,12 @@
 -- One atomic step: the event and all its deliveries exist, or none do.
 -- KEYS[1] = P
 -- ARGV: org, event_id, type, payload, now, idempotency_key, sync_session_id,
---       request_id, user_id, idem_ttl_s, offer, lease_ms
+--       request_id, user_id, idem_ttl_s, offer, lease_ms, fingerprint (of the
+--       request an idempotency key stands for)
 -- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
 --          n, then n leased deliveries, 10 fields each as claim.lua returns them}
+--      or {2, event_id} when the idempotency key was used for another request
+-- The idempotency key's value is "<event id>:<fingerprint>".
 -- Direct hand-off: up to `offer` deliveries whose endpoint is ACTIVE, has
 -- free capacity and nothing waiting in its due set are leased here for the
 -- calling process (pump_offer), skipping the due set and a claim round trip;
@@ -20,9 +23,13 @@ local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], AR
 local idem, sess, reqid, uid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local offer, until_s = tonumber(ARGV[11]), string.format('%d', tonumber(now) + tonumber(ARGV[12]))
 local O = P .. ':org:' .. org
+local fp = ARGV[13]
 if idem ~= '' then
   local prev = redis.call('GET', O .. ':idem:' .. idem)
   if prev then
+    local prev_fp = string.sub(prev, 38)
+    prev = string.sub(prev, 1, 36)
+    if prev_fp ~= '' and prev_fp ~= fp then return {2, prev} end
     local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
     return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0}
   end
@@ -78,7 +85,7 @@ if sess ~= '' then field('sync_session_id', sess) field('webhook_counter', count
 if reqid ~= '' then field('request_id', reqid) end
 if idem ~= '' then field('idempotency_key', idem) end
 redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
-if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid, 'EX', ARGV[10]) end
+if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', ARGV[10]) end
 -- an event that went nowhere is finished at once (prune.lua)
 if #ids == 0 then redis.call('ZADD', P .. ':retain', now, 'e:' .. evid) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end

@@ -119,7 +119,7 @@ for evid, e in pairs(events) do
     if e.n > 1 then dels[#dels + 1] = ek .. ':eps' end
     if e.idem then
       local ik = P .. ':org:' .. e.org .. ':idem:' .. e.idem
-      if redis.call('GET', ik) == evid then dels[#dels + 1] = ik end
+      if string.sub(redis.call('GET', ik) or '', 1, 36) == evid then dels[#dels + 1] = ik end
     end
     evs = evs + 1
   elseif e and e.live ~= e.was then

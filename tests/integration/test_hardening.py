@@ -1,0 +1,45 @@
+"""Issue 13: what the first week in production would hit."""
+import json
+import socket
+import unittest
+
+from harness import HookdCase, call
+
+
+class HardeningTest(HookdCase):
+    class_receiver = True
+
+    def test_idempotency_key_reused_for_another_request_is_409(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        hdr = {"Idempotency-Key": "order-7"}
+        s, first, _ = self.api("POST", "/v1/events", {"type": "a", "payload": {"n": 1}}, tok, headers=hdr)
+        self.assertEqual(s, 202, first)
+        s, again, h = self.api("POST", "/v1/events", {"type": "a", "payload": {"n": 1}}, tok, headers=hdr)
+        self.assertEqual((s, again["id"], h.get("Idempotent-Replayed")), (202, first["id"], "true"))
+        for other in ({"type": "a", "payload": {"n": 2}}, {"type": "b", "payload": {"n": 1}},
+                      {"type": "a", "payload": {"n": 1}, "request_id": "r1"}):
+            s, b, _ = self.api("POST", "/v1/events", other, tok, headers=hdr)
+            self.assertEqual((s, b.get("code")), (409, "idempotency_key_reused"), (other, b))
+            self.assertIn(first["id"], b["detail"])
+        s, lst, _ = self.api("GET", "/v1/deliveries", None, tok)
+        self.assertEqual(len(lst["data"]), 1)  # nothing was created by the refused calls
+
+    def test_405_names_the_allowed_methods(self):
+        _, tok = self.tenant()
+        s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)
+        self.assertEqual(s, 405, b)
+        self.assertEqual(sorted(m.strip() for m in h["Allow"].split(",")), ["GET", "POST"])
+        s, b, h = self.api("DELETE", "/v1/events/" + "0" * 8 + "-0000-7000-8000-" + "0" * 12, None, tok)
+        self.assertEqual((s, h["Allow"]), (405, "GET"))
+        # a 405 refused by the gate (a body, before it is read) carries it too
+        sock = socket.create_connection(("127.0.0.1", self.hookd.port))
+        sock.sendall(b"PUT /v1/endpoints HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+        head = sock.recv(4096).decode()
+        sock.close()
+        self.assertTrue(head.startswith("HTTP/1.1 405"), head)
+        self.assertIn("\r\nAllow: POST, GET\r\n", head)  # in route-table order
+
+
+if __name__ == "__main__":
+    unittest.main()
