@@ -152,8 +152,29 @@ void h_delivery_get(struct req *r)
     call_script(r, SCRIPT_RECORD_GET, on_delivery, 3, argv);
 }
 
-/* Attempts are stored as JSON written by complete.lua; re-emit through the
- * parser so the reply is always well-formed. */
+/* One stored attempt (JSON written by the pump, times in Unix ms) as the
+ * API shows it: through the parser, so the reply is always well-formed, with
+ * started_at in RFC 3339 like every time of the native API. */
+static void render_attempt(struct jw *w, yajl_val a)
+{
+    if (!YAJL_IS_OBJECT(a)) {
+        jw_tree(w, a);
+        return;
+    }
+    jw_map_open(w);
+    for (size_t k = 0; k < a->u.object.len; k++) {
+        const char *key = a->u.object.keys[k];
+        yajl_val v = a->u.object.values[k];
+        if (strcmp(key, "started_at") == 0 && YAJL_IS_INTEGER(v)) {
+            jw_ktime(w, key, YAJL_GET_INTEGER(v));
+            continue;
+        }
+        jw_key(w, key);
+        jw_tree(w, v);
+    }
+    jw_map_close(w);
+}
+
 static void on_attempts(redisReply *rep, void *priv)
 {
     struct req *r = priv;
@@ -176,7 +197,7 @@ static void on_attempts(redisReply *rep, void *priv)
         yajl_val v = json_parse(rep->element[i]->str, rep->element[i]->len, err, sizeof(err));
         if (!v)
             continue;
-        jw_tree(&w, v);
+        render_attempt(&w, v);
         yajl_tree_free(v);
     }
     jw_array_close(&w);

@@ -25,6 +25,15 @@ class HardeningTest(HookdCase):
         s, lst, _ = self.api("GET", "/v1/deliveries", None, tok)
         self.assertEqual(len(lst["data"]), 1)  # nothing was created by the refused calls
 
+    def test_attempt_times_are_rfc3339(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        s, b, _ = self.api("GET", "/v1/deliveries/%s/attempts" % did, None, tok)
+        self.assertEqual(s, 200, b)
+        self.assertRegex(b["data"][0]["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)
