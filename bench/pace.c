@@ -149,6 +149,19 @@ int main(int argc, char **argv)
     P.size = 1024;
     P.seconds = 5;
     strcpy(P.type, "bench");
+    static const char usage[] =
+        "usage: hookd-pace [--url URL] [--token T] [--rate N] [--seconds S] [--conns N] [--size BYTES] [--type T]\n"
+        "  posts events at --rate per second (0: as fast as it can) for --seconds over --conns\n"
+        "  keep-alive connections and prints {sent, ok, rate, p50_us, p99_us, ...} as JSON\n";
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    if (argc % 2 == 0) { /* every option takes a value */
+        fprintf(stderr, "hookd-pace: %s needs a value\n%s", argv[argc - 1], usage);
+        return 2;
+    }
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--url")) url = argv[i + 1];
         else if (!strcmp(argv[i], "--token")) token = argv[i + 1];
@@ -158,7 +171,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--size")) P.size = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--type")) snprintf(P.type, sizeof(P.type), "%s", argv[i + 1]);
         else {
-            fprintf(stderr, "hookd-pace: unknown option %s\n", argv[i]);
+            fprintf(stderr, "hookd-pace: unknown option %s\n%s", argv[i], usage);
             return 2;
         }
     }

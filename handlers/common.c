@@ -7,6 +7,7 @@
 
 #include "conf/conf.h"
 #include "reactor/log.h"
+#include "reactor/netaddr.h"
 #include "store/ids.h"
 #include "store/keys.h"
 
@@ -254,6 +255,16 @@ int valid_url(const char *s, char *why, size_t whylen)
         ok = 1;
     evhttp_uri_free(u);
     return ok;
+}
+
+int url_host_ambiguous(const char *url)
+{
+    struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, 0);
+    const char *host = u ? evhttp_uri_get_host(u) : NULL;
+    int bad = host && netaddr_ipv4_spelling(host) == IPV4_AMBIGUOUS;
+    if (u)
+        evhttp_uri_free(u);
+    return bad;
 }
 
 const char *path_id(struct req *r, int i, const char *what)

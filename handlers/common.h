@@ -46,6 +46,8 @@ void render_delivery(struct jw *w, const redisReply *d);
 int valid_event_type(const char *s);
 int valid_token_chars(const char *s, size_t max); /* [A-Za-z0-9._:-], 1..max */
 int valid_url(const char *s, char *why, size_t whylen);
+/* 1 when a (valid) URL's host is an IPv4 literal in a non-canonical spelling. */
+int url_host_ambiguous(const char *url);
 /* ?limit= and ?cursor= of list routes; replies 400 and returns -1 on bad values. */
 int list_params(struct req *r, int def, int max, int *limit, const char **cursor);
 /* The path's :id as a UUID, or replies 404 and returns NULL. */

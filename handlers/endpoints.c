@@ -120,6 +120,12 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
         reply_error(r, 400, "invalid_field", "url", "url %s", why);
         return -1;
     }
+    if (in->url && url_host_ambiguous(in->url->u.string)) {
+        reply_error(r, 422, "ambiguous_address", "url",
+                    "url names an IPv4 address in a spelling that clients read differently; write it as four "
+                    "decimal parts without leading zeros (e.g. 192.0.2.1)");
+        return -1;
+    }
     if (in->desc && strlen(in->desc->u.string) > 1024) {
         reply_error(r, 400, "invalid_field", "description", "description is longer than 1024 characters");
         return -1;

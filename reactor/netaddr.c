@@ -1,6 +1,7 @@
 #include "reactor/netaddr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -87,4 +88,53 @@ int netaddr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16])
 int netaddr_permitted(const struct conf *c, const uint8_t a[16])
 {
     return netaddr_blocked_range(a) == NULL || conf_allowed(c, a);
+}
+
+/* A WHATWG "number" label: decimal digits, or 0x followed by hex digits. */
+static int numeric_label(const char *s, size_t n)
+{
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        for (size_t i = 2; i < n; i++)
+            if (!isxdigit((unsigned char)s[i]))
+                return 0;
+        return 1;
+    }
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+enum ipv4_spelling netaddr_ipv4_spelling(const char *host)
+{
+    size_t len = strlen(host);
+    if (len && host[len - 1] == '.')
+        len--; /* a trailing dot is still the same host */
+    const char *last = host + len;
+    while (last > host && last[-1] != '.')
+        last--;
+    if (!numeric_label(last, (size_t)(host + len - last)))
+        return IPV4_NOT_A_LITERAL;
+    int parts = 0;
+    const char *p = host;
+    while (p < host + len) {
+        const char *dot = memchr(p, '.', (size_t)(host + len - p));
+        size_t n = dot ? (size_t)(dot - p) : (size_t)(host + len - p);
+        if (n == 0 || n > 3 || (n > 1 && p[0] == '0'))
+            return IPV4_AMBIGUOUS;
+        int v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!isdigit((unsigned char)p[i]))
+                return IPV4_AMBIGUOUS;
+            v = v * 10 + (p[i] - '0');
+        }
+        if (v > 255 || ++parts > 4)
+            return IPV4_AMBIGUOUS;
+        p += n + (dot ? 1 : 0);
+        if (!dot)
+            break;
+    }
+    return parts == 4 && len == strlen(host) ? IPV4_CANONICAL : IPV4_AMBIGUOUS;
 }

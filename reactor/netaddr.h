@@ -19,4 +19,16 @@ int netaddr_from_sockaddr(const struct sockaddr *sa, uint8_t out[16]);
 /* 1 when a delivery may connect: public, or opened by allow_networks. */
 int netaddr_permitted(const struct conf *c, const uint8_t a[16]);
 
+/* How a URL host reads as IPv4. Browsers and curl (the WHATWG URL rules)
+ * take a host whose last label is a number (decimal, 0x-hex, or octal by a
+ * leading zero) as an IPv4 address in any of several spellings: 0177.0.0.1
+ * and 2130706433 both mean 127.0.0.1. hookd accepts only the one spelling
+ * everybody reads alike. */
+enum ipv4_spelling {
+    IPV4_NOT_A_LITERAL, /* a name: resolved by DNS and vetted then */
+    IPV4_CANONICAL,     /* four decimal parts 0-255 without leading zeros */
+    IPV4_AMBIGUOUS,     /* any other numeric spelling: refuse it */
+};
+enum ipv4_spelling netaddr_ipv4_spelling(const char *host);
+
 #endif

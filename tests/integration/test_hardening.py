@@ -34,6 +34,26 @@ class HardeningTest(HookdCase):
         self.assertEqual(s, 200, b)
         self.assertRegex(b["data"][0]["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
+    def test_non_canonical_ipv4_in_an_endpoint_url_is_422(self):
+        _, tok = self.tenant()
+        for url in ("http://0177.0.0.1/", "http://2130706433/", "http://0x7f.1/", "https://127.1/",
+                    "http://127.0.0.01:8080/x"):
+            s, b, _ = self.api("POST", "/v1/endpoints", {"url": url}, tok)
+            self.assertEqual((s, b.get("field"), b.get("code")), (422, "url", "ambiguous_address"), (url, b))
+        ep = self.new_endpoint(tok, "http://127.0.0.1:9/")
+        s, b, _ = self.api("PATCH", "/v1/endpoints/" + ep["id"], {"url": "http://0177.0.0.1:9/"}, tok)
+        self.assertEqual((s, b.get("field")), (422, "url"), b)
+        self.assertEqual(self.api("GET", "/v1/endpoints/" + ep["id"], None, tok)[1]["url"], "http://127.0.0.1:9/")
+
+    def test_tools_print_their_usage(self):
+        import os
+        import subprocess
+        from harness import HOOKD_BIN
+        pace = os.path.join(os.path.dirname(HOOKD_BIN), "hookd-pace")
+        out = subprocess.run([pace, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0)
+        self.assertIn("usage: hookd-pace", out.stdout)
+
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)

@@ -41,5 +41,18 @@ int main(void)
     uint8_t m[16];
     CHECK(netaddr_from_sockaddr((struct sockaddr *)&sin, m) == 0 && netaddr_permitted(&c, m), "sockaddr");
     conf_free(&c);
+    static const struct { const char *host; enum ipv4_spelling want; } spellings[] = {
+        {"127.0.0.1", IPV4_CANONICAL}, {"8.8.8.8", IPV4_CANONICAL}, {"0.0.0.0", IPV4_CANONICAL},
+        {"255.255.255.255", IPV4_CANONICAL}, {"1.2.3.4.", IPV4_AMBIGUOUS},
+        {"0177.0.0.1", IPV4_AMBIGUOUS}, {"127.0.0.01", IPV4_AMBIGUOUS}, {"0x7f.0.0.1", IPV4_AMBIGUOUS},
+        {"0x7f000001", IPV4_AMBIGUOUS}, {"2130706433", IPV4_AMBIGUOUS}, {"127.1", IPV4_AMBIGUOUS},
+        {"127.0.1", IPV4_AMBIGUOUS}, {"256.0.0.1", IPV4_AMBIGUOUS}, {"1.2.3.4.5", IPV4_AMBIGUOUS},
+        {"1..2.3", IPV4_AMBIGUOUS}, {"example.com", IPV4_NOT_A_LITERAL}, {"deadbeef", IPV4_NOT_A_LITERAL},
+        {"1.2.3.com", IPV4_NOT_A_LITERAL}, {"a.0x", IPV4_AMBIGUOUS}, {"x1", IPV4_NOT_A_LITERAL},
+        {"[::1]", IPV4_NOT_A_LITERAL}, {"::1", IPV4_NOT_A_LITERAL}, {"localhost", IPV4_NOT_A_LITERAL},
+    };
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++)
+        CHECK(netaddr_ipv4_spelling(spellings[i].host) == spellings[i].want, "%s read as %d", spellings[i].host,
+              (int)netaddr_ipv4_spelling(spellings[i].host));
     return CHECK_DONE();
 }
