@@ -28,6 +28,7 @@
 #define POOL_BUCKETS 256
 #define POOL_KEY_MAX 320
 #define MAX_HEADERS 16
+#define CLIENT_MAX_HEADER_BYTES (64 * 1024) /* a receiver's response header block */
 
 /* One outbound connection. Owned by the pool while idle and by its request
  * while busy; freed only from a deferred callback (never inside libevent's
@@ -40,6 +41,9 @@ struct conn {
     int tls;
     int busy;
     int dead;
+    size_t rx_bytes;                  /* bytes the connection received, in all */
+    int tls_heard;                    /* the peer sent a TLS message (on_tls_msg) */
+    struct evbuffer_cb_entry *rx_watch;
 };
 
 struct client_req {
@@ -62,6 +66,7 @@ struct client_req {
     int finished;
     int err_code;
     int have_err;
+    size_t rx_mark;             /* conn->rx_bytes when this request was sent */
     int64_t start_mono_us;
     struct client_result res;
 };
@@ -92,6 +97,9 @@ static unsigned key_bucket(const char *k)
 static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+    if (bev && c->rx_watch)
+        evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->rx_watch);
     evhttp_connection_free(c->evcon);
     free(c);
 }
@@ -172,6 +180,12 @@ static int tls_failed(struct client_req *cr)
         return 0;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(cr->conn->evcon);
     SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    /* No TLS message ever came back (refused, reset, unreachable): the
+     * connection failed before TLS could, whatever OpenSSL queued. */
+    if (!cr->conn->tls_heard) {
+        ERR_clear_error();
+        return 0;
+    }
     int bad = 0;
     if (bev) {
         unsigned long e;
@@ -213,6 +227,11 @@ static void on_response(struct evhttp_request *req, void *arg)
         else if (cr->have_err && cr->err_code == EVREQ_HTTP_TIMEOUT)
             cr->res.error = "connection_timeout";
         else if (cr->have_err && cr->err_code == EVREQ_HTTP_DATA_TOO_LONG)
+            cr->res.error = "response_too_large";
+        /* evhttp reports a header block over its limit as an invalid
+         * header: tell them apart by what arrived */
+        else if (cr->have_err && cr->err_code == EVREQ_HTTP_INVALID_HEADER && cr->conn &&
+                 cr->conn->rx_bytes - cr->rx_mark >= CLIENT_MAX_HEADER_BYTES)
             cr->res.error = "response_too_large";
         else
             cr->res.error = "destination_unreachable";
@@ -260,6 +279,21 @@ static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
     fail(cr, "connection_timeout");
 }
 
+static void on_rx(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+    c->rx_bytes += info->n_added;
+}
+
+/* OpenSSL's message callback: a record from the peer means the connection
+ * was up, so a failure from here on is TLS's. */
+static void on_tls_msg(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+    struct conn *c = SSL_get_app_data(ssl);
+    if (!write_p && c)
+        c->tls_heard = 1;
+}
+
 static struct conn *conn_new(struct client_req *cr, const char *ip, const char *key, unsigned bucket)
 {
     struct conn *c = calloc(1, sizeof(*c));
@@ -272,8 +306,9 @@ static struct conn *conn_new(struct client_req *cr, const char *ip, const char *
     snprintf(c->key, sizeof(c->key), "%s", key);
     if (c->tls) {
         ssl = SSL_new(C.ssl_ctx);
-        if (!ssl)
+        if (!ssl || SSL_set_app_data(ssl, c) != 1)
             goto fail;
+        SSL_set_msg_callback(ssl, on_tls_msg);
         if (cr->ip_literal) {
             if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), cr->host) != 1)
                 goto fail;
@@ -295,7 +330,9 @@ static struct conn *conn_new(struct client_req *cr, const char *ip, const char *
     evhttp_connection_set_timeout_tv(c->evcon, &tv);
     evhttp_connection_set_retries(c->evcon, 0);
     evhttp_connection_set_max_body_size(c->evcon, C.conf->response_max_bytes);
-    evhttp_connection_set_max_headers_size(c->evcon, 64 * 1024);
+    evhttp_connection_set_max_headers_size(c->evcon, CLIENT_MAX_HEADER_BYTES);
+    struct bufferevent *cbev = evhttp_connection_get_bufferevent(c->evcon);
+    c->rx_watch = cbev ? evbuffer_add_cb(bufferevent_get_input(cbev), on_rx, c) : NULL;
     evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
     return c;
 fail:
@@ -337,6 +374,7 @@ static void send_on(struct client_req *cr, const char *ip)
         fail(cr, "destination_unreachable");
         return;
     }
+    cr->rx_mark = cr->conn->rx_bytes;
     struct evhttp_request *req = evhttp_request_new(on_response, cr);
     if (!req) {
         conn_release(cr->conn);

@@ -105,7 +105,8 @@ class DeliveryTest(HookdCase):
         rx = self.receiver(lambda n, p, h, b: "reset")
         rc = self.receiver(lambda n, p, h, b: "close")
         _, tok = self.tenant()
-        for url in ("http://127.0.0.1:%d/" % closed, rx.url(), rc.url()):
+        # https to a closed port: the connection failed, TLS never started
+        for url in ("http://127.0.0.1:%d/" % closed, "https://127.0.0.1:%d/" % closed, rx.url(), rc.url()):
             self.new_endpoint(tok, url)
         for did in self.send_event(tok)["delivery_ids"]:
             d, a = first_attempt(self, tok, did)
@@ -113,10 +114,13 @@ class DeliveryTest(HookdCase):
 
     def test_error_response_too_large(self):
         rx = self.receiver(lambda n, p, h, b: (200, {}, b"x" * 5000))
+        big_head = self.receiver(lambda n, p, h, b: (200, {"X-Pad": "h" * 70000}, b"ok"))
         _, tok = self.tenant()
         self.new_endpoint(tok, rx.url())
-        d, a = first_attempt(self, tok, self.send_event(tok)["delivery_ids"][0])
-        self.assertEqual(a["error"], "response_too_large")
+        self.new_endpoint(tok, big_head.url())  # headers over 64 KiB: too large, not unreachable
+        for did in self.send_event(tok)["delivery_ids"]:
+            d, a = first_attempt(self, tok, did)
+            self.assertEqual(a["error"], "response_too_large", d)
 
     def test_retries_until_completed(self):
         rx = self.receiver(lambda n, p, h, b: (500, {}, b"boom") if n < 3 else (200, {}, b"fine"))
