@@ -60,9 +60,9 @@ static void render_metrics(struct req *r, struct gauges *g)
         return;
     }
     if (!g->failed) {
-        metrics_gauge_set("deliveries_scheduled", (double)g->due);
-        metrics_gauge_set("deliveries_leased", (double)g->leased);
-        metrics_gauge_set("endpoints_ready", (double)g->ready);
+        metrics_gauge_set(GAUGE_DELIVERIES_SCHEDULED, (double)g->due);
+        metrics_gauge_set(GAUGE_DELIVERIES_LEASED, (double)g->leased);
+        metrics_gauge_set(GAUGE_ENDPOINTS_READY, (double)g->ready);
     }
     metrics_render(b);
     size_t len = evbuffer_get_length(b);

@@ -37,8 +37,8 @@ static struct {
     struct histo attempt_lat;
     unsigned long long disabled;
     unsigned long long handed_off;
-    struct { const char *name; double v; } gauges[16];
-    int ngauges;
+    double gauges[GAUGE_COUNT];
+    char gauge_set[GAUGE_COUNT]; /* rendered once set */
 } M;
 
 static void histo_add(struct histo *h, double v)
@@ -79,17 +79,20 @@ void metrics_attempt(enum delivery_outcome o, const char *error_class, double se
 void metrics_endpoint_disabled(void) { M.disabled++; }
 void metrics_handed_off(long n) { M.handed_off += (unsigned long long)n; }
 
-void metrics_gauge_set(const char *name, double v)
+static const struct {
+    const char *name, *help;
+} gauge_info[GAUGE_COUNT] = {
+    [GAUGE_DELIVERIES_IN_FLIGHT] = {"deliveries_in_flight", "Deliveries this process is sending now."},
+    [GAUGE_DELIVERIES_SCHEDULED] = {"deliveries_scheduled",
+                                    "Deliveries waiting in the due sets of all partitions (pending or retrying)."},
+    [GAUGE_DELIVERIES_LEASED] = {"deliveries_leased", "Deliveries leased to some process for sending, fleet-wide."},
+    [GAUGE_ENDPOINTS_READY] = {"endpoints_ready", "Endpoints with due work and free capacity, fleet-wide."},
+};
+
+void metrics_gauge_set(enum gauge g, double v)
 {
-    for (int i = 0; i < M.ngauges; i++)
-        if (strcmp(M.gauges[i].name, name) == 0) {
-            M.gauges[i].v = v;
-            return;
-        }
-    if (M.ngauges < 16) {
-        M.gauges[M.ngauges].name = name;
-        M.gauges[M.ngauges++].v = v;
-    }
+    M.gauges[g] = v;
+    M.gauge_set[g] = 1;
 }
 
 static void histo_render(struct evbuffer *o, const char *name, const char *labels, const struct histo *h)
@@ -216,7 +219,8 @@ void metrics_render(struct evbuffer *o)
     render_gate(o);
     render_retention(o);
     render_redis_config(o);
-    for (int i = 0; i < M.ngauges; i++)
-        evbuffer_add_printf(o, "# HELP hookd_%s Gauge.\n# TYPE hookd_%s gauge\nhookd_%s %g\n",
-                            M.gauges[i].name, M.gauges[i].name, M.gauges[i].name, M.gauges[i].v);
+    for (int i = 0; i < GAUGE_COUNT; i++)
+        if (M.gauge_set[i])
+            evbuffer_add_printf(o, "# HELP hookd_%s %s\n# TYPE hookd_%s gauge\nhookd_%s %g\n", gauge_info[i].name,
+                                gauge_info[i].help, gauge_info[i].name, gauge_info[i].name, M.gauges[i]);
 }

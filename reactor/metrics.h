@@ -15,7 +15,15 @@ enum delivery_outcome { OUTCOME_COMPLETED, OUTCOME_RETRYING, OUTCOME_ERRORED, OU
 void metrics_http(int route_idx, int status, double seconds);
 /* error_class: an error name of DESIGN.md, or NULL for an HTTP status outcome */
 void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds);
-void metrics_gauge_set(const char *name, double v);
+/* Gauges set by their owners; each has its name and HELP in metrics.c. */
+enum gauge {
+    GAUGE_DELIVERIES_IN_FLIGHT,
+    GAUGE_DELIVERIES_SCHEDULED,
+    GAUGE_DELIVERIES_LEASED,
+    GAUGE_ENDPOINTS_READY,
+    GAUGE_COUNT
+};
+void metrics_gauge_set(enum gauge g, double v);
 void metrics_endpoint_disabled(void);
 void metrics_handed_off(long n); /* deliveries leased by their own ingest */
 void metrics_render(struct evbuffer *out);

@@ -130,7 +130,7 @@ static void job_unlink(struct job *j)
 static void job_done(struct job *j)
 {
     PM.inflight--;
-    metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
+    metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
     free(j);
     maybe_drained();
 }
@@ -432,7 +432,7 @@ static void take_jobs(redisReply **f, long n, int p)
         else
             job_send(j);
     }
-    metrics_gauge_set("deliveries_in_flight", (double)PM.inflight);
+    metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
 }
 
 /* A lease outlasts the request it covers by lease_margin. */

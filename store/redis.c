@@ -49,6 +49,7 @@ static struct {
     unsigned long long rtt_n;
     void (*on_ready)(void *);
     void *on_ready_arg;
+    char addr[280];        /* host:port, for log lines */
 } S;
 
 static void connect_now(void);
@@ -234,13 +235,13 @@ static void on_select(redisReply *reply, void *priv)
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     if (status != REDIS_OK) {
-        LOG_WARNING("redis: connect failed", "error", ac->errstr, NULL);
+        LOG_WARNING("redis: connect failed", "redis", S.addr, "error", ac->errstr, NULL);
         S.ac = NULL; /* hiredis frees the context after this callback */
         schedule_reconnect();
         return;
     }
     S.connected = 1;
-    LOG_INFO("redis: connected", NULL);
+    LOG_INFO("redis: connected", "redis", S.addr, NULL);
     if (S.conf->redis_db) {
         char db[16];
         snprintf(db, sizeof(db), "%d", S.conf->redis_db);
@@ -265,7 +266,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     S.loading = 0;
     S.pending = 0;
     if (!S.closing)
-        LOG_WARNING("redis: disconnected", "error", status == REDIS_OK ? "closed" : ac->errstr, NULL);
+        LOG_WARNING("redis: disconnected", "redis", S.addr, "error", status == REDIS_OK ? "closed" : ac->errstr, NULL);
     schedule_reconnect();
 }
 
@@ -277,7 +278,7 @@ static void connect_now(void)
         return;
     }
     if (ac->err) {
-        LOG_WARNING("redis: connect failed", "error", ac->errstr, NULL);
+        LOG_WARNING("redis: connect failed", "redis", S.addr, "error", ac->errstr, NULL);
         redisAsyncFree(ac);
         schedule_reconnect();
         return;
@@ -304,14 +305,14 @@ static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
     if (S.ac && S.pending > 0 && now_ms() - S.progress_ms > S.conf->redis_timeout_ms) {
-        LOG_WARNING("redis: replies stalled; reconnecting", NULL);
+        LOG_WARNING("redis: replies stalled; reconnecting", "redis", S.addr, NULL);
         redisAsyncContext *ac = S.ac;
         S.ac = NULL;
         redisAsyncFree(ac);
         if (!event_pending(S.reconnect_ev, EV_TIMEOUT, NULL))
             schedule_reconnect();
     } else if (S.ac && !S.connected && now_ms() - S.connect_ms > S.conf->redis_timeout_ms) {
-        LOG_WARNING("redis: connect timed out", NULL);
+        LOG_WARNING("redis: connect timed out", "redis", S.addr, NULL);
         redisAsyncContext *ac = S.ac;
         S.ac = NULL;
         redisAsyncFree(ac);
@@ -328,6 +329,7 @@ int store_init(struct event_base *base, const struct conf *c)
     S.base = base;
     S.conf = c;
     S.backoff_ms = BACKOFF_MIN_MS;
+    snprintf(S.addr, sizeof(S.addr), strchr(c->redis_host, ':') ? "[%s]:%d" : "%s:%d", c->redis_host, c->redis_port);
     if (scripts_init() < 0)
         return -1;
     S.reconnect_ev = evtimer_new(base, on_reconnect_timer, NULL);

@@ -54,6 +54,17 @@ class HardeningTest(HookdCase):
         self.assertEqual(out.returncode, 0)
         self.assertIn("usage: hookd-pace", out.stdout)
 
+    def test_every_metric_says_what_it_measures(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        self.wait_state(tok, self.send_event(tok, "a")["delivery_ids"][0], "completed")
+        text = call("GET", self.hookd.url("/metrics"))[1]
+        helps = [l for l in text.splitlines() if l.startswith("# HELP ")]
+        self.assertIn("# HELP hookd_deliveries_in_flight", "\n".join(helps))
+        for line in helps:
+            desc = line.split(" ", 3)[3] if line.count(" ") >= 3 else ""
+            self.assertTrue(len(desc) > 12 and desc != "Gauge.", line)
+
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)

@@ -17,6 +17,8 @@ class RedisOutageTest(HookdCase):
             self.wait_state(tok, first, "completed")
             self.redis.stop()
             wait_for(lambda: self.api("GET", "/readyz")[0] == 503, what="readyz to report Redis down")
+            # the connection error names the server it was for
+            wait_for(lambda: '"redis":"127.0.0.1:%d"' % self.redis.port in self.hookd.log(), what="a log line naming Redis")
             s, b, h = self.api("POST", "/v1/events", {"type": "a", "payload": {}}, tok)
             self.assertEqual(s, 503, b)
             self.assertEqual(h["Content-Type"], "application/problem+json")
