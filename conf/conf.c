@@ -67,6 +67,7 @@ int conf_parse_duration(const char *s, int64_t *out_ms)
     if (errno || v < 0)
         return -1;
     int64_t mul;
+    if (strcmp(end, "") == 0 && v != 0) return -1; /* 30: seconds? milliseconds? say which */
     if (strcmp(end, "") == 0 || strcmp(end, "ms") == 0) mul = 1;
     else if (strcmp(end, "s") == 0) mul = 1000;
     else if (strcmp(end, "m") == 0) mul = 60000;
@@ -88,6 +89,7 @@ int conf_set(struct conf *c, const char *key, const char *val, const char *origi
         return -1;
     }
     void *field = (char *)c + r->offset;
+    snprintf(c->origin[r - conf_table], sizeof(c->origin[0]), "%s", origin);
     if (r->type == CONF_STR) {
         char *copy = strdup(val);
         if (!copy) {
@@ -101,8 +103,8 @@ int conf_set(struct conf *c, const char *key, const char *val, const char *origi
     int64_t v;
     if (r->type == CONF_DURATION) {
         if (conf_parse_duration(val, &v) < 0) {
-            snprintf(err, errlen, "%s: %s: '%s' is not a duration (like 500ms, 15s, 5m, 2h, 1d)",
-                     origin, key, val);
+            snprintf(err, errlen, "%s: %s: '%s' is not a duration: a number with a unit, ms, s, m, h or d "
+                     "(like 500ms, 15s, 5m, 2h, 1d)", origin, key, val);
             return -1;
         }
     } else {
@@ -154,8 +156,14 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
+        /* '#' at the start of a line, or after blank space, starts a comment */
+        for (char *h = strchr(line, '#'); h; h = strchr(h + 1, '#'))
+            if (h == line || h[-1] == ' ' || h[-1] == '\t') {
+                *h = '\0';
+                break;
+            }
         char *s = trim(line);
-        if (*s == '\0' || *s == '#')
+        if (*s == '\0')
             continue;
         char *eq = strchr(s, '=');
         snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
@@ -346,7 +354,27 @@ static int parse_redis_url(struct conf *c)
     return 0;
 }
 
+static int finish_checks(struct conf *c, char *err, size_t errlen);
+
+/* Checks across keys; an error names the key and where its value came from. */
 int conf_finish(struct conf *c, char *err, size_t errlen)
+{
+    if (finish_checks(c, err, errlen) == 0)
+        return 0;
+    char key[64], msg[512];
+    size_t kl = strcspn(err, ":");
+    if (kl < sizeof(key)) {
+        memcpy(key, err, kl);
+        key[kl] = '\0';
+        const struct conf_row *r = conf_find(key);
+        snprintf(msg, sizeof(msg), "%s", err);
+        snprintf(err, errlen, "%s: %s", r && c->origin[r - conf_table][0] ? c->origin[r - conf_table] : "default",
+                 msg);
+    }
+    return -1;
+}
+
+static int finish_checks(struct conf *c, char *err, size_t errlen)
 {
     if (parse_hostport(c->listen, &c->listen_host, &c->listen_port) < 0) {
         snprintf(err, errlen, "listen: '%s' is not host:port", c->listen);

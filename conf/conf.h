@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define CONF_MAX_ALLOW 32
+#define CONF_MAX_KEYS 64
 #define CONF_MAX_SCHEDULE 32
 
 struct conf_cidr {
@@ -54,6 +55,10 @@ struct conf {
     int64_t job_batch;
     int64_t retention_ms;
 
+    /* Where each key's value came from ("file:line", "HOOKD_X", "--x"; empty:
+     * the default), by conf_table row, so every error can name its source. */
+    char origin[CONF_MAX_KEYS][128];
+
     /* Derived by conf_finish(); not keys of their own. */
     int allow_count;
     struct conf_cidr allow[CONF_MAX_ALLOW];
@@ -82,7 +87,8 @@ extern const size_t conf_table_len;
 
 /* Fill defaults. Returns 0, or -1 with err set. */
 int conf_init(struct conf *c, char *err, size_t errlen);
-/* Set one key from text; `origin` names where it came from for errors. */
+/* Set one key from text; `origin` names where it came from for errors. A
+ * duration needs a unit (ms, s, m, h, d) unless it is 0. */
 int conf_set(struct conf *c, const char *key, const char *val, const char *origin,
              char *err, size_t errlen);
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);

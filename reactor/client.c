@@ -601,6 +601,22 @@ int client_init(struct event_base *base, const struct conf *c)
     return 0;
 }
 
+int client_check_ca_file(const char *path, char *why, size_t len)
+{
+    if (!path[0])
+        return 0;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    int ok = ctx && SSL_CTX_load_verify_locations(ctx, path, NULL) == 1;
+    if (!ok) {
+        unsigned long e = ERR_peek_last_error();
+        snprintf(why, len, "cannot load '%s' as a PEM CA bundle (%s)", path,
+                 e ? ERR_reason_error_string(e) : "unreadable");
+    }
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 void client_free(void)
 {
     for (int b = 0; b < POOL_BUCKETS; b++)

@@ -39,6 +39,9 @@ struct client_header {
 typedef void (*client_cb)(const struct client_result *res, void *arg);
 
 int client_init(struct event_base *base, const struct conf *c);
+/* 0 when ca_file ("" = none) loads as a PEM CA bundle; else -1 with why set.
+ * Start-up and --check-config both run it. */
+int client_check_ca_file(const char *path, char *why, size_t len);
 void client_free(void);
 /* Start a POST. `body` is borrowed and must stay valid until the callback.
  * Returns NULL only when out of memory (callback not called). */

@@ -9,12 +9,14 @@
  */
 #include <event2/event.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "conf/conf.h"
+#include "reactor/client.h"
 #include "reactor/jobs.h"
 #include "reactor/log.h"
 #include "reactor/pump.h"
@@ -35,6 +37,28 @@ static void usage(FILE *out)
     for (size_t i = 0; i < conf_table_len; i++)
         fprintf(out, "  --%-24s %s (default: %s)\n", conf_table[i].name, conf_table[i].help,
                 conf_table[i].def[0] ? conf_table[i].def : "\"\"");
+}
+
+/* What start-up would refuse beyond the values themselves, so that
+ * --check-config passes exactly when hookd would start. */
+static int check_startup(const struct conf *c, char *err, size_t len)
+{
+    char why[400], hp[300];
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    size_t ca = 0;
+    while (ca < conf_table_len && strcmp(conf_table[ca].name, "ca_file") != 0)
+        ca++;
+    if (client_check_ca_file(c->ca_file, why, sizeof(why)) < 0) {
+        snprintf(err, len, "%s: ca_file: %s", ca < conf_table_len && c->origin[ca][0] ? c->origin[ca] : "default", why);
+        return -1;
+    }
+    snprintf(hp, sizeof(hp), strchr(c->listen_host, ':') ? "[%s]:1" : "%s:1", c->listen_host);
+    if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sslen) < 0) {
+        snprintf(err, len, "listen: '%s' must be a numeric address and a port", c->listen);
+        return -1;
+    }
+    return 0;
 }
 
 /* Two passes over argv: find --config first (the file is below flags), then
@@ -99,10 +123,12 @@ static int load_config(struct conf *c, int argc, char **argv, int *check_only)
             snprintf(err, sizeof(err), "--%s needs a value", key);
             goto fail;
         }
-        if (conf_set(c, key, val, "command line", err, sizeof(err)) < 0)
+        char flag[140];
+        snprintf(flag, sizeof(flag), "--%s", key);
+        if (conf_set(c, key, val, flag, err, sizeof(err)) < 0)
             goto fail;
     }
-    if (conf_finish(c, err, sizeof(err)) < 0)
+    if (conf_finish(c, err, sizeof(err)) < 0 || check_startup(c, err, sizeof(err)) < 0)
         goto fail;
     return 0;
 fail:

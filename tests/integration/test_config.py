@@ -30,6 +30,45 @@ class ConfigTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn(key, p.stderr)
 
+    def test_errors_name_their_source(self):
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+            f.write("# a comment\nlog_level = debug   # trailing comments are comments\n"
+                    "partitions = 8\nlisten = 127.0.0.1:nope\n")
+        try:
+            p = self.run_hookd("--config", f.name, "--check-config")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("%s:4: listen:" % f.name, p.stderr)  # file:line of the value at fault
+        finally:
+            os.unlink(f.name)
+        p = self.run_hookd("--check-config", env={"HOOKD_REDIS_URL": "mysql://x"})
+        self.assertIn("HOOKD_REDIS_URL: redis_url:", p.stderr)
+        p = self.run_hookd("--request-timeout=soon", "--check-config")
+        self.assertIn("--request_timeout: request_timeout:", p.stderr)
+
+    def test_trailing_comment_after_a_value(self):
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+            f.write("log_level = debug # x\nadmin_token = a#b-is-part-of-the-token-0123\n")
+        try:
+            p = self.run_hookd("--config", f.name, "--check-config")
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            os.unlink(f.name)
+
+    def test_duration_without_unit_is_refused_naming_the_units(self):
+        p = self.run_hookd("--check-config", env={"HOOKD_REQUEST_TIMEOUT": "30"})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("ms, s, m, h or d", p.stderr)
+        self.assertEqual(self.run_hookd("--check-config", env={"HOOKD_RETRY_SCHEDULE": "0,5s"}).returncode, 0)
+
+    def test_check_config_checks_the_ca_file_as_start_up_does(self):
+        p = self.run_hookd("--check-config", env={"HOOKD_CA_FILE": "/nonexistent/ca.pem"})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("HOOKD_CA_FILE: ca_file:", p.stderr)
+        p = self.run_hookd("--check-config", env={"HOOKD_CA_FILE": os.path.join(ROOT, "README.md")})
+        self.assertEqual(p.returncode, 2, "a file that is not PEM")
+
     def test_flags_beat_environment(self):
         p = self.run_hookd("--partitions=0", "--check-config", env={"HOOKD_PARTITIONS": "8"})
         self.assertEqual(p.returncode, 2)

@@ -8,7 +8,7 @@ static void test_durations(void)
 {
     static const struct { const char *in; long long ms; int ok; } cases[] = {
         {"0", 0, 1}, {"250ms", 250, 1}, {"15s", 15000, 1}, {"5m", 300000, 1}, {"2h", 7200000, 1},
-        {"1d", 86400000, 1}, {"", 0, 0}, {"-1s", 0, 0}, {"5x", 0, 0}, {"s", 0, 0},
+        {"1d", 86400000, 1}, {"", 0, 0}, {"-1s", 0, 0}, {"5x", 0, 0}, {"s", 0, 0}, {"30", 0, 0},
         {"99999999999999999999s", 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
