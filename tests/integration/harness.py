@@ -201,6 +201,13 @@ def call(method, url, body=None, token=None, headers=None, raw=None, timeout=30)
             status, text, hdrs = r.status, r.read().decode(errors="replace"), r.headers
     except urllib.error.HTTPError as e:
         status, text, hdrs = e.code, e.read().decode(errors="replace"), e.headers
+    # a reply that says it is JSON must be JSON, exactly (no trailing bytes)
+    if "json" in (hdrs.get("Content-Type") or ""):
+        try:
+            return status, json.loads(text) if text else None, hdrs
+        except ValueError as e:
+            raise AssertionError("%s %s: a %s reply that is not JSON (%s): %r" %
+                                 (method, url, hdrs.get("Content-Type"), e, text[:200]))
     try:
         return status, json.loads(text) if text else None, hdrs
     except ValueError:

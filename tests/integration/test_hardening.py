@@ -65,6 +65,14 @@ class HardeningTest(HookdCase):
             desc = line.split(" ", 3)[3] if line.count(" ") >= 3 else ""
             self.assertTrue(len(desc) > 12 and desc != "Gauge.", line)
 
+    def test_calls_keep_working_after_redis_forgets_the_scripts(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        self.redis.cli("SCRIPT", "FLUSH")  # every EVALSHA now answers NOSCRIPT
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")  # ingest, claim and complete fell back to EVAL
+        self.assertEqual(self.api("GET", "/v1/deliveries/" + did, None, tok)[0], 200)
+
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)

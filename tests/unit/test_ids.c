@@ -19,10 +19,18 @@ int main(void)
     id_new_event(b, t);
     CHECK(id_valid(b) && strcmp(b + 32, "0000") == 0, "event id ends in 16 zero bits: %s", b);
     CHECK(strcmp(b, a) > 0 && id_time(b) == id_time(a), "event ids share the monotonic clock: %s", b);
-    id_floor(f, t + 1);
-    CHECK(strcmp(f, a) > 0 || id_time(a) > t, "floor orders after earlier ids");
-    id_floor(f, t);
-    CHECK(id_time(f) == t, "floor time");
+    /* a floor splits ids by millisecond: after every id of earlier ones, at
+     * or before every id of its own (a later millisecond than the loop above
+     * reached, so the monotonic clock is not ahead of it) */
+    int64_t t2 = t + 10000000;
+    char x[ID_LEN + 1];
+    id_new(x, t2);
+    CHECK(id_time(x) == t2, "a later millisecond starts afresh: %s", x);
+    id_floor(f, t2 + 1);
+    CHECK(strcmp(f, x) > 0, "floor(t+1) %s sorts after %s, an id of t", f, x);
+    id_floor(f, t2);
+    CHECK(strcmp(f, x) <= 0, "floor(t) %s sorts at or before %s, an id of t", f, x);
+    CHECK(id_time(f) == t2, "floor time");
     static const char *bad[] = {"", "x", "0189dd0e-5c5a-7bcd-8aaa-00000000000", "0189DD0E-5C5A-7BCD-8AAA-000000000000",
                                 "0189dd0e_5c5a-7bcd-8aaa-000000000000", "0189dd0e-5c5a-7bcd-8aaa-00000000000g"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
