@@ -12,7 +12,10 @@ void h_readyz(struct req *r);
 void h_metrics(struct req *r);
 
 void h_org_create(struct req *r);
+void h_org_list(struct req *r);
 void h_token_create(struct req *r);
+void h_token_list(struct req *r);
+void h_token_revoke(struct req *r);
 void h_oauth_token(struct req *r);
 
 void h_endpoint_create(struct req *r);

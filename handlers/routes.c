@@ -18,7 +18,10 @@ const struct route routes[] = {
     {GET, "/metrics", h_metrics, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
 
     {POST, "/v1/orgs", h_org_create, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/orgs", h_org_list, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},
     {POST, "/v1/tokens", h_token_create, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/tokens", h_token_list, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0},
+    {DELETE, "/v1/tokens/:id", h_token_revoke, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0},
     {POST, "/oauth/token", h_oauth_token, NEED_NONE, 0, 0, ERR_OAUTH, 1},
 
     {POST, "/v1/endpoints", h_endpoint_create, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},

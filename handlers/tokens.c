@@ -233,3 +233,84 @@ done:
     if (o)
         cleanse_free(o);
 }
+
+/* One token record as the API lists it: never a secret (Redis holds none). */
+static void render_token(struct jw *w, const redisReply *t)
+{
+    char scopes[128];
+    snprintf(scopes, sizeof(scopes), "%s", flat_get(t, "scopes") ? flat_get(t, "scopes") : "");
+    jw_map_open(w);
+    jw_kstr(w, "id", flat_get(t, "id"));
+    jw_kstr(w, "org_id", flat_get(t, "org_id"));
+    jw_kint(w, "user_id", flat_int(t, "user_id"));
+    jw_key(w, "scopes");
+    jw_array_open(w);
+    for (char *s = scopes, *save = NULL, *tok; (tok = strtok_r(s, ",", &save)); s = NULL)
+        jw_str(w, tok);
+    jw_array_close(w);
+    jw_kbool(w, "admin", flat_int(t, "admin") == 1);
+    render_kstr_opt(w, "name", flat_get(t, "name"));
+    jw_kstr(w, "client_id", flat_get(t, "client_id"));
+    jw_ktime(w, "created_at", flat_int(t, "created_at"));
+    jw_map_close(w);
+}
+
+static void on_token_list(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    struct jw w;
+    if (reply_failed(r, rep))
+        return;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "unexpected store reply");
+        return;
+    }
+    jw_map_open(&w);
+    jw_key(&w, "data");
+    jw_array_open(&w);
+    for (size_t i = 1; i < rep->elements; i++)
+        render_token(&w, rep->element[i]);
+    jw_array_close(&w);
+    render_kstr_opt(&w, "next_cursor", rep->element[0]->str);
+    jw_map_close(&w);
+    reply_json(r, 200, &w);
+}
+
+/* GET /v1/tokens: root sees every org's tokens, an org admin its own org's. */
+void h_token_list(struct req *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    int limit;
+    const char *cursor;
+    char lim[16];
+    if (req_query_only(r, allowed) < 0 || list_params(r, 100, 1000, &limit, &cursor) < 0)
+        return;
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *org = r->who.kind == PRINCIPAL_ROOT ? "" : r->who.org_id;
+    const char *argv[] = {"tokens", org, cursor, lim};
+    call_script_key(r, KEY_GLOBAL, SCRIPT_ADMIN, on_token_list, 4, argv);
+}
+
+static void on_token_revoked(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    if (reply_failed(r, rep))
+        return;
+    if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
+        reply_error(r, 404, "not_found", NULL, "no such token");
+        return;
+    }
+    reply_raw(r, 204, NULL, NULL, 0);
+}
+
+/* DELETE /v1/tokens/{id}: the token (and its OAuth2 client, and the access
+ * tokens that client minted) stops working within token_cache. */
+void h_token_revoke(struct req *r)
+{
+    const char *id = path_id(r, 0, "token");
+    if (!id)
+        return;
+    const char *org = r->who.kind == PRINCIPAL_ROOT ? "" : r->who.org_id;
+    const char *argv[] = {"revoke", org, id};
+    call_script_key(r, KEY_GLOBAL, SCRIPT_ADMIN, on_token_revoked, 3, argv);
+}

@@ -161,12 +161,9 @@ void auth_lookup(const char *token, auth_cb cb, void *arg)
     l->cb = cb;
     l->arg = arg;
     memcpy(l->sha, sha, sizeof(sha));
-    char key[sizeof(KEY_TOKEN) + SHA256_HEX_LEN];
-    memcpy(key, KEY_TOKEN, sizeof(KEY_TOKEN) - 1);
-    memcpy(key + sizeof(KEY_TOKEN) - 1, sha, SHA256_HEX_LEN + 1);
-    const char *argv[2] = {"HGETALL", key};
-    size_t lens[2] = {7, strlen(key)};
-    if (store_command(on_token, l, 2, argv, lens) < 0) {
+    const char *argv[2] = {KEY_GLOBAL, l->sha};
+    size_t lens[2] = {strlen(KEY_GLOBAL), SHA256_HEX_LEN};
+    if (store_script(SCRIPT_AUTH, on_token, l, 1, 2, argv, lens) < 0) {
         free(l);
         cb(AUTH_UNAVAILABLE, NULL, arg);
     }

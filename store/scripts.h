@@ -26,6 +26,8 @@ enum script_id {
     SCRIPT_RATELIMIT,
     SCRIPT_STATS,
     SCRIPT_PRUNE,
+    SCRIPT_ADMIN,
+    SCRIPT_AUTH,
     SCRIPT_COUNT
 };
 

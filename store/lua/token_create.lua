@@ -8,4 +8,8 @@ local rec = {'id', ARGV[4], 'org_id', ARGV[5], 'user_id', ARGV[6], 'scopes', ARG
              'admin', ARGV[8], 'name', ARGV[9], 'created_at', ARGV[10], 'client_id', ARGV[2]}
 redis.call('HSET', G .. ':token:' .. ARGV[1], unpack(rec))
 redis.call('HSET', G .. ':client:' .. ARGV[2], 'secret_sha256', ARGV[3], unpack(rec))
+-- for listing and revoking by id (admin.lua)
+redis.call('HSET', G .. ':tokref:' .. ARGV[4], 'sha', ARGV[1], 'client_id', ARGV[2], 'org_id', ARGV[5])
+redis.call('ZADD', G .. ':tokens', 0, ARGV[4])
+redis.call('ZADD', G .. ':org:' .. ARGV[5] .. ':tokens', 0, ARGV[4])
 return 1

@@ -3,7 +3,7 @@ import json
 import socket
 import unittest
 
-from harness import HookdCase, call
+from harness import ROOT_TOKEN, HookdCase, call
 
 
 class HardeningTest(HookdCase):
@@ -72,6 +72,56 @@ class HardeningTest(HookdCase):
         did = self.send_event(tok, "a")["delivery_ids"][0]
         self.wait_state(tok, did, "completed")  # ingest, claim and complete fell back to EVAL
         self.assertEqual(self.api("GET", "/v1/deliveries/" + did, None, tok)[0], 200)
+
+    def test_tokens_are_listed_without_secrets_and_revoked(self):
+        org_a = self.new_org("a")
+        org_b = self.new_org("b")
+        admin_a = self.new_token(org_a, admin=True)
+        plain_a = self.new_token(org_a, admin=False, scopes=["webhooks:read"])
+        admin_b = self.new_token(org_b, admin=True)
+        # an org admin sees its own org's tokens, and never a secret
+        s, b, _ = self.api("GET", "/v1/tokens", None, admin_a["token"])
+        self.assertEqual(s, 200, b)
+        self.assertEqual(sorted(t["id"] for t in b["data"]), sorted([admin_a["id"], plain_a["id"]]))
+        text = json.dumps(b)
+        for secret in (admin_a["token"], admin_a["client_secret"], plain_a["token"]):
+            self.assertNotIn(secret, text)
+        self.assertEqual(self.api("GET", "/v1/tokens", None, plain_a["token"])[0], 403)  # not an admin
+        s, b, _ = self.api("GET", "/v1/tokens?limit=1000", None, ROOT_TOKEN)
+        self.assertTrue({admin_a["id"], plain_a["id"], admin_b["id"]} <= {t["id"] for t in b["data"]})
+        # another org's token reads as unknown
+        self.assertEqual(self.api("DELETE", "/v1/tokens/" + admin_b["id"], None, admin_a["token"])[0], 404)
+        self.assertEqual(self.api("GET", "/v1/endpoints", None, admin_b["token"])[0], 200)
+        # revoking a token stops it, its OAuth2 client and the access tokens that client minted
+        form = "grant_type=client_credentials&client_id=%s&client_secret=%s" % (plain_a["client_id"],
+                                                                               plain_a["client_secret"])
+        s, at, _ = call("POST", self.hookd.url("/oauth/token"), raw=form.encode(),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(s, 200, at)
+        self.assertEqual(self.api("GET", "/v1/endpoints", None, at["access_token"])[0], 200)
+        self.assertEqual(self.api("DELETE", "/v1/tokens/" + plain_a["id"], None, admin_a["token"])[0], 204)
+        self.assertEqual(self.api("GET", "/v1/endpoints", None, plain_a["token"])[0], 401)
+        self.assertEqual(self.api("GET", "/v1/endpoints", None, at["access_token"])[0], 401)
+        s, _, _ = call("POST", self.hookd.url("/oauth/token"), raw=form.encode(),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(s, 401)
+        self.assertEqual(self.api("DELETE", "/v1/tokens/" + plain_a["id"], None, admin_a["token"])[0], 404)
+        s, b, _ = self.api("GET", "/v1/tokens", None, admin_a["token"])
+        self.assertEqual([t["id"] for t in b["data"]], [admin_a["id"]])
+        # root revokes any org's
+        self.assertEqual(self.api("DELETE", "/v1/tokens/" + admin_b["id"], None, ROOT_TOKEN)[0], 204)
+
+    def test_root_lists_orgs(self):
+        a, b = self.new_org("one"), self.new_org("two")
+        s, body, _ = self.api("GET", "/v1/orgs?limit=1000", None, ROOT_TOKEN)
+        self.assertEqual(s, 200, body)
+        names = {o["id"]: o["name"] for o in body["data"]}
+        self.assertEqual((names.get(a), names.get(b)), ("one", "two"))
+        _, tok = self.tenant()
+        self.assertEqual(self.api("GET", "/v1/orgs", None, tok)[0], 403)
+        s, page, _ = self.api("GET", "/v1/orgs?limit=1", None, ROOT_TOKEN)
+        self.assertEqual(len(page["data"]), 1)
+        self.assertTrue(page["next_cursor"])
 
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
