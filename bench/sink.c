@@ -1,8 +1,10 @@
 /*
  * hookd-sink: a webhook receiver for demos and benchmarks. Answers every
  * POST with 200 over keep-alive, and counts.
- *   hookd-sink [--port N] [--verbose] [--delay-ms N]
+ *   hookd-sink [--port N] [--verbose] [--delay-ms N] [--secret whsec_...]
  * --verbose  prints each request's webhook headers and body (demos)
+ * --secret   checks each request's Standard Webhooks signature against the
+ *            endpoint's secret and prints (with --verbose) and counts the verdict
  * --delay-ms holds each answer that long (deliveries stay in flight)
  * GET /stats answers {received, delay_p50_us, delay_p99_us, delay_max_us},
  *   the delay being receive time minus the payload's "sent_us" (hookd-pace);
@@ -19,7 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-static unsigned long long received;
+#include "reactor/signing.h"
+
+static unsigned long long received, bad_signatures;
+static const char *secret;
 static int verbose, delay_ms;
 static struct event_base *base;
 static uint32_t *delays;
@@ -41,9 +46,11 @@ static int cmp_u32(const void *a, const void *b)
 static void answer_stats(struct evhttp_request *req)
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    qsort(delays, ndelays, sizeof(uint32_t), cmp_u32);
-    evbuffer_add_printf(out, "{\"received\":%llu,\"delay_p50_us\":%u,\"delay_p99_us\":%u,\"delay_max_us\":%u}\n",
-                        received, ndelays ? delays[ndelays / 2] : 0,
+    if (ndelays)
+        qsort(delays, ndelays, sizeof(uint32_t), cmp_u32);
+    evbuffer_add_printf(out, "{\"received\":%llu,\"bad_signatures\":%llu,\"delay_p50_us\":%u,"
+                        "\"delay_p99_us\":%u,\"delay_max_us\":%u}\n",
+                        received, bad_signatures, ndelays ? delays[ndelays / 2] : 0,
                         ndelays ? delays[(size_t)(ndelays * 0.99)] : 0, ndelays ? delays[ndelays - 1] : 0);
     evhttp_send_reply(req, 200, "OK", NULL);
 }
@@ -74,6 +81,24 @@ static void record_delay(struct evbuffer *in)
     delays[ndelays++] = (uint32_t)(d > UINT32_MAX ? UINT32_MAX : d);
 }
 
+/* 1 when one of the request's signatures is what --secret makes of it. */
+static int signature_verifies(struct evhttp_request *req, struct evbuffer *in)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *id = evhttp_find_header(h, "webhook-id"), *ts = evhttp_find_header(h, "webhook-timestamp");
+    const char *sigs = evhttp_find_header(h, "webhook-signature");
+    char want[SIGNATURE_MAX];
+    size_t n = evbuffer_get_length(in);
+    if (!id || !ts || !sigs ||
+        sign_payload(id, strtoll(ts, NULL, 10), (const char *)evbuffer_pullup(in, -1), n, secret, NULL, want) < 0)
+        return 0;
+    size_t wl = strlen(want);
+    for (const char *p = sigs; (p = strstr(p, want)) != NULL; p += wl)
+        if ((p == sigs || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ' '))
+            return 1;
+    return 0;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     const char *uri = evhttp_request_get_uri(req);
@@ -94,6 +119,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     received++;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     record_delay(in);
+    int verified = secret ? signature_verifies(req, in) : -1;
+    if (verified == 0)
+        bad_signatures++;
     if (verbose) {
         struct evkeyvalq *h = evhttp_request_get_input_headers(req);
         size_t n = evbuffer_get_length(in);
@@ -105,6 +133,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                 printf("  %s: %s\n", names[i], v);
         }
         printf("  body: %.*s\n", (int)(n > 2048 ? 2048 : n), (const char *)evbuffer_pullup(in, -1));
+        if (verified >= 0)
+            printf("  signature: %s\n", verified ? "verified" : "INVALID (no v1 signature matches --secret)");
         fflush(stdout);
     }
     if (delay_ms > 0) {
@@ -130,9 +160,11 @@ int main(int argc, char **argv)
             delay_ms = atoi(argv[++i]);
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
+        else if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
+            secret = argv[++i];
         else {
-            fprintf(stderr, "usage: hookd-sink [--port N] [--verbose] [--delay-ms N]\n");
-            return 2;
+            fprintf(stderr, "usage: hookd-sink [--port N] [--verbose] [--delay-ms N] [--secret whsec_...]\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
     signal(SIGPIPE, SIG_IGN);

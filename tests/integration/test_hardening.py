@@ -123,6 +123,47 @@ class HardeningTest(HookdCase):
         self.assertEqual(len(page["data"]), 1)
         self.assertTrue(page["next_cursor"])
 
+    def test_sink_verifies_signatures_before_and_after_a_rotation(self):
+        import os
+        import subprocess
+        from harness import HOOKD_BIN, free_port, wait_for
+        sink_bin = os.path.join(os.path.dirname(HOOKD_BIN), "hookd-sink")
+        _, tok = self.tenant()
+        port = free_port()
+        ep = self.new_endpoint(tok, "http://127.0.0.1:%d/hooks" % port, event_types=["a"])
+
+        def run_sink(secret):
+            p = subprocess.Popen([sink_bin, "--port", str(port), "--verbose", "--secret", secret],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            def up():
+                if p.poll() is not None:
+                    raise AssertionError("hookd-sink exited: " + p.stderr.read())
+                try:
+                    return call("GET", "http://127.0.0.1:%d/stats" % port, timeout=2)[0] == 200
+                except OSError:
+                    return False
+            wait_for(up, what="the sink to listen")
+            return p
+
+        def deliver_and_read(p):
+            did = self.send_event(tok, "a")["delivery_ids"][0]
+            self.wait_state(tok, did, "completed")
+            stats = call("GET", "http://127.0.0.1:%d/stats" % port)[1]
+            p.terminate()
+            return p.communicate(timeout=10)[0], stats
+
+        out, stats = deliver_and_read(run_sink(ep["secret"]))
+        self.assertIn("signature: verified", out)
+        self.assertEqual(stats["bad_signatures"], 0)
+        out, stats = deliver_and_read(run_sink("whsec_" + "QUJD" * 8))
+        self.assertIn("signature: INVALID", out)
+        self.assertEqual(stats["bad_signatures"], 1)
+        s, rot, _ = self.api("POST", "/v1/endpoints/%s/rotate-secret" % ep["id"], None, tok)
+        self.assertEqual(s, 200, rot)
+        for secret in (rot["secret"], ep["secret"]):  # the new one, and the old during the overlap
+            out, stats = deliver_and_read(run_sink(secret))
+            self.assertIn("signature: verified", out)
+
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)
