@@ -44,6 +44,7 @@ const struct conf_row conf_table[] = {
     {"http_idle_timeout", CONF_DURATION, F(http_idle_timeout_ms), "60s", 1000, 3600000, "idle API connections are closed after this"},
     {"retrigger_per_minute", CONF_INT, F(retrigger_per_minute), "10", 1, 100000, "contract 003 retrigger calls per webhook per minute"},
     {"retention", CONF_DURATION, F(retention_ms), "72h", 1000, 3650 * DAY, "how long finished deliveries, their events and attempts are kept"},
+    {"job_lease", CONF_DURATION, F(job_lease_ms), "10s", 1000, 600000, "how long a background job stays with a process that stops stepping it before another takes it over"},
     {"job_batch", CONF_INT, F(job_batch), "50", 1, 100000, "deliveries a background redelivery job handles per step"},
 };
 const size_t conf_table_len = sizeof(conf_table) / sizeof(conf_table[0]);

@@ -54,6 +54,7 @@ struct conf {
     int64_t retrigger_per_minute;
     int64_t job_batch;
     int64_t retention_ms;
+    int64_t job_lease_ms;
 
     /* Where each key's value came from ("file:line", "HOOKD_X", "--x"; empty:
      * the default), by conf_table row, so every error can name its source. */

@@ -40,6 +40,7 @@ const struct route routes[] = {
     {GET, "/v1/deliveries/:id", h_delivery_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
     {GET, "/v1/deliveries/:id/attempts", h_delivery_attempts, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
     {GET, "/v1/jobs/:id", h_job_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0},
+    {POST, "/v1/jobs/:id/cancel", h_job_cancel, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0},
 
     /* the redelivery contracts of shared/contracts/, at their own paths */
     {POST, "/api/webhooks/resend", h_c000_resend, NEED_TOKEN, RW, 0, ERR_C000, 0},

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "reactor/log.h"
@@ -12,13 +13,16 @@
 #include "store/keys.h"
 #include "store/redis.h"
 
-/* One running job; owned by this module's list until its walk ends. */
+#define JOB_CLAIM_EVERY_MS 1000 /* one partition per tick is asked for orphaned jobs */
+
+/* One job this process runs; owned by this module's list until it stops.
+ * The job's selection, cursor and counts live in its Redis record: a step
+ * reads them there, so whichever process holds the lease can step it. */
 struct job_run {
     struct job_run *prev, *next;
-    struct job_spec spec;
     char id[ID_LEN + 1];
+    char org[ID_LEN + 1];
     char prefix[KEY_PREFIX_MAX];
-    char min_id[ID_LEN + 1], max_id[ID_LEN + 1], cursor[ID_LEN + 1];
     struct event *step_ev;
     struct timeval step_started;
     void (*created)(int, void *);
@@ -29,7 +33,13 @@ static struct {
     struct event_base *base;
     const struct conf *conf;
     struct job_run *runs;
+    struct event *claim_ev;
+    int claim_next;   /* the partition the next claim tick asks */
+    int claim_busy;
+    char owner[128];  /* "host:pid:random": this process, as job records name it */
 } J;
+
+const char *jobs_process_name(void) { return J.owner; }
 
 static void run_free(struct job_run *j)
 {
@@ -61,44 +71,74 @@ static void step_after_rest(struct job_run *j)
     event_add(j->step_ev, &took);
 }
 
+static void lease_until(char out[24])
+{
+    snprintf(out, 24, "%lld", (long long)(now_ms() + J.conf->job_lease_ms));
+}
+
 static void on_step(redisReply *rep, void *priv)
 {
     struct job_run *j = priv;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
+    const char *verdict = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+                                  rep->element[0]->type == REDIS_REPLY_STRING
+                              ? rep->element[0]->str
+                              : NULL;
+    if (!verdict) {
         LOG_WARNING("job step failed; retrying", "job_id", j->id,
                     "error", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unavailable", NULL);
         step_later(j, 1000);
         return;
     }
-    const char *next = rep->element[0]->str;
-    if (!next || !*next) {
-        LOG_INFO("job finished", "job_id", j->id, NULL);
-        run_free(j);
+    if (strcmp(verdict, "ok") == 0) {
+        step_after_rest(j);
         return;
     }
-    snprintf(j->cursor, sizeof(j->cursor), "%s", next);
-    step_after_rest(j);
+    if (strcmp(verdict, "done") == 0)
+        LOG_INFO("job finished", "job_id", j->id, NULL);
+    else if (strcmp(verdict, "lost") == 0)
+        LOG_WARNING("job taken over by another process (this one stalled past its lease)", "job_id", j->id, NULL);
+    else
+        LOG_INFO("job stopped", "job_id", j->id, "state", rep->elements > 1 ? rep->element[1]->str : "", NULL);
+    run_free(j);
 }
 
 static void do_step(evutil_socket_t fd, short what, void *arg)
 {
     struct job_run *j = arg;
-    char now[24], uid[24], base[ID_LEN + 1], lim[16], keep[24];
+    char now[24], base[ID_LEN + 1], lim[16], keep[24], until[24];
     int64_t t = now_ms();
-    snprintf(keep, sizeof(keep), "%lld", (long long)J.conf->retention_ms);
     snprintf(now, sizeof(now), "%lld", (long long)t);
-    snprintf(uid, sizeof(uid), "%lld", j->spec.user_id);
     snprintf(lim, sizeof(lim), "%lld", (long long)J.conf->job_batch);
+    snprintf(keep, sizeof(keep), "%lld", (long long)J.conf->retention_ms);
+    lease_until(until);
     id_new(base, t);
-    const char *argv[] = {j->prefix, "range", j->spec.org, now, uid, base, j->spec.index, j->min_id,
-                          j->max_id, j->cursor, j->spec.status, j->spec.counters, lim,
-                          j->spec.dry_run ? "1" : "0", j->id, keep};
-    size_t lens[16];
-    for (int i = 0; i < 16; i++)
+    const char *argv[] = {j->prefix, "range", j->org, now, base, j->id, J.owner, until, lim, keep};
+    size_t lens[10];
+    for (int i = 0; i < 10; i++)
         lens[i] = strlen(argv[i]);
     evutil_gettimeofday(&j->step_started, NULL);
-    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 16, argv, lens) < 0)
+    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 10, argv, lens) < 0)
         step_later(j, 1000);
+}
+
+static struct job_run *run_new(const char *id, const char *org)
+{
+    struct job_run *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->org, sizeof(j->org), "%s", org);
+    key_prefix(j->prefix, key_partition(org, (int)J.conf->partitions));
+    j->step_ev = evtimer_new(J.base, do_step, j);
+    j->next = J.runs;
+    if (J.runs)
+        J.runs->prev = j;
+    J.runs = j;
+    if (!j->step_ev) {
+        run_free(j);
+        return NULL;
+    }
+    return j;
 }
 
 static void on_created(redisReply *rep, void *priv)
@@ -110,52 +150,134 @@ static void on_created(redisReply *rep, void *priv)
         run_free(j);
         return;
     }
-    LOG_INFO("job started", "job_id", j->id, "search_type", j->spec.search_type, NULL);
+    LOG_INFO("job started", "job_id", j->id, NULL);
     step_later(j, 0);
 }
 
 int jobs_start(const struct job_spec *s, char job_id[37], void (*created)(int, void *), void *arg)
 {
-    struct job_run *j = calloc(1, sizeof(*j));
+    char id[ID_LEN + 1], min_id[ID_LEN + 1], max_id[ID_LEN + 1], now[24], until[24], uid[24];
+    int64_t t = now_ms();
+    id_new(id, t);
+    struct job_run *j = run_new(id, s->org);
     if (!j)
         return -1;
-    j->spec = *s;
     j->created = created;
     j->created_arg = arg;
-    int64_t t = now_ms();
-    id_new(j->id, t);
     memcpy(job_id, j->id, sizeof(j->id));
-    key_prefix(j->prefix, key_partition(s->org, (int)J.conf->partitions));
     /* never walk past the job's own start: its replays are newer and must
      * not be picked up by the walk that creates them */
-    id_floor(j->min_id, s->min_ms);
-    id_floor(j->max_id, s->max_ms < t ? s->max_ms : t);
-    j->step_ev = evtimer_new(J.base, do_step, j);
-    j->next = J.runs;
-    if (J.runs)
-        J.runs->prev = j;
-    J.runs = j;
-    char now[24];
+    id_floor(min_id, s->min_ms);
+    id_floor(max_id, s->max_ms < t ? s->max_ms : t);
     snprintf(now, sizeof(now), "%lld", (long long)t);
-    const char *argv[] = {j->prefix, "job", s->org, now, j->id, s->search_type, s->dry_run ? "1" : "0"};
-    size_t lens[7];
-    for (int i = 0; i < 7; i++)
+    snprintf(uid, sizeof(uid), "%lld", s->user_id);
+    lease_until(until);
+    const char *argv[] = {j->prefix, "job", s->org, now, j->id, s->search_type, s->dry_run ? "1" : "0",
+                          J.owner, until, s->index, min_id, max_id, s->status, s->counters, uid};
+    size_t lens[15];
+    for (int i = 0; i < 15; i++)
         lens[i] = strlen(argv[i]);
-    if (!j->step_ev || store_script(SCRIPT_REDELIVER, on_created, j, 1, 7, argv, lens) < 0) {
+    if (store_script(SCRIPT_REDELIVER, on_created, j, 1, 15, argv, lens) < 0) {
         run_free(j);
         return -1;
     }
     return 0;
 }
 
-void jobs_init(struct event_base *base, const struct conf *c)
+static int running_here(const char *id)
 {
+    for (struct job_run *j = J.runs; j; j = j->next)
+        if (strcmp(j->id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* A job whose process died (its lease ran out) is taken over here, from its
+ * last completed step. */
+static void on_claimed(redisReply *rep, void *priv)
+{
+    J.claim_busy = 0;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_STRING ||
+        rep->element[1]->type != REDIS_REPLY_STRING || running_here(rep->element[0]->str))
+        return;
+    struct job_run *j = run_new(rep->element[0]->str, rep->element[1]->str);
+    if (!j)
+        return; /* its lease will run out again and someone takes it */
+    LOG_WARNING("job taken over from a process that stopped running it", "job_id", j->id, NULL);
+    step_later(j, 0);
+}
+
+static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
+{
+    char prefix[KEY_PREFIX_MAX], now[24], until[24];
+    if (J.claim_busy || !store_ready())
+        return;
+    key_prefix(prefix, J.claim_next);
+    J.claim_next = (J.claim_next + 1) % (int)J.conf->partitions;
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    lease_until(until);
+    const char *argv[] = {prefix, "claim", now, J.owner, until};
+    size_t lens[5];
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    if (store_script(SCRIPT_REDELIVER, on_claimed, NULL, 1, 5, argv, lens) == 0)
+        J.claim_busy = 1;
+}
+
+/* A cancel in flight; freed in on_cancel. */
+struct job_cancel {
+    void (*done)(int, void *);
+    void *arg;
+};
+
+static void on_cancel(redisReply *rep, void *priv)
+{
+    struct job_cancel *c = priv;
+    c->done(rep ? (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 ? 1 : 0) : -1, c->arg);
+    free(c);
+}
+
+int jobs_cancel(const char *org, const char *id, void (*done)(int, void *), void *arg)
+{
+    char prefix[KEY_PREFIX_MAX], now[24];
+    struct job_cancel *c = malloc(sizeof(*c));
+    if (!c)
+        return -1;
+    c->done = done;
+    c->arg = arg;
+    key_prefix(prefix, key_partition(org, (int)J.conf->partitions));
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    const char *argv[] = {prefix, "cancel", org, id, now};
+    size_t lens[5];
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    if (store_script(SCRIPT_REDELIVER, on_cancel, c, 1, 5, argv, lens) < 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+int jobs_init(struct event_base *base, const struct conf *c)
+{
+    char host[64] = "", rnd[20];
     J.base = base;
     J.conf = c;
+    if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+        snprintf(host, sizeof(host), "hookd");
+    if (random_token(rnd, sizeof(rnd), "", 4) < 0)
+        snprintf(rnd, sizeof(rnd), "%lld", (long long)now_ms());
+    snprintf(J.owner, sizeof(J.owner), "%s:%d:%s", host, (int)getpid(), rnd);
+    struct timeval tv = {JOB_CLAIM_EVERY_MS / 1000, (JOB_CLAIM_EVERY_MS % 1000) * 1000};
+    J.claim_ev = event_new(base, -1, EV_PERSIST, on_claim_tick, NULL);
+    return J.claim_ev && event_add(J.claim_ev, &tv) == 0 ? 0 : -1;
 }
 
 void jobs_free(void)
 {
     while (J.runs)
         run_free(J.runs);
+    if (J.claim_ev)
+        event_free(J.claim_ev);
+    J.claim_ev = NULL;
 }

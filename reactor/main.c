@@ -210,7 +210,8 @@ int main(int argc, char **argv)
     if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
         goto out;
     auth_init(&c);
-    jobs_init(base, &c);
+    if (jobs_init(base, &c) < 0)
+        goto out;
     if (store_init(base, &c) < 0) {
         LOG_ERR("cannot initialise the Redis client", NULL);
         goto out;

@@ -15,5 +15,6 @@ void h_c002_replay(struct req *r);
 void h_c003_retrigger(struct req *r);
 void h_c004_redeliver(struct req *r);
 void h_job_get(struct req *r);
+void h_job_cancel(struct req *r);
 
 #endif

@@ -8,15 +8,24 @@
 --           -> one entry per id: the new delivery (HGETALL pairs), or {} when
 --              the id is unknown, another org's, another endpoint's, or its
 --              endpoint is gone.
---  'job':   org, now, job_id, search_type, dry_run -> creates the job record
---  'range': org, now, user_id, base_id, index, min_id, max_id, cursor,
---           status, counters, limit, dry_run, job_id, retention_ms
---           walks at most `limit` ids of an index ('org', 'sess:<sid>',
---           'req:<rid>') in [min_id, max_id), ascending after `cursor`;
---           replays (or, dry_run, counts) the original (non-replay) ones matching status
---           ('success'|'fail'|'all') and counters (",1,2," or "");
---           -> {next_cursor or "", matched, created}; the job record is
---              updated, and marked completed when the walk ends.
+--  'job':   org, now, job_id, search_type, dry_run, owner, lease_until, index,
+--           min_id, max_id, status, counters, user_id
+--           -> creates the job record, leased to `owner` until lease_until
+--  'range': org, now, base_id, job_id, owner, lease_until, limit, retention_ms
+--           one step of a job: walks at most `limit` ids of the job's index
+--           ('org', 'sess:<sid>', 'req:<rid>') in [min_id, max_id), ascending
+--           after the job's cursor; replays (or, dry_run, counts) the original
+--           (non-replay) ones matching its status ('success'|'fail'|'all') and
+--           counters (",1,2," or ""); the cursor, the counts and the lease
+--           move in the same atomic step, so a step is applied once or not at
+--           all, whichever process runs it.
+--           -> {'ok', next_cursor, matched, created}, {'done', ...} when the walk
+--              ended, {'stop', state} when the job is no longer running
+--              (canceled), or {'lost'} when another process holds its lease
+--  'claim': now, owner, lease_until -> {job_id, org} of a running job whose
+--           lease expired (its process died), now leased to `owner`, or {}
+--  'cancel': org, job_id, now -> 1, or 0 when unknown (or another org's) or finished
+-- Jobs being run: P:jobs (zset) job id -> lease expiry (ms).
 -- requires: lib/delivery.lua
 local P, mode = KEYS[1], ARGV[1]
 
@@ -97,17 +106,52 @@ if mode == 'ids' then
 end
 
 if mode == 'job' then
-  redis.call('HSET', P .. ':job:' .. ARGV[4], 'id', ARGV[4], 'org_id', ARGV[2], 'state', 'running',
+  local jk = P .. ':job:' .. ARGV[4]
+  redis.call('HSET', jk, 'id', ARGV[4], 'org_id', ARGV[2], 'state', 'running',
              'matched', 0, 'done', 0, 'search_type', ARGV[5], 'dry_run', ARGV[6],
-             'created_at', ARGV[3], 'updated_at', ARGV[3])
-  redis.call('PEXPIRE', P .. ':job:' .. ARGV[4], 7 * 86400 * 1000)
+             'created_at', ARGV[3], 'updated_at', ARGV[3], 'owner', ARGV[7], 'owner_since', ARGV[3],
+             'index', ARGV[9], 'min_id', ARGV[10], 'max_id', ARGV[11], 'cursor', '',
+             'status', ARGV[12], 'counters', ARGV[13], 'user_id', ARGV[14])
+  redis.call('PEXPIRE', jk, 7 * 86400 * 1000)
+  redis.call('ZADD', P .. ':jobs', ARGV[8], ARGV[4])
+  return 1
+end
+
+if mode == 'claim' then
+  local now, owner, lease_until = ARGV[2], ARGV[3], ARGV[4]
+  local ids = redis.call('ZRANGEBYSCORE', P .. ':jobs', '-inf', now, 'LIMIT', 0, 1)
+  if #ids == 0 then return {} end
+  local jk = P .. ':job:' .. ids[1]
+  local j = redis.call('HMGET', jk, 'state', 'org_id')
+  if j[1] ~= 'running' then
+    redis.call('ZREM', P .. ':jobs', ids[1])
+    return {}
+  end
+  redis.call('HSET', jk, 'owner', owner, 'owner_since', now, 'updated_at', now)
+  redis.call('ZADD', P .. ':jobs', lease_until, ids[1])
+  return {ids[1], j[2]}
+end
+
+if mode == 'cancel' then
+  local jk = P .. ':job:' .. ARGV[3]
+  local j = redis.call('HMGET', jk, 'org_id', 'state')
+  if j[1] ~= ARGV[2] or j[2] ~= 'running' then return 0 end
+  redis.call('HSET', jk, 'state', 'canceled', 'updated_at', ARGV[4])
+  redis.call('ZREM', P .. ':jobs', ARGV[3])
   return 1
 end
 
 if mode == 'range' then
-  local org, now, uid = ARGV[2], ARGV[3], ARGV[4]
-  local index, min_id, max_id, cursor = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-  local status, counters, limit, dry, job = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1', ARGV[14]
+  local org, now, job, owner, lease_until = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[7]
+  local limit, keep = tonumber(ARGV[8]), ARGV[9]
+  local jk = P .. ':job:' .. job
+  local j = redis.call('HMGET', jk, 'state', 'owner', 'index', 'min_id', 'max_id', 'cursor', 'status',
+                       'counters', 'dry_run', 'user_id', 'org_id')
+  if j[11] ~= org then return {'stop', 'gone'} end
+  if j[1] ~= 'running' then return {'stop', j[1]} end
+  if j[2] ~= owner then return {'lost'} end -- taken over: this process must not step it
+  local index, min_id, max_id, cursor, status, counters = j[3], j[4], j[5], j[6], j[7], j[8]
+  local dry, uid = j[9] == '1', j[10]
   local O = P .. ':org:' .. org
   local key = O .. ':dls'
   if index ~= 'org' then key = O .. ':' .. index .. ':dls' end
@@ -119,7 +163,7 @@ if mode == 'range' then
     local rid = string.sub(index, 5)
     if dl_get(P, rid, org) then table.insert(ids, 1, rid) end
   end
-  local next_id, matched, created, wake = id_maker(ARGV[5]), 0, 0, false
+  local next_id, matched, created, wake = id_maker(ARGV[4]), 0, 0, false
   for _, src in ipairs(ids) do
     local d = dl_get(P, src, org)
     -- a search selects original deliveries only: replays made by earlier
@@ -136,14 +180,17 @@ if mode == 'range' then
   if wake then redis.call('PUBLISH', 'hookd:wake', P) end
   local nxt = ''
   if #ids >= limit and #ids > 0 then nxt = ids[#ids] end
-  local jk = P .. ':job:' .. job
   redis.call('HINCRBY', jk, 'matched', matched)
   redis.call('HINCRBY', jk, 'done', created)
-  redis.call('HSET', jk, 'updated_at', now)
+  redis.call('HSET', jk, 'updated_at', now, 'cursor', nxt)
   if nxt == '' then
     redis.call('HSET', jk, 'state', 'completed')
-    redis.call('PEXPIRE', jk, ARGV[15]) -- a finished job is kept for `retention`
+    redis.call('ZREM', P .. ':jobs', job)
+    redis.call('PEXPIRE', jk, keep) -- a finished job is kept for `retention`
+    return {'done', '', matched, created}
   end
-  return {nxt, matched, created}
+  redis.call('ZADD', P .. ':jobs', lease_until, job)
+  return {'ok', nxt, matched, created}
 end
+
 return redis.error_reply('redeliver.lua: unknown mode ' .. tostring(mode))

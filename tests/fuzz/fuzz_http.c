@@ -59,7 +59,8 @@ static int setup(void)
     if (!base)
         return -1;
     auth_init(&conf);
-    jobs_init(base, &conf);
+    if (jobs_init(base, &conf) < 0)
+        return -1;
     if (store_init(base, &conf) < 0 || server_start(base, &conf) < 0 || pump_start(base, &conf) < 0) {
         fprintf(stderr, "fuzz_http: cannot start the store or the server\n");
         return -1;
