@@ -164,6 +164,15 @@ class HardeningTest(HookdCase):
             out, stats = deliver_and_read(run_sink(secret))
             self.assertIn("signature: verified", out)
 
+    def test_runs_where_only_loopback_exists(self):
+        import os
+        if os.geteuid() != 0 and not os.environ.get("HOOKD_TEST_NETNS"):
+            self.skipTest("not root: isolated.sh could not make a network namespace")
+        self.assertEqual(os.environ.get("HOOKD_TEST_NETNS"), "1", "run through tests/integration/isolated.sh")
+        with open("/proc/net/dev") as f:
+            names = sorted(l.split(":")[0].strip() for l in f.read().splitlines()[2:])
+        self.assertEqual(names, ["lo"])
+
     def test_405_names_the_allowed_methods(self):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)
