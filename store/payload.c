@@ -6,6 +6,13 @@
 
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
+/* One context each, made once and reused: ZSTD_compress() would set up
+ * (allocate and initialise) a fresh one per call, which costs more than
+ * compressing a kilobyte. hookd is one thread; the contexts live for the
+ * process. */
+static ZSTD_CCtx *cctx;
+static ZSTD_DCtx *dctx;
+
 int payload_pack(const void *json, size_t n, void **out, size_t *outlen)
 {
     *out = NULL;
@@ -16,7 +23,11 @@ int payload_pack(const void *json, size_t n, void **out, size_t *outlen)
     void *buf = malloc(cap);
     if (!buf)
         return -1;
-    size_t z = ZSTD_compress(buf, cap, json, n, 1);
+    if (!cctx && !(cctx = ZSTD_createCCtx())) {
+        free(buf);
+        return -1;
+    }
+    size_t z = ZSTD_compressCCtx(cctx, buf, cap, json, n, 1);
     if (ZSTD_isError(z) || z > n - n / 8) { /* not worth a decode on every send */
         free(buf);
         return 0;
@@ -38,7 +49,11 @@ int payload_unpack(const void *stored, size_t n, size_t max, void **out, size_t 
     char *buf = malloc((size_t)size + 1);
     if (!buf)
         return -1;
-    size_t got = ZSTD_decompress(buf, (size_t)size, stored, n);
+    if (!dctx && !(dctx = ZSTD_createDCtx())) {
+        free(buf);
+        return -1;
+    }
+    size_t got = ZSTD_decompressDCtx(dctx, buf, (size_t)size, stored, n);
     if (ZSTD_isError(got) || got != size) {
         free(buf);
         return -1;
