@@ -58,6 +58,10 @@ local function dl_get(P, id, org)
   local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
                        'sync_session_id', 'webhook_counter', 'request_id')
   if e[1] ~= org then return nil end
+  -- an original delivery without a hash exists while its org lists it:
+  -- retention (prune.lua) may have removed it while its event, still
+  -- holding other deliveries, stays
+  if idx and not redis.call('ZSCORE', P .. ':org:' .. org .. ':dls', id) then return nil end
   if not d.endpoint_id then
     d.endpoint_id = ev_endpoint(P, d.event_id, e[6], tonumber(e[5]), idx)
     if not d.endpoint_id then return nil end
