@@ -21,7 +21,11 @@
 #include "store/wake.h"
 
 /* Fields per outcome in complete.lua's arguments, in its order. */
-#define OUTCOME_FIELDS 12
+#define OUTCOME_FIELDS 13
+/* A delivery that succeeded at its first attempt is recorded as one short
+ * field of its event (lib/delivery.lua) when "<delivered_ms>|" and this fit
+ * Redis's compact hash value limit (64 bytes); else as a hash and a list. */
+#define COMPACT_MAX 48
 
 #define NEVER INT64_MAX
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
@@ -145,6 +149,7 @@ struct completion {
     enum delivery_outcome outcome;
     char code[8], started[24], next_at[24];
     char *attempt;                   /* the attempt record, JSON; owned, "" for a release */
+    char compact[COMPACT_MAX + 1];   /* a first-attempt success as "code|started|ms|body", or "" */
 };
 
 #define BATCH_MAX 128
@@ -230,7 +235,8 @@ static void flush_partition(int p)
             struct completion *c = b->items[i];
             const char *f[OUTCOME_FIELDS] = {c->job->id, c->job->fence, c->job->endpoint_id,
                                               c->job->attempt_count, c->ok, c->code, c->error ? c->error : "",
-                                              c->attempt, c->started, c->next_at, c->action, c->job->event_id};
+                                              c->attempt, c->started, c->next_at, c->action, c->job->event_id,
+                                              c->compact};
             for (int k = 0; k < OUTCOME_FIELDS; k++)
                 argv[argc++] = f[k];
         }
@@ -300,6 +306,12 @@ static void record(struct job *j, const char *ok, int status, const char *error,
     snprintf(c->started, sizeof(c->started), "%lld", (long long)started);
     snprintf(c->next_at, sizeof(c->next_at), "%lld", (long long)next_at);
     c->attempt = strcmp(ok, "release") == 0 ? strdup("") : attempt_json(j, status, error, body, started, seconds);
+    if (strcmp(ok, "1") == 0 && strcmp(j->attempt_count, "0") == 0) {
+        int n = snprintf(c->compact, sizeof(c->compact), "%d|%lld|%lld|%s", status, (long long)started,
+                         (long long)(seconds * 1000), body);
+        if (n < 0 || n > COMPACT_MAX)
+            c->compact[0] = '\0'; /* too long: the full record */
+    }
     if (!c->attempt) {
         free(c);
         job_done(j); /* its lease will expire and it will be claimed again */

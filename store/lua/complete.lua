@@ -3,7 +3,12 @@
 --   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
 --   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
 --   the caller), started_ms, next_at (-1: errored), action (""|disable|abort),
---   event_id
+--   event_id, compact ("code|started|ms|body" for a first-attempt success
+--   that fits a compact hash value, else "")
+-- An original delivery (one of the first 64 of its event) that succeeds at
+-- its first attempt is recorded as the event field "r<index>" =
+-- "<delivered_ms>|<compact>" instead of a hash and an attempt list
+-- (lib/delivery.lua reads it): a quarter of the memory and two writes fewer.
 -- Returns 2 per outcome: applied (1, or 0 when the fence is stale: the lease
 -- expired and the delivery was claimed again, so this result must not win)
 -- and disabled (1 when this outcome disabled the endpoint).
@@ -17,7 +22,7 @@
 -- requires: lib/schedule.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
-local W = 12
+local W = 13
 local out, eps, done = {}, {}, {}
 
 -- the endpoint's state, read once per batch; nil when it was deleted
@@ -59,7 +64,7 @@ local function one(i, score)
   local id, fence, ep, ac, ok = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local code, err, att, started, next_at, action = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
                                                    ARGV[i + 9], ARGV[i + 10]
-  local evid = ARGV[i + 11]
+  local evid, compact = ARGV[i + 11], ARGV[i + 12]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
   local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
@@ -73,6 +78,16 @@ local function one(i, score)
     return 1, 0
   end
   local n = tostring(tonumber(ac) + 1)
+  local origin, idx = dl_origin(id)
+  if ok == '1' and compact ~= '' and ac == '0' and origin == evid and idx <= COMPACT_MAX_INDEX then
+    redis.call('HSET', P .. ':ev:' .. evid, 'r' .. idx, now .. '|' .. compact)
+    redis.call('ZADD', P .. ':retain', now, 'c:' .. id)
+    if e and e.cf ~= 0 then
+      redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')
+      e.cf, e.since = 0, 0
+    end
+    return 1, 0
+  end
   redis.call('RPUSH', dk .. ':att', att)
   local msg = err
   if msg == '' and ok ~= '1' then msg = 'HTTP ' .. code end
@@ -83,7 +98,7 @@ local function one(i, score)
     -- retention's clock starts (prune.lua); "c:" marks an original delivery
     -- that completed, which pruning can remove without reading its hash
     local kind = 'd:'
-    if dl_origin(id) == evid then kind = 'c:' end
+    if origin == evid then kind = 'c:' end
     redis.call('ZADD', P .. ':retain', now, kind .. id)
     if e and e.cf ~= 0 then
       redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')

@@ -81,6 +81,10 @@ local function prune_delivery(kind, id)
     sessions[O .. ':sess:' .. e.sess] = true
   end
   e.live = e.live - 1
+  if kind == 'c' and idx and idx <= COMPACT_MAX_INDEX then -- its compact record, if the event stays
+    e.fields = e.fields or {}
+    e.fields[#e.fields + 1] = 'r' .. idx
+  end
 end
 
 -- cancel the queued deliveries of deleted endpoints, a batch at a time
@@ -124,6 +128,7 @@ for evid, e in pairs(events) do
     evs = evs + 1
   elseif e and e.live ~= e.was then
     redis.call('HSET', P .. ':ev:' .. evid, 'live', tostring(e.live))
+    if e.fields then redis.call('HDEL', P .. ':ev:' .. evid, unpack(e.fields)) end
   end
 end
 for key, members in pairs(zrems) do redis.call('ZREM', key, unpack(members)) end

@@ -3,7 +3,9 @@
 -- requires: lib/delivery.lua
 local P, kind, id, org = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 if kind == 'att' then
-  if not dl_get(P, id, org) then return false end
+  local d = dl_get(P, id, org)
+  if not d then return false end
+  if d.compact then return {compact_attempt_json(d.compact)} end
   return redis.call('LRANGE', P .. ':dl:' .. id .. ':att', 0, 199)
 end
 if kind == 'dl' then

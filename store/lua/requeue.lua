@@ -27,6 +27,7 @@ local n, more = 0, 0
 if did ~= '' then
   local d = dl_get(P, did, org)
   if not d or d.endpoint_id ~= ep then return {'no_delivery'} end
+  dl_expand(P, did, d) -- a compact record becomes a hash it can change
   requeue(did)
   n = 1
 else

@@ -12,6 +12,17 @@
 -- replay has a hash from the start, naming its event_id and endpoint_id.
 
 local ID_LEN = 36
+-- an original delivery among its event's first COMPACT_MAX_INDEX may be
+-- kept as the event field "r<index>" (complete.lua), so the event hash keeps
+-- few enough fields to stay a listpack
+local COMPACT_MAX_INDEX = 64
+
+-- "<delivered_ms>|<code>|<started_ms>|<duration_ms>|<body>" -> a table
+local function compact_decode(s)
+  local done, code, started, ms, body = string.match(s, '^(%d+)|(%d*)|(%d+)|(%d+)|(.*)$')
+  if not done then return nil end
+  return {delivered_at = done, code = code, started = started, ms = ms, body = body}
+end
 
 -- the event id and index of an original delivery's id, or nil
 local function dl_origin(id)
@@ -55,8 +66,10 @@ local function dl_get(P, id, org)
     d.event_id, idx = dl_origin(id)
     if not d.event_id then return nil end
   end
+  local cfield = 'n'
+  if idx and idx <= COMPACT_MAX_INDEX then cfield = 'r' .. idx end
   local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
-                       'sync_session_id', 'webhook_counter', 'request_id')
+                       'sync_session_id', 'webhook_counter', 'request_id', cfield)
   if e[1] ~= org then return nil end
   -- an original delivery without a hash exists while its org lists it:
   -- retention (prune.lua) may have removed it while its event, still
@@ -71,6 +84,13 @@ local function dl_get(P, id, org)
   d.user_id = d.user_id or e[4]
   d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
   d.state = d.state or 'pending'
+  local c = cfield ~= 'n' and e[10] and compact_decode(e[10])
+  if c then -- succeeded at its first attempt, kept compact: it wins over a
+    -- hash left by a shutdown's release before that attempt
+    d.compact = c
+    d.state, d.attempt_count, d.code, d.error, d.error_message = 'completed', '1', c.code, '', ''
+    d.last_attempt_at, d.delivered_at, d.updated_at, d.next_retry_at = c.started, c.delivered_at, c.delivered_at, ''
+  end
   -- a claim writes nothing to the hash: a leased delivery is being attempted
   if d.state ~= 'completed' and d.state ~= 'errored' and d.state ~= 'canceled' and
      redis.call('ZSCORE', P .. ':lease', id) then
@@ -86,9 +106,34 @@ end
 local function dl_flat(d)
   local out = {}
   for k, v in pairs(d) do
-    out[#out + 1] = k
-    out[#out + 1] = v
+    if type(v) == 'string' then
+      out[#out + 1] = k
+      out[#out + 1] = v
+    end
   end
   return out
+end
+
+-- the attempt of a compact delivery as the attempt list holds it
+local function compact_attempt_json(c)
+  local a = {number = 1, started_at = tonumber(c.started), duration_ms = tonumber(c.ms), response_body = c.body}
+  if c.code ~= '' then a.status_code = tonumber(c.code) end
+  return cjson.encode(a)
+end
+
+-- Turn a compact delivery (d from dl_get) into a hash and an attempt list,
+-- before something changes it (a requeue).
+local function dl_expand(P, id, d)
+  local c = d.compact
+  if not c then return end
+  local dk = P .. ':dl:' .. id
+  redis.call('DEL', dk, dk .. ':att')
+  redis.call('HSET', dk, 'attempt_count', '1', 'last_attempt_at', c.started, 'updated_at', c.delivered_at,
+             'code', c.code, 'error', '', 'error_message', '', 'state', 'completed',
+             'delivered_at', c.delivered_at, 'next_retry_at', '')
+  redis.call('RPUSH', dk .. ':att', compact_attempt_json(c))
+  local _, idx = dl_origin(id)
+  redis.call('HDEL', P .. ':ev:' .. d.event_id, 'r' .. idx)
+  d.compact = nil
 end
 
