@@ -277,6 +277,34 @@ const char *path_id(struct req *r, int i, const char *what)
 }
 
 /* limit (1..max, default def) and cursor (an id) from the query; replies 400 on bad values. */
+int list_query(struct req *r, int def, int max, const char **cursor, char limit[16])
+{
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    int n;
+    if (req_query_only(r, allowed) < 0 || list_params(r, def, max, &n, cursor) < 0)
+        return -1;
+    snprintf(limit, 16, "%d", n);
+    return 0;
+}
+
+void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, const redisReply *rec))
+{
+    struct jw w;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "unexpected store reply");
+        return;
+    }
+    jw_map_open(&w);
+    jw_key(&w, "data");
+    jw_array_open(&w);
+    for (size_t i = 1; i < rep->elements; i++)
+        one(&w, rep->element[i]);
+    jw_array_close(&w);
+    jw_kstr(&w, "next_cursor", rep->element[0]->len ? rep->element[0]->str : NULL);
+    jw_map_close(&w);
+    reply_json(r, 200, &w);
+}
+
 int list_params(struct req *r, int def, int max, int *limit, const char **cursor)
 {
     const char *l = req_query(r, "limit"), *c = req_query(r, "cursor");

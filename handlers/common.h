@@ -50,6 +50,12 @@ int valid_url(const char *s, char *why, size_t whylen);
 int url_host_ambiguous(const char *url);
 /* ?limit= and ?cursor= of list routes; replies 400 and returns -1 on bad values. */
 int list_params(struct req *r, int def, int max, int *limit, const char **cursor);
+/* The same for a route that takes no other query parameter, with the limit
+ * as text for a script argument. */
+int list_query(struct req *r, int def, int max, const char **cursor, char limit[16]);
+/* Replies 200 {data: [...], next_cursor} from a list script's reply
+ * {next_cursor or "", record, record, ...}, each record rendered by `one`. */
+void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, const redisReply *rec));
 /* The path's :id as a UUID, or replies 404 and returns NULL. */
 const char *path_id(struct req *r, int i, const char *what);
 

@@ -20,20 +20,7 @@ static void on_delivery_list(redisReply *rep, void *priv)
         reply_error(r, 404, "not_found", "endpoint_id", "no such endpoint");
         return;
     }
-    struct jw w;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "unexpected store reply");
-        return;
-    }
-    jw_map_open(&w);
-    jw_key(&w, "data");
-    jw_array_open(&w);
-    for (size_t i = 1; i < rep->elements; i++)
-        render_delivery(&w, rep->element[i]);
-    jw_array_close(&w);
-    jw_kstr(&w, "next_cursor", rep->element[0]->len ? rep->element[0]->str : NULL);
-    jw_map_close(&w);
-    reply_json(r, 200, &w);
+    reply_page(r, rep, render_delivery);
 }
 
 /* A time filter: Unix seconds, or RFC 3339 UTC ("2026-01-02T03:04:05Z"). */

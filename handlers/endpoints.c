@@ -202,36 +202,24 @@ void h_endpoint_get(struct req *r)
     call_script(r, SCRIPT_RECORD_GET, on_endpoint, 3, argv);
 }
 
+static void render_listed_endpoint(struct jw *w, const redisReply *e)
+{
+    render_endpoint(w, e, 0);
+}
+
 static void on_endpoint_list(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    if (reply_failed(r, rep))
-        return;
-    struct jw w;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "unexpected store reply");
-        return;
-    }
-    jw_map_open(&w);
-    jw_key(&w, "data");
-    jw_array_open(&w);
-    for (size_t i = 1; i < rep->elements; i++)
-        render_endpoint(&w, rep->element[i], 0);
-    jw_array_close(&w);
-    jw_kstr(&w, "next_cursor", rep->element[0]->len ? rep->element[0]->str : NULL);
-    jw_map_close(&w);
-    reply_json(r, 200, &w);
+    if (!reply_failed(r, rep))
+        reply_page(r, rep, render_listed_endpoint);
 }
 
 void h_endpoint_list(struct req *r)
 {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    int limit;
     const char *cursor;
     char lim[16];
-    if (req_query_only(r, allowed) < 0 || list_params(r, 50, 200, &limit, &cursor) < 0)
+    if (list_query(r, 50, 200, &cursor, lim) < 0)
         return;
-    snprintf(lim, sizeof(lim), "%d", limit);
     const char *argv[] = {r->who.org_id, cursor, lim};
     call_script(r, SCRIPT_ENDPOINT_LIST, on_endpoint_list, 3, argv);
 }

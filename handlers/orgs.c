@@ -73,42 +73,29 @@ void h_org_create(struct req *r)
         free(o);
 }
 
+static void render_org(struct jw *w, const redisReply *o)
+{
+    jw_map_open(w);
+    jw_kstr(w, "id", flat_get(o, "id"));
+    jw_kstr(w, "name", flat_get(o, "name"));
+    jw_ktime(w, "created_at", flat_int(o, "created_at"));
+    jw_map_close(w);
+}
+
 static void on_org_list(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    struct jw w;
-    if (reply_failed(r, rep))
-        return;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "unexpected store reply");
-        return;
-    }
-    jw_map_open(&w);
-    jw_key(&w, "data");
-    jw_array_open(&w);
-    for (size_t i = 1; i < rep->elements; i++) {
-        jw_map_open(&w);
-        jw_kstr(&w, "id", flat_get(rep->element[i], "id"));
-        jw_kstr(&w, "name", flat_get(rep->element[i], "name"));
-        jw_ktime(&w, "created_at", flat_int(rep->element[i], "created_at"));
-        jw_map_close(&w);
-    }
-    jw_array_close(&w);
-    render_kstr_opt(&w, "next_cursor", rep->element[0]->str);
-    jw_map_close(&w);
-    reply_json(r, 200, &w);
+    if (!reply_failed(r, rep))
+        reply_page(r, rep, render_org);
 }
 
 /* GET /v1/orgs (root): every org, in creation order. */
 void h_org_list(struct req *r)
 {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    int limit;
     const char *cursor;
     char lim[16];
-    if (req_query_only(r, allowed) < 0 || list_params(r, 100, 1000, &limit, &cursor) < 0)
+    if (list_query(r, 100, 1000, &cursor, lim) < 0)
         return;
-    snprintf(lim, sizeof(lim), "%d", limit);
     const char *argv[] = {"orgs", cursor, lim};
     call_script_key(r, KEY_GLOBAL, SCRIPT_ADMIN, on_org_list, 3, argv);
 }

@@ -258,34 +258,17 @@ static void render_token(struct jw *w, const redisReply *t)
 static void on_token_list(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    struct jw w;
-    if (reply_failed(r, rep))
-        return;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "unexpected store reply");
-        return;
-    }
-    jw_map_open(&w);
-    jw_key(&w, "data");
-    jw_array_open(&w);
-    for (size_t i = 1; i < rep->elements; i++)
-        render_token(&w, rep->element[i]);
-    jw_array_close(&w);
-    render_kstr_opt(&w, "next_cursor", rep->element[0]->str);
-    jw_map_close(&w);
-    reply_json(r, 200, &w);
+    if (!reply_failed(r, rep))
+        reply_page(r, rep, render_token);
 }
 
 /* GET /v1/tokens: root sees every org's tokens, an org admin its own org's. */
 void h_token_list(struct req *r)
 {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    int limit;
     const char *cursor;
     char lim[16];
-    if (req_query_only(r, allowed) < 0 || list_params(r, 100, 1000, &limit, &cursor) < 0)
+    if (list_query(r, 100, 1000, &cursor, lim) < 0)
         return;
-    snprintf(lim, sizeof(lim), "%d", limit);
     const char *org = r->who.kind == PRINCIPAL_ROOT ? "" : r->who.org_id;
     const char *argv[] = {"tokens", org, cursor, lim};
     call_script_key(r, KEY_GLOBAL, SCRIPT_ADMIN, on_token_list, 4, argv);
