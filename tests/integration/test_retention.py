@@ -159,7 +159,9 @@ class RetentionSoakTest(HookdCase):
     def test_redis_levels_off_under_a_steady_load(self):
         _, tok = self.tenant()
         self.new_endpoint(tok, self.rx.url(), event_types=["a"])
-        samples = []
+        # key counts in two windows after the first retention period, at
+        # every step (pruning visits a partition in turn, so counts wave)
+        first, second = [], []
         start = time.time()
         i = 0
         while time.time() - start < 14:
@@ -167,13 +169,15 @@ class RetentionSoakTest(HookdCase):
                 self.send_event(tok, "a", {"i": i, "text": "x" * 200})
                 i += 1
             el = time.time() - start
-            if (6 <= el < 6.3 and not samples) or (13 <= el < 13.3 and len(samples) == 1):
-                samples.append(int(self.redis.cli("DBSIZE")))
+            if 5 <= el < 7:
+                first.append(int(self.redis.cli("DBSIZE")))
+            elif 12 <= el < 14:
+                second.append(int(self.redis.cli("DBSIZE")))
             time.sleep(0.1)
-        self.assertEqual(len(samples), 2, samples)
-        # the second window holds no more than the first (plus noise): nothing accumulates
-        print("dbsize samples", samples)
-        self.assertLess(samples[1], samples[0] * 1.5 + 20, samples)
+        self.assertTrue(first and second, (first, second))
+        # without pruning the second window holds twice the first; with it, the same
+        print("dbsize peaks", max(first), max(second))
+        self.assertLess(max(second), max(first) * 1.5 + 20, (first, second))
 
 
 if __name__ == "__main__":
