@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "reactor/netaddr.h"
 #include "store/ids.h"
 #include "store/keys.h"

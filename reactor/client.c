@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "reactor/netaddr.h"
 #include "store/ids.h"
 

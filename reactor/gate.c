@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 
 #define GATE_MAX_HEAD 65536     /* the same cap the server gives evhttp */
 #define GATE_MAX_HELD 65536     /* pipelined bytes kept before reading pauses */

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "store/ids.h"
 #include "store/keys.h"
 #include "store/redis.h"

@@ -16,9 +16,10 @@
 #include <sys/resource.h>
 
 #include "conf/conf.h"
+#include "handlers/routes.h" /* main wires the layers: the one place the reactor meets the handlers */
 #include "reactor/client.h"
 #include "reactor/jobs.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "reactor/pump.h"
 #include "reactor/retention.h"
 #include "reactor/server.h"
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
         LOG_ERR("cannot initialise the Redis client", NULL);
         goto out;
     }
-    if (server_start(base, &c) < 0 || redis_config_start(base) < 0)
+    if (server_start(base, &c, routes, routes_len) < 0 || redis_config_start(base) < 0)
         goto out;
     if (pump_start(base, &c) < 0) {
         LOG_ERR("cannot start the delivery pump", NULL);
@@ -232,12 +233,14 @@ int main(int argc, char **argv)
     rc = 0;
     LOG_INFO("hookd stopped", NULL);
 out:
-    retention_free();
     pump_free();
     server_free();
     store_close();
+    /* after store_close, which answers every pending call with NULL: their
+     * callbacks still find these modules' state */
+    retention_free();
     redis_config_free();
-    jobs_free(); /* after store_close: pending job steps were answered with NULL */
+    jobs_free();
     if (sigterm)
         event_free(sigterm);
     if (sigint)

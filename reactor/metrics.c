@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "handlers/routes.h"
+#include "reactor/server.h"
 #include "reactor/gate.h"
 #include "reactor/retention.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
 
@@ -37,6 +37,8 @@ static struct {
     struct histo attempt_lat;
     unsigned long long disabled;
     unsigned long long handed_off;
+    const struct route *routes; /* for labels; the server's table */
+    size_t nroutes;
     double gauges[GAUGE_COUNT];
     char gauge_set[GAUGE_COUNT]; /* rendered once set */
 } M;
@@ -76,6 +78,12 @@ void metrics_attempt(enum delivery_outcome o, const char *error_class, double se
     M.errors[e]++;
 }
 
+void metrics_set_routes(const struct route *routes, size_t n)
+{
+    M.routes = routes;
+    M.nroutes = n;
+}
+
 void metrics_endpoint_disabled(void) { M.disabled++; }
 void metrics_handed_off(long n) { M.handed_off += (unsigned long long)n; }
 
@@ -111,13 +119,13 @@ static void histo_render(struct evbuffer *o, const char *name, const char *label
 
 static const char *route_label(int r, char *buf, size_t len)
 {
-    if (r == MAX_ROUTES || (size_t)r >= routes_len)
+    if (r == MAX_ROUTES || (size_t)r >= M.nroutes)
         return "unmatched";
     static const char *m[] = {"", "GET", "POST", "", "HEAD", "", "", "", "PUT", "", "", "", "", "", "",
                               "", "DELETE"};
-    int method = routes[r].method;
+    int method = M.routes[r].method;
     const char *mn = method == EVHTTP_REQ_PATCH ? "PATCH" : method <= 16 ? m[method] : "OTHER";
-    snprintf(buf, len, "%s %s", mn, routes[r].pattern);
+    snprintf(buf, len, "%s %s", mn, M.routes[r].pattern);
     return buf;
 }
 

@@ -6,12 +6,16 @@
 #ifndef HOOKD_METRICS_H
 #define HOOKD_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct evbuffer;
 
 enum delivery_outcome { OUTCOME_COMPLETED, OUTCOME_RETRYING, OUTCOME_ERRORED, OUTCOME_STALE, OUTCOME_COUNT };
 
+struct route;
+/* The route table, for the labels of the per-route request metrics. */
+void metrics_set_routes(const struct route *routes, size_t n);
 void metrics_http(int route_idx, int status, double seconds);
 /* error_class: an error name of DESIGN.md, or NULL for an HTTP status outcome */
 void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds);

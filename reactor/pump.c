@@ -9,7 +9,7 @@
 
 #include "conf/conf.h"
 #include "reactor/client.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "reactor/metrics.h"
 #include "reactor/retry.h"
 #include "reactor/signing.h"

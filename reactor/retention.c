@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "store/ids.h"
 #include "store/keys.h"
 #include "store/redis.h"
@@ -34,6 +34,8 @@ static long long reply_int(const redisReply *r)
 static void on_pruned(redisReply *rep, void *priv)
 {
     int p = (int)(intptr_t)priv;
+    if (!RT.busy)
+        return; /* answered after retention_free */
     RT.busy[p] = 0;
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 5) {
         if (rep && rep->type == REDIS_REPLY_ERROR)

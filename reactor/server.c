@@ -15,14 +15,15 @@
 #include <sys/time.h>
 
 #include "conf/conf.h"
-#include "handlers/routes.h"
 #include "reactor/gate.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "reactor/metrics.h"
 #include "store/json.h"
 #include "store/redis.h"
 
 static struct {
+    const struct route *routes; /* the one route table (handlers/routes.c), borrowed */
+    size_t nroutes;
     struct evhttp *http;
     struct evconnlistener *listener;
     struct evhttp_bound_socket *bound;
@@ -408,13 +409,13 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     enum evhttp_cmd_type method = evhttp_request_get_command(ev);
     int path_matched = 0;
-    for (size_t i = 0; i < routes_len; i++) {
-        if (!route_match(routes[i].pattern, path, r))
+    for (size_t i = 0; i < S.nroutes; i++) {
+        if (!route_match(S.routes[i].pattern, path, r))
             continue;
         path_matched = 1;
-        if (routes[i].method != method)
+        if (S.routes[i].method != method)
             continue;
-        r->route = &routes[i];
+        r->route = &S.routes[i];
         r->route_idx = (int)i;
         break;
     }
@@ -463,12 +464,12 @@ static void allow_for_path(const char *path, char *out, size_t len)
     struct req scratch;
     size_t n = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < routes_len; i++) {
-        if (!route_match(routes[i].pattern, path, &scratch))
+    for (size_t i = 0; i < S.nroutes; i++) {
+        if (!route_match(S.routes[i].pattern, path, &scratch))
             continue;
         const char *name = NULL;
         for (size_t m = 0; m < sizeof(method_names) / sizeof(method_names[0]); m++)
-            if (method_names[m].cmd == routes[i].method)
+            if (method_names[m].cmd == S.routes[i].method)
                 name = method_names[m].name;
         if (name && !strstr(out, name) && n + strlen(name) + 3 < len)
             n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", name);
@@ -484,12 +485,12 @@ static enum gate_route gate_route_of(const char *method, const char *path)
     for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
         if (strcmp(method_names[i].name, method) == 0)
             m = method_names[i].cmd;
-    for (size_t i = 0; i < routes_len; i++) {
-        if (!route_match(routes[i].pattern, path, &scratch))
+    for (size_t i = 0; i < S.nroutes; i++) {
+        if (!route_match(S.routes[i].pattern, path, &scratch))
             continue;
         path_matched = 1;
-        if (routes[i].method == m)
-            return routes[i].auth == NEED_NONE ? GATE_ROUTE_OPEN : GATE_ROUTE_TOKEN;
+        if (S.routes[i].method == m)
+            return S.routes[i].auth == NEED_NONE ? GATE_ROUTE_OPEN : GATE_ROUTE_TOKEN;
     }
     return path_matched ? GATE_ROUTE_NOT_ALLOWED : GATE_ROUTE_NOT_FOUND;
 }
@@ -503,9 +504,9 @@ static const char *gate_render_error(const char *path, int status, const char *c
     struct jw w;
     const unsigned char *out;
     size_t len;
-    for (size_t i = 0; i < routes_len; i++)
-        if (route_match(routes[i].pattern, path, &scratch)) {
-            style = routes[i].style;
+    for (size_t i = 0; i < S.nroutes; i++)
+        if (route_match(S.routes[i].pattern, path, &scratch)) {
+            style = S.routes[i].style;
             break;
         }
     *title = status_title(status);
@@ -520,9 +521,12 @@ static const char *gate_render_error(const char *path, int status, const char *c
 
 static const struct gate_policy gate_policy = {gate_route_of, gate_render_error, allow_for_path};
 
-int server_start(struct event_base *base, const struct conf *c)
+int server_start(struct event_base *base, const struct conf *c, const struct route *routes, size_t nroutes)
 {
     S.conf = c;
+    S.routes = routes;
+    S.nroutes = nroutes;
+    metrics_set_routes(routes, nroutes);
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
     char hp[300];

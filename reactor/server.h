@@ -73,7 +73,9 @@ struct req {
     void *state;                /* handler's own, freed by handler before reply */
 };
 
-int server_start(struct event_base *base, const struct conf *c);
+/* Listen and serve the route table (handlers/routes.c, passed in by main:
+ * the reactor knows no handler). */
+int server_start(struct event_base *base, const struct conf *c, const struct route *routes, size_t nroutes);
 /* The port the listener is bound to (useful with port 0); -1 if none. */
 int server_port(void);
 void server_stop_accepting(void);

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "store/ids.h"
 #include "store/redis_config.h"
 

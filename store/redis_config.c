@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "store/redis.h"
 
 #define RECHECK_MS 60000

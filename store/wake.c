@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "store/keys.h"
 
 static struct {

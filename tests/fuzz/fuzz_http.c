@@ -28,8 +28,9 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "handlers/routes.h"
 #include "reactor/jobs.h"
-#include "reactor/log.h"
+#include "conf/log.h"
 #include "reactor/pump.h"
 #include "reactor/server.h"
 #include "store/auth.h"
@@ -61,7 +62,7 @@ static int setup(void)
     auth_init(&conf);
     if (jobs_init(base, &conf) < 0)
         return -1;
-    if (store_init(base, &conf) < 0 || server_start(base, &conf) < 0 || pump_start(base, &conf) < 0) {
+    if (store_init(base, &conf) < 0 || server_start(base, &conf, routes, routes_len) < 0 || pump_start(base, &conf) < 0) {
         fprintf(stderr, "fuzz_http: cannot start the store or the server\n");
         return -1;
     }

@@ -32,14 +32,16 @@ class ScaleTest(unittest.TestCase):
             self.assertEqual(s, 201, b)
 
     def tearDown(self):
-        codes = []
+        codes, logs = [], []
         for p in self.procs:
             if p.proc.poll() is None:
                 codes.append(p.stop())
+                if codes[-1] != 0:
+                    logs.append(p.log()[-4000:])
         self.limited.close()
         self.free.close()
         self.redis.close()
-        self.assertTrue(all(c == 0 for c in codes), codes)
+        self.assertTrue(all(c == 0 for c in codes), (codes, logs))
 
     def ingest(self, n, during=None):
         """Post n events spread over the live processes; returns their ids."""

@@ -1,5 +1,7 @@
 /*
  * log: one JSON object per line on stderr: {"ts","level","msg",...}.
+ * It sits in conf/, the base layer, because every layer logs (the store
+ * its connection, the reactor its work) and no layer includes one above it.
  *
  * Extra fields come as key/value string pairs ended by NULL:
  *   LOG_INFO("delivery sent", "delivery_id", id, "status", "200", NULL);

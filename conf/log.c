@@ -1,4 +1,4 @@
-#include "reactor/log.h"
+#include "conf/log.h"
 
 #include <event2/event.h>
 #include <stdarg.h>
