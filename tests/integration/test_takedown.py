@@ -3,6 +3,7 @@ descriptor flood does not make it spin or flood its log.
 
 No speed is asserted: memory is read from /proc/<pid>/status (VmRSS), CPU
 time from /proc/<pid>/stat, log volume by counting lines."""
+import json
 import os
 import resource
 import socket
@@ -13,7 +14,7 @@ import unittest
 # holds, not the sanitizer's quarantine of freed blocks.
 os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
 
-from harness import HookdCase, Hookd, Redis, call, wait_for
+from harness import HookdCase, Hookd, Receiver, Redis, call, wait_for
 
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -142,6 +143,35 @@ class BodyFloodTest(HookdCase):
 
 
 class RedisRefusesWritesTest(HookdCase):
+    hookd_conf = {"request_timeout": "1s", "lease_margin": "1s", "retry_schedule": "0,500ms,500ms,500ms,500ms"}
+
+    def test_redis_full_loses_nothing_accepted(self):
+        """Events accepted (202) just before Redis fills up are all delivered
+        once it accepts writes again: outcomes that could not be recorded
+        meanwhile are retried when their leases run out."""
+        import threading
+        gate = threading.Event()
+        rx = Receiver(lambda n, p, h, b: (gate.wait(20), (200, {}, b"ok"))[1])
+        try:
+            _, tok = self.tenant()
+            self.new_endpoint(tok, rx.url(), event_types=["a"], max_in_flight=64)
+            ids = [self.send_event(tok, "a", {"i": i})["delivery_ids"][0] for i in range(20)]
+            wait_for(lambda: rx.count() >= 1, what="sends to be in flight")
+            self.redis.cli("CONFIG", "SET", "maxmemory", "1")  # the outcomes now cannot be written
+            try:
+                s, b, h = self.api("POST", "/v1/events", {"type": "a", "payload": {}}, tok)
+                self.assertEqual((s, h.get("Retry-After")), (503, "1"), b)
+                gate.set()  # the receiver answers; recording those answers fails
+                time.sleep(1.5)
+            finally:
+                self.redis.cli("CONFIG", "SET", "maxmemory", "0")
+            for did in ids:
+                self.wait_state(tok, did, "completed", timeout=60)
+            got = {json.loads(r["body"])["i"] for r in rx.requests}
+            self.assertEqual(got, set(range(20)))
+        finally:
+            rx.close()
+
     def test_refused_writes_get_503_and_few_log_lines(self):
         _, tok = self.tenant()
         lines_before = self.hookd.log().count("\n")
