@@ -75,7 +75,8 @@ lease_add(P, leased_ids, until_s)
 -- the payload gets a string key of its own: a value over 64 bytes would turn
 -- the whole hash from Redis's compact listpack into a hashtable (slower, larger)
 redis.call('SET', P .. ':ev:' .. evid .. ':body', payload)
-local ev = {'id', evid, 'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
+-- no 'id' field: the key names it (record_get.lua adds it for the API)
+local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
 local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
 -- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
 if #to == 1 then field('ep', to[1]) end

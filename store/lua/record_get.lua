@@ -17,6 +17,8 @@ local k = P .. ':' .. kind .. ':' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return {} end
 local h = redis.call('HGETALL', k)
 if kind == 'ev' then
+  h[#h + 1] = 'id' -- not stored: the key names it
+  h[#h + 1] = id
   h[#h + 1] = 'payload'
   h[#h + 1] = redis.call('GET', k .. ':body') or 'null'
   h[#h + 1] = 'dls'

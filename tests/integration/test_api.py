@@ -163,7 +163,7 @@ class ApiTest(HookdCase):
         ev = self.send_event(tok, "user.created", {"name": "ada", "n": 1.5e300})
         self.assertEqual(len(ev["delivery_ids"]), 3)  # the disabled endpoint's delivery waits
         s, got, _ = self.api("GET", "/v1/events/" + ev["id"], None, tok)
-        self.assertEqual((s, got["type"], got["payload"]["name"]), (200, "user.created", "ada"))
+        self.assertEqual((s, got["id"], got["type"], got["payload"]["name"]), (200, ev["id"], "user.created", "ada"))
         self.assertEqual(sorted(got["delivery_ids"]), sorted(ev["delivery_ids"]))
         eps = sorted(self.delivery(tok, d)["endpoint_id"] for d in ev["delivery_ids"])
         self.assertEqual(eps, sorted([all_ep["id"], match["id"], off["id"]]))
