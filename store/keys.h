@@ -29,7 +29,9 @@
  *                                         marked canceled a batch at a time (prune.lua)
  *   P:ev:<ev>                      hash   event: type, created_at, n (deliveries), ep (the
  *                                         endpoint when n is 1), live (deliveries not yet
- *                                         pruned, once a replay made it differ from n), ...
+ *                                         pruned, once a replay made it differ from n),
+ *                                         r<i> (delivery i's compact record: it succeeded
+ *                                         at its first attempt, lib/delivery.lua), ...
  *   P:ev:<ev>:body                 string the payload: JSON, or a zstd frame of it (store/payload.h);
  *                                         kept out of the hash so the hash stays a listpack
  *   P:ev:<ev>:eps                  string when n > 1: the endpoint ids, 36 bytes each, in delivery order
