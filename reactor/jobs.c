@@ -13,7 +13,7 @@
 #include "store/keys.h"
 #include "store/redis.h"
 
-#define JOB_CLAIM_EVERY_MS 1000 /* one partition per tick is asked for orphaned jobs */
+#define JOB_CLAIM_EVERY_MS 2000 /* one partition per tick is asked for orphaned jobs */
 
 /* One job this process runs; owned by this module's list until it stops.
  * The job's selection, cursor and counts live in its Redis record: a step

@@ -13,7 +13,7 @@
 #include "store/redis.h"
 
 #define PRUNE_BATCH 32
-#define PRUNE_EVERY_MS 500
+#define PRUNE_EVERY_MS 1000
 
 static struct {
     const struct conf *conf;
@@ -81,7 +81,7 @@ int retention_start(struct event_base *base, const struct conf *c)
     RT.busy = calloc((size_t)c->partitions, 1);
     RT.oldest = calloc((size_t)c->partitions, sizeof(*RT.oldest));
     RT.tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    struct timeval tv = {0, PRUNE_EVERY_MS * 1000};
+    struct timeval tv = {PRUNE_EVERY_MS / 1000, (PRUNE_EVERY_MS % 1000) * 1000};
     if (!RT.busy || !RT.oldest || !RT.tick || event_add(RT.tick, &tv) < 0) {
         retention_free();
         return -1;

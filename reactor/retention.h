@@ -2,12 +2,12 @@
  * retention: removes what finished longer than `retention` ago
  * (store/lua/prune.lua), so Redis levels off under a steady load.
  *
- * Every half second one partition, in turn, gets a pruning call; a call
+ * Every second one partition, in turn, gets a pruning call; a call
  * that found a full batch is followed at once by another for the same
  * partition until it comes back short. Each call removes at most
  * PRUNE_BATCH records, so no Redis call runs long; the script is atomic,
  * so processes pruning side by side never remove a record twice. Idle, it
- * costs two Redis calls a second per process.
+ * costs one script call (four commands) a second per process.
  */
 #ifndef HOOKD_RETENTION_H
 #define HOOKD_RETENTION_H
