@@ -7,7 +7,7 @@
  *
  * Jobs are leased like deliveries: the record names the process running it
  * (owner, owner_since) and P:jobs holds its lease expiry, which every step
- * extends. Each process asks one partition a second for a running job whose
+ * extends. Each process asks one partition every 2 s for a running job whose
  * lease ran out (its process died or stalled) and takes it over from its
  * last completed step: a step moves the cursor, the counts and the lease in
  * one atomic script call, and a step by a process that lost the lease is
