@@ -20,8 +20,24 @@
 #include "store/redis.h"
 #include "store/wake.h"
 
-/* Fields per outcome in complete.lua's arguments, in its order. */
-#define OUTCOME_FIELDS 13
+/* The fields of one outcome in complete.lua's arguments, in its order (its
+ * header lists them under the same names). */
+enum outcome_field {
+    OUT_ID,
+    OUT_FENCE,
+    OUT_ENDPOINT_ID,
+    OUT_ATTEMPT_COUNT, /* before this attempt, as claimed */
+    OUT_OK,            /* "1", "0" or "release" */
+    OUT_CODE,
+    OUT_ERROR,
+    OUT_ATTEMPT,       /* the attempt record, JSON */
+    OUT_STARTED,
+    OUT_NEXT_AT,
+    OUT_ACTION,
+    OUT_EVENT_ID,
+    OUT_COMPACT,
+    OUTCOME_FIELDS
+};
 /* A delivery that succeeded at its first attempt is recorded as one short
  * field of its event (lib/delivery.lua) when "<delivered_ms>|" and this fit
  * Redis's compact hash value limit (64 bytes); else as a hash and a list. */
@@ -233,10 +249,15 @@ static void flush_partition(int p)
         argv[argc++] = after;
         for (int i = 0; i < b->n; i++) {
             struct completion *c = b->items[i];
-            const char *f[OUTCOME_FIELDS] = {c->job->id, c->job->fence, c->job->endpoint_id,
-                                              c->job->attempt_count, c->ok, c->code, c->error ? c->error : "",
-                                              c->attempt, c->started, c->next_at, c->action, c->job->event_id,
-                                              c->compact};
+            const char *f[OUTCOME_FIELDS] = {
+                [OUT_ID] = c->job->id,           [OUT_FENCE] = c->job->fence,
+                [OUT_ENDPOINT_ID] = c->job->endpoint_id, [OUT_ATTEMPT_COUNT] = c->job->attempt_count,
+                [OUT_OK] = c->ok,                [OUT_CODE] = c->code,
+                [OUT_ERROR] = c->error ? c->error : "", [OUT_ATTEMPT] = c->attempt,
+                [OUT_STARTED] = c->started,      [OUT_NEXT_AT] = c->next_at,
+                [OUT_ACTION] = c->action,        [OUT_EVENT_ID] = c->job->event_id,
+                [OUT_COMPACT] = c->compact,
+            };
             for (int k = 0; k < OUTCOME_FIELDS; k++)
                 argv[argc++] = f[k];
         }
@@ -393,24 +414,29 @@ static struct job *job_from_reply(redisReply **f, int partition)
 {
     void *json = NULL;
     size_t json_len;
-    if (payload_unpack(f[6]->str, f[6]->len, (size_t)PM.conf->max_body_bytes, &json, &json_len) < 0) {
-        LOG_ERR("a stored payload could not be unpacked", "delivery_id", f[0]->str, NULL);
+    if (payload_unpack(f[LEASE_PAYLOAD]->str, f[LEASE_PAYLOAD]->len, (size_t)PM.conf->max_body_bytes, &json,
+                       &json_len) < 0) {
+        LOG_ERR("a stored payload could not be unpacked", "delivery_id", f[LEASE_ID]->str, NULL);
         return NULL;
     }
     size_t total = sizeof(struct job);
     for (int i = 0; i < PUMP_CLAIM_FIELDS; i++)
-        total += (i == 6 ? json_len : f[i]->len) + 1;
+        total += (i == LEASE_PAYLOAD ? json_len : f[i]->len) + 1;
     struct job *j = calloc(1, total);
     if (!j) {
         free(json);
         return NULL;
     }
     char *p = (char *)(j + 1);
-    char **dst[] = {&j->id, &j->event_id, &j->endpoint_id, &j->url, &j->secret, &j->prev_secret,
-                    &j->payload, NULL, &j->fence, &j->attempt_count};
+    char **dst[PUMP_CLAIM_FIELDS] = {
+        [LEASE_ID] = &j->id,         [LEASE_EVENT_ID] = &j->event_id, [LEASE_ENDPOINT_ID] = &j->endpoint_id,
+        [LEASE_URL] = &j->url,       [LEASE_SECRET] = &j->secret,     [LEASE_PREV_SECRET] = &j->prev_secret,
+        [LEASE_PAYLOAD] = &j->payload, [LEASE_TRIES] = NULL,          [LEASE_FENCE] = &j->fence,
+        [LEASE_ATTEMPT_COUNT] = &j->attempt_count,
+    };
     for (int i = 0; i < PUMP_CLAIM_FIELDS; i++) {
-        const char *src = i == 6 && json ? json : f[i]->str ? f[i]->str : "";
-        size_t len = i == 6 ? json_len : f[i]->len;
+        const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str ? f[i]->str : "";
+        size_t len = i == LEASE_PAYLOAD ? json_len : f[i]->len;
         memcpy(p, src, len);
         p[len] = '\0';
         if (dst[i])

@@ -14,10 +14,22 @@
 
 #include <hiredis/hiredis.h>
 
-/* Fields per leased delivery in claim.lua's and ingest.lua's replies:
- * id, event_id, endpoint_id, url, secret, prev_secret, payload, tries,
- * fence, attempt_count. */
-#define PUMP_CLAIM_FIELDS 10
+/* The fields of one leased delivery in claim.lua's and ingest.lua's
+ * replies, in their order: the scripts write them in this order (see the
+ * tuple built in each), and C reads them by these names only. */
+enum lease_field {
+    LEASE_ID,
+    LEASE_EVENT_ID,
+    LEASE_ENDPOINT_ID,
+    LEASE_URL,
+    LEASE_SECRET,
+    LEASE_PREV_SECRET,
+    LEASE_PAYLOAD,
+    LEASE_TRIES,         /* attempts counted for the retry schedule */
+    LEASE_FENCE,
+    LEASE_ATTEMPT_COUNT,
+    PUMP_CLAIM_FIELDS
+};
 
 struct event_base;
 struct conf;

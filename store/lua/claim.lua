@@ -68,6 +68,7 @@ for _, ep in ipairs(ready) do
           body = redis.call('GET', P .. ':ev:' .. evid .. ':body') or 'null'
           bodies[evid] = body
         end
+        -- in the order of enum lease_field (reactor/pump.h)
         for _, v in ipairs({id, evid, ep, e[4], e[5], prev, body, tries, until_s, ac}) do
           out[#out + 1] = v
         end

@@ -1,5 +1,6 @@
 -- Record a batch of attempt outcomes of one partition. KEYS[1] = P
--- ARGV: now, disable_threshold, disable_after_ms, then 12 per outcome:
+-- ARGV: now, disable_threshold, disable_after_ms, then 13 per outcome, in the
+-- order of enum outcome_field (reactor/pump.c):
 --   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
 --   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
 --   the caller), started_ms, next_at (-1: errored), action (""|disable|abort),

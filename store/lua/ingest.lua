@@ -56,6 +56,7 @@ for _, ep in ipairs(eps) do
     local free = e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4])
     if free and #leased < offer and redis.call('EXISTS', ek .. ':due') == 0 then
       redis.call('HINCRBY', ek, 'in_flight', 1)
+      -- in the order of enum lease_field (reactor/pump.h)
       leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev_secret_in_force(e[7], e[8], now), payload, '0',
                              until_s, '0'}
     else
