@@ -45,6 +45,7 @@ struct gate_conn {
     size_t remaining;                /* GS_BODY: bytes evhttp still gets */
     size_t unseen;                   /* input bytes not yet offered to evhttp (it leaves a
                                       * partial body in the buffer until the rest comes) */
+    size_t scanned;                  /* GS_HEAD: input bytes already searched for the head's end */
     size_t reserved;                 /* body bytes counted against max_body_memory */
     int fd;
     int adopted, moving, lookup_pending, closed, who_set;
@@ -538,6 +539,27 @@ static int head_parse(const char *p, size_t n, struct head *h)
     return 0;
 }
 
+/* Where the header block ends (just past its empty line), or 0 while it
+ * has not arrived. Only the bytes that came since the last look are
+ * searched, and nothing is copied until the end is there: a client that
+ * sends its head a byte at a time costs linear work, not quadratic. */
+static size_t head_end(struct gate_conn *c, struct evbuffer *in, size_t n)
+{
+    static const char *const ends[] = {"\n\r\n", "\n\n"}; /* lines end in CRLF or LF, as evhttp reads them */
+    size_t from = c->scanned > 2 ? c->scanned - 2 : 0, best = 0;
+    for (int k = 0; k < 2; k++) {
+        struct evbuffer_ptr start, hit;
+        if (evbuffer_ptr_set(in, &start, from, EVBUFFER_PTR_SET) < 0)
+            return 0;
+        size_t len = strlen(ends[k]);
+        hit = evbuffer_search(in, ends[k], len, &start);
+        if (hit.pos >= 0 && (!best || (size_t)hit.pos + len < best))
+            best = (size_t)hit.pos + len;
+    }
+    c->scanned = n;
+    return best;
+}
+
 static void head_step(struct gate_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -546,15 +568,18 @@ static void head_step(struct gate_conn *c)
         return;
     if (!event_pending(&c->timer, EV_TIMEOUT, NULL))
         arm(c, G.conf->http_idle_timeout_ms); /* the whole head must arrive within it */
-    size_t look = n < GATE_MAX_HEAD ? n : GATE_MAX_HEAD;
-    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
-    struct head h;
-    int rc = p ? head_parse(p, look, &h) : -1;
-    if (rc == 0 && n >= GATE_MAX_HEAD)
+    size_t end = head_end(c, in, n);
+    if ((!end && n >= GATE_MAX_HEAD) || end > GATE_MAX_HEAD) {
         refuse(c, 431, GATE_REFUSED_MALFORMED, "headers_too_large", "the request header block is too large");
-    else if (rc < 0)
+        return;
+    }
+    if (!end)
+        return;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)end);
+    struct head h;
+    if (!p || head_parse(p, end, &h) != 1)
         refuse(c, 400, GATE_REFUSED_MALFORMED, "malformed_request", "the request line or a header is malformed");
-    else if (rc == 1)
+    else
         decide(c, &h);
 }
 
@@ -598,6 +623,7 @@ static void on_complete(struct evhttp_request *req, void *arg)
     struct gate_conn *c = arg;
     release_body(c);
     c->state = GS_HEAD;
+    c->scanned = 0;
     if (evbuffer_get_length(c->held)) /* pipelined: vet it once evhttp is ready */
         event_active(&c->timer, EV_TIMEOUT, 1);
 }

@@ -131,6 +131,20 @@ class BodyFloodTest(HookdCase):
         self.assertEqual(out.count(b"HTTP/1.1 202 "), 2, out)
         self.assertEqual(out.count(b"HTTP/1.1 200 "), 2, out)
 
+    def test_a_head_sent_a_byte_at_a_time_is_read_once_whole(self):
+        _, tok = self.tenant()
+        body = b'{"type":"a","payload":{"n":1}}'
+        req = (b"POST /v1/events HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 1500 + b"\r\nAuthorization: Bearer " +
+               tok.encode() + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        s = socket.create_connection(("127.0.0.1", self.hookd.port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.settimeout(20)
+        for i in range(0, len(req), 7):  # small pieces: the end of the head arrives split
+            s.sendall(req[i:i + 7])
+        out = read_reply(s)
+        s.close()
+        self.assertTrue(out.startswith(b"HTTP/1.1 202 "), out[:300])
+
     def test_chunked_body_gets_411(self):
         _, tok = self.tenant()
         s = socket.create_connection(("127.0.0.1", self.hookd.port))
