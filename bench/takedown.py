@@ -11,29 +11,25 @@
    held for 10 s; reports its CPU seconds and the log lines and bytes it
    wrote meanwhile.
 
-Prints one JSON object. Starts its own redis-server and hookd on free ports.
+Prints one JSON object. Starts its own redis-server and hookd on free ports
+with the integration tests' harness (Python standard library only).
 """
 import json
 import os
 import resource
 import selectors
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "hookd")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+os.environ["HOOKD_BIN"] = BIN
+from harness import Hookd, Redis  # noqa: E402
 CONNS = int(os.environ.get("CONNS", "1000"))
 BODY_SENT = int(os.environ.get("BODY_SENT", str(1 << 20)))
 CLK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mib(pid):
@@ -51,39 +47,23 @@ def cpu_s(pid):
 
 
 def start(nofile=None):
-    rport, hport = free_port(), free_port()
-    rdir = tempfile.mkdtemp(prefix="takedown-redis-")
-    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                              "--dir", rdir], stdout=subprocess.DEVNULL)
-    log = tempfile.NamedTemporaryFile(prefix="takedown-hookd-", delete=False)
-    env = dict(os.environ, HOOKD_REDIS_URL="redis://127.0.0.1:%d/0" % rport,
-               HOOKD_LISTEN="127.0.0.1:%d" % hport, HOOKD_ADMIN_TOKEN="takedown-root-token-0123456789")
+    """A Redis and a hookd of their own (the integration tests' harness)."""
+    redis = Redis()
     pre = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
-    time.sleep(0.3)
-    hookd = subprocess.Popen([BIN], env=env, stdout=log, stderr=log, preexec_fn=pre)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", hport), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    hookd = Hookd(redis, preexec_fn=pre)
     time.sleep(0.5)
-    return redis, hookd, hport, log.name
+    return redis, hookd
 
 
 def stop(redis, hookd):
-    hookd.terminate()
-    try:
-        hookd.wait(15)
-    except subprocess.TimeoutExpired:
-        hookd.kill()
-    redis.terminate()
-    redis.wait()
+    hookd.stop()
+    redis.close()
 
 
 def body_flood():
-    redis, hookd, port, _ = start()
-    idle = rss_mib(hookd.pid)
+    redis, hookd = start()
+    port, pid = hookd.port, hookd.proc.pid
+    idle = rss_mib(pid)
     sel = selectors.DefaultSelector()
     sent = {}
     head = b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4194304\r\n\r\n"
@@ -112,34 +92,34 @@ def body_flood():
             except OSError:
                 sel.unregister(s)
                 del sent[s]
-        peak = max(peak, rss_mib(hookd.pid))
+        peak = max(peak, rss_mib(pid))
         if all(v >= BODY_SENT for v in sent.values()):
             break
-    peak = max(peak, rss_mib(hookd.pid))
+    peak = max(peak, rss_mib(pid))
     for s in list(sent):
         s.close()
     time.sleep(12)  # the gate trims every 10 s after a burst
-    after = rss_mib(hookd.pid)
+    after = rss_mib(pid)
     stop(redis, hookd)
     return {"connections": CONNS, "body_bytes_sent_each": BODY_SENT, "answered_before_body": refused,
             "rss_idle_mib": round(idle, 1), "rss_peak_mib": round(peak, 1), "rss_after_close_mib": round(after, 1)}
 
 
 def fd_flood():
-    redis, hookd, port, logname = start(nofile=1024)
-    lines0 = sum(1 for _ in open(logname, "rb"))
-    bytes0 = os.path.getsize(logname)
+    redis, hookd = start(nofile=1024)
+    port, pid = hookd.port, hookd.proc.pid
+    lines0, bytes0 = hookd.log().count("\n"), len(hookd.log())
     socks = []
     for _ in range(2000):
         try:
             socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
         except OSError:
             break
-    c0, t0 = cpu_s(hookd.pid), time.time()
+    c0, t0 = cpu_s(pid), time.time()
     time.sleep(10)
-    cpu, wall = cpu_s(hookd.pid) - c0, time.time() - t0
-    lines = sum(1 for _ in open(logname, "rb")) - lines0
-    nbytes = os.path.getsize(logname) - bytes0
+    cpu, wall = cpu_s(pid) - c0, time.time() - t0
+    text = hookd.log()
+    lines, nbytes = text.count("\n") - lines0, len(text) - bytes0
     for s in socks:
         s.close()
     ok = False

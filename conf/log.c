@@ -55,18 +55,11 @@ static unsigned long long suppressed_total;
 
 unsigned long long log_suppressed_total(void) { return suppressed_total; }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* 1 when this line may be written; *was_suppressed gets the count to report. */
-static int log_admit(const char *msg, unsigned long *was_suppressed)
+/* 1 when this line may be written at `now` (ms); *was_suppressed gets the
+ * count to report. */
+static int log_admit(const char *msg, int64_t now, unsigned long *was_suppressed)
 {
     size_t slot = ((uintptr_t)msg >> 3) % LOG_SLOTS;
-    int64_t now = mono_ms();
     *was_suppressed = 0;
     if (limits[slot].msg != msg || now - limits[slot].window_start >= LOG_WINDOW_MS) {
         if (limits[slot].msg == msg)
@@ -88,11 +81,11 @@ void log_emit(enum log_level lvl, const char *msg, ...)
     static const char *names[] = {"debug", "info", "warn", "error"};
     char line[2048];
     unsigned long was_suppressed;
-    if (!log_admit(msg, &was_suppressed))
-        return;
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
+    if (!log_admit(msg, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, &was_suppressed))
+        return;
     gmtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(line, sizeof(line), "{\"ts\":\"%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03dZ\",\"level\":\"%s\",\"msg\":\"",

@@ -16,55 +16,46 @@ void org_prefix(const char *org_id, char out[32])
     key_prefix(out, key_partition(org_id, (int)server_conf()->partitions));
 }
 
-int call_script_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
-                    const char **argv)
+/* EVALSHA with KEYS[1] = key; `lens` NULL: the arguments are C strings. */
+static int script_with_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
+                           const char **argv, const size_t *lens)
 {
     const char *all[32];
-    size_t lens[32];
+    size_t all_lens[32];
     if (argc + 1 > 32) {
         reply_error(r, 500, "internal", NULL, "too many script arguments");
         return -1;
     }
     all[0] = key;
-    lens[0] = strlen(key);
-    for (int i = 0; i < argc; i++) {
-        all[i + 1] = argv[i];
-        lens[i + 1] = strlen(argv[i]);
+    memcpy(all + 1, argv, (size_t)argc * sizeof(*argv));
+    if (lens) {
+        all_lens[0] = strlen(key);
+        memcpy(all_lens + 1, lens, (size_t)argc * sizeof(*lens));
     }
-    if (store_script(id, cb, r, 1, argc + 1, all, lens) < 0) {
+    if (store_script(id, cb, r, 1, argc + 1, all, lens ? all_lens : NULL) < 0) {
         reply_unavailable(r);
         return -1;
     }
     return 0;
+}
+
+int call_script_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
+                    const char **argv)
+{
+    return script_with_key(r, key, id, cb, argc, argv, NULL);
 }
 
 int call_script_lens(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv,
                      const size_t *lens)
 {
-    const char *all[32];
-    size_t all_lens[32];
     char p[32];
-    if (argc + 1 > 32) {
-        reply_error(r, 500, "internal", NULL, "too many script arguments");
-        return -1;
-    }
     org_prefix(r->who.org_id, p);
-    all[0] = p;
-    all_lens[0] = strlen(p);
-    memcpy(all + 1, argv, (size_t)argc * sizeof(*argv));
-    memcpy(all_lens + 1, lens, (size_t)argc * sizeof(*lens));
-    if (store_script(id, cb, r, 1, argc + 1, all, all_lens) < 0) {
-        reply_unavailable(r);
-        return -1;
-    }
-    return 0;
+    return script_with_key(r, p, id, cb, argc, argv, lens);
 }
 
 int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv)
 {
-    char p[32];
-    org_prefix(r->who.org_id, p);
-    return call_script_key(r, p, id, cb, argc, argv);
+    return call_script_lens(r, id, cb, argc, argv, NULL);
 }
 
 const redisReply *flat_reply(const redisReply *f, const char *name)

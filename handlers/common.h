@@ -15,7 +15,8 @@
 /* EVALSHA `id` with the caller's partition prefix as KEYS[1] and C-string
  * args. On failure it replies 503 and returns -1 (the callback never runs). */
 int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv);
-/* Same with explicit lengths, for binary arguments (a packed payload). */
+/* Same with explicit lengths, for binary arguments (a packed payload);
+ * lens NULL is call_script. */
 int call_script_lens(struct req *r, enum script_id id, store_cb cb, int argc, const char **argv,
                      const size_t *lens);
 /* Same with an explicit KEYS[1]. */

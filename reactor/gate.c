@@ -57,7 +57,7 @@ struct gate_conn {
 /* A request head as the gate reads it. */
 struct head {
     size_t len;                       /* bytes up to and including the empty line */
-    char method[16];
+    enum evhttp_cmd_type method;
     char path[256];
     long long content_length;         /* -1: none */
     int transfer_encoding;
@@ -66,7 +66,6 @@ struct head {
 };
 
 static struct {
-    struct event_base *base;
     const struct conf *conf;
     const struct gate_policy *policy;
     struct evconnlistener *listener;
@@ -93,25 +92,14 @@ static void listener_update(void)
         G.listener_on = want;
 }
 
-static int64_t now_ms_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* accept() failed for a reason other than "try again" (EMFILE, ENFILE,
- * ENOBUFS): libevent would retry at once and spin, so pause a moment. */
+ * ENOBUFS): libevent would retry at once and spin, so pause a moment. (The
+ * logger limits the repeats of this line, as of every line.) */
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
-    static int64_t last_log;
     int err = EVUTIL_SOCKET_ERROR();
     G.accept_pauses++;
-    int64_t now = now_ms_mono();
-    if (now - last_log >= 1000) { /* one line a second at most, however long it lasts */
-        last_log = now;
-        LOG_WARNING("accept failed; pausing new connections", "error", evutil_socket_error_to_string(err), NULL);
-    }
+    LOG_WARNING("accept failed; pausing new connections", "error", evutil_socket_error_to_string(err), NULL);
     G.accept_paused = 1;
     listener_update();
     struct timeval tv = {0, GATE_ACCEPT_PAUSE_MS * 1000};
@@ -164,13 +152,18 @@ static void release_body(struct gate_conn *c)
     c->reserved = 0;
 }
 
+/* The connection is no longer found by its descriptor (it is closing). */
+static void by_fd_clear(struct gate_conn *c)
+{
+    if (c->fd >= 0 && (size_t)c->fd < G.by_fd_len && G.by_fd[c->fd] == c)
+        G.by_fd[c->fd] = NULL;
+}
+
 static void conn_free(struct gate_conn *c)
 {
     release_body(c);
-    if (c->fd >= 0 && (size_t)c->fd < G.by_fd_len && G.by_fd[c->fd] == c)
-        G.by_fd[c->fd] = NULL;
-    if (event_initialized(&c->timer))
-        event_del(&c->timer);
+    by_fd_clear(c);
+    event_del(&c->timer); /* assigned in new_conn before anything can free c */
     evbuffer_free(c->held);
     free(c);
     G.conns--;
@@ -185,8 +178,7 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     c->watch = NULL;
     if (c->lookup_pending) { /* the token lookup's callback frees it */
         c->closed = 1;
-        if (c->fd >= 0 && (size_t)c->fd < G.by_fd_len && G.by_fd[c->fd] == c)
-            G.by_fd[c->fd] = NULL;
+        by_fd_clear(c);
         event_del(&c->timer);
         return;
     }
@@ -425,10 +417,15 @@ static void decide(struct gate_conn *c, const struct head *h)
 
 /* ---- reading a head: only what the decision needs ---- */
 
-static const struct { const char *name; int body; } methods[] = {
-    {"GET", 1}, {"POST", 1}, {"PUT", 1}, {"PATCH", 1}, {"DELETE", 1},
-    {"OPTIONS", 1}, {"CONNECT", 1}, {"HEAD", 0}, {"TRACE", 0},
-}; /* which methods evhttp reads a body for (evhttp_method_may_have_body) */
+static const struct {
+    const char *name;
+    enum evhttp_cmd_type cmd;
+    int body; /* evhttp reads a body for it (evhttp_method_may_have_body) */
+} methods[] = {
+    {"GET", EVHTTP_REQ_GET, 1},         {"POST", EVHTTP_REQ_POST, 1},     {"PUT", EVHTTP_REQ_PUT, 1},
+    {"PATCH", EVHTTP_REQ_PATCH, 1},     {"DELETE", EVHTTP_REQ_DELETE, 1}, {"OPTIONS", EVHTTP_REQ_OPTIONS, 1},
+    {"CONNECT", EVHTTP_REQ_CONNECT, 1}, {"HEAD", EVHTTP_REQ_HEAD, 0},     {"TRACE", EVHTTP_REQ_TRACE, 0},
+};
 
 static int copy_trimmed(char *out, size_t cap, const char *v, size_t n)
 {
@@ -448,8 +445,22 @@ static int header_is(const char *line, size_t nlen, const char *name)
     return strlen(name) == nlen && strncasecmp(line, name, nlen) == 0;
 }
 
+/* The first value of each credential header, as evhttp would find it. */
+struct head_credentials {
+    int have_auth, have_key;
+    char auth[GATE_TOKEN_MAX + 16], key[GATE_TOKEN_MAX + 16];
+};
+
+/* Keep a credential header's value; one too long to be a token is kept as
+ * "x", which no lookup accepts. */
+static void keep_value(char *out, size_t cap, const char *v, size_t n)
+{
+    if (copy_trimmed(out, cap, v, n) < 0)
+        snprintf(out, cap, "x");
+}
+
 /* 0 when the header line is understood (or ignored), -1 when malformed. */
-static int head_header(struct head *h, const char *line, size_t n, int *have_auth)
+static int head_header(struct head *h, const char *line, size_t n, struct head_credentials *cr)
 {
     const char *colon = memchr(line, ':', n);
     if (!colon || line[0] == ' ' || line[0] == '\t')
@@ -465,22 +476,12 @@ static int head_header(struct head *h, const char *line, size_t n, int *have_aut
         h->content_length = strtoll(val, NULL, 10);
     } else if (header_is(line, nlen, "Transfer-Encoding")) {
         h->transfer_encoding = 1;
-    } else if (header_is(line, nlen, "Authorization") || (header_is(line, nlen, "X-API-Key") && !*have_auth)) {
-        int is_auth = header_is(line, nlen, "Authorization");
-        if (is_auth && *have_auth)
-            return 0; /* evhttp reads the first one */
-        if (copy_trimmed(val, sizeof(val), v, vlen) < 0) {
-            snprintf(h->token, sizeof(h->token), "x"); /* too long to be a token: fails lookup */
-        } else {
-            const char *t = val;
-            if (is_auth && strncasecmp(t, "Bearer ", 7) == 0)
-                t += 7;
-            while (*t == ' ')
-                t++;
-            snprintf(h->token, sizeof(h->token), "%s", t);
-        }
-        if (is_auth)
-            *have_auth = 1;
+    } else if (header_is(line, nlen, "Authorization") && !cr->have_auth) { /* evhttp reads the first */
+        keep_value(cr->auth, sizeof(cr->auth), v, vlen);
+        cr->have_auth = 1;
+    } else if (header_is(line, nlen, "X-API-Key") && !cr->have_key) {
+        keep_value(cr->key, sizeof(cr->key), v, vlen);
+        cr->have_key = 1;
     }
     return 0;
 }
@@ -488,14 +489,15 @@ static int head_header(struct head *h, const char *line, size_t n, int *have_aut
 static int head_request_line(struct head *h, const char *line, size_t n)
 {
     const char *sp = memchr(line, ' ', n);
-    if (!sp || (size_t)(sp - line) >= sizeof(h->method))
+    if (!sp)
         return -1;
-    memcpy(h->method, line, (size_t)(sp - line));
-    h->method[sp - line] = '\0';
+    size_t ml = (size_t)(sp - line);
     h->may_have_body = -1;
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-        if (strcmp(methods[i].name, h->method) == 0)
+        if (strlen(methods[i].name) == ml && memcmp(methods[i].name, line, ml) == 0) {
+            h->method = methods[i].cmd;
             h->may_have_body = methods[i].body;
+        }
     if (h->may_have_body < 0)
         return -1;
     const char *t = sp + 1, *end = line + n;
@@ -509,14 +511,15 @@ static int head_request_line(struct head *h, const char *line, size_t n)
     return 0;
 }
 
-/* 1 with *h filled when p[0..n) starts with a whole head, 0 when more bytes
- * are needed, -1 when it is malformed. Lines end in LF or CRLF, as evhttp
- * reads them. */
+/* 1 with *h filled when p[0..n) starts with a whole head (head_end found its
+ * end), -1 when it is malformed; 0 only if p holds no empty line. Lines end
+ * in LF or CRLF, as evhttp reads them. */
 static int head_parse(const char *p, size_t n, struct head *h)
 {
     memset(h, 0, sizeof(*h));
     h->content_length = -1;
-    int lineno = 0, have_auth = 0;
+    struct head_credentials cr = {0};
+    int lineno = 0;
     size_t at = 0;
     while (at < n) {
         const char *nl = memchr(p + at, '\n', n - at);
@@ -528,9 +531,12 @@ static int head_parse(const char *p, size_t n, struct head *h)
             if (lineno == 0)
                 return -1;
             h->len = at + len + 1;
+            /* the server's rule for which header carries the token */
+            const char *t = auth_credential(cr.have_auth ? cr.auth : NULL, cr.have_key ? cr.key : NULL);
+            snprintf(h->token, sizeof(h->token), "%s", t ? t : "");
             return 1;
         }
-        int rc = lineno == 0 ? head_request_line(h, p + at, content) : head_header(h, p + at, content, &have_auth);
+        int rc = lineno == 0 ? head_request_line(h, p + at, content) : head_header(h, p + at, content, &cr);
         if (rc < 0)
             return -1;
         lineno++;
@@ -737,7 +743,6 @@ int gate_request_begin(struct evhttp_request *req, struct principal *who)
 int gate_start(struct event_base *base, struct evhttp *http, struct evconnlistener *listener,
                const struct conf *c, const struct gate_policy *policy)
 {
-    G.base = base;
     G.conf = c;
     G.policy = policy;
     G.listener = listener;

@@ -35,6 +35,7 @@
 #ifndef HOOKD_GATE_H
 #define HOOKD_GATE_H
 
+#include <event2/http.h>
 #include <stddef.h>
 
 #include "store/auth.h"
@@ -55,7 +56,7 @@ enum gate_route {
 
 /* What the gate needs from the server, which owns routes and error styles. */
 struct gate_policy {
-    enum gate_route (*route)(const char *method, const char *path);
+    enum gate_route (*route)(enum evhttp_cmd_type method, const char *path);
     /* Appends the error body for (path, status) to `body`; returns its
      * content type and sets *title to the status line's reason phrase. */
     const char *(*render_error)(const char *path, int status, const char *code, const char *detail,

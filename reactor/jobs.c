@@ -113,11 +113,8 @@ static void do_step(evutil_socket_t fd, short what, void *arg)
     lease_until(until);
     id_new(base, t);
     const char *argv[] = {j->prefix, "range", j->org, now, base, j->id, J.owner, until, lim, keep};
-    size_t lens[10];
-    for (int i = 0; i < 10; i++)
-        lens[i] = strlen(argv[i]);
     evutil_gettimeofday(&j->step_started, NULL);
-    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 10, argv, lens) < 0)
+    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 10, argv, NULL) < 0)
         step_later(j, 1000);
 }
 
@@ -174,10 +171,7 @@ int jobs_start(const struct job_spec *s, char job_id[37], void (*created)(int, v
     lease_until(until);
     const char *argv[] = {j->prefix, "job", s->org, now, j->id, s->search_type, s->dry_run ? "1" : "0",
                           J.owner, until, s->index, min_id, max_id, s->status, s->counters, uid};
-    size_t lens[15];
-    for (int i = 0; i < 15; i++)
-        lens[i] = strlen(argv[i]);
-    if (store_script(SCRIPT_REDELIVER, on_created, j, 1, 15, argv, lens) < 0) {
+    if (store_script(SCRIPT_REDELIVER, on_created, j, 1, 15, argv, NULL) < 0) {
         run_free(j);
         return -1;
     }
@@ -217,10 +211,7 @@ static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     lease_until(until);
     const char *argv[] = {prefix, "claim", now, J.owner, until};
-    size_t lens[5];
-    for (int i = 0; i < 5; i++)
-        lens[i] = strlen(argv[i]);
-    if (store_script(SCRIPT_REDELIVER, on_claimed, NULL, 1, 5, argv, lens) == 0)
+    if (store_script(SCRIPT_REDELIVER, on_claimed, NULL, 1, 5, argv, NULL) == 0)
         J.claim_busy = 1;
 }
 
@@ -248,10 +239,7 @@ int jobs_cancel(const char *org, const char *id, void (*done)(int, void *), void
     key_prefix(prefix, key_partition(org, (int)J.conf->partitions));
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     const char *argv[] = {prefix, "cancel", org, id, now};
-    size_t lens[5];
-    for (int i = 0; i < 5; i++)
-        lens[i] = strlen(argv[i]);
-    if (store_script(SCRIPT_REDELIVER, on_cancel, c, 1, 5, argv, lens) < 0) {
+    if (store_script(SCRIPT_REDELIVER, on_cancel, c, 1, 5, argv, NULL) < 0) {
         free(c);
         return -1;
     }

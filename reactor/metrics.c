@@ -121,11 +121,7 @@ static const char *route_label(int r, char *buf, size_t len)
 {
     if (r == MAX_ROUTES || (size_t)r >= M.nroutes)
         return "unmatched";
-    static const char *m[] = {"", "GET", "POST", "", "HEAD", "", "", "", "PUT", "", "", "", "", "", "",
-                              "", "DELETE"};
-    int method = M.routes[r].method;
-    const char *mn = method == EVHTTP_REQ_PATCH ? "PATCH" : method <= 16 ? m[method] : "OTHER";
-    snprintf(buf, len, "%s %s", mn, M.routes[r].pattern);
+    snprintf(buf, len, "%s %s", server_method_name(M.routes[r].method), M.routes[r].pattern);
     return buf;
 }
 

@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,10 +39,13 @@ enum outcome_field {
     OUT_COMPACT,
     OUTCOME_FIELDS
 };
-/* A delivery that succeeded at its first attempt is recorded as one short
- * field of its event (lib/delivery.lua) when "<delivered_ms>|" and this fit
- * Redis's compact hash value limit (64 bytes); else as a hash and a list. */
+/* An original delivery among its event's first COMPACT_MAX_INDEX that
+ * succeeded at its first attempt is recorded as one short field of its event
+ * (lib/delivery.lua) when "<delivered_ms>|" and this fit Redis's compact hash
+ * value limit (64 bytes); else as a hash and a list. The index bound keeps
+ * the event hash to few enough fields to stay a listpack. */
 #define COMPACT_MAX 48
+#define COMPACT_MAX_INDEX 64
 
 #define NEVER INT64_MAX
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
@@ -306,6 +310,17 @@ static char *attempt_json(const struct job *j, int status, const char *error, co
     return out;
 }
 
+/* The index of an original delivery among its event's (its id is the event
+ * id with the low 16 bits counting from 1, lib/delivery.lua); INT_MAX for
+ * a replay. */
+static int original_index(const struct job *j)
+{
+    if (strlen(j->id) != ID_LEN || strncmp(j->id, j->event_id, 32) != 0 || strcmp(j->event_id + 32, "0000") != 0)
+        return INT_MAX;
+    int i = (int)strtol(j->id + 32, NULL, 16);
+    return i > 0 ? i : INT_MAX;
+}
+
 /* `ok` is "1", "0" or "release". Queued, then sent with the others of this
  * loop pass: completions are pipelined, never one blocking wait each. */
 static void record(struct job *j, const char *ok, int status, const char *error, const char *body,
@@ -326,13 +341,15 @@ static void record(struct job *j, const char *ok, int status, const char *error,
         snprintf(c->code, sizeof(c->code), "%d", status);
     snprintf(c->started, sizeof(c->started), "%lld", (long long)started);
     snprintf(c->next_at, sizeof(c->next_at), "%lld", (long long)next_at);
-    c->attempt = strcmp(ok, "release") == 0 ? strdup("") : attempt_json(j, status, error, body, started, seconds);
-    if (strcmp(ok, "1") == 0 && strcmp(j->attempt_count, "0") == 0) {
+    if (strcmp(ok, "1") == 0 && strcmp(j->attempt_count, "0") == 0 && original_index(j) <= COMPACT_MAX_INDEX) {
         int n = snprintf(c->compact, sizeof(c->compact), "%d|%lld|%lld|%s", status, (long long)started,
                          (long long)(seconds * 1000), body);
         if (n < 0 || n > COMPACT_MAX)
             c->compact[0] = '\0'; /* too long: the full record */
     }
+    /* a compact record needs no attempt JSON, and a release none at all */
+    c->attempt = c->compact[0] || strcmp(ok, "release") == 0 ? strdup("")
+                                                               : attempt_json(j, status, error, body, started, seconds);
     if (!c->attempt) {
         free(c);
         job_done(j); /* its lease will expire and it will be claimed again */

@@ -62,10 +62,7 @@ static void prune_partition(int p)
     snprintf(cutoff, sizeof(cutoff), "%lld", (long long)(t - RT.conf->retention_ms));
     snprintf(limit, sizeof(limit), "%d", PRUNE_BATCH);
     const char *argv[] = {prefix, now, cutoff, limit};
-    size_t lens[4];
-    for (int i = 0; i < 4; i++)
-        lens[i] = strlen(argv[i]);
-    if (store_script(SCRIPT_PRUNE, on_pruned, (void *)(intptr_t)p, 1, 4, argv, lens) == 0)
+    if (store_script(SCRIPT_PRUNE, on_pruned, (void *)(intptr_t)p, 1, 4, argv, NULL) == 0)
         RT.busy[p] = 1;
 }
 

@@ -295,16 +295,7 @@ static int route_match(const char *pattern, const char *path, struct req *r)
 
 static const char *bearer_token(struct req *r)
 {
-    const char *h = req_header(r, "Authorization");
-    if (h) {
-        if (strncasecmp(h, "Bearer ", 7) == 0)
-            h += 7;
-        while (*h == ' ')
-            h++;
-        return *h ? h : NULL;
-    }
-    h = req_header(r, "X-API-Key");
-    return h && *h ? h : NULL;
+    return auth_credential(req_header(r, "Authorization"), req_header(r, "X-API-Key"));
 }
 
 static void run_handler(struct req *r)
@@ -383,6 +374,41 @@ static int read_body(struct req *r)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    enum evhttp_cmd_type cmd;
+} method_names[] = {
+    {"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},       {"PUT", EVHTTP_REQ_PUT},
+    {"PATCH", EVHTTP_REQ_PATCH},   {"DELETE", EVHTTP_REQ_DELETE},   {"HEAD", EVHTTP_REQ_HEAD},
+    {"OPTIONS", EVHTTP_REQ_OPTIONS}, {"TRACE", EVHTTP_REQ_TRACE}, {"CONNECT", EVHTTP_REQ_CONNECT},
+};
+
+const char *server_method_name(enum evhttp_cmd_type m)
+{
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (method_names[i].cmd == m)
+            return method_names[i].name;
+    return "OTHER";
+}
+
+/* The route for (method, path), its ':' segments captured into params; NULL
+ * when none. *first_for_path: the first route with this path whatever its
+ * method (for 405 and for the error style), NULL when no route has it. */
+static const struct route *route_find(enum evhttp_cmd_type method, const char *path, struct req *params,
+                                      const struct route **first_for_path)
+{
+    *first_for_path = NULL;
+    for (size_t i = 0; i < S.nroutes; i++) {
+        if (!route_match(S.routes[i].pattern, path, params))
+            continue;
+        if (!*first_for_path)
+            *first_for_path = &S.routes[i];
+        if (S.routes[i].method == method)
+            return &S.routes[i];
+    }
+    return NULL;
+}
+
 static void allow_for_path(const char *path, char *out, size_t len);
 
 static void on_request(struct evhttp_request *ev, void *arg)
@@ -407,20 +433,12 @@ static void on_request(struct evhttp_request *ev, void *arg)
         reply_error(r, 400, "bad_query", NULL, "the query string is malformed");
         return;
     }
-    enum evhttp_cmd_type method = evhttp_request_get_command(ev);
-    int path_matched = 0;
-    for (size_t i = 0; i < S.nroutes; i++) {
-        if (!route_match(S.routes[i].pattern, path, r))
-            continue;
-        path_matched = 1;
-        if (S.routes[i].method != method)
-            continue;
-        r->route = &S.routes[i];
-        r->route_idx = (int)i;
-        break;
-    }
+    const struct route *any;
+    r->route = route_find(evhttp_request_get_command(ev), path, r, &any);
+    if (r->route)
+        r->route_idx = (int)(r->route - S.routes);
     if (!r->route) {
-        if (path_matched) {
+        if (any) {
             char allow[96];
             allow_for_path(path, allow, sizeof(allow));
             evhttp_add_header(evhttp_request_get_output_headers(ev), "Allow", allow);
@@ -449,14 +467,6 @@ static void on_request(struct evhttp_request *ev, void *arg)
     auth_lookup(tok, on_auth, r);
 }
 
-static const struct {
-    const char *name;
-    enum evhttp_cmd_type cmd;
-} method_names[] = {
-    {"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},       {"PUT", EVHTTP_REQ_PUT},
-    {"PATCH", EVHTTP_REQ_PATCH},   {"DELETE", EVHTTP_REQ_DELETE},   {"HEAD", EVHTTP_REQ_HEAD},
-    {"OPTIONS", EVHTTP_REQ_OPTIONS}, {"TRACE", EVHTTP_REQ_TRACE}, {"CONNECT", EVHTTP_REQ_CONNECT},
-};
 
 /* "GET, POST": the methods of the routes matching path, in table order. */
 static void allow_for_path(const char *path, char *out, size_t len)
@@ -467,32 +477,20 @@ static void allow_for_path(const char *path, char *out, size_t len)
     for (size_t i = 0; i < S.nroutes; i++) {
         if (!route_match(S.routes[i].pattern, path, &scratch))
             continue;
-        const char *name = NULL;
-        for (size_t m = 0; m < sizeof(method_names) / sizeof(method_names[0]); m++)
-            if (method_names[m].cmd == S.routes[i].method)
-                name = method_names[m].name;
-        if (name && !strstr(out, name) && n + strlen(name) + 3 < len)
+        const char *name = server_method_name(S.routes[i].method);
+        if (!strstr(out, name) && n + strlen(name) + 3 < len)
             n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", name);
     }
 }
 
 /* The gate asks, from a request line alone, what the route table says. */
-static enum gate_route gate_route_of(const char *method, const char *path)
+static enum gate_route gate_route_of(enum evhttp_cmd_type method, const char *path)
 {
     struct req scratch; /* route_match writes captured params here */
-    int path_matched = 0;
-    enum evhttp_cmd_type m = 0;
-    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
-        if (strcmp(method_names[i].name, method) == 0)
-            m = method_names[i].cmd;
-    for (size_t i = 0; i < S.nroutes; i++) {
-        if (!route_match(S.routes[i].pattern, path, &scratch))
-            continue;
-        path_matched = 1;
-        if (S.routes[i].method == m)
-            return S.routes[i].auth == NEED_NONE ? GATE_ROUTE_OPEN : GATE_ROUTE_TOKEN;
-    }
-    return path_matched ? GATE_ROUTE_NOT_ALLOWED : GATE_ROUTE_NOT_FOUND;
+    const struct route *any, *rt = route_find(method, path, &scratch, &any);
+    if (rt)
+        return rt->auth == NEED_NONE ? GATE_ROUTE_OPEN : GATE_ROUTE_TOKEN;
+    return any ? GATE_ROUTE_NOT_ALLOWED : GATE_ROUTE_NOT_FOUND;
 }
 
 /* A refusal by the gate, in the error style of the route the path names. */
@@ -500,15 +498,12 @@ static const char *gate_render_error(const char *path, int status, const char *c
                                      struct evbuffer *body, const char **title)
 {
     struct req scratch;
-    enum err_style style = ERR_PROBLEM;
+    const struct route *any;
+    route_find(EVHTTP_REQ_GET, path, &scratch, &any);
+    enum err_style style = any ? any->style : ERR_PROBLEM;
     struct jw w;
     const unsigned char *out;
     size_t len;
-    for (size_t i = 0; i < S.nroutes; i++)
-        if (route_match(S.routes[i].pattern, path, &scratch)) {
-            style = S.routes[i].style;
-            break;
-        }
     *title = status_title(status);
     if (jw_init(&w) < 0)
         return "text/plain";

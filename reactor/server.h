@@ -76,6 +76,8 @@ struct req {
 /* Listen and serve the route table (handlers/routes.c, passed in by main:
  * the reactor knows no handler). */
 int server_start(struct event_base *base, const struct conf *c, const struct route *routes, size_t nroutes);
+/* "GET", "POST", ...: the one table of method names. */
+const char *server_method_name(enum evhttp_cmd_type m);
 /* The port the listener is bound to (useful with port 0); -1 if none. */
 int server_port(void);
 void server_stop_accepting(void);

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf.h"
 #include "store/crypto.h"
@@ -121,6 +122,19 @@ static void on_token(redisReply *reply, void *priv)
         l->cb(AUTH_OK, &p, l->arg);
     }
     free(l);
+}
+
+const char *auth_credential(const char *authorization, const char *api_key)
+{
+    const char *h = authorization;
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) == 0)
+            h += 7;
+        while (*h == ' ')
+            h++;
+        return *h ? h : NULL;
+    }
+    return api_key && *api_key ? api_key : NULL;
 }
 
 void auth_cache_put(const char *token, const struct principal *p)

@@ -32,6 +32,10 @@ enum auth_result { AUTH_OK, AUTH_INVALID, AUTH_UNAVAILABLE };
 typedef void (*auth_cb)(enum auth_result res, const struct principal *p, void *arg);
 
 void auth_init(const struct conf *c);
+/* The token a request presents, from its header values (NULL when a header
+ * is absent): Authorization, with or without "Bearer ", else X-API-Key.
+ * NULL when there is none. Points into the arguments. */
+const char *auth_credential(const char *authorization, const char *api_key);
 /* Resolve a presented token. May call cb before returning (root, cache hit). */
 void auth_lookup(const char *token, auth_cb cb, void *arg);
 /* Put a token in the cache for token_cache, as a lookup would. The fuzz

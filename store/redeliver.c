@@ -19,19 +19,13 @@ int redeliver_ids(const char *prefix, const char *org, long long user_id, const 
     id_new(base, t);
     int argc = 7 + n;
     const char **argv = malloc(sizeof(char *) * (size_t)argc);
-    size_t *lens = malloc(sizeof(size_t) * (size_t)argc);
-    int rc = -1;
-    if (!argv || !lens)
-        goto done;
+    if (!argv)
+        return -1;
     const char *head[7] = {prefix, "ids", org, now, uid, base, endpoint};
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i++)
         argv[i] = i < 7 ? head[i] : ids[i - 7];
-        lens[i] = strlen(argv[i]);
-    }
-    rc = store_script(SCRIPT_REDELIVER, cb, priv, 1, argc, argv, lens);
-done:
+    int rc = store_script(SCRIPT_REDELIVER, cb, priv, 1, argc, argv, NULL);
     free(argv);
-    free(lens);
     return rc;
 }
 
@@ -42,10 +36,7 @@ int redeliver_requeue(const char *prefix, const char *org, const char *endpoint,
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     snprintf(b, sizeof(b), "%d", batch);
     const char *argv[] = {prefix, org, endpoint, now, delivery_id, b};
-    size_t lens[6];
-    for (int i = 0; i < 6; i++)
-        lens[i] = strlen(argv[i]);
-    return store_script(SCRIPT_REQUEUE, cb, priv, 1, 6, argv, lens);
+    return store_script(SCRIPT_REQUEUE, cb, priv, 1, 6, argv, NULL);
 }
 
 int redeliver_ratelimit(const char *name, long long per_minute, store_cb cb, void *priv)
@@ -53,8 +44,5 @@ int redeliver_ratelimit(const char *name, long long per_minute, store_cb cb, voi
     char lim[24];
     snprintf(lim, sizeof(lim), "%lld", per_minute);
     const char *argv[] = {KEY_GLOBAL, name, "60", lim};
-    size_t lens[4];
-    for (int i = 0; i < 4; i++)
-        lens[i] = strlen(argv[i]);
-    return store_script(SCRIPT_RATELIMIT, cb, priv, 1, 4, argv, lens);
+    return store_script(SCRIPT_RATELIMIT, cb, priv, 1, 4, argv, NULL);
 }

@@ -152,7 +152,7 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
     int total = argc + 3;
     size_t bytes = sizeof(struct cmd) + (size_t)total * (sizeof(char *) + sizeof(size_t)) + 16;
     for (int i = 0; i < argc; i++)
-        bytes += lens[i] + 1;
+        bytes += (lens ? lens[i] : strlen(argv[i])) + 1;
     struct cmd *c = calloc(1, bytes);
     if (!c)
         return -1;
@@ -171,11 +171,12 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
     for (int i = 0; i < 3; i++)
         c->lens[i] = strlen(c->argv[i]);
     for (int i = 0; i < argc; i++) {
-        memcpy(data, argv[i], lens[i]);
-        data[lens[i]] = '\0';
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        memcpy(data, argv[i], len);
+        data[len] = '\0';
         c->argv[i + 3] = data;
-        c->lens[i + 3] = lens[i];
-        data += lens[i] + 1;
+        c->lens[i + 3] = len;
+        data += len + 1;
     }
     if (send_cmd(c, total, c->argv, c->lens) < 0) {
         free(c);

@@ -33,7 +33,8 @@ void store_on_ready(void (*fn)(void *), void *arg);
 
 int store_command(store_cb cb, void *priv, int argc, const char **argv, const size_t *lens);
 /* EVALSHA of script `id` with `nkeys` keys followed by arguments; falls back
- * to EVAL (and reloads scripts) on NOSCRIPT. */
+ * to EVAL (and reloads scripts) on NOSCRIPT. `lens` NULL: the arguments are
+ * NUL-terminated strings. */
 int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
                  const char **argv, const size_t *lens);
 

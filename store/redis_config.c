@@ -63,8 +63,8 @@ static void on_config(redisReply *r, void *priv)
         redis_config_describe(text, sizeof(text));
         if (w)
             LOG_WARNING("redis: this Redis can lose hookd's data", "problem", text, NULL);
-        else if (RC.checked)
-            LOG_INFO("redis: eviction policy and persistence are safe again", NULL);
+        else
+            LOG_INFO("redis: eviction policy and persistence are safe", "maxmemory_policy", RC.policy, NULL);
     }
     RC.checked = 1;
 }

@@ -4,12 +4,12 @@
 --   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
 --   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
 --   the caller), started_ms, next_at (-1: errored), action (""|disable|abort),
---   event_id, compact ("code|started|ms|body" for a first-attempt success
---   that fits a compact hash value, else "")
+--   event_id, compact ("code|started|ms|body", else "": pump.c decides)
 -- An original delivery (one of the first 64 of its event) that succeeds at
 -- its first attempt is recorded as the event field "r<index>" =
 -- "<delivered_ms>|<compact>" instead of a hash and an attempt list
--- (lib/delivery.lua reads it): a quarter of the memory and two writes fewer.
+-- (lib/delivery.lua reads it): a quarter of the memory and two writes fewer;
+-- its attempt then comes as "" (the caller builds no JSON for it).
 -- Returns 2 per outcome: applied (1, or 0 when the fence is stale: the lease
 -- expired and the delivery was claimed again, so this result must not win)
 -- and disabled (1 when this outcome disabled the endpoint).
@@ -80,22 +80,15 @@ local function one(i, score)
   end
   local n = tostring(tonumber(ac) + 1)
   local origin, idx = dl_origin(id)
-  if ok == '1' and compact ~= '' and ac == '0' and origin == evid and idx <= COMPACT_MAX_INDEX then
-    redis.call('HSET', P .. ':ev:' .. evid, 'r' .. idx, now .. '|' .. compact)
-    redis.call('ZADD', P .. ':retain', now, 'c:' .. id)
-    if e and e.cf ~= 0 then
-      redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')
-      e.cf, e.since = 0, 0
-    end
-    return 1, 0
-  end
-  redis.call('RPUSH', dk .. ':att', att)
-  local msg = err
-  if msg == '' and ok ~= '1' then msg = 'HTTP ' .. code end
   if ok == '1' then
-    redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
-               'code', code, 'error', err, 'error_message', msg, 'state', 'completed', 'delivered_at', now,
-               'next_retry_at', '')
+    if compact ~= '' then -- pump.c sends one only for an original delivery's first attempt
+      redis.call('HSET', P .. ':ev:' .. evid, 'r' .. idx, now .. '|' .. compact)
+    else
+      redis.call('RPUSH', dk .. ':att', att)
+      redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
+                 'code', code, 'error', err, 'error_message', err, 'state', 'completed', 'delivered_at', now,
+                 'next_retry_at', '')
+    end
     -- retention's clock starts (prune.lua); "c:" marks an original delivery
     -- that completed, which pruning can remove without reading its hash
     local kind = 'd:'
@@ -108,6 +101,9 @@ local function one(i, score)
     end
     return 1, 0
   end
+  redis.call('RPUSH', dk .. ':att', att)
+  local msg = err
+  if msg == '' then msg = 'HTTP ' .. code end
   local disabled = 0
   if e then disabled = failed(ek, e, code, action) end
   local state = 'retrying'

@@ -40,12 +40,14 @@ local head = string.sub(evid, 1, 32)
 local ids, to, wake, leased, scheduled = {}, {}, false, {}, 0
 -- only the endpoints the event goes to (lib/subs.lua); every endpoint only
 -- while the index of data older than it is being built
-local eps = sub_endpoints(P, org, etype) or redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+')
+local eps = sub_endpoints(P, org, etype)
+local indexed = eps ~= nil
+if not indexed then eps = redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+') end
 for _, ep in ipairs(eps) do
   local ek = P .. ':ep:' .. ep
   local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires')
-  if e[1] == '' or string.find(e[1], ',' .. etype .. ',', 1, true) then
+  if indexed or e[1] == '' or string.find(e[1], ',' .. etype .. ',', 1, true) then
     if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
     local id = head .. string.format('%04x', #ids + 1)
     ids[#ids + 1] = id

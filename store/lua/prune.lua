@@ -81,7 +81,7 @@ local function prune_delivery(kind, id)
     sessions[O .. ':sess:' .. e.sess] = true
   end
   e.live = e.live - 1
-  if kind == 'c' and idx and idx <= COMPACT_MAX_INDEX then -- its compact record, if the event stays
+  if kind == 'c' and idx then -- its compact record, if any, when the event stays
     e.fields = e.fields or {}
     e.fields[#e.fields + 1] = 'r' .. idx
   end

@@ -12,10 +12,9 @@
 -- replay has a hash from the start, naming its event_id and endpoint_id.
 
 local ID_LEN = 36
--- an original delivery among its event's first COMPACT_MAX_INDEX may be
--- kept as the event field "r<index>" (complete.lua), so the event hash keeps
--- few enough fields to stay a listpack
-local COMPACT_MAX_INDEX = 64
+-- An original delivery may be kept as the event field "r<index>"
+-- (complete.lua; pump.c keeps it to an event's first 64, so the event hash
+-- stays a listpack).
 
 -- "<delivered_ms>|<code>|<started_ms>|<duration_ms>|<body>" -> a table
 local function compact_decode(s)
@@ -66,8 +65,8 @@ local function dl_get(P, id, org)
     d.event_id, idx = dl_origin(id)
     if not d.event_id then return nil end
   end
-  local cfield = 'n'
-  if idx and idx <= COMPACT_MAX_INDEX then cfield = 'r' .. idx end
+  local cfield = 'n' -- a field read anyway: a placeholder when there is no compact one to read
+  if idx then cfield = 'r' .. idx end
   local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
                        'sync_session_id', 'webhook_counter', 'request_id', cfield)
   if e[1] ~= org then return nil end
