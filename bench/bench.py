@@ -528,16 +528,16 @@ def scenario_soak(r):
     time.sleep(1)
     n, rc1 = p["ok"], r.cpu_s()
     h.close()
-    retain_sets = ["hookd:{%d}:retain" % p for p in range(16)]  # the default partition count
+    retain_lists = ["hookd:{%d}:finished" % p for p in range(16)]  # the default partition count
 
     def left_to_prune():
-        return sum(int(r.cli("ZCARD", k) or 0) for k in retain_sets)
+        return sum(int(r.cli("LLEN", k) or 0) for k in retain_lists)
 
     h = Hookd(r, retention="1s")
     time.sleep(0.5)  # past start-up (script loading)
     cs2 = r.commandstats()
     rc2, t2 = r.cpu_s(), time.time()
-    # the retain sets, not /metrics: hookd's metrics read gauges from every partition
+    # the retain lists, not /metrics: hookd's metrics read gauges from every partition
     while left_to_prune() > 0 and time.time() - t2 < 120:
         time.sleep(0.2)
     rc3 = r.cpu_s()

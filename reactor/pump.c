@@ -37,6 +37,7 @@ enum outcome_field {
     OUT_ACTION,
     OUT_EVENT_ID,
     OUT_COMPACT,
+    OUT_SIMPLE,        /* "1" for a compact outcome of a simple event (LEASE_SIMPLE) */
     OUTCOME_FIELDS
 };
 /* An original delivery among its event's first COMPACT_MAX_INDEX that
@@ -57,6 +58,7 @@ struct job {
     struct client_req *cr;     /* the send in progress, or NULL */
     int partition;
     int attempts;              /* attempts made before this one */
+    int simple;                /* LEASE_SIMPLE */
     char *id, *event_id, *endpoint_id, *url, *secret, *prev_secret, *payload, *fence;
     char *attempt_count;       /* all attempts before this one, as claimed */
     size_t payload_len;
@@ -260,7 +262,7 @@ static void flush_partition(int p)
                 [OUT_ERROR] = c->error ? c->error : "", [OUT_ATTEMPT] = c->attempt,
                 [OUT_STARTED] = c->started,      [OUT_NEXT_AT] = c->next_at,
                 [OUT_ACTION] = c->action,        [OUT_EVENT_ID] = c->job->event_id,
-                [OUT_COMPACT] = c->compact,
+                [OUT_COMPACT] = c->compact,      [OUT_SIMPLE] = c->compact[0] && c->job->simple ? "1" : "",
             };
             for (int k = 0; k < OUTCOME_FIELDS; k++)
                 argv[argc++] = f[k];
@@ -449,7 +451,7 @@ static struct job *job_from_reply(redisReply **f, int partition)
         [LEASE_ID] = &j->id,         [LEASE_EVENT_ID] = &j->event_id, [LEASE_ENDPOINT_ID] = &j->endpoint_id,
         [LEASE_URL] = &j->url,       [LEASE_SECRET] = &j->secret,     [LEASE_PREV_SECRET] = &j->prev_secret,
         [LEASE_PAYLOAD] = &j->payload, [LEASE_TRIES] = NULL,          [LEASE_FENCE] = &j->fence,
-        [LEASE_ATTEMPT_COUNT] = &j->attempt_count,
+        [LEASE_ATTEMPT_COUNT] = &j->attempt_count, [LEASE_SIMPLE] = NULL,
     };
     for (int i = 0; i < PUMP_CLAIM_FIELDS; i++) {
         const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str ? f[i]->str : "";
@@ -458,8 +460,10 @@ static struct job *job_from_reply(redisReply **f, int partition)
         p[len] = '\0';
         if (dst[i])
             *dst[i] = p;
-        else
+        else if (i == LEASE_TRIES)
             j->attempts = atoi(p);
+        else
+            j->simple = p[0] == '1';
         p += len + 1;
     }
     free(json);

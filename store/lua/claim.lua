@@ -8,12 +8,13 @@
 -- outcome whose token is not the delivery's current score. A delivery is
 -- claimed again only after its lease ran out, so a new claim's score always
 -- differs from the last one's. Nothing else is written per delivery here.
--- Returns {earliest_ready_score or "", count, then per delivery 10 fields:
+-- Returns {earliest_ready_score or "", count, then per delivery 11 fields:
 --   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence,
---   attempt_count}
+--   attempt_count, simple (lib/delivery.lua, ev_simple)}
 -- where tries counts attempts since the last requeue (it picks the retry
 -- delay) and attempt_count all attempts.
 -- requires: lib/delivery.lua
+-- requires: lib/payload.lua
 -- requires: lib/schedule.lua
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- strings for redis.call: a Lua number would be formatted as a float each time
@@ -36,7 +37,7 @@ for _, id in ipairs(expired) do
   end
 end
 
-local out, n, bodies = {'', 0}, 0, {}
+local out, n, events = {'', 0}, 0, {}
 local ready = redis.call('ZRANGEBYSCORE', P .. ':ready', '-inf', now, 'LIMIT', 0, budget)
 for _, ep in ipairs(ready) do
   if n >= budget then break end
@@ -63,13 +64,15 @@ for _, ep in ipairs(ready) do
         local tries = ac
         if d[3] then tries = tostring(tonumber(ac) - tonumber(d[3])) end
         -- one read per event: fan-out claims many deliveries of one event
-        local body = bodies[evid]
-        if not body then
-          body = redis.call('GET', P .. ':ev:' .. evid .. ':body') or 'null'
-          bodies[evid] = body
+        local ev = events[evid]
+        if not ev then
+          local ek = P .. ':ev:' .. evid
+          local h = redis.call('HMGET', ek, 'b', 'n', 'idempotency_key', 'sync_session_id', 'request_id')
+          ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5])}
+          events[evid] = ev
         end
         -- in the order of enum lease_field (reactor/pump.h)
-        for _, v in ipairs({id, evid, ep, e[4], e[5], prev, body, tries, until_s, ac}) do
+        for _, v in ipairs({id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, ev[2]}) do
           out[#out + 1] = v
         end
       end

@@ -4,7 +4,8 @@
 --   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
 --   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
 --   the caller), started_ms, next_at (-1: errored), action (""|disable|abort),
---   event_id, compact ("code|started|ms|body", else "": pump.c decides)
+--   event_id, compact ("code|started|ms|body", else "": pump.c decides),
+--   simple ("1": compact, and its event is simple: lib/delivery.lua)
 -- An original delivery (one of the first 64 of its event) that succeeds at
 -- its first attempt is recorded as the event field "r<index>" =
 -- "<delivered_ms>|<compact>" instead of a hash and an attempt list
@@ -23,18 +24,18 @@
 -- requires: lib/schedule.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
-local W = 13
-local out, eps, done = {}, {}, {}
+local W = 14
+local out, eps, done, finished = {}, {}, {}, {}
 
 -- the endpoint's state, read once per batch; nil when it was deleted
 local function endpoint(ep)
   local e = eps[ep]
   if e == nil then
     local h = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'consecutive_failures', 'failing_since',
-                         'max_in_flight')
+                         'max_in_flight', 'org_id')
     e = false
     if h[1] then
-      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], freed = 0}
+      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], org = h[5], freed = 0}
     end
     eps[ep] = e
   end
@@ -65,7 +66,7 @@ local function one(i, score)
   local id, fence, ep, ac, ok = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local code, err, att, started, next_at, action = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
                                                    ARGV[i + 9], ARGV[i + 10]
-  local evid, compact = ARGV[i + 11], ARGV[i + 12]
+  local evid, compact, simple = ARGV[i + 11], ARGV[i + 12], ARGV[i + 13]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
   local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
@@ -89,11 +90,15 @@ local function one(i, score)
                  'code', code, 'error', err, 'error_message', err, 'state', 'completed', 'delivered_at', now,
                  'next_retry_at', '')
     end
-    -- retention's clock starts (prune.lua); "c:" marks an original delivery
-    -- that completed, which pruning can remove without reading its hash
-    local kind = 'd:'
-    if origin == evid then kind = 'c:' end
-    redis.call('ZADD', P .. ':retain', now, kind .. id)
+    -- retention's clock starts (prune.lua): "c" kept compact, "s" that and
+    -- its event is simple (its org comes along: pruning reads nothing)
+    if simple == '1' and e then
+      finished[#finished + 1] = finished_entry(now, 's', id, e.org)
+    elseif compact ~= '' then
+      finished[#finished + 1] = finished_entry(now, 'c', id)
+    else
+      finished[#finished + 1] = finished_entry(now, 'd', id)
+    end
     if e and e.cf ~= 0 then
       redis.call('HSET', ek, 'consecutive_failures', '0', 'failing_since', '0')
       redis.call('ZREM', ek .. ':failed', id)
@@ -112,7 +117,7 @@ local function one(i, score)
              'code', code, 'error', err, 'error_message', msg, 'state', state, 'next_retry_at', next_at)
   if state == 'errored' then
     if e then redis.call('ZADD', ek .. ':failed', 0, id) end
-    redis.call('ZADD', P .. ':retain', now, 'd:' .. id)
+    finished[#finished + 1] = finished_entry(now, 'd', id)
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
@@ -130,6 +135,7 @@ for k = 1, #ids do
   out[#out + 1] = disabled
 end
 if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
+if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end
 
 -- each endpoint touched: capacity back, and ready again if ACTIVE with due
 -- work and capacity

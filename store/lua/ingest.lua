@@ -5,7 +5,7 @@
 --       request_id, user_id, idem_ttl_s, offer, lease_ms, fingerprint (of the
 --       request an idempotency key stands for)
 -- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
---          n, then n leased deliveries, 10 fields each as claim.lua returns them}
+--          n, then n leased deliveries, 11 fields each as claim.lua returns them}
 --      or {2, event_id} when the idempotency key was used for another request
 -- The idempotency key's value is "<event id>:<fingerprint>".
 -- Direct hand-off: up to `offer` deliveries whose endpoint is ACTIVE, has
@@ -17,6 +17,7 @@
 -- low 16 bits counting from 1, and get no hash until claimed
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
 -- requires: lib/delivery.lua
+-- requires: lib/payload.lua
 -- requires: lib/schedule.lua
 -- requires: lib/subs.lua
 local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -60,7 +61,7 @@ for _, ep in ipairs(eps) do
       redis.call('HINCRBY', ek, 'in_flight', 1)
       -- in the order of enum lease_field (reactor/pump.h)
       leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev_secret_in_force(e[7], e[8], now), payload, '0',
-                             until_s, '0'}
+                             until_s, '0', '0'} -- simple: known once every endpoint is matched
     else
       redis.call('ZADD', ek .. ':due', now, id)
       scheduled = scheduled + 1
@@ -70,16 +71,17 @@ for _, ep in ipairs(eps) do
 end
 if scheduled > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled) end
 local out, leased_ids = {0, evid, counter, table.concat(ids, ','), scheduled, #leased}, {}
+local simple = ev_simple(tostring(#ids), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
 for _, d in ipairs(leased) do
+  d[11] = simple
   leased_ids[#leased_ids + 1] = d[1]
   for _, v in ipairs(d) do out[#out + 1] = v end
 end
 lease_add(P, leased_ids, until_s)
--- the payload gets a string key of its own: a value over 64 bytes would turn
--- the whole hash from Redis's compact listpack into a hashtable (slower, larger)
-redis.call('SET', P .. ':ev:' .. evid .. ':body', payload)
 -- no 'id' field: the key names it (record_get.lua adds it for the API)
 local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
+-- the payload in the hash when it is small enough (lib/payload.lua)
+if not payload_fields(ev, payload) then redis.call('SET', P .. ':ev:' .. evid .. ':body', payload) end
 local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
 -- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
 if #to == 1 then field('ep', to[1]) end
@@ -91,6 +93,6 @@ if idem ~= '' then field('idempotency_key', idem) end
 redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
 if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', ARGV[10]) end
 -- an event that went nowhere is finished at once (prune.lua)
-if #ids == 0 then redis.call('ZADD', P .. ':retain', now, 'e:' .. evid) end
+if #ids == 0 then redis.call('RPUSH', P .. ':finished', finished_entry(now, 'e', evid)) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
 return out

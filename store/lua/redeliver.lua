@@ -58,6 +58,8 @@ local function replay(src, d, org, now, uid, id)
   local evk = P .. ':ev:' .. d.event_id
   local lv = redis.call('HMGET', evk, 'live', 'n')
   redis.call('HSET', evk, 'live', tostring((tonumber(lv[1] or lv[2]) or 0) + 1))
+  -- its original's entry may say "simple" (prune.lua): no longer
+  if not lv[1] and lv[2] == '1' then redis.call('SADD', P .. ':pinned', d.event_id) end
   local e = endpoint(d.endpoint_id)
   if e[1] == 'ACTIVE' and not e[4] and tonumber(e[2]) < tonumber(e[3]) then
     e[4] = true -- every replay of this call has the same due time

@@ -11,7 +11,9 @@ local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
 local ek = P .. ':ep:' .. ep
 if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
 
-local function requeue(id)
+-- finished: the delivery was completed, errored or canceled, so
+-- P:finished names it; that entry is now stale (prune.lua skips it)
+local function requeue(id, finished)
   if redis.call('ZSCORE', P .. ':lease', id) then return end -- being attempted right now
   local dk = P .. ':dl:' .. id
   local ac = tonumber(redis.call('HGET', dk, 'attempt_count') or '0')
@@ -20,19 +22,20 @@ local function requeue(id)
   redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
   redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
   redis.call('ZREM', ek .. ':failed', id)
-  redis.call('ZREM', P .. ':retain', 'd:' .. id, 'c:' .. id) -- unfinished again: never pruned
+  if finished then redis.call('HINCRBY', P .. ':requeued', id, 1) end -- unfinished again: never pruned
 end
 
 local n, more = 0, 0
 if did ~= '' then
   local d = dl_get(P, did, org)
   if not d or d.endpoint_id ~= ep then return {'no_delivery'} end
+  local finished = d.state == 'completed' or d.state == 'errored' or d.state == 'canceled'
   dl_expand(P, did, d) -- a compact record becomes a hash it can change
-  requeue(did)
+  requeue(did, finished)
   n = 1
 else
   local ids = redis.call('ZRANGEBYLEX', ek .. ':failed', '-', '+', 'LIMIT', 0, batch)
-  for _, id in ipairs(ids) do requeue(id) end
+  for _, id in ipairs(ids) do requeue(id, true) end -- errored, all of them
   n = #ids
   if redis.call('ZCARD', ek .. ':failed') > 0 then more = 1 end
 end

@@ -1,6 +1,9 @@
 """Payloads of 256 bytes or more are kept in Redis as zstd frames
-(store/payload.h): receivers and the API still see the exact JSON."""
+(store/payload.h), inside the event hash as 64-byte chunks up to 2 KiB
+(store/lua/lib/payload.lua), else in a key of their own: receivers and the
+API still see the exact JSON."""
 import json
+import random
 import unittest
 
 from harness import HookdCase
@@ -20,10 +23,33 @@ class PayloadTest(HookdCase):
         got = self.rx.requests[before]["body"]
         sent = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
         self.assertEqual(json.loads(got), payload)
-        keys = [k for k in self.redis.cli("--scan", "--pattern", "*:ev:%s:body" % ev["id"]).split()]
-        self.assertEqual(len(keys), 1)
-        stored = int(self.redis.cli("STRLEN", keys[0]))
-        self.assertLess(stored, len(sent.encode()) // 2, "stored %d bytes for %d" % (stored, len(sent)))
+        stored = self.stored_size(ev["id"])
+        self.assertEqual(stored[0], "inline")
+        self.assertLess(stored[1], len(sent.encode()) // 2, "stored %d bytes for %d" % (stored[1], len(sent)))
+        s, b, _ = self.api("GET", "/v1/events/" + ev["id"], None, tok)
+        self.assertEqual((s, b["payload"]), (200, payload))
+        self.assertFalse([k for k in b if k == "b" or k.startswith("b") and k[1:].isdigit()], b)
+
+    def stored_size(self, evid):
+        """Where an event's payload is kept, and its stored size in bytes."""
+        ek = self.redis.cli("--scan", "--pattern", "*:ev:%s" % evid).split()[0]
+        k = self.redis.cli("HGET", ek, "b").strip()
+        if k:
+            return "inline", sum(int(self.redis.cli("HSTRLEN", ek, "b%d" % i)) for i in range(1, int(k) + 1))
+        return "key", int(self.redis.cli("STRLEN", ek + ":body"))
+
+    def test_payload_over_2kib_stored_gets_a_key_of_its_own(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        rng = random.Random(3)
+        payload = {"blob": "".join(rng.choice("0123456789abcdef") for _ in range(8000))}
+        before = self.rx.count()
+        ev = self.send_event(tok, "a", payload)
+        self.wait_state(tok, ev["delivery_ids"][0], "completed")
+        self.assertEqual(json.loads(self.rx.requests[before]["body"]), payload)
+        where, size = self.stored_size(ev["id"])
+        self.assertEqual(where, "key")
+        self.assertGreater(size, 2048)
         s, b, _ = self.api("GET", "/v1/events/" + ev["id"], None, tok)
         self.assertEqual((s, b["payload"]), (200, payload))
 
@@ -31,8 +57,8 @@ class PayloadTest(HookdCase):
         _, tok = self.tenant()
         self.new_endpoint(tok, self.rx.url(), event_types=["a"])
         ev = self.send_event(tok, "a", {"x": 1})
-        keys = self.redis.cli("--scan", "--pattern", "*:ev:%s:body" % ev["id"]).split()
-        self.assertEqual(self.redis.cli("GET", keys[0]).strip(), '{"x":1}')
+        ek = self.redis.cli("--scan", "--pattern", "*:ev:%s" % ev["id"]).split()[0]
+        self.assertEqual(self.redis.cli("HMGET", ek, "b", "b1").split(), ["1", '{"x":1}'])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Issue 11: retention. What finished more than `retention` ago is removed
 with everything that names it; unfinished work never is; two processes
 prune without orphans; under a steady load Redis levels off."""
+import json
 import time
 import unittest
 import uuid
@@ -83,6 +84,58 @@ class RetentionTest(HookdCase):
         finally:
             rx.close()
 
+    def test_requeued_delivery_is_kept_until_it_finishes_again(self):
+        # completed, then requeued (contract 004) into a retry that lasts past
+        # the retention of its first finish: that first finish must not prune it
+        answers = iter([(200, {}, b"ok"), (500, {}, b"no")])
+        rx = Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+        try:
+            _, tok = self.tenant()
+            ep = self.new_endpoint(tok, rx.url(), event_types=["a"])
+            did = self.send_event(tok, "a")["delivery_ids"][0]
+            self.wait_state(tok, did, "completed")
+            s, b, _ = self.api("POST", "/api/partner/v1/webhook-endpoints/%s/redeliver" % ep["id"],
+                               {"deliveryId": did}, tok)
+            self.assertEqual((s, b["requeued"]), (200, 1), b)
+            self.wait_state(tok, did, "retrying")
+            time.sleep(3)  # past retention from its first finish: still there
+            self.assertEqual(self.delivery(tok, did)["state"], "retrying")
+            self.wait_state(tok, did, "completed", timeout=30)  # the 6 s retry succeeds
+            wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
+                     what="the delivery to be pruned after its second finish")
+            wait_for(lambda: not self.redis.cli("--scan", "--pattern", "hookd:*:requeued").split(), 30,
+                     what="the stale entry's count to be used up")
+        finally:
+            rx.close()
+
+    def test_a_replayed_single_delivery_event_stays_while_its_replay_does(self):
+        # a one-endpoint event is pruned without being read, unless a replay
+        # pinned it: the original goes, the event and the retrying replay stay
+        answers = iter([(200, {}, b"ok"), (500, {}, b"no")])
+        rx = Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+        try:
+            _, tok = self.tenant()
+            self.new_endpoint(tok, rx.url(), event_types=["a"])
+            ev = self.send_event(tok, "a")
+            did = ev["delivery_ids"][0]
+            self.wait_state(tok, did, "completed")
+            s, b, _ = self.api("POST", "/v1/webhooks/deliveries/%s/replay" % did, {}, tok)
+            self.assertIn(s, (200, 201, 202), b)
+            replay = [d for d in self.api("GET", "/v1/deliveries", None, tok)[1]["data"] if d["id"] != did][0]
+            self.wait_state(tok, replay["id"], "retrying")
+            wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
+                     what="the original to be pruned")
+            self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 200)
+            self.assertEqual(self.delivery(tok, replay["id"])["state"], "retrying")
+            self.wait_state(tok, replay["id"], "completed", timeout=30)  # the 6 s retry
+            self.assertEqual(json.loads(rx.requests[-1]["body"]), json.loads(rx.requests[0]["body"]))
+            wait_for(lambda: self.api("GET", "/v1/events/" + ev["id"], None, tok)[0] == 404, 30,
+                     what="the event to go with its last delivery")
+            wait_for(lambda: not self.redis.cli("--scan", "--pattern", "hookd:*:pinned").split(), 30,
+                     what="the pin to go with its event")
+        finally:
+            rx.close()
+
 
 class CanceledTest(HookdCase):
     hookd_conf = {"retention": "1h"}
@@ -136,7 +189,7 @@ class PruneTwoProcessesTest(unittest.TestCase):
             # everything finishes (completed, errored, canceled) and is then pruned
             wait_for(lambda: not record_keys(redis), 60, what="every event and delivery key to be pruned")
             left = redis.cli("--scan", "--pattern", "hookd:*").split()
-            self.assertFalse([k for k in left if k.endswith(":retain")], left)
+            self.assertFalse([k for k in left if k.endswith((":retain", ":finished", ":requeued", ":pinned"))], left)
             pruned = 0
             for h in (a, b):
                 m = call("GET", h.url("/metrics"))[1]

@@ -23,6 +23,23 @@ local function compact_decode(s)
   return {delivered_at = done, code = code, started = started, ms = ms, body = body}
 end
 
+-- An entry of P:finished, the list retention prunes from (prune.lua):
+-- "<finished_ms, 13 digits><kind: s|c|d|e><id, 36>[<org, 36> for s]"
+local function finished_entry(ms, kind, id, org)
+  return string.rep('0', 13 - #ms) .. ms .. kind .. id .. (org or '')
+end
+
+-- "1" when an event is simple: one delivery, its payload in its hash
+-- (lib/payload.lua), no idempotency key, session or request id. The one
+-- entry of its delivery in P:finished then carries the org and pruning
+-- removes the event without reading it, unless a replay pinned it
+-- (P:pinned). Arguments: the event's fields n, b, idempotency_key,
+-- sync_session_id, request_id as read (false when absent).
+local function ev_simple(n, inline, idem, sess, req)
+  if n == '1' and inline and not idem and not sess and not req then return '1' end
+  return '0'
+end
+
 -- the event id and index of an original delivery's id, or nil
 local function dl_origin(id)
   local i = tonumber(string.sub(id, 33, 36), 16)
