@@ -139,6 +139,7 @@ class RetentionTest(HookdCase):
 
 class CanceledTest(HookdCase):
     hookd_conf = {"retention": "1h"}
+    class_receiver = True
 
     def test_deleting_an_endpoint_cancels_its_queued_deliveries(self):
         rx = Receiver(lambda n, p, h, b: "hang")
@@ -156,6 +157,26 @@ class CanceledTest(HookdCase):
             self.assertEqual(rx.count(), 1)  # never sent
         finally:
             rx.close()
+
+    def test_entries_of_the_old_retain_set_are_pruned(self):
+        # an entry written by a version that kept a sorted set P:retain,
+        # finished two hours ago: moved to the list and pruned
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        ev = self.send_event(tok, "a")
+        did = ev["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        lst = [k for k in self.redis.cli("--scan", "--pattern", "hookd:*:finished").split()
+               if did in self.redis.cli("LRANGE", k, 0, -1)][0]
+        entry = self.redis.cli("LPOP", lst).strip()
+        self.assertIn(did, entry)
+        prefix = lst[:-len(":finished")]
+        old = int(time.time() * 1000) - 2 * 3600 * 1000
+        self.redis.cli("ZADD", prefix + ":retain", str(old), "c:" + did)
+        wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
+                 what="the old entry's delivery to be pruned")
+        self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 404)
+        self.assertEqual(self.redis.cli("EXISTS", prefix + ":retain").strip(), "0")
 
 
 class PruneTwoProcessesTest(unittest.TestCase):
