@@ -1,6 +1,6 @@
 -- Retention: remove what finished longer ago than `retention`, a bounded
 -- batch per call. KEYS[1] = P
--- ARGV: now, cutoff (now - retention, ms), limit
+-- ARGV: now, cutoff (now - retention, ms), limit (work units, below)
 -- Returns {deliveries pruned, events pruned, deliveries canceled, more (0|1),
 --          oldest finished time still kept (ms, or "")}
 --
@@ -29,14 +29,19 @@
 -- and idempotency key; a sync session's counter goes with its last delivery.
 --
 -- Deleting an endpoint renames its due set to P:ep:<ep>:canceling and lists
--- it in P:canceling; each call here also cancels up to `limit` of those
+-- it in P:canceling; each call here also cancels up to limit/4 of those
 -- deliveries (state canceled, finished now), so no call walks a whole set.
+-- A call does at most `limit` units of work: an "s" entry is one, those that
+-- need reads cost three or four (measured: ~3 us against ~9 and ~11 of
+-- Redis CPU), so a call stays far under a millisecond whatever the mix,
+-- and the common case is pruned in few, large calls.
 -- Scripts run one at a time, so processes pruning side by side never remove
 -- a record twice. Each redis.call costs a few microseconds of fixed
 -- overhead, so deletions and index removals are gathered over the batch and
 -- issued once each.
 -- requires: lib/delivery.lua
 local P, now, cutoff, limit = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local UNITS = {s = 1, c = 3, e = 3, d = 4}
 local R = P .. ':finished'
 
 local dels, zrems, sessions, events = {}, {}, {}, {}
@@ -103,7 +108,7 @@ end
 
 -- entries of the retain set of earlier versions (a sorted set), moved to the
 -- head of the list, newest first so the oldest ends up in front
-local legacy = redis.call('ZREVRANGE', P .. ':retain', 0, limit - 1, 'WITHSCORES')
+local legacy = redis.call('ZREVRANGE', P .. ':retain', 0, limit / 4 - 1, 'WITHSCORES')
 for i = 1, #legacy, 2 do
   local kind = string.sub(legacy[i], 1, 1)
   if kind == 'c' then kind = 'd' end -- it meant "completed", hash or not
@@ -116,7 +121,7 @@ local canceled, finished = 0, {}
 local cep = redis.call('SRANDMEMBER', P .. ':canceling')
 if cep then
   local ck = P .. ':ep:' .. cep .. ':canceling'
-  local ids = redis.call('ZRANGE', ck, 0, limit - 1)
+  local ids = redis.call('ZRANGE', ck, 0, limit / 4 - 1)
   for _, id in ipairs(ids) do
     local dk = P .. ':dl:' .. id
     redis.call('HSET', dk, 'state', 'canceled', 'next_retry_at', '', 'updated_at', now, 'endpoint_id', cep)
@@ -131,17 +136,29 @@ if cep then
   if redis.call('EXISTS', ck) == 0 then redis.call('SREM', P .. ':canceling', cep) end
 end
 
--- the head of the list, as far as it is older than the cutoff
+-- the head of the list, as far as it is older than the cutoff and the
+-- call's work units go
 local head = redis.call('LRANGE', R, 0, limit - 1)
-local take = 0
+local take, units, full = 0, 0, #head == limit
 for i, m in ipairs(head) do
-  if tonumber(string.sub(m, 1, 13)) > cutoff then break end
+  if tonumber(string.sub(m, 1, 13)) > cutoff then
+    full = false
+    break
+  end
+  units = units + (UNITS[string.sub(m, 14, 14)] or 4)
+  if units > limit and take > 0 then
+    full = true
+    break
+  end
   take = i
 end
 
+-- requeues and replays are rare: one call says whether either must be looked at
+local rare = take > 0 and redis.call('EXISTS', P .. ':requeued', P .. ':pinned') > 0
+
 -- stale entries (a requeue made their delivery unfinished since)
 local stale = nil
-if take > 0 and redis.call('EXISTS', P .. ':requeued') == 1 then
+if rare and redis.call('EXISTS', P .. ':requeued') == 1 then
   local ids = {}
   for i = 1, take do ids[i] = string.sub(head[i], 15, 50) end
   local counts, left = redis.call('HMGET', P .. ':requeued', unpack(ids)), {}
@@ -159,7 +176,7 @@ if take > 0 and redis.call('EXISTS', P .. ':requeued') == 1 then
 end
 
 -- simple events a replay pinned since their entry was written
-local pinned, any_pinned = {}, take > 0 and redis.call('EXISTS', P .. ':pinned') == 1
+local pinned, any_pinned = {}, rare and redis.call('EXISTS', P .. ':pinned') == 1
 if any_pinned then
   local evids = {}
   for i = 1, take do evids[i] = dl_origin(string.sub(head[i], 15, 50)) or '' end
@@ -167,14 +184,20 @@ if any_pinned then
   for i = 1, take do if is[i] == 1 then pinned[i] = true end end
 end
 
-local dls, evs, gone = 0, 0, {}
+local dls, evs, gone, org_dls = 0, 0, {}, {}
 for i = 1, take do
   if not (stale and stale[i]) then
     local m = head[i]
     local kind, id = string.sub(m, 14, 14), string.sub(m, 15, 50)
     if kind == 's' and not pinned[i] then
       -- the delivery and its event, with no read (see above)
-      zrem(P .. ':org:' .. string.sub(m, 51) .. ':dls', id)
+      local org = string.sub(m, 51)
+      local ok = org_dls[org]
+      if not ok then
+        ok = P .. ':org:' .. org .. ':dls'
+        org_dls[org] = ok
+      end
+      zrem(ok, id)
       dels[#dels + 1] = P .. ':dl:' .. id -- only a lookup, unless a release left a hash
       dels[#dels + 1] = P .. ':ev:' .. string.sub(id, 1, 32) .. '0000'
       dls, evs = dls + 1, evs + 1
@@ -211,7 +234,7 @@ if #dels > 0 then redis.call('DEL', unpack(dels)) end
 if #gone > 0 and any_pinned then redis.call('SREM', P .. ':pinned', unpack(gone)) end
 if take > 0 then redis.call('LTRIM', R, take, -1) end
 local more = 0
-if take >= limit or canceled >= limit or #legacy > 0 then more = 1 end
+if full or canceled >= limit / 4 or #legacy > 0 then more = 1 end
 local oldest = redis.call('LINDEX', R, 0)
 if oldest then oldest = tostring(tonumber(string.sub(oldest, 1, 13))) end
 return {dls, evs, canceled, more, oldest or ''}

@@ -168,8 +168,8 @@ class CanceledTest(HookdCase):
         self.wait_state(tok, did, "completed")
         lst = [k for k in self.redis.cli("--scan", "--pattern", "hookd:*:finished").split()
                if did in self.redis.cli("LRANGE", k, 0, -1)][0]
-        entry = self.redis.cli("LPOP", lst).strip()
-        self.assertIn(did, entry)
+        entry = [e for e in self.redis.cli("LRANGE", lst, 0, -1).split() if did in e][0]
+        self.assertEqual(self.redis.cli("LREM", lst, 1, entry).strip(), "1")
         prefix = lst[:-len(":finished")]
         old = int(time.time() * 1000) - 2 * 3600 * 1000
         self.redis.cli("ZADD", prefix + ":retain", str(old), "c:" + did)
