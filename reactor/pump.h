@@ -29,8 +29,9 @@ enum lease_field {
     LEASE_FENCE,
     LEASE_ATTEMPT_COUNT,
     LEASE_SIMPLE,        /* "1": the event has this one delivery, its payload inline and no
-                            idempotency key, session or request id: retention can remove it
-                            without reading it (store/lua/prune.lua) */
+                            idempotency key, session or request id, and the delivery has no
+                            hash: retention can remove both without reading them
+                            (store/lua/prune.lua) */
     PUMP_CLAIM_FIELDS
 };
 

@@ -32,8 +32,9 @@
  *                                         pruned, once a replay made it differ from n),
  *                                         r<i> (delivery i's compact record: it succeeded
  *                                         at its first attempt, lib/delivery.lua), ...
- *   P:ev:<ev>:body                 string the payload: JSON, or a zstd frame of it (store/payload.h);
- *                                         kept out of the hash so the hash stays a listpack
+ *   P:ev:<ev>                      ...    b1..b<k>, b: the payload in 64-byte chunks, when its stored form
+ *                                         is at most 2 KiB (lib/payload.lua); the hash stays a listpack
+ *   P:ev:<ev>:body                 string a larger payload: JSON, or a zstd frame of it (store/payload.h)
  *   P:ev:<ev>:eps                  string when n > 1: the endpoint ids, 36 bytes each, in delivery order
  *   P:dl:<dl>                      hash   delivery: only what differs from its event, written
  *                                         when an outcome is recorded (lib/delivery.lua)
@@ -42,8 +43,11 @@
  *                                         ACTIVE endpoints with due work and free capacity
  *   P:lease                        zset   delivery id -> lease expiry (ms), also the fencing token
  *   P:stats                        hash   due: deliveries in the partition's due sets (for /metrics)
- *   P:retain                       zset   "c:<dl>" / "d:<dl>" / "e:<ev>" -> when it finished (ms):
- *                                         what retention prunes, oldest first (prune.lua)
+ *   P:finished                     list   "<finished ms><s|c|d|e><id>[<org>]": what retention prunes,
+ *                                         in the order it finished (prune.lua)
+ *   P:requeued                     hash   delivery id -> its stale P:finished entries (a requeue)
+ *   P:pinned                       set    simple events a replay was made of (prune.lua)
+ *   P:retain                       zset   the retain set of earlier versions, drained into P:finished
  *   P:canceling                    set    deleted endpoints whose queued deliveries await canceling
  *   P:job:<job>                    hash   background redelivery job
  *

@@ -58,7 +58,7 @@ for _, ep in ipairs(ready) do
       end
       for i, id in ipairs(due) do
         -- an original delivery waits without a hash (lib/delivery.lua)
-        local d = redis.call('HMGET', P .. ':dl:' .. id, 'event_id', 'attempt_count', 'sched_base')
+        local d = redis.call('HMGET', P .. ':dl:' .. id, 'event_id', 'attempt_count', 'sched_base', 'state')
         local evid, ac = d[1] or dl_origin(id) or '', d[2] or '0'
         -- attempts counted for the retry schedule: since the last requeue
         local tries = ac
@@ -72,7 +72,11 @@ for _, ep in ipairs(ready) do
           events[evid] = ev
         end
         -- in the order of enum lease_field (reactor/pump.h)
-        for _, v in ipairs({id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, ev[2]}) do
+        -- simple also needs the delivery to have no hash (every write of one
+        -- sets state or event_id): pruning then deletes no delivery key
+        local simple = ev[2]
+        if d[1] or d[4] then simple = '0' end
+        for _, v in ipairs({id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple}) do
           out[#out + 1] = v
         end
       end

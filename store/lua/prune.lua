@@ -6,9 +6,9 @@
 --
 -- P:finished (list) names what may be pruned, in the order it finished
 -- (lib/delivery.lua, finished_entry):
---   s  an original delivery kept compact whose event is simple (ev_simple):
---      the entry names the org, and pruning removes the delivery and its
---      event without reading either, unless a replay pinned the event since
+--   s  an original delivery kept compact, with no hash, whose event is simple
+--      (ev_simple): the entry names the org, and pruning removes the delivery
+--      and its event without reading either, unless a replay pinned the event since
 --      (P:pinned: then as c). Most records are these: what they cost to
 --      prune is what retention costs.
 --   c  an original delivery kept as its event's compact record: no attempt
@@ -198,7 +198,6 @@ for i = 1, take do
         org_dls[org] = ok
       end
       zrem(ok, id)
-      dels[#dels + 1] = P .. ':dl:' .. id -- only a lookup, unless a release left a hash
       dels[#dels + 1] = P .. ':ev:' .. string.sub(id, 1, 32) .. '0000'
       dls, evs = dls + 1, evs + 1
     elseif kind == 'e' then
