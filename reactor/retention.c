@@ -68,9 +68,18 @@ static void prune_partition(int p)
         RT.busy[p] = 1;
 }
 
+/* Each second: the next partition in turn (to learn what each holds), and
+ * every partition whose oldest finished record, as its last visit saw it,
+ * is due now. So under a steady load each partition is pruned every second
+ * and Redis holds `retention` plus about a second of finished records, not
+ * plus a whole round of visits; an idle partition costs one call a round. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
+    int64_t due = now_ms() - RT.conf->retention_ms;
     prune_partition(RT.next);
+    for (int p = 0; p < (int)RT.conf->partitions; p++)
+        if (RT.oldest[p] && RT.oldest[p] <= due)
+            prune_partition(p);
     RT.next = (RT.next + 1) % (int)RT.conf->partitions;
 }
 
