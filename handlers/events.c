@@ -5,9 +5,9 @@
 #include "conf/conf.h"
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "reactor/pump.h"
 #include "store/crypto.h"
 #include "store/ids.h"
+#include "store/ingest.h"
 #include "store/keys.h"
 #include "store/payload.h"
 
@@ -24,31 +24,10 @@ static void render_id_list(struct jw *w, const char *csv)
     jw_array_close(w);
 }
 
-/* r->state of an ingest: the budget the pump lent it. */
-struct ingest_offer {
-    long offered;
-    int partition;
-};
-
-/* Hands the deliveries the script leased to the pump, and the rest of the
- * lent budget back; exactly once per ingest, whatever the reply. */
-static void settle_offer(struct req *r, redisReply *rep)
+/* The reply for one event of an ingest batch (store/ingest.h). */
+static void on_ingested(void *arg, const redisReply *rep)
 {
-    struct ingest_offer *o = r->state;
-    r->state = NULL;
-    long n = 0;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 6 && rep->element[5]->type == REDIS_REPLY_INTEGER)
-        n = (long)rep->element[5]->integer;
-    if (n < 0 || 6 + (size_t)n * PUMP_CLAIM_FIELDS != (rep ? rep->elements : 0))
-        n = 0;
-    pump_settle(o->offered, n ? rep->element + 6 : NULL, n, o->partition);
-    free(o);
-}
-
-static void on_ingested(redisReply *rep, void *priv)
-{
-    struct req *r = priv;
-    settle_offer(r, rep);
+    struct req *r = arg;
     if (reply_failed(r, rep))
         return;
     struct jw w;
@@ -74,8 +53,6 @@ static void on_ingested(redisReply *rep, void *priv)
     jw_map_close(&w);
     if (replayed)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Idempotent-Replayed", "true");
-    else if (rep->element[4]->integer > 0) /* some were scheduled, not leased here */
-        pump_wake_partition(key_partition(r->who.org_id, (int)server_conf()->partitions));
     reply_json(r, 202, &w);
 }
 
@@ -159,22 +136,11 @@ void h_event_create(struct req *r)
         reply_error(r, 400, "invalid_field", "payload", "payload could not be encoded");
         return;
     }
-    char evid[ID_LEN + 1], now[24], uid[24], ttl[16], offer[24], lease[24];
-    struct ingest_offer *o = malloc(sizeof(*o));
-    if (!o) {
-        jw_free(&pw);
-        reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    o->partition = key_partition(r->who.org_id, (int)server_conf()->partitions);
-    o->offered = pump_offer(lease);
-    snprintf(offer, sizeof(offer), "%ld", o->offered);
-    r->state = o;
+    char evid[ID_LEN + 1], now[24], uid[24];
     int64_t t = now_ms();
     id_new_event(evid, t);
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
-    snprintf(ttl, sizeof(ttl), "%d", 86400);
     void *packed = NULL;
     size_t packed_len = 0;
     if (payload_pack(pbytes, plen, &packed, &packed_len) < 0)
@@ -182,16 +148,16 @@ void h_event_create(struct req *r)
     char fp[17] = "";
     if (idem)
         request_fingerprint(type->u.string, pbytes, plen, sess ? sess->u.string : "", reqid ? reqid->u.string : "", fp);
-    const char *argv[] = {r->who.org_id, evid, type->u.string, packed ? (const char *)packed : (const char *)pbytes,
-                          now, idem ? idem : "", sess ? sess->u.string : "", reqid ? reqid->u.string : "",
-                          uid, ttl, offer, lease, fp};
-    size_t lens[13];
-    for (int i = 0; i < 13; i++)
-        lens[i] = i == 3 ? (packed ? packed_len : plen) : strlen(argv[i]);
-    if (call_script_lens(r, SCRIPT_INGEST, on_ingested, 13, argv, lens) < 0) { /* r was answered and freed */
-        pump_settle(o->offered, NULL, 0, o->partition);
-        free(o);
-    }
+    const char *v[INGEST_FIELDS] = {
+        [INGEST_ORG] = r->who.org_id, [INGEST_EVENT_ID] = evid, [INGEST_TYPE] = type->u.string,
+        [INGEST_PAYLOAD] = packed ? (const char *)packed : (const char *)pbytes, [INGEST_NOW] = now,
+        [INGEST_IDEMPOTENCY_KEY] = idem ? idem : "", [INGEST_SYNC_SESSION_ID] = sess ? sess->u.string : "",
+        [INGEST_REQUEST_ID] = reqid ? reqid->u.string : "", [INGEST_USER_ID] = uid, [INGEST_FINGERPRINT] = fp,
+    };
+    size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = packed ? packed_len : plen}; /* 0: a C string */
+    int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
+    if (ingest_submit(p, v, lens, on_ingested, r) < 0)
+        reply_unavailable(r);
     free(packed);
     jw_free(&pw); /* the store copied the arguments */
 }

@@ -23,6 +23,7 @@
 #include "reactor/pump.h"
 #include "reactor/retention.h"
 #include "reactor/server.h"
+#include "store/ingest.h"
 #include "store/auth.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
@@ -223,6 +224,12 @@ int main(int argc, char **argv)
         LOG_ERR("cannot start the delivery pump", NULL);
         goto out;
     }
+    struct ingest_handoff handoff;
+    pump_handoff(&handoff);
+    if (ingest_start(base, (int)c.partitions, &handoff) < 0) {
+        LOG_ERR("cannot start ingest", NULL);
+        goto out;
+    }
     if (retention_start(base, &c) < 0) {
         LOG_ERR("cannot start retention", NULL);
         goto out;
@@ -235,6 +242,7 @@ int main(int argc, char **argv)
 out:
     pump_free();
     server_free();
+    ingest_free(); /* before store_close: what it still queues gets NULL too */
     store_close();
     /* after store_close, which answers every pending call with NULL: their
      * callbacks still find these modules' state */

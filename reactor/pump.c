@@ -15,6 +15,7 @@
 #include "reactor/retry.h"
 #include "reactor/signing.h"
 #include "store/ids.h"
+#include "store/ingest.h"
 #include "store/json.h"
 #include "store/payload.h"
 #include "store/keys.h"
@@ -521,6 +522,14 @@ void pump_settle(long offered, redisReply **f, long n, int partition)
     metrics_handed_off(n);
     take_jobs(f, n, partition);
     maybe_drained();
+}
+
+void pump_handoff(struct ingest_handoff *out)
+{
+    out->offer = pump_offer;
+    out->settle = pump_settle;
+    out->wake = pump_wake_partition;
+    out->lease_width = PUMP_CLAIM_FIELDS;
 }
 
 static void on_claimed(redisReply *rep, void *priv)

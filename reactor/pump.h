@@ -55,5 +55,8 @@ long pump_inflight(void);
  * leased deliveries (PUMP_CLAIM_FIELDS reply elements each) or none. */
 long pump_offer(char lease_ms[24]);
 void pump_settle(long offered, redisReply **fields, long n, int partition);
+/* The above, with pump_wake_partition, as store/ingest.h takes them. */
+struct ingest_handoff;
+void pump_handoff(struct ingest_handoff *out);
 
 #endif

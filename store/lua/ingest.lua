@@ -1,18 +1,23 @@
--- Accept one event: idempotency, fan-out to matching endpoints, scheduling.
--- One atomic step: the event and all its deliveries exist, or none do.
+-- Accept a batch of events of one partition (group commit: store/ingest.c
+-- gathers what arrived in one loop pass): for each, idempotency, fan-out to
+-- matching endpoints, scheduling. One atomic step: a batch's events and all
+-- their deliveries exist, or none do.
 -- KEYS[1] = P
--- ARGV: org, event_id, type, payload, now, idempotency_key, sync_session_id,
---       request_id, user_id, idem_ttl_s, offer, lease_ms, fingerprint (of the
---       request an idempotency key stands for)
--- Returns {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
---          n, then n leased deliveries, 11 fields each as claim.lua returns them}
---      or {2, event_id} when the idempotency key was used for another request
+-- ARGV: offer, lease_ms, idem_ttl_s, then per event INGEST_FIELDS (10) in the
+--       order of enum ingest_field (store/ingest.h): org, event_id, type,
+--       payload (stored form), now, idempotency_key, sync_session_id,
+--       request_id, user_id, fingerprint (of the request an idempotency key
+--       stands for)
+-- Returns one entry per event, in order:
+--   {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
+--    n, then n leased deliveries, 11 fields each as claim.lua returns them}
+--   or {2, event_id} when the idempotency key was used for another request
 -- The idempotency key's value is "<event id>:<fingerprint>".
--- Direct hand-off: up to `offer` deliveries whose endpoint is ACTIVE, has
--- free capacity and nothing waiting in its due set are leased here for the
--- calling process (pump_offer), skipping the due set and a claim round trip;
--- the rest are scheduled. Nothing overtakes waiting work: an endpoint with
--- anything due is always served by claim.lua in due order.
+-- Direct hand-off: up to `offer` deliveries in all whose endpoint is ACTIVE,
+-- has free capacity and nothing waiting in its due set are leased here for
+-- the calling process (pump_offer), skipping the due set and a claim round
+-- trip; the rest are scheduled. Nothing overtakes waiting work: an endpoint
+-- with anything due is always served by claim.lua in due order.
 -- The event id's low 16 bits are zero; its deliveries are that id with the
 -- low 16 bits counting from 1, and get no hash until claimed
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
@@ -20,79 +25,89 @@
 -- requires: lib/payload.lua
 -- requires: lib/schedule.lua
 -- requires: lib/subs.lua
-local P, org, evid, etype, payload, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local idem, sess, reqid, uid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local offer, until_s = tonumber(ARGV[11]), string.format('%d', tonumber(now) + tonumber(ARGV[12]))
-local O = P .. ':org:' .. org
-local fp = ARGV[13]
-if idem ~= '' then
-  local prev = redis.call('GET', O .. ':idem:' .. idem)
-  if prev then
-    local prev_fp = string.sub(prev, 38)
-    prev = string.sub(prev, 1, 36)
-    if prev_fp ~= '' and prev_fp ~= fp then return {2, prev} end
-    local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
-    return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0}
-  end
-end
-local counter = ''
-if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
-local head = string.sub(evid, 1, 32)
-local ids, to, wake, leased, scheduled = {}, {}, false, {}, 0
--- only the endpoints the event goes to (lib/subs.lua); every endpoint only
--- while the index of data older than it is being built
-local eps = sub_endpoints(P, org, etype)
-local indexed = eps ~= nil
-if not indexed then eps = redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+') end
-for _, ep in ipairs(eps) do
-  local ek = P .. ':ep:' .. ep
-  local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
-                       'prev_secret', 'prev_expires')
-  if indexed or e[1] == '' or string.find(e[1], ',' .. etype .. ',', 1, true) then
-    if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
-    local id = head .. string.format('%04x', #ids + 1)
-    ids[#ids + 1] = id
-    to[#to + 1] = ep
-    redis.call('ZADD', O .. ':dls', 0, id)
-    if sess ~= '' then redis.call('ZADD', O .. ':sess:' .. sess .. ':dls', 0, id) end
-    if reqid ~= '' then redis.call('ZADD', O .. ':req:' .. reqid .. ':dls', 0, id) end
-    local free = e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4])
-    if free and #leased < offer and redis.call('EXISTS', ek .. ':due') == 0 then
-      redis.call('HINCRBY', ek, 'in_flight', 1)
-      -- in the order of enum lease_field (reactor/pump.h)
-      leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev_secret_in_force(e[7], e[8], now), payload, '0',
-                             until_s, '0', '0'} -- simple: known once every endpoint is matched
-    else
-      redis.call('ZADD', ek .. ':due', now, id)
-      scheduled = scheduled + 1
-      if free and redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, ep) == 1 then wake = true end
+local P, offer, lease_ms, idem_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local W, FIRST = 10, 4
+local wake = false
+
+local function ingest_one(a)
+  local org, evid, etype, payload, now = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local idem, sess, reqid, uid, fp = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
+  local until_s = string.format('%d', tonumber(now) + lease_ms)
+  local O = P .. ':org:' .. org
+  if idem ~= '' then
+    local prev = redis.call('GET', O .. ':idem:' .. idem)
+    if prev then
+      local prev_fp = string.sub(prev, 38)
+      prev = string.sub(prev, 1, 36)
+      if prev_fp ~= '' and prev_fp ~= fp then return {2, prev} end
+      local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
+      return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0}
     end
   end
+  local counter = ''
+  if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
+  local head = string.sub(evid, 1, 32)
+  local ids, to, leased, scheduled = {}, {}, {}, 0
+  -- only the endpoints the event goes to (lib/subs.lua); every endpoint only
+  -- while the index of data older than it is being built
+  local eps = sub_endpoints(P, org, etype)
+  local indexed = eps ~= nil
+  if not indexed then eps = redis.call('ZRANGEBYLEX', O .. ':eps', '-', '+') end
+  for _, ep in ipairs(eps) do
+    local ek = P .. ':ep:' .. ep
+    local e = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
+                         'prev_secret', 'prev_expires')
+    if indexed or e[1] == '' or string.find(e[1], ',' .. etype .. ',', 1, true) then
+      if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
+      local id = head .. string.format('%04x', #ids + 1)
+      ids[#ids + 1] = id
+      to[#to + 1] = ep
+      redis.call('ZADD', O .. ':dls', 0, id)
+      if sess ~= '' then redis.call('ZADD', O .. ':sess:' .. sess .. ':dls', 0, id) end
+      if reqid ~= '' then redis.call('ZADD', O .. ':req:' .. reqid .. ':dls', 0, id) end
+      local free = e[2] == 'ACTIVE' and tonumber(e[3]) < tonumber(e[4])
+      if free and offer > 0 and redis.call('EXISTS', ek .. ':due') == 0 then
+        offer = offer - 1
+        redis.call('HINCRBY', ek, 'in_flight', 1)
+        -- in the order of enum lease_field (reactor/pump.h)
+        leased[#leased + 1] = {id, evid, ep, e[5], e[6], prev_secret_in_force(e[7], e[8], now), payload, '0',
+                               until_s, '0', '0'} -- simple: known once every endpoint is matched
+      else
+        redis.call('ZADD', ek .. ':due', now, id)
+        scheduled = scheduled + 1
+        if free and redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, ep) == 1 then wake = true end
+      end
+    end
+  end
+  if scheduled > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled) end
+  local out, leased_ids = {0, evid, counter, table.concat(ids, ','), scheduled, #leased}, {}
+  local simple = ev_simple(tostring(#ids), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
+  for _, d in ipairs(leased) do
+    d[11] = simple
+    leased_ids[#leased_ids + 1] = d[1]
+    for _, v in ipairs(d) do out[#out + 1] = v end
+  end
+  lease_add(P, leased_ids, until_s)
+  -- no 'id' field: the key names it (record_get.lua adds it for the API)
+  local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
+  -- the payload in the hash when it is small enough (lib/payload.lua)
+  if not payload_fields(ev, payload) then redis.call('SET', P .. ':ev:' .. evid .. ':body', payload) end
+  local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
+  -- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
+  if #to == 1 then field('ep', to[1]) end
+  if #to > 1 then redis.call('SET', P .. ':ev:' .. evid .. ':eps', table.concat(to)) end
+  -- optional fields only when set: every byte is multiplied by the backlog
+  if sess ~= '' then field('sync_session_id', sess) field('webhook_counter', counter) end
+  if reqid ~= '' then field('request_id', reqid) end
+  if idem ~= '' then field('idempotency_key', idem) end
+  redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
+  if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', idem_ttl) end
+  -- an event that went nowhere is finished at once (prune.lua)
+  if #ids == 0 then redis.call('RPUSH', P .. ':finished', finished_entry(now, 'e', evid)) end
+  return out
 end
-if scheduled > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled) end
-local out, leased_ids = {0, evid, counter, table.concat(ids, ','), scheduled, #leased}, {}
-local simple = ev_simple(tostring(#ids), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
-for _, d in ipairs(leased) do
-  d[11] = simple
-  leased_ids[#leased_ids + 1] = d[1]
-  for _, v in ipairs(d) do out[#out + 1] = v end
-end
-lease_add(P, leased_ids, until_s)
--- no 'id' field: the key names it (record_get.lua adds it for the API)
-local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
--- the payload in the hash when it is small enough (lib/payload.lua)
-if not payload_fields(ev, payload) then redis.call('SET', P .. ':ev:' .. evid .. ':body', payload) end
-local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
--- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
-if #to == 1 then field('ep', to[1]) end
-if #to > 1 then redis.call('SET', P .. ':ev:' .. evid .. ':eps', table.concat(to)) end
--- optional fields only when set: every byte is multiplied by the backlog
-if sess ~= '' then field('sync_session_id', sess) field('webhook_counter', counter) end
-if reqid ~= '' then field('request_id', reqid) end
-if idem ~= '' then field('idempotency_key', idem) end
-redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
-if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', ARGV[10]) end
--- an event that went nowhere is finished at once (prune.lua)
-if #ids == 0 then redis.call('RPUSH', P .. ':finished', finished_entry(now, 'e', evid)) end
+
+local results = {}
+for a = FIRST, #ARGV, W do results[#results + 1] = ingest_one(a) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
-return out
+return results

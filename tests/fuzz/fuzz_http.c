@@ -33,6 +33,7 @@
 #include "conf/log.h"
 #include "reactor/pump.h"
 #include "reactor/server.h"
+#include "store/ingest.h"
 #include "store/auth.h"
 #include "store/redis.h"
 
@@ -62,7 +63,10 @@ static int setup(void)
     auth_init(&conf);
     if (jobs_init(base, &conf) < 0)
         return -1;
-    if (store_init(base, &conf) < 0 || server_start(base, &conf, routes, routes_len) < 0 || pump_start(base, &conf) < 0) {
+    struct ingest_handoff handoff;
+    pump_handoff(&handoff);
+    if (store_init(base, &conf) < 0 || server_start(base, &conf, routes, routes_len) < 0 || pump_start(base, &conf) < 0 ||
+        ingest_start(base, (int)conf.partitions, &handoff) < 0) {
         fprintf(stderr, "fuzz_http: cannot start the store or the server\n");
         return -1;
     }

@@ -1,0 +1,226 @@
+#include "store/ingest.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/log.h"
+#include "store/keys.h"
+#include "store/redis.h"
+#include "store/scripts.h"
+
+#define IDEMPOTENCY_TTL_S "86400"
+/* ingest.lua's header arguments before the events: offer, lease_ms, idem_ttl_s */
+#define HEADER_ARGS 3
+/* an event's entry in the reply: replayed, event id, counter, ids, scheduled,
+ * n, then the n leased deliveries */
+#define ENTRY_LEASED_AT 6
+
+/* One queued event; its values live in the same allocation. */
+struct item {
+    struct item *next;
+    ingest_done_cb cb;
+    void *arg;
+    const char *v[INGEST_FIELDS];
+    size_t len[INGEST_FIELDS];
+};
+
+struct queue {
+    struct item *head, **tail;
+    int n;
+};
+
+/* One ingest.lua call in flight: owns its items until the reply. */
+struct batch {
+    int partition;
+    int n;
+    long offered;
+    struct item *items;
+};
+
+static struct {
+    struct event *flush_ev;  /* owned: a zero timeout, armed while anything is queued */
+    int partitions;
+    struct ingest_handoff h;
+    struct queue *q;         /* owned, one per partition */
+} IG;
+
+static void free_items(struct item *it, const redisReply *result)
+{
+    while (it) {
+        struct item *next = it->next;
+        it->cb(it->arg, result);
+        free(it);
+        it = next;
+    }
+}
+
+/* The deliveries the script leased, across the batch's entries, as one
+ * array for the pump (pointers into rep, valid during the callback). */
+static long gather_leased(const redisReply *rep, redisReply ***out)
+{
+    long total = 0;
+    *out = NULL;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < ENTRY_LEASED_AT ||
+            e->element[5]->type != REDIS_REPLY_INTEGER)
+            continue;
+        long n = (long)e->element[5]->integer;
+        if (n <= 0 || ENTRY_LEASED_AT + (size_t)n * (size_t)IG.h.lease_width != e->elements)
+            continue;
+        redisReply **grown = realloc(*out, (size_t)(total + n) * (size_t)IG.h.lease_width * sizeof(**out));
+        if (!grown)
+            break; /* their leases expire and claim.lua sends them */
+        *out = grown;
+        memcpy(*out + total * IG.h.lease_width, e->element + ENTRY_LEASED_AT,
+               (size_t)n * (size_t)IG.h.lease_width * sizeof(**out));
+        total += n;
+    }
+    return total;
+}
+
+/* whether the script scheduled deliveries (rather than leasing them here) */
+static int scheduled_any(const redisReply *rep)
+{
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *e = rep->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= ENTRY_LEASED_AT &&
+            e->element[4]->type == REDIS_REPLY_INTEGER && e->element[4]->integer > 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_batch(redisReply *rep, void *priv)
+{
+    struct batch *b = priv;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n;
+    redisReply **leased = NULL;
+    long n = ok ? gather_leased(rep, &leased) : 0;
+    if (IG.h.settle)
+        IG.h.settle(b->offered, leased, n, b->partition);
+    free(leased);
+    if (ok && IG.h.wake && scheduled_any(rep))
+        IG.h.wake(b->partition);
+    if (ok) {
+        size_t i = 0;
+        for (struct item *it = b->items, *next; it; it = next, i++) {
+            next = it->next;
+            it->cb(it->arg, rep->element[i]);
+            free(it);
+        }
+    } else {
+        if (rep && rep->type != REDIS_REPLY_ERROR)
+            LOG_ERR("ingest: unexpected reply shape", NULL);
+        free_items(b->items, rep && rep->type == REDIS_REPLY_ERROR ? rep : NULL);
+    }
+    free(b);
+}
+
+static void send_batch(int p)
+{
+    struct queue *q = &IG.q[p];
+    struct batch *b = malloc(sizeof(*b));
+    size_t argc = 1 + HEADER_ARGS + (size_t)q->n * INGEST_FIELDS;
+    const char **argv = malloc(argc * sizeof(*argv));
+    size_t *lens = malloc(argc * sizeof(*lens));
+    char prefix[KEY_PREFIX_MAX], offer[24], lease[24] = "0";
+    struct item *items = q->head;
+    int n = q->n;
+    q->head = NULL, q->tail = &q->head, q->n = 0;
+    if (!b || !argv || !lens)
+        goto fail;
+    b->partition = p, b->n = n, b->items = items;
+    b->offered = IG.h.offer ? IG.h.offer(lease) : 0;
+    snprintf(offer, sizeof(offer), "%ld", b->offered);
+    key_prefix(prefix, p);
+    size_t a = 0;
+    argv[a++] = prefix, argv[a++] = offer, argv[a++] = lease, argv[a++] = IDEMPOTENCY_TTL_S;
+    for (size_t i = 0; i < a; i++)
+        lens[i] = strlen(argv[i]);
+    for (struct item *it = items; it; it = it->next)
+        for (int f = 0; f < INGEST_FIELDS; f++, a++)
+            argv[a] = it->v[f], lens[a] = it->len[f];
+    if (store_script(SCRIPT_INGEST, on_batch, b, 1, (int)argc, argv, lens) < 0) {
+        if (IG.h.settle)
+            IG.h.settle(b->offered, NULL, 0, p);
+        goto fail;
+    }
+    free(argv); /* the store copied the arguments */
+    free(lens);
+    return;
+fail:
+    free(b);
+    free(argv);
+    free(lens);
+    free_items(items, NULL);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    for (int p = 0; p < IG.partitions; p++)
+        if (IG.q[p].n)
+            send_batch(p);
+}
+
+int ingest_start(struct event_base *base, int partitions, const struct ingest_handoff *h)
+{
+    IG.partitions = partitions;
+    IG.h = *h;
+    IG.q = calloc((size_t)partitions, sizeof(*IG.q));
+    IG.flush_ev = evtimer_new(base, on_flush, NULL);
+    if (!IG.q || !IG.flush_ev) {
+        ingest_free();
+        return -1;
+    }
+    for (int p = 0; p < partitions; p++)
+        IG.q[p].tail = &IG.q[p].head;
+    return 0;
+}
+
+int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],
+                  ingest_done_cb cb, void *arg)
+{
+    if (!IG.q || partition < 0 || partition >= IG.partitions)
+        return -1;
+    size_t lens[INGEST_FIELDS], total = sizeof(struct item);
+    for (int f = 0; f < INGEST_FIELDS; f++)
+        total += (lens[f] = len && len[f] ? len[f] : strlen(v[f])) + 1;
+    struct item *it = malloc(total);
+    if (!it)
+        return -1;
+    char *p = (char *)(it + 1);
+    for (int f = 0; f < INGEST_FIELDS; f++) {
+        memcpy(p, v[f], lens[f]);
+        p[lens[f]] = '\0';
+        it->v[f] = p, it->len[f] = lens[f];
+        p += lens[f] + 1;
+    }
+    it->cb = cb, it->arg = arg, it->next = NULL;
+    struct queue *q = &IG.q[partition];
+    *q->tail = it, q->tail = &it->next;
+    if (++q->n >= INGEST_BATCH_MAX) {
+        send_batch(partition);
+    } else if (!evtimer_pending(IG.flush_ev, NULL)) {
+        struct timeval now = {0, 0};
+        if (evtimer_add(IG.flush_ev, &now) < 0)
+            send_batch(partition); /* cannot wait for the next pass: alone */
+    }
+    return 0;
+}
+
+void ingest_free(void)
+{
+    if (IG.flush_ev)
+        event_free(IG.flush_ev);
+    IG.flush_ev = NULL;
+    for (int p = 0; IG.q && p < IG.partitions; p++) {
+        free_items(IG.q[p].head, NULL);
+        IG.q[p].head = NULL;
+    }
+    free(IG.q);
+    IG.q = NULL;
+}

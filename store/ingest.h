@@ -1,0 +1,69 @@
+/*
+ * ingest: accepted events into Redis, a batch per partition (group commit).
+ *
+ * The events handler hands each validated event over with ingest_submit()
+ * and answers its producer from the callback; it never sees the script or
+ * the pump. Events submitted to one partition during one pass of the event
+ * loop go to Redis as one ingest.lua call (at most INGEST_BATCH_MAX events),
+ * flushed at the start of the next pass: when Redis is the saturated part,
+ * the fixed cost of a script call (parsing, the Lua call, the reply, two
+ * syscalls) is paid once per batch instead of once per event. Nothing is
+ * acknowledged early: each callback runs with the reply of the call that
+ * stored its event, so a producer holding a 202 holds an event in Redis.
+ *
+ * Direct hand-off: each call asks the pump (through the handoff set at
+ * start, so this layer does not know the reactor) how many deliveries it
+ * may lease for this process, and settles that budget once per call with
+ * the deliveries the script leased.
+ */
+#ifndef HOOKD_STORE_INGEST_H
+#define HOOKD_STORE_INGEST_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+struct event_base;
+
+#define INGEST_BATCH_MAX 32
+
+/* One event's arguments to ingest.lua, in this order (the script reads
+ * them by these positions: see its header). */
+enum ingest_field {
+    INGEST_ORG,
+    INGEST_EVENT_ID,
+    INGEST_TYPE,
+    INGEST_PAYLOAD,          /* the stored form (store/payload.h) */
+    INGEST_NOW,              /* ms */
+    INGEST_IDEMPOTENCY_KEY,  /* "" when none */
+    INGEST_SYNC_SESSION_ID,  /* "" when none */
+    INGEST_REQUEST_ID,       /* "" when none */
+    INGEST_USER_ID,
+    INGEST_FINGERPRINT,      /* of the request an idempotency key stands for */
+    INGEST_FIELDS
+};
+
+/* The pump, as this layer sees it (reactor/pump.h): its budget for direct
+ * hand-off, the width of a leased delivery in the reply, and a wake-up for
+ * deliveries the script scheduled instead. */
+struct ingest_handoff {
+    long (*offer)(char lease_ms[24]);
+    void (*settle)(long offered, redisReply **leased, long n, int partition);
+    void (*wake)(int partition);
+    int lease_width;
+};
+
+/* `result`: this event's entry of ingest.lua's reply; NULL when Redis was
+ * unavailable, or the error reply when the call failed as a whole. Valid
+ * during the callback only. */
+typedef void (*ingest_done_cb)(void *arg, const redisReply *result);
+
+int ingest_start(struct event_base *base, int partitions, const struct ingest_handoff *h);
+/* Queue one event (the values are copied; len[i] may be 0 for a C string).
+ * 0, or -1 when it could not be queued (not started, out of memory): then
+ * cb is not called. */
+int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],
+                  ingest_done_cb cb, void *arg);
+/* Events still queued get their callback with NULL; then everything is freed. */
+void ingest_free(void);
+
+#endif
