@@ -501,14 +501,14 @@ static void lease_ms_text(char out[24])
     snprintf(out, 24, "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
 }
 
-/* Deliveries one ingest may lease for this process; a wider fan-out goes
+/* Deliveries one event may lease for this process; a wider fan-out goes
  * through the schedule and claim.lua. */
 #define OFFER_MAX 8
 
-long pump_offer(char lease_ms[24])
+long pump_offer(char lease_ms[24], long events)
 {
-    long free = PM.conf->inflight_max - PM.inflight - PM.offered;
-    long n = PM.draining || free <= 0 ? 0 : free < OFFER_MAX ? free : OFFER_MAX;
+    long free = PM.conf->inflight_max - PM.inflight - PM.offered, want = events * OFFER_MAX;
+    long n = PM.draining || free <= 0 ? 0 : free < want ? free : want;
     PM.offered += n;
     lease_ms_text(lease_ms);
     return n;

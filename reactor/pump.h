@@ -48,12 +48,13 @@ void pump_drain(void (*done)(void *), void *arg);
 void pump_free(void);
 long pump_inflight(void);
 
-/* Direct hand-off: an ingest may lease up to pump_offer()'s answer of its own
- * new deliveries in the same script call (ingest.lua), for leases of
- * lease_ms, sparing them the due set and the claim round trip. The budget is
- * lent until pump_settle(), which every offer must reach once, with the n
- * leased deliveries (PUMP_CLAIM_FIELDS reply elements each) or none. */
-long pump_offer(char lease_ms[24]);
+/* Direct hand-off: an ingest call of `events` events may lease up to
+ * pump_offer()'s answer of their new deliveries in the same script call
+ * (ingest.lua), for leases of lease_ms, sparing them the due set and the
+ * claim round trip. The budget is lent until pump_settle(), which every
+ * offer must reach once, with the n leased deliveries (PUMP_CLAIM_FIELDS
+ * reply elements each) or none. */
+long pump_offer(char lease_ms[24], long events);
 void pump_settle(long offered, redisReply **fields, long n, int partition);
 /* The above, with pump_wake_partition, as store/ingest.h takes them. */
 struct ingest_handoff;

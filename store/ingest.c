@@ -133,7 +133,7 @@ static void send_batch(int p)
     if (!b || !argv || !lens)
         goto fail;
     b->partition = p, b->n = n, b->items = items;
-    b->offered = IG.h.offer ? IG.h.offer(lease) : 0;
+    b->offered = IG.h.offer ? IG.h.offer(lease, n) : 0;
     snprintf(offer, sizeof(offer), "%ld", b->offered);
     key_prefix(prefix, p);
     size_t a = 0;

@@ -46,7 +46,7 @@ enum ingest_field {
  * hand-off, the width of a leased delivery in the reply, and a wake-up for
  * deliveries the script scheduled instead. */
 struct ingest_handoff {
-    long (*offer)(char lease_ms[24]);
+    long (*offer)(char lease_ms[24], long events);
     void (*settle)(long offered, redisReply **leased, long n, int partition);
     void (*wake)(int partition);
     int lease_width;
