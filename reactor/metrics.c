@@ -8,6 +8,7 @@
 #include "reactor/gate.h"
 #include "reactor/retention.h"
 #include "conf/log.h"
+#include "store/ingest.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
 
@@ -210,6 +211,13 @@ void metrics_render(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP hookd_deliveries_handed_off_total Deliveries leased by their own ingest, without a claim.\n"
                            "# TYPE hookd_deliveries_handed_off_total counter\n"
                            "hookd_deliveries_handed_off_total %llu\n", M.handed_off);
+    unsigned long long ingest_calls, ingest_events;
+    ingest_counts(&ingest_calls, &ingest_events);
+    evbuffer_add_printf(o, "# HELP hookd_ingest_calls_total Ingest script calls (group commit: one carries up to 32 events).\n"
+                           "# TYPE hookd_ingest_calls_total counter\nhookd_ingest_calls_total %llu\n"
+                           "# HELP hookd_ingest_events_total Events sent to Redis by those calls.\n"
+                           "# TYPE hookd_ingest_events_total counter\nhookd_ingest_events_total %llu\n",
+                        ingest_calls, ingest_events);
     evbuffer_add_printf(o, "# HELP hookd_redis_commands_total Redis commands sent.\n"
                            "# TYPE hookd_redis_commands_total counter\n"
                            "hookd_redis_commands_total %llu\n", store_commands_sent());

@@ -44,6 +44,7 @@ static struct {
     int partitions;
     struct ingest_handoff h;
     struct queue *q;         /* owned, one per partition */
+    unsigned long long calls, events;
 } IG;
 
 static void free_items(struct item *it, const redisReply *result)
@@ -143,6 +144,7 @@ static void send_batch(int p)
     for (struct item *it = items; it; it = it->next)
         for (int f = 0; f < INGEST_FIELDS; f++, a++)
             argv[a] = it->v[f], lens[a] = it->len[f];
+    IG.calls++, IG.events += (unsigned long long)n;
     if (store_script(SCRIPT_INGEST, on_batch, b, 1, (int)argc, argv, lens) < 0) {
         if (IG.h.settle)
             IG.h.settle(b->offered, NULL, 0, p);
@@ -210,6 +212,11 @@ int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_
             send_batch(partition); /* cannot wait for the next pass: alone */
     }
     return 0;
+}
+
+void ingest_counts(unsigned long long *calls, unsigned long long *events)
+{
+    *calls = IG.calls, *events = IG.events;
 }
 
 void ingest_free(void)

@@ -63,6 +63,9 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
  * cb is not called. */
 int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],
                   ingest_done_cb cb, void *arg);
+/* Script calls made and events they carried (metrics: their ratio is the
+ * mean batch size). */
+void ingest_counts(unsigned long long *calls, unsigned long long *events);
 /* Events still queued get their callback with NULL; then everything is freed. */
 void ingest_free(void);
 
