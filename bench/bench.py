@@ -83,7 +83,8 @@ class Redis:
     def __init__(self, fsync):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(dir=TMP)
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", ""]
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
+                "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1024"]
         args += ["--appendonly", "yes", "--appendfsync", "everysec"] if fsync == "everysec" else ["--appendonly", "no"]
         self.proc = spawn(args)
         end = time.time() + 10
@@ -329,12 +330,15 @@ def scenario_fanout(r):
         h, sink = Hookd(r), Sink()
         tok = tenant(h)
         endpoints(h, tok, sink, n, mif=64)
-        t0 = time.time()
+        t0, rc0, hc0 = time.time(), r.cpu_s(), h.cpu_s()
         p = pace(h, tok, 0, SECONDS, conns=32)
         took = wait_delivered(sink, p["ok"] * n, 120)
         elapsed = time.time() - t0
-        res["fanout_%d" % n] = {"events_per_s": p["rate"], "deliveries_per_s": sink.get("/stats")["received"] / elapsed,
-                                "ingest_p99_ms": p["p99_us"] / 1000, "drained": took is not None}
+        got = sink.get("/stats")["received"]
+        res["fanout_%d" % n] = {"events_per_s": p["rate"], "deliveries_per_s": got / elapsed,
+                                "ingest_p99_ms": p["p99_us"] / 1000, "drained": took is not None,
+                                "redis_us_per_delivery": 1e6 * (r.cpu_s() - rc0) / max(1, got),
+                                "hookd_us_per_delivery": 1e6 * (h.cpu_s() - hc0) / max(1, got)}
         h.close()
         sink.close()
         r.cli("FLUSHALL")
@@ -569,10 +573,55 @@ def scenario_soak(r):
     return res
 
 
+# Commands over 1 ms that hookd sent (issue 10: none may be), from SLOWLOG;
+# what the bench itself sends (FLUSHALL between scenarios, polling) is left out.
+SLOWLOG_EVAL = """local skip = {flushall = 1, flushdb = 1, config = 1, slowlog = 1, info = 1, dbsize = 1, scan = 1,
+  keys = 1, memory = 1, save = 1, debug = 1, llen = 1, zcard = 1, eval = 1}
+local n, worst, cmd, by = 0, 0, '', {}
+for _, e in ipairs(redis.call('SLOWLOG', 'GET', 1024)) do
+  local name = string.lower(e[4][1])
+  if not skip[name] then
+    n = n + 1
+    local what = name .. ' ' .. (e[4][2] or '')
+    by[what] = (by[what] or 0) + 1
+    if e[3] > worst then worst, cmd = e[3], what end
+  end
+end
+local out = {n, worst, cmd}
+for k, v in pairs(by) do out[#out + 1] = k .. '=' .. v end
+return out"""
+
+
+def script_names():
+    """SHA1 -> script name, built as cmake/embed_lua.cmake builds them (each
+    required lib, in order of first mention, then the script)."""
+    import hashlib
+    names, d = {}, os.path.join(ROOT, "store", "lua")
+    for f in sorted(os.listdir(d)):
+        if f.endswith(".lua"):
+            text = open(os.path.join(d, f)).read()
+            libs = list(dict.fromkeys(re.findall(r"-- requires: (lib/[a-z_]+\.lua)", text)))
+            body = "".join(open(os.path.join(d, lib)).read() for lib in libs) + text
+            names[hashlib.sha1(body.encode()).hexdigest()] = f[:-4]
+    return names
+
+
+def slowlog(r):
+    out = r.cli("EVAL", SLOWLOG_EVAL, 0).splitlines()
+    names = script_names()
+
+    def name(s):
+        for sha, n in names.items():
+            s = s.replace(sha, n)
+        return s
+    return {"over_1ms": int(out[0]), "worst_us": int(out[1]), "worst": name(out[2]) if len(out) > 2 else "",
+            "by_command": dict((name(x.rsplit("=", 1)[0]), int(x.rsplit("=", 1)[1])) for x in out[3:])}
+
+
 def run(fsync):
     log("== redis persistence: %s ==" % fsync)
     r = Redis(fsync)
-    out = {}
+    out = {"slowlog": {}}
     try:
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
@@ -581,8 +630,11 @@ def run(fsync):
             if ONLY and name not in ONLY:
                 continue
             log("-- " + name)
+            r.cli("SLOWLOG", "RESET")
             out[name] = fn(r)
+            out["slowlog"][name] = slowlog(r)
             log(json.dumps(out[name]))
+            log("slowlog: " + json.dumps(out["slowlog"][name]))
     finally:
         r.close()
     return out
@@ -632,6 +684,13 @@ def table(results):
                                                           x["fanout"]["fanout_10"]["deliveries_per_s"]), "%.0f, %.0f")
     row("3 fan-out 100: events/s, deliveries/s", lambda x: (x["fanout"]["fanout_100"]["events_per_s"],
                                                            x["fanout"]["fanout_100"]["deliveries_per_s"]), "%.0f, %.0f")
+    row("3 fan-out 10 / 100: CPU per delivery, Redis / hookd (us)",
+        lambda x: tuple(x["fanout"]["fanout_%d" % n][k] for n in (10, 100)
+                        for k in ("redis_us_per_delivery", "hookd_us_per_delivery")), "%.1f / %.1f, %.1f / %.1f",
+        "Redis <= 8 at 100")
+    row("9 Redis calls from hookd over 1 ms, all scenarios (count; worst us, command)",
+        lambda x: (sum(v["over_1ms"] for v in x["slowlog"].values()),
+                   max((v["worst_us"], v["worst"]) for v in x["slowlog"].values())), "%d; %s", "0")
     row("4 backlog: deliveries scheduled", lambda x: x["backlog"]["backlog"]["deliveries"], "%d")
     row("4 Redis bytes per scheduled delivery", lambda x: x["backlog"]["backlog"]["redis_bytes_per_delivery"], "%.0f",
         "< 400")

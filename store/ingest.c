@@ -29,6 +29,7 @@ struct item {
 struct queue {
     struct item *head, **tail;
     int n;
+    double fanout; /* recent deliveries per event in this partition */
 };
 
 /* One ingest.lua call in flight: owns its items until the reply. */
@@ -94,10 +95,38 @@ static int scheduled_any(const redisReply *rep)
     return 0;
 }
 
+/* deliveries per event in this reply, folded into the partition's mean */
+static void learn_fanout(int p, const redisReply *rep)
+{
+    size_t deliveries = 0;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < ENTRY_LEASED_AT || e->element[3]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *ids = e->element[3]->str; /* "a,b,c" */
+        if (*ids)
+            deliveries++;
+        for (; *ids; ids++)
+            deliveries += *ids == ',';
+    }
+    if (IG.q && rep->elements)
+        IG.q[p].fanout = 0.5 * IG.q[p].fanout + 0.5 * (double)deliveries / (double)rep->elements;
+}
+
+/* how many events the next call of partition p may carry */
+static int batch_limit(int p)
+{
+    double f = IG.q[p].fanout < 1 ? 1 : IG.q[p].fanout;
+    int n = (int)(INGEST_DELIVERIES_MAX / f);
+    return n < 1 ? 1 : n > INGEST_BATCH_MAX ? INGEST_BATCH_MAX : n;
+}
+
 static void on_batch(redisReply *rep, void *priv)
 {
     struct batch *b = priv;
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n;
+    if (ok)
+        learn_fanout(b->partition, rep);
     redisReply **leased = NULL;
     long n = ok ? gather_leased(rep, &leased) : 0;
     if (IG.h.settle)
@@ -179,7 +208,7 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
         return -1;
     }
     for (int p = 0; p < partitions; p++)
-        IG.q[p].tail = &IG.q[p].head;
+        IG.q[p].tail = &IG.q[p].head, IG.q[p].fanout = 1;
     return 0;
 }
 
@@ -204,7 +233,7 @@ int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_
     it->cb = cb, it->arg = arg, it->next = NULL;
     struct queue *q = &IG.q[partition];
     *q->tail = it, q->tail = &it->next;
-    if (++q->n >= INGEST_BATCH_MAX) {
+    if (++q->n >= batch_limit(partition)) {
         send_batch(partition);
     } else if (!evtimer_pending(IG.flush_ev, NULL)) {
         struct timeval now = {0, 0};

@@ -25,6 +25,10 @@
 struct event_base;
 
 #define INGEST_BATCH_MAX 32
+/* A call's deliveries are its work: batches are cut short so that the
+ * deliveries they are expected to make (events x the partition's recent mean
+ * fan-out) stay about this many, keeping every call far under a millisecond. */
+#define INGEST_DELIVERIES_MAX 128
 
 /* One event's arguments to ingest.lua, in this order (the script reads
  * them by these positions: see its header). */
