@@ -466,6 +466,78 @@ def scenario_scale_out(r):
     return res
 
 
+def core_plan():
+    """Issue 10's many-core mode: with 8 cores or more, Redis, the load
+    generator, the receiver and each hookd process get cores of their own
+    (sched_setaffinity); with fewer, everything shares the machine and only
+    1 and 2 processes run."""
+    n = os.cpu_count() or 1
+    if n < 8:
+        return {"pinned": False, "procs": [1, 2]}
+    hookd = list(range(5, n))
+    return {"pinned": True, "redis": {0}, "load": {1, 2}, "sink": {3, 4}, "hookd": hookd,
+            "procs": [k for k in (1, 2, 4, 8) if k <= len(hookd)]}
+
+
+def pin(pid, cores):
+    if cores:
+        os.sched_setaffinity(pid, cores)
+
+
+def scenario_cores(r):
+    """Scale-out, end to end, in the two shapes platforms have: 64 orgs with
+    one endpoint each, and one org with 64 endpoints each taking its own event
+    type. Per process count: deliveries/s, Redis CPU (% of a core) and CPU per
+    delivery (Redis, hookd)."""
+    plan = core_plan()
+    res = {"cores": os.cpu_count(), "pinned": plan["pinned"]}
+    pin(r.proc.pid, plan.get("redis"))
+    for shape in ("orgs64", "org1_eps64"):
+        for k in plan["procs"]:
+            r.cli("FLUSHALL")
+            sink = Sink()
+            pin(sink.proc.pid, plan.get("sink"))
+            hs = [Hookd(r) for _ in range(k)]
+            for i, h in enumerate(hs):
+                pin(h.proc.pid, {plan["hookd"][i]} if plan["pinned"] else None)
+            if shape == "orgs64":
+                toks = [tenant(hs[0]) for _ in range(64)]
+                for t in toks:
+                    endpoints(hs[0], t, sink, 1, mif=256)
+                types = ["bench"]
+            else:
+                toks = [tenant(hs[0])]
+                types = ["t%d" % i for i in range(64)]
+                for i, t in enumerate(types):
+                    api(hs[0].url, "POST", "/v1/endpoints", {"url": "%s/e%d" % (sink.url, i), "max_in_flight": 256,
+                                                            "event_types": [t]}, toks[0])
+            sink.get("/reset")
+            t0, rc0, hc0 = time.time(), r.cpu_s(), sum(h.cpu_s() for h in hs)
+            out = subprocess.check_output(
+                [os.path.join(BUILD, "hookd-pace"), "--url", ",".join(h.url + "/v1/events" for h in hs),
+                 "--token", ",".join(toks), "--type", ",".join(types), "--rate", "0", "--seconds", str(SECONDS),
+                 "--conns", str(max(64, 32 * k)), "--size", "1024"],
+                preexec_fn=(lambda: os.sched_setaffinity(0, plan["load"])) if plan["pinned"] else None)
+            p = json.loads(out)
+            wait_delivered(sink, p["ok"], 120)
+            dt = time.time() - t0
+            got = sink.get("/stats")["received"]
+            rc, hc = r.cpu_s() - rc0, sum(h.cpu_s() for h in hs) - hc0
+            res["%s_procs_%d" % (shape, k)] = {"deliveries_per_s": got / dt, "redis_cpu_pct": 100 * rc / dt,
+                                               "redis_us_per_delivery": 1e6 * rc / max(1, got),
+                                               "hookd_us_per_delivery": 1e6 * hc / max(1, got)}
+            for h in hs:
+                h.close()
+            sink.close()
+    r.cli("FLUSHALL")
+    pin(r.proc.pid, set(range(os.cpu_count() or 1)))
+    for shape in ("orgs64", "org1_eps64"):
+        one = res.get("%s_procs_1" % shape, {}).get("deliveries_per_s") or 1
+        for k in plan["procs"][1:]:
+            res["%s_ratio_%d" % (shape, k)] = res["%s_procs_%d" % (shape, k)]["deliveries_per_s"] / one
+    return res
+
+
 def scenario_many_endpoints(r):
     """Issue 10: ingest into an org with 1, 1,000 and 10,000 endpoints of
     which one matches (disabled, so only ingest runs): rate and Redis CPU per
@@ -626,7 +698,7 @@ def run(fsync):
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
-                         ("many_endpoints", scenario_many_endpoints)):
+                         ("many_endpoints", scenario_many_endpoints), ("cores", scenario_cores)):
             if ONLY and name not in ONLY:
                 continue
             log("-- " + name)
@@ -691,6 +763,15 @@ def table(results):
     row("9 Redis calls from hookd over 1 ms, all scenarios (count; worst us, command)",
         lambda x: (sum(v["over_1ms"] for v in x["slowlog"].values()),
                    max((v["worst_us"], v["worst"]) for v in x["slowlog"].values())), "%d; %s", "0")
+    for shape, label in (("orgs64", "64 orgs x 1 endpoint"), ("org1_eps64", "1 org x 64 endpoints")):
+        for k in (1, 2, 4, 8):
+            row("10 %s, %d process(es): deliveries/s; Redis %% of a core; CPU per delivery Redis / hookd (us)" % (label, k),
+                lambda x, s=shape, k=k: (x["cores"]["%s_procs_%d" % (s, k)]["deliveries_per_s"],
+                                         x["cores"]["%s_procs_%d" % (s, k)]["redis_cpu_pct"],
+                                         x["cores"]["%s_procs_%d" % (s, k)]["redis_us_per_delivery"],
+                                         x["cores"]["%s_procs_%d" % (s, k)]["hookd_us_per_delivery"]),
+                "%.0f; %.0f%%; %.0f / %.0f", ">= 40,000/s at 4 (8+ cores)" if k == 4 else "")
+        row("10 %s: 4 processes / 1" % label, lambda x, s=shape: x["cores"]["%s_ratio_4" % s], "%.2fx", ">= 3x (8+ cores)")
     row("4 backlog: deliveries scheduled", lambda x: x["backlog"]["backlog"]["deliveries"], "%d")
     row("4 Redis bytes per scheduled delivery", lambda x: x["backlog"]["backlog"]["redis_bytes_per_delivery"], "%.0f",
         "< 400")

@@ -5,6 +5,10 @@
  *   hookd-pace --url http://127.0.0.1:8080/v1/events --token T
  *              [--rate N (0 = saturate)] [--seconds S] [--conns C] [--size B] [--type T]
  *
+ * --url, --token and --type may be comma-separated lists (several hookd
+ * processes, several orgs, several endpoints of one org; the URLs differ
+ * only in their port): connection i uses the i-th of each, round robin.
+ *
  * Each payload carries "sent_us" (wall clock, microseconds) so hookd-sink can
  * measure producer-to-receiver delay. Latency is measured from the moment a
  * request was due, not when a connection was free (no coordinated omission).
@@ -24,16 +28,23 @@
 #include <string.h>
 #include <time.h>
 
+#define PACE_MAX_PORTS 64
+#define PACE_MAX_TOKENS 1024
+
 struct conn {
     struct evhttp_connection *evcon;
+    const char *auth, *type;
+    int port;
     struct conn *next_idle;
     int64_t due_us;
 };
 
 static struct {
     struct event_base *base;
-    char host[256], path[512], auth[512], type[64];
-    int port, conns, size;
+    char host[256], path[512], type[65536];
+    char *auth[PACE_MAX_TOKENS], *types[PACE_MAX_TOKENS];
+    int ports[PACE_MAX_PORTS], nports, nauth, ntypes;
+    int conns, size;
     double rate, seconds;
     int64_t start_us, end_us;
     long issued, done, ok, errors;
@@ -68,9 +79,9 @@ static void on_done(struct evhttp_request *req, void *arg)
             abort();
     }
     P.lat[P.nlat++] = (uint32_t)(lat > UINT32_MAX ? UINT32_MAX : lat);
-    if (!req) { /* the connection failed: make a fresh one */
+    if (!req) { /* the connection failed: make a fresh one, to the same port */
         evhttp_connection_free(c->evcon);
-        c->evcon = evhttp_connection_base_new(P.base, NULL, P.host, (unsigned short)P.port);
+        c->evcon = evhttp_connection_base_new(P.base, NULL, P.host, (unsigned short)c->port);
     }
     if (P.stopping) {
         if (P.done == P.issued)
@@ -91,7 +102,7 @@ static void send_one(struct conn *c, int64_t due)
     char head[128];
     int64_t t = now_us();
     c->due_us = due;
-    int hl = snprintf(head, sizeof(head), "{\"type\":\"%s\",\"payload\":{\"sent_us\":%lld,\"pad\":\"", P.type,
+    int hl = snprintf(head, sizeof(head), "{\"type\":\"%s\",\"payload\":{\"sent_us\":%lld,\"pad\":\"", c->type,
                       (long long)t);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     evbuffer_add(out, head, (size_t)hl);
@@ -105,7 +116,7 @@ static void send_one(struct conn *c, int64_t due)
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", P.host);
     evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "Authorization", P.auth);
+    evhttp_add_header(h, "Authorization", c->auth);
     P.issued++;
     /* libevent leaves Nagle on; a request then waits for the peer's delayed ACK */
     evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->evcon));
@@ -175,22 +186,37 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    struct evhttp_uri *u = evhttp_uri_parse(url);
-    if (!u || !evhttp_uri_get_host(u)) {
-        fprintf(stderr, "hookd-pace: bad url\n");
+    char *urls = strdup(url), *toks = strdup(token), *save = NULL;
+    for (char *one = strtok_r(urls, ",", &save); one && P.nports < PACE_MAX_PORTS; one = strtok_r(NULL, ",", &save)) {
+        struct evhttp_uri *u = evhttp_uri_parse(one);
+        if (!u || !evhttp_uri_get_host(u)) {
+            fprintf(stderr, "hookd-pace: bad url %s\n", one);
+            return 2;
+        }
+        snprintf(P.host, sizeof(P.host), "%s", evhttp_uri_get_host(u));
+        snprintf(P.path, sizeof(P.path), "%s", evhttp_uri_get_path(u) ? evhttp_uri_get_path(u) : "/");
+        P.ports[P.nports++] = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
+        evhttp_uri_free(u);
+    }
+    for (char *one = strtok_r(toks, ",", &save); one && P.nauth < PACE_MAX_TOKENS; one = strtok_r(NULL, ",", &save)) {
+        P.auth[P.nauth] = malloc(strlen(one) + 8);
+        sprintf(P.auth[P.nauth++], "Bearer %s", one);
+    }
+    for (char *one = strtok_r(P.type, ",", &save); one && P.ntypes < PACE_MAX_TOKENS; one = strtok_r(NULL, ",", &save))
+        P.types[P.ntypes++] = one;
+    if (!P.nports || !P.nauth || !P.ntypes) {
+        fprintf(stderr, "hookd-pace: no url or no token\n");
         return 2;
     }
-    snprintf(P.host, sizeof(P.host), "%s", evhttp_uri_get_host(u));
-    snprintf(P.path, sizeof(P.path), "%s", evhttp_uri_get_path(u) ? evhttp_uri_get_path(u) : "/");
-    P.port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
-    evhttp_uri_free(u);
-    snprintf(P.auth, sizeof(P.auth), "Bearer %s", token);
     P.base = event_base_new();
     P.start_us = now_us();
     P.end_us = P.start_us + (int64_t)(P.seconds * 1e6);
     for (int i = 0; i < P.conns; i++) {
         struct conn *c = calloc(1, sizeof(*c));
-        c->evcon = evhttp_connection_base_new(P.base, NULL, P.host, (unsigned short)P.port);
+        c->port = P.ports[i % P.nports];
+        c->evcon = evhttp_connection_base_new(P.base, NULL, P.host, (unsigned short)c->port);
+        c->auth = P.auth[i % P.nauth];
+        c->type = P.types[i % P.ntypes];
         if (P.rate <= 0) {
             send_one(c, now_us());
         } else {
