@@ -1,8 +1,9 @@
 """Issue 10: an ingest reads only the endpoints an event goes to (the
 subscription index, store/lua/lib/subs.lua), whatever the org holds."""
+import time
 import unittest
 
-from harness import HookdCase, Hookd, call
+from harness import HookdCase, Hookd, call, wait_for
 
 
 class SubscriptionTest(HookdCase):
@@ -41,6 +42,16 @@ class SubscriptionTest(HookdCase):
             self.assertEqual((fan("a"), fan("b")), (0, 1))
             self.api("PATCH", "/v1/endpoints/" + ep["id"], {"event_types": []}, tok)
             self.assertEqual((fan("a"), fan("zzz")), (1, 1))
+            # a new URL, then a disable, made here, hold for the next event there
+            self.api("PATCH", "/v1/endpoints/" + ep["id"], {"url": self.rx.url("/moved")}, tok)
+            fan("a")
+            wait_for(lambda: any(r["path"] == "/moved" for r in self.rx.requests), what="a send to the new URL")
+            self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+            sent = len(self.rx.requests)
+            s, b, _ = call("POST", other.url("/v1/events"), {"type": "a", "payload": {}}, tok)
+            time.sleep(1)  # a process that ignored the disable would have sent it by now
+            self.assertEqual(len(self.rx.requests), sent)
+            self.assertEqual(self.delivery(tok, b["delivery_ids"][0])["state"], "pending")
             self.assertEqual(self.api("DELETE", "/v1/endpoints/" + ep["id"], None, tok)[0], 204)
             self.assertEqual(fan("a"), 0)
         finally:
