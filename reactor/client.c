@@ -157,7 +157,7 @@ static void finish(struct client_req *cr)
     event_add(cr->deadline, &zero); /* deliver from the loop, never re-entrantly */
 }
 
-static void fail(struct client_req *cr, const char *error)
+static void fail(struct client_req *cr, enum attempt_error error)
 {
     cr->res.error = error;
     cr->res.status = 0;
@@ -223,18 +223,18 @@ static void on_response(struct evhttp_request *req, void *arg)
     int code = req ? evhttp_request_get_response_code(req) : 0;
     if (code == 0) {
         if (tls_failed(cr))
-            cr->res.error = "failed_tls";
+            cr->res.error = ATTEMPT_FAILED_TLS;
         else if (cr->have_err && cr->err_code == EVREQ_HTTP_TIMEOUT)
-            cr->res.error = "connection_timeout";
+            cr->res.error = ATTEMPT_CONNECTION_TIMEOUT;
         else if (cr->have_err && cr->err_code == EVREQ_HTTP_DATA_TOO_LONG)
-            cr->res.error = "response_too_large";
+            cr->res.error = ATTEMPT_RESPONSE_TOO_LARGE;
         /* evhttp reports a header block over its limit as an invalid
          * header: tell them apart by what arrived */
         else if (cr->have_err && cr->err_code == EVREQ_HTTP_INVALID_HEADER && cr->conn &&
                  cr->conn->rx_bytes - cr->rx_mark >= CLIENT_MAX_HEADER_BYTES)
-            cr->res.error = "response_too_large";
+            cr->res.error = ATTEMPT_RESPONSE_TOO_LARGE;
         else
-            cr->res.error = "destination_unreachable";
+            cr->res.error = ATTEMPT_DESTINATION_UNREACHABLE;
         cr->conn->dead = 1;
     } else {
         cr->res.status = code;
@@ -276,7 +276,7 @@ static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
     cr->conn->dead = 1;
     conn_free_later(cr->conn);
     cr->conn = NULL;
-    fail(cr, "connection_timeout");
+    fail(cr, ATTEMPT_CONNECTION_TIMEOUT);
 }
 
 static void on_rx(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
@@ -371,7 +371,7 @@ static void send_on(struct client_req *cr, const char *ip)
     int fresh = 0;
     cr->conn = conn_get(cr, ip, &fresh);
     if (!cr->conn) {
-        fail(cr, "destination_unreachable");
+        fail(cr, ATTEMPT_DESTINATION_UNREACHABLE);
         return;
     }
     cr->rx_mark = cr->conn->rx_bytes;
@@ -379,7 +379,7 @@ static void send_on(struct client_req *cr, const char *ip)
     if (!req) {
         conn_release(cr->conn);
         cr->conn = NULL;
-        fail(cr, "destination_unreachable");
+        fail(cr, ATTEMPT_DESTINATION_UNREACHABLE);
         return;
     }
     evhttp_request_set_error_cb(req, on_req_error);
@@ -399,7 +399,7 @@ static void send_on(struct client_req *cr, const char *ip)
         cr->conn->dead = 1;
         conn_release(cr->conn);
         cr->conn = NULL;
-        fail(cr, "destination_unreachable");
+        fail(cr, ATTEMPT_DESTINATION_UNREACHABLE);
         return;
     }
     if (fresh) {
@@ -420,7 +420,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
     if (result != 0 || !res) {
         if (res)
             evutil_freeaddrinfo(res);
-        fail(cr, "dns_lookup_failed");
+        fail(cr, ATTEMPT_DNS_LOOKUP_FAILED);
         return;
     }
     char ip[INET6_ADDRSTRLEN] = "";
@@ -436,7 +436,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
     }
     evutil_freeaddrinfo(res);
     if (!ip[0]) {
-        fail(cr, "private_uri");
+        fail(cr, ATTEMPT_PRIVATE_URI);
         return;
     }
     send_on(cr, ip);
@@ -461,7 +461,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
             conn_free_later(cr->conn);
             cr->conn = NULL;
         }
-        cr->res.error = cr->resolving ? "dns_lookup_failed" : "connection_timeout";
+        cr->res.error = cr->resolving ? ATTEMPT_DNS_LOOKUP_FAILED : ATTEMPT_CONNECTION_TIMEOUT;
         cr->res.status = 0;
         cr->finished = 1;
         cr->res.seconds = (double)(mono_us() - cr->start_mono_us) / 1e6;
@@ -539,7 +539,7 @@ struct client_req *client_post(const char *url, const struct client_header *h, i
     struct timeval tv = {C.conf->request_timeout_ms / 1000, (C.conf->request_timeout_ms % 1000) * 1000};
     evtimer_add(cr->deadline, &tv);
     if (parse_target(cr, url, h, nh) < 0) {
-        fail(cr, "destination_unreachable");
+        fail(cr, ATTEMPT_DESTINATION_UNREACHABLE);
         return cr;
     }
     char port[8];

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reactor/attempt.h"
+
 struct event_base;
 struct conf;
 struct client_req;
@@ -24,7 +26,7 @@ struct client_req;
 
 struct client_result {
     int status;              /* HTTP status, 0 when error is set */
-    const char *error;       /* NULL or a static error name */
+    enum attempt_error error; /* ATTEMPT_HTTP_STATUS when a status came back */
     char body_head[CLIENT_BODY_HEAD + 1]; /* first bytes of the response, sanitized */
     char retry_after[64];
     char webhook_delivery[32]; /* the receiver's webhook-delivery header */

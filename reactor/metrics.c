@@ -25,16 +25,12 @@ struct histo {
     double sum;
 };
 
-static const char *error_names[] = {"private_uri", "dns_lookup_failed", "connection_timeout",
-                                    "destination_unreachable", "failed_tls", "response_too_large",
-                                    "http_status"};
-#define NERRORS 7
 
 static struct {
     unsigned long long http[MAX_ROUTES + 1][NCODES];
     struct histo http_lat[MAX_ROUTES + 1];
     unsigned long long outcomes[OUTCOME_COUNT];
-    unsigned long long errors[NERRORS];
+    unsigned long long errors[ATTEMPT_ERROR_COUNT];
     struct histo attempt_lat;
     unsigned long long disabled;
     unsigned long long handed_off;
@@ -64,7 +60,7 @@ void metrics_http(int route_idx, int status, double seconds)
     histo_add(&M.http_lat[r], seconds);
 }
 
-void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds)
+void metrics_attempt(enum delivery_outcome o, enum attempt_error e, double seconds)
 {
     M.outcomes[o]++;
     if (o == OUTCOME_STALE)
@@ -72,11 +68,7 @@ void metrics_attempt(enum delivery_outcome o, const char *error_class, double se
     histo_add(&M.attempt_lat, seconds);
     if (o == OUTCOME_COMPLETED)
         return;
-    int e = NERRORS - 1;
-    for (int i = 0; error_class && i < NERRORS - 1; i++)
-        if (strcmp(error_names[i], error_class) == 0)
-            e = i;
-    M.errors[e]++;
+    M.errors[(unsigned)e < ATTEMPT_ERROR_COUNT ? e : ATTEMPT_HTTP_STATUS]++;
 }
 
 void metrics_set_routes(const struct route *routes, size_t n)
@@ -200,8 +192,9 @@ void metrics_render(struct evbuffer *o)
                             M.outcomes[i]);
     evbuffer_add_printf(o, "# HELP hookd_delivery_failures_total Failed attempts by error class.\n"
                            "# TYPE hookd_delivery_failures_total counter\n");
-    for (int i = 0; i < NERRORS; i++)
-        evbuffer_add_printf(o, "hookd_delivery_failures_total{error=\"%s\"} %llu\n", error_names[i], M.errors[i]);
+    for (int i = 0; i < ATTEMPT_ERROR_COUNT; i++)
+        evbuffer_add_printf(o, "hookd_delivery_failures_total{error=\"%s\"} %llu\n",
+                            attempt_error_label((enum attempt_error)i), M.errors[i]);
     evbuffer_add_printf(o, "# HELP hookd_delivery_attempt_duration_seconds Attempt latency.\n"
                            "# TYPE hookd_delivery_attempt_duration_seconds histogram\n");
     histo_render(o, "hookd_delivery_attempt_duration_seconds", "", &M.attempt_lat);

@@ -6,6 +6,7 @@
 #ifndef HOOKD_METRICS_H
 #define HOOKD_METRICS_H
 
+#include "reactor/attempt.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,8 @@ struct route;
 /* The route table, for the labels of the per-route request metrics. */
 void metrics_set_routes(const struct route *routes, size_t n);
 void metrics_http(int route_idx, int status, double seconds);
-/* error_class: an error name of DESIGN.md, or NULL for an HTTP status outcome */
-void metrics_attempt(enum delivery_outcome o, const char *error_class, double seconds);
+/* e: why it failed (ATTEMPT_HTTP_STATUS: by its status) */
+void metrics_attempt(enum delivery_outcome o, enum attempt_error e, double seconds);
 /* Gauges set by their owners; each has its name and HELP in metrics.c. */
 enum gauge {
     GAUGE_DELIVERIES_IN_FLIGHT,

@@ -167,7 +167,8 @@ static void job_done(struct job *j)
 struct completion {
     struct completion *next;
     struct job *job;
-    const char *ok, *error, *action; /* static strings */
+    const char *ok, *action;         /* static strings */
+    enum attempt_error error;
     double seconds;
     enum delivery_outcome outcome;
     char code[8], started[24], next_at[24];
@@ -210,7 +211,7 @@ static void on_completed(redisReply *rep, void *priv)
                 LOG_WARNING("endpoint disabled", "endpoint_id", c->job->endpoint_id, "delivery_id", c->job->id, NULL);
             }
         } else if (ok) {
-            metrics_attempt(OUTCOME_STALE, NULL, 0);
+            metrics_attempt(OUTCOME_STALE, ATTEMPT_HTTP_STATUS, 0);
             LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->id, NULL);
         }
         completion_done(c);
@@ -260,7 +261,7 @@ static void flush_partition(int p)
                 [OUT_ID] = c->job->id,           [OUT_FENCE] = c->job->fence,
                 [OUT_ENDPOINT_ID] = c->job->endpoint_id, [OUT_ATTEMPT_COUNT] = c->job->attempt_count,
                 [OUT_OK] = c->ok,                [OUT_CODE] = c->code,
-                [OUT_ERROR] = c->error ? c->error : "", [OUT_ATTEMPT] = c->attempt,
+                [OUT_ERROR] = attempt_error_name(c->error), [OUT_ATTEMPT] = c->attempt,
                 [OUT_STARTED] = c->started,      [OUT_NEXT_AT] = c->next_at,
                 [OUT_ACTION] = c->action,        [OUT_EVENT_ID] = c->job->event_id,
                 [OUT_COMPACT] = c->compact,      [OUT_SIMPLE] = c->compact[0] && c->job->simple ? "1" : "",
@@ -288,7 +289,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 
 /* The attempt record kept in the delivery's attempt list; malloc'd, NULL
  * when out of memory. Built here, not in complete.lua: C does it cheaper. */
-static char *attempt_json(const struct job *j, int status, const char *error, const char *body,
+static char *attempt_json(const struct job *j, int status, enum attempt_error error, const char *body,
                           int64_t started, double seconds)
 {
     struct jw w;
@@ -304,8 +305,8 @@ static char *attempt_json(const struct job *j, int status, const char *error, co
     jw_kstr(&w, "response_body", body);
     if (status)
         jw_kint(&w, "status_code", status);
-    if (error)
-        jw_kstr(&w, "error", error);
+    if (error != ATTEMPT_HTTP_STATUS)
+        jw_kstr(&w, "error", attempt_error_name(error));
     jw_map_close(&w);
     if (jw_result(&w, &buf, &len) == 0)
         out = strndup((const char *)buf, len);
@@ -326,7 +327,7 @@ static int original_index(const struct job *j)
 
 /* `ok` is "1", "0" or "release". Queued, then sent with the others of this
  * loop pass: completions are pipelined, never one blocking wait each. */
-static void record(struct job *j, const char *ok, int status, const char *error, const char *body,
+static void record(struct job *j, const char *ok, int status, enum attempt_error error, const char *body,
                    int64_t started, double seconds, int64_t next_at, const char *action)
 {
     struct completion *c = calloc(1, sizeof(*c));
@@ -395,7 +396,7 @@ static void on_sent(const struct client_result *res, void *arg)
         if (delay >= 0)
             next_at = now_ms() + delay;
     }
-    LOG_DBG("attempt finished", "delivery_id", j->id, "error", res->error ? res->error : "", NULL);
+    LOG_DBG("attempt finished", "delivery_id", j->id, "error", attempt_error_name(res->error), NULL);
     record(j, ok ? "1" : "0", res->status, res->error, res->body_head, res->started_ms, res->seconds,
            next_at, action);
 }
@@ -408,7 +409,7 @@ static void job_send(struct job *j)
     snprintf(ua, sizeof(ua), "hookd/%s", HOOKD_VERSION);
     if (sign_payload(j->event_id, now_s, j->payload, j->payload_len, j->secret, j->prev_secret, sig) < 0) {
         LOG_ERR("cannot sign: endpoint secret is malformed", "endpoint_id", j->endpoint_id, NULL);
-        record(j, "0", 0, "failed_signing", "", now_ms(), 0, -1, "abort");
+        record(j, "0", 0, ATTEMPT_FAILED_SIGNING, "", now_ms(), 0, -1, "abort");
         return;
     }
     struct client_header h[] = {
@@ -423,7 +424,7 @@ static void job_send(struct job *j)
     j->cr = client_post(j->url, h, 6, j->payload, j->payload_len, on_sent, j);
     if (!j->cr) {
         job_unlink(j);
-        record(j, "release", 0, NULL, "", now_ms(), 0, 0, "");
+        record(j, "release", 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, "");
     }
 }
 
@@ -488,7 +489,7 @@ static void take_jobs(redisReply **f, long n, int p)
             continue; /* its lease will expire and it will be claimed again */
         PM.inflight++;
         if (PM.draining)
-            record(j, "release", 0, NULL, "", now, 0, 0, "");
+            record(j, "release", 0, ATTEMPT_HTTP_STATUS, "", now, 0, 0, "");
         else
             job_send(j);
     }
@@ -664,7 +665,7 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
         job_unlink(j);
         client_cancel(j->cr);
         j->cr = NULL;
-        record(j, "release", 0, NULL, "", now_ms(), 0, 0, "");
+        record(j, "release", 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, "");
     }
     maybe_drained();
 }
