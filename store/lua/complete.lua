@@ -25,7 +25,7 @@
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
 local W = 14
-local out, eps, done, finished = {}, {}, {}, {}
+local out, eps, done, finished, compacts = {}, {}, {}, {}, {}
 
 -- the endpoint's state, read once per batch; nil when it was deleted
 local function endpoint(ep)
@@ -83,7 +83,14 @@ local function one(i, score)
   local origin, idx = dl_origin(id)
   if ok == '1' then
     if compact ~= '' then -- pump.c sends one only for an original delivery's first attempt
-      redis.call('HSET', P .. ':ev:' .. evid, 'r' .. idx, now .. '|' .. compact)
+      -- gathered per event: a fan-out's outcomes share one HSET
+      local f = compacts[evid]
+      if not f then
+        f = {}
+        compacts[evid] = f
+      end
+      f[#f + 1] = 'r' .. idx
+      f[#f + 1] = now .. '|' .. compact
     else
       redis.call('RPUSH', dk .. ':att', att)
       redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
@@ -136,6 +143,7 @@ for k = 1, #ids do
 end
 if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end
+for evid, f in pairs(compacts) do redis.call('HSET', P .. ':ev:' .. evid, unpack(f)) end
 
 -- each endpoint touched: capacity back, and ready again if ACTIVE with due
 -- work and capacity
