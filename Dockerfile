@@ -3,7 +3,7 @@
 FROM debian:12-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake pkg-config \
-      libevent-dev libyajl-dev libhiredis-dev libssl-dev libzstd-dev \
+      libevent-dev libyajl-dev libhiredis-dev libssl-dev libzstd-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -20,7 +20,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 \
-      libyajl2 libhiredis0.14 libssl3 libzstd1 ca-certificates curl \
+      libyajl2 libhiredis0.14 libssl3 libzstd1 libjemalloc2 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home hookd
 COPY --from=build /src/build/hookd /usr/local/bin/hookd

@@ -3,7 +3,7 @@
 #   scripts/deps.sh run    build + Redis (what scripts/run needs)
 #   scripts/deps.sh test   also the test, fuzz and metrics-check tools
 set -euo pipefail
-want=(build-essential cmake pkg-config libevent-dev libyajl-dev libhiredis-dev libssl-dev libzstd-dev
+want=(build-essential cmake pkg-config libevent-dev libyajl-dev libhiredis-dev libssl-dev libzstd-dev libjemalloc-dev
       redis-server redis-tools curl jq ca-certificates)
 if [ "${1:-run}" = test ]; then
   want+=(python3 openssl clang libclang-rt-14-dev prometheus iproute2)
