@@ -194,10 +194,14 @@ def set_status(h, tok, ids, status):
         api(h.url, "POST", "/v1/endpoints/%s/%s" % (i, status), None, tok)
 
 
-def pace(h, tok, rate, seconds, conns=64, size=1024):
-    out = subprocess.check_output([os.path.join(BUILD, "hookd-pace"), "--url", h.url + "/v1/events", "--token", tok,
-                                   "--rate", str(rate), "--seconds", str(seconds), "--conns", str(conns),
-                                   "--size", str(size)])
+def pace(h, tok, rate, seconds, conns=64, size=1024, types=("bench",), cores=None):
+    """hookd-pace against one hookd or a list of them, with one token or a
+    list (connection i uses the i-th of each, round robin), on `cores` if given."""
+    hs, toks = h if isinstance(h, list) else [h], tok if isinstance(tok, list) else [tok]
+    out = subprocess.check_output([os.path.join(BUILD, "hookd-pace"), "--url", ",".join(x.url + "/v1/events" for x in hs),
+                                   "--token", ",".join(toks), "--type", ",".join(types), "--rate", str(rate),
+                                   "--seconds", str(seconds), "--conns", str(conns), "--size", str(size)],
+                                  preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     return json.loads(out)
 
 
@@ -513,12 +517,7 @@ def scenario_cores(r):
                                                             "event_types": [t]}, toks[0])
             sink.get("/reset")
             t0, rc0, hc0 = time.time(), r.cpu_s(), sum(h.cpu_s() for h in hs)
-            out = subprocess.check_output(
-                [os.path.join(BUILD, "hookd-pace"), "--url", ",".join(h.url + "/v1/events" for h in hs),
-                 "--token", ",".join(toks), "--type", ",".join(types), "--rate", "0", "--seconds", str(SECONDS),
-                 "--conns", str(max(64, 32 * k)), "--size", "1024"],
-                preexec_fn=(lambda: os.sched_setaffinity(0, plan["load"])) if plan["pinned"] else None)
-            p = json.loads(out)
+            p = pace(hs, toks, 0, SECONDS, conns=max(64, 32 * k), types=types, cores=plan.get("load"))
             wait_delivered(sink, p["ok"], 120)
             dt = time.time() - t0
             got = sink.get("/stats")["received"]

@@ -58,59 +58,35 @@ static void free_items(struct item *it, const redisReply *result)
     }
 }
 
-/* The deliveries the script leased, across the batch's entries, as one
- * array for the pump (pointers into rep, valid during the callback). */
-static long gather_leased(const redisReply *rep, redisReply ***out)
+/* What a batch's reply says, read in one pass over its entries. */
+struct batch_reply {
+    redisReply **leased; /* owned array of pointers into the reply, lease_width per delivery */
+    long nleased;
+    long scheduled;      /* deliveries put on the schedule instead */
+};
+
+/* An entry is {replayed, event id, counter, ids, scheduled, n leased, the
+ * leased...} or {2, event id}; the leased go to the pump as one array. */
+static void read_reply(const redisReply *rep, struct batch_reply *out)
 {
-    long total = 0;
-    *out = NULL;
+    size_t w = (size_t)IG.h.lease_width;
+    memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < ENTRY_LEASED_AT ||
-            e->element[5]->type != REDIS_REPLY_INTEGER)
+            e->element[4]->type != REDIS_REPLY_INTEGER || e->element[5]->type != REDIS_REPLY_INTEGER)
             continue;
         long n = (long)e->element[5]->integer;
-        if (n <= 0 || ENTRY_LEASED_AT + (size_t)n * (size_t)IG.h.lease_width != e->elements)
+        out->scheduled += (long)e->element[4]->integer;
+        if (n <= 0 || ENTRY_LEASED_AT + (size_t)n * w != e->elements)
             continue;
-        redisReply **grown = realloc(*out, (size_t)(total + n) * (size_t)IG.h.lease_width * sizeof(**out));
+        redisReply **grown = realloc(out->leased, (size_t)(out->nleased + n) * w * sizeof(*grown));
         if (!grown)
-            break; /* their leases expire and claim.lua sends them */
-        *out = grown;
-        memcpy(*out + total * IG.h.lease_width, e->element + ENTRY_LEASED_AT,
-               (size_t)n * (size_t)IG.h.lease_width * sizeof(**out));
-        total += n;
+            continue; /* their leases expire and claim.lua sends them */
+        out->leased = grown;
+        memcpy(grown + (size_t)out->nleased * w, e->element + ENTRY_LEASED_AT, (size_t)n * w * sizeof(*grown));
+        out->nleased += n;
     }
-    return total;
-}
-
-/* whether the script scheduled deliveries (rather than leasing them here) */
-static int scheduled_any(const redisReply *rep)
-{
-    for (size_t i = 0; i < rep->elements; i++) {
-        const redisReply *e = rep->element[i];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements >= ENTRY_LEASED_AT &&
-            e->element[4]->type == REDIS_REPLY_INTEGER && e->element[4]->integer > 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* deliveries per event in this reply, folded into the partition's mean */
-static void learn_fanout(int p, const redisReply *rep)
-{
-    size_t deliveries = 0;
-    for (size_t i = 0; i < rep->elements; i++) {
-        const redisReply *e = rep->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < ENTRY_LEASED_AT || e->element[3]->type != REDIS_REPLY_STRING)
-            continue;
-        const char *ids = e->element[3]->str; /* "a,b,c" */
-        if (*ids)
-            deliveries++;
-        for (; *ids; ids++)
-            deliveries += *ids == ',';
-    }
-    if (IG.q && rep->elements)
-        IG.q[p].fanout = 0.5 * IG.q[p].fanout + 0.5 * (double)deliveries / (double)rep->elements;
 }
 
 /* how many events the next call of partition p may carry */
@@ -125,14 +101,15 @@ static void on_batch(redisReply *rep, void *priv)
 {
     struct batch *b = priv;
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n;
-    if (ok)
-        learn_fanout(b->partition, rep);
-    redisReply **leased = NULL;
-    long n = ok ? gather_leased(rep, &leased) : 0;
-    if (IG.h.settle)
-        IG.h.settle(b->offered, leased, n, b->partition);
-    free(leased);
-    if (ok && IG.h.wake && scheduled_any(rep))
+    struct batch_reply br = {0};
+    if (ok) {
+        read_reply(rep, &br);
+        struct queue *q = &IG.q[b->partition]; /* replies come before ingest_free: store_close answers later ones with NULL */
+        q->fanout = 0.5 * q->fanout + 0.5 * (double)(br.scheduled + br.nleased) / (double)b->n;
+    }
+    IG.h.settle(b->offered, br.leased, br.nleased, b->partition);
+    free(br.leased);
+    if (br.scheduled > 0)
         IG.h.wake(b->partition);
     if (ok) {
         size_t i = 0;
@@ -163,7 +140,7 @@ static void send_batch(int p)
     if (!b || !argv || !lens)
         goto fail;
     b->partition = p, b->n = n, b->items = items;
-    b->offered = IG.h.offer ? IG.h.offer(lease, n) : 0;
+    b->offered = IG.h.offer(lease, n);
     snprintf(offer, sizeof(offer), "%ld", b->offered);
     key_prefix(prefix, p);
     size_t a = 0;
@@ -175,8 +152,7 @@ static void send_batch(int p)
             argv[a] = it->v[f], lens[a] = it->len[f];
     IG.calls++, IG.events += (unsigned long long)n;
     if (store_script(SCRIPT_INGEST, on_batch, b, 1, (int)argc, argv, lens) < 0) {
-        if (IG.h.settle)
-            IG.h.settle(b->offered, NULL, 0, p);
+        IG.h.settle(b->offered, NULL, 0, p);
         goto fail;
     }
     free(argv); /* the store copied the arguments */

@@ -61,6 +61,7 @@ struct ingest_handoff {
  * during the callback only. */
 typedef void (*ingest_done_cb)(void *arg, const redisReply *result);
 
+/* h: every member set (main.c takes them from pump_handoff()). */
 int ingest_start(struct event_base *base, int partitions, const struct ingest_handoff *h);
 /* Queue one event (the values are copied; len[i] may be 0 for a C string).
  * 0, or -1 when it could not be queued (not started, out of memory): then

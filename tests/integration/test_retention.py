@@ -12,6 +12,12 @@ from harness import HookdCase, Hookd, Receiver, Redis, call, wait_for
 RECORD_PARTS = (":ev:", ":dl:", ":dls", ":sess:", ":req:", ":idem:", ":canceling")
 
 
+def scripted_receiver(*first):
+    """A receiver that gives these answers in turn, then 200 to everything."""
+    answers = iter(first)
+    return Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+
+
 def record_keys(redis):
     return [k for k in redis.cli("--scan", "--pattern", "hookd:*").split() if any(p in k for p in RECORD_PARTS)]
 
@@ -72,8 +78,7 @@ class RetentionTest(HookdCase):
             rx_bad.close()
 
     def test_retrying_delivery_outlives_retention_then_goes(self):
-        answers = iter([(500, {}, b"no")])
-        rx = Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+        rx = scripted_receiver((500, {}, b"no"))
         try:
             _, tok = self.tenant()
             self.new_endpoint(tok, rx.url(), event_types=["a"])
@@ -90,8 +95,7 @@ class RetentionTest(HookdCase):
     def test_requeued_delivery_is_kept_until_it_finishes_again(self):
         # completed, then requeued (contract 004) into a retry that lasts past
         # the retention of its first finish: that first finish must not prune it
-        answers = iter([(200, {}, b"ok"), (500, {}, b"no")])
-        rx = Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+        rx = scripted_receiver((200, {}, b"ok"), (500, {}, b"no"))
         try:
             _, tok = self.tenant()
             ep = self.new_endpoint(tok, rx.url(), event_types=["a"])
@@ -114,8 +118,7 @@ class RetentionTest(HookdCase):
     def test_a_replayed_single_delivery_event_stays_while_its_replay_does(self):
         # a one-endpoint event is pruned without being read, unless a replay
         # pinned it: the original goes, the event and the retrying replay stay
-        answers = iter([(200, {}, b"ok"), (500, {}, b"no")])
-        rx = Receiver(lambda n, p, h, b: next(answers, (200, {}, b"ok")))
+        rx = scripted_receiver((200, {}, b"ok"), (500, {}, b"no"))
         try:
             _, tok = self.tenant()
             self.new_endpoint(tok, rx.url(), event_types=["a"])
