@@ -11,6 +11,7 @@
 #include "conf/log.h"
 #include "store/ids.h"
 #include "store/keys.h"
+#include "store/redeliver.h"
 #include "store/redis.h"
 
 #define JOB_CLAIM_EVERY_MS 2000 /* one partition per tick is asked for orphaned jobs */
@@ -112,9 +113,12 @@ static void do_step(evutil_socket_t fd, short what, void *arg)
     snprintf(keep, sizeof(keep), "%lld", (long long)J.conf->retention_ms);
     lease_until(until);
     id_new(base, t);
-    const char *argv[] = {j->prefix, "range", j->org, now, base, j->id, J.owner, until, lim, keep};
+    const char *v[JOB_STEP_FIELDS] = {
+        [STEP_ORG] = j->org,       [STEP_NOW] = now,   [STEP_BASE_ID] = base,     [STEP_JOB_ID] = j->id,
+        [STEP_OWNER] = J.owner,    [STEP_LEASE_UNTIL] = until, [STEP_LIMIT] = lim, [STEP_RETENTION_MS] = keep,
+    };
     evutil_gettimeofday(&j->step_started, NULL);
-    if (store_script(SCRIPT_REDELIVER, on_step, j, 1, 10, argv, NULL) < 0)
+    if (redeliver_job_step(j->prefix, v, on_step, j) < 0)
         step_later(j, 1000);
 }
 
@@ -169,9 +173,14 @@ int jobs_start(const struct job_spec *s, char job_id[37], void (*created)(int, v
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(uid, sizeof(uid), "%lld", s->user_id);
     lease_until(until);
-    const char *argv[] = {j->prefix, "job", s->org, now, j->id, s->search_type, s->dry_run ? "1" : "0",
-                          J.owner, until, s->index, min_id, max_id, s->status, s->counters, uid};
-    if (store_script(SCRIPT_REDELIVER, on_created, j, 1, 15, argv, NULL) < 0) {
+    const char *v[JOB_FIELDS] = {
+        [JOB_ORG] = s->org,         [JOB_NOW] = now,         [JOB_ID] = j->id,
+        [JOB_SEARCH_TYPE] = s->search_type, [JOB_DRY_RUN] = s->dry_run ? "1" : "0",
+        [JOB_OWNER] = J.owner,      [JOB_LEASE_UNTIL] = until, [JOB_INDEX] = s->index,
+        [JOB_MIN_ID] = min_id,      [JOB_MAX_ID] = max_id,   [JOB_STATUS] = s->status,
+        [JOB_COUNTERS] = s->counters, [JOB_USER_ID] = uid,
+    };
+    if (redeliver_job_create(j->prefix, v, on_created, j) < 0) {
         run_free(j);
         return -1;
     }
@@ -210,8 +219,7 @@ static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
     J.claim_next = (J.claim_next + 1) % (int)J.conf->partitions;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     lease_until(until);
-    const char *argv[] = {prefix, "claim", now, J.owner, until};
-    if (store_script(SCRIPT_REDELIVER, on_claimed, NULL, 1, 5, argv, NULL) == 0)
+    if (redeliver_job_claim(prefix, now, J.owner, until, on_claimed, NULL) == 0)
         J.claim_busy = 1;
 }
 
@@ -238,8 +246,7 @@ int jobs_cancel(const char *org, const char *id, void (*done)(int, void *), void
     c->arg = arg;
     key_prefix(prefix, key_partition(org, (int)J.conf->partitions));
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    const char *argv[] = {prefix, "cancel", org, id, now};
-    if (store_script(SCRIPT_REDELIVER, on_cancel, c, 1, 5, argv, NULL) < 0) {
+    if (redeliver_job_cancel(prefix, org, id, now, on_cancel, c) < 0) {
         free(c);
         return -1;
     }

@@ -17,30 +17,10 @@
 #include "store/ids.h"
 #include "store/ingest.h"
 #include "store/json.h"
-#include "store/payload.h"
-#include "store/keys.h"
+#include "store/lease.h"
 #include "store/redis.h"
 #include "store/wake.h"
 
-/* The fields of one outcome in complete.lua's arguments, in its order (its
- * header lists them under the same names). */
-enum outcome_field {
-    OUT_ID,
-    OUT_FENCE,
-    OUT_ENDPOINT_ID,
-    OUT_ATTEMPT_COUNT, /* before this attempt, as claimed */
-    OUT_OK,            /* "1", "0" or "release" */
-    OUT_CODE,
-    OUT_ERROR,
-    OUT_ATTEMPT,       /* the attempt record, JSON */
-    OUT_STARTED,
-    OUT_NEXT_AT,
-    OUT_ACTION,
-    OUT_EVENT_ID,
-    OUT_COMPACT,
-    OUT_SIMPLE,        /* "1" for a compact outcome of a simple event (LEASE_SIMPLE) */
-    OUTCOME_FIELDS
-};
 /* An original delivery among its event's first COMPACT_MAX_INDEX that
  * succeeded at its first attempt is recorded as one short field of its event
  * (lib/delivery.lua) when "<delivered_ms>|" and this fit Redis's compact hash
@@ -53,16 +33,11 @@ enum outcome_field {
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
 
 /* One claimed delivery, owned by the pump from its claim until complete.lua
- * has answered (or Redis was lost). The strings live in the same block. */
+ * has answered (or Redis was lost). */
 struct job {
     struct job *prev, *next;   /* the in-flight list, for draining */
     struct client_req *cr;     /* the send in progress, or NULL */
-    int partition;
-    int attempts;              /* attempts made before this one */
-    int simple;                /* LEASE_SIMPLE */
-    char *id, *event_id, *endpoint_id, *url, *secret, *prev_secret, *payload, *fence;
-    char *attempt_count;       /* all attempts before this one, as claimed */
-    size_t payload_len;
+    struct lease *l;           /* owned */
 };
 
 struct completion;
@@ -158,6 +133,7 @@ static void job_done(struct job *j)
 {
     PM.inflight--;
     metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
+    free(j->l);
     free(j);
     maybe_drained();
 }
@@ -167,13 +143,11 @@ static void job_done(struct job *j)
 struct completion {
     struct completion *next;
     struct job *job;
-    const char *ok, *action;         /* static strings */
+    struct outcome out;              /* out.attempt is owned */
     enum attempt_error error;
     double seconds;
-    enum delivery_outcome outcome;
-    char code[8], started[24], next_at[24];
-    char *attempt;                   /* the attempt record, JSON; owned, "" for a release */
-    char compact[COMPACT_MAX + 1];   /* a first-attempt success as "code|started|ms|body", or "" */
+    enum delivery_outcome outcome;   /* for the metrics */
+    char compact[COMPACT_MAX + 1];   /* out.compact */
 };
 
 #define BATCH_MAX 128
@@ -187,33 +161,27 @@ struct batch {
 static void completion_done(struct completion *c)
 {
     job_done(c->job);
-    free(c->attempt);
+    free((char *)c->out.attempt);
     free(c);
 }
 
-static void on_completed(redisReply *rep, void *priv)
+static void on_completed(void *priv, const struct outcome_verdict *v, int n)
 {
     struct batch *b = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(2 * b->n);
-    if (!ok) { /* the leases will expire and the deliveries will be sent again */
-        char part[16];
-        snprintf(part, sizeof(part), "%d", b->partition);
-        LOG_WARNING("could not record outcomes", "partition", part,
-                    "error", rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unavailable", NULL);
-    }
-    for (int i = 0; i < b->n; i++) {
+    for (int i = 0; i < n; i++) {
         struct completion *c = b->items[i];
-        if (ok && rep->element[2 * i]->integer == 1) {
-            if (strcmp(c->ok, "release") != 0)
+        if (v && v[i].applied) {
+            if (c->out.result != RESULT_RELEASE)
                 metrics_attempt(c->outcome, c->error, c->seconds);
-            if (rep->element[2 * i + 1]->integer == 1) {
+            if (v[i].disabled) {
                 metrics_endpoint_disabled();
-                LOG_WARNING("endpoint disabled", "endpoint_id", c->job->endpoint_id, "delivery_id", c->job->id, NULL);
+                LOG_WARNING("endpoint disabled", "endpoint_id", c->job->l->endpoint_id, "delivery_id",
+                            c->job->l->id, NULL);
             }
-        } else if (ok) {
+        } else if (v) {
             metrics_attempt(OUTCOME_STALE, ATTEMPT_HTTP_STATUS, 0);
-            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->id, NULL);
-        }
+            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->l->id, NULL);
+        } /* else not recorded: the leases will expire and the deliveries will be sent again */
         completion_done(c);
     }
     /* the endpoints may have gained capacity or new due work */
@@ -228,6 +196,7 @@ static void flush_partition(int p)
     struct completion *list = PM.pending[p];
     PM.pending[p] = NULL;
     PM.npending[p] = 0;
+    struct disable_policy policy = {PM.conf->disable_after_failures, PM.conf->disable_after_ms};
     while (list) {
         struct batch *b = calloc(1, sizeof(*b));
         if (!b) {
@@ -239,39 +208,13 @@ static void flush_partition(int p)
             return;
         }
         b->partition = p;
+        const struct outcome *out[BATCH_MAX];
         while (list && b->n < BATCH_MAX) {
+            out[b->n] = &list->out;
             b->items[b->n++] = list;
             list = list->next;
         }
-        char prefix[KEY_PREFIX_MAX], now[24], thr[24], after[24];
-        key_prefix(prefix, p);
-        snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-        snprintf(thr, sizeof(thr), "%lld", (long long)PM.conf->disable_after_failures);
-        snprintf(after, sizeof(after), "%lld", (long long)PM.conf->disable_after_ms);
-        const char *argv[4 + OUTCOME_FIELDS * BATCH_MAX];
-        size_t lens[4 + OUTCOME_FIELDS * BATCH_MAX];
-        int argc = 0;
-        argv[argc++] = prefix;
-        argv[argc++] = now;
-        argv[argc++] = thr;
-        argv[argc++] = after;
-        for (int i = 0; i < b->n; i++) {
-            struct completion *c = b->items[i];
-            const char *f[OUTCOME_FIELDS] = {
-                [OUT_ID] = c->job->id,           [OUT_FENCE] = c->job->fence,
-                [OUT_ENDPOINT_ID] = c->job->endpoint_id, [OUT_ATTEMPT_COUNT] = c->job->attempt_count,
-                [OUT_OK] = c->ok,                [OUT_CODE] = c->code,
-                [OUT_ERROR] = attempt_error_name(c->error), [OUT_ATTEMPT] = c->attempt,
-                [OUT_STARTED] = c->started,      [OUT_NEXT_AT] = c->next_at,
-                [OUT_ACTION] = c->action,        [OUT_EVENT_ID] = c->job->event_id,
-                [OUT_COMPACT] = c->compact,      [OUT_SIMPLE] = c->compact[0] && c->job->simple ? "1" : "",
-            };
-            for (int k = 0; k < OUTCOME_FIELDS; k++)
-                argv[argc++] = f[k];
-        }
-        for (int i = 0; i < argc; i++)
-            lens[i] = strlen(argv[i]);
-        if (store_script(SCRIPT_COMPLETE, on_completed, b, 1, argc, argv, lens) < 0) {
+        if (lease_complete(p, out, b->n, now_ms(), &policy, on_completed, b) < 0) {
             LOG_WARNING("could not record outcomes: redis unavailable", NULL);
             for (int i = 0; i < b->n; i++)
                 completion_done(b->items[i]);
@@ -289,7 +232,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 
 /* The attempt record kept in the delivery's attempt list; malloc'd, NULL
  * when out of memory. Built here, not in complete.lua: C does it cheaper. */
-static char *attempt_json(const struct job *j, int status, enum attempt_error error, const char *body,
+static char *attempt_json(const struct lease *l, int status, enum attempt_error error, const char *body,
                           int64_t started, double seconds)
 {
     struct jw w;
@@ -299,7 +242,7 @@ static char *attempt_json(const struct job *j, int status, enum attempt_error er
     if (jw_init(&w) < 0)
         return NULL;
     jw_map_open(&w);
-    jw_kint(&w, "number", atoll(j->attempt_count) + 1);
+    jw_kint(&w, "number", atoll(l->attempt_count) + 1);
     jw_kint(&w, "started_at", started);
     jw_kint(&w, "duration_ms", (long long)(seconds * 1000));
     jw_kstr(&w, "response_body", body);
@@ -317,49 +260,47 @@ static char *attempt_json(const struct job *j, int status, enum attempt_error er
 /* The index of an original delivery among its event's (its id is the event
  * id with the low 16 bits counting from 1, lib/delivery.lua); INT_MAX for
  * a replay. */
-static int original_index(const struct job *j)
+static int original_index(const struct lease *l)
 {
-    if (strlen(j->id) != ID_LEN || strncmp(j->id, j->event_id, 32) != 0 || strcmp(j->event_id + 32, "0000") != 0)
+    if (strlen(l->id) != ID_LEN || strncmp(l->id, l->event_id, 32) != 0 || strcmp(l->event_id + 32, "0000") != 0)
         return INT_MAX;
-    int i = (int)strtol(j->id + 32, NULL, 16);
+    int i = (int)strtol(l->id + 32, NULL, 16);
     return i > 0 ? i : INT_MAX;
 }
 
-/* `ok` is "1", "0" or "release". Queued, then sent with the others of this
- * loop pass: completions are pipelined, never one blocking wait each. */
-static void record(struct job *j, const char *ok, int status, enum attempt_error error, const char *body,
-                   int64_t started, double seconds, int64_t next_at, const char *action)
+/* Queued, then sent with the others of this loop pass: completions are
+ * pipelined, never one blocking wait each. */
+static void record(struct job *j, enum attempt_result result, int status, enum attempt_error error,
+                   const char *body, int64_t started, double seconds, int64_t next_at, enum outcome_action action)
 {
     struct completion *c = calloc(1, sizeof(*c));
     if (!c) {
         job_done(j);
         return;
     }
+    const struct lease *l = j->l;
     c->job = j;
-    c->ok = ok;
     c->error = error;
-    c->action = action;
     c->seconds = seconds;
-    c->outcome = strcmp(ok, "1") == 0 ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
-    if (status)
-        snprintf(c->code, sizeof(c->code), "%d", status);
-    snprintf(c->started, sizeof(c->started), "%lld", (long long)started);
-    snprintf(c->next_at, sizeof(c->next_at), "%lld", (long long)next_at);
-    if (strcmp(ok, "1") == 0 && strcmp(j->attempt_count, "0") == 0 && original_index(j) <= COMPACT_MAX_INDEX) {
+    c->outcome = result == RESULT_SUCCESS ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
+    if (result == RESULT_SUCCESS && strcmp(l->attempt_count, "0") == 0 && original_index(l) <= COMPACT_MAX_INDEX) {
         int n = snprintf(c->compact, sizeof(c->compact), "%d|%lld|%lld|%s", status, (long long)started,
                          (long long)(seconds * 1000), body);
         if (n < 0 || n > COMPACT_MAX)
             c->compact[0] = '\0'; /* too long: the full record */
     }
     /* a compact record needs no attempt JSON, and a release none at all */
-    c->attempt = c->compact[0] || strcmp(ok, "release") == 0 ? strdup("")
-                                                               : attempt_json(j, status, error, body, started, seconds);
-    if (!c->attempt) {
+    char *attempt = c->compact[0] || result == RESULT_RELEASE ? strdup("")
+                                                               : attempt_json(l, status, error, body, started, seconds);
+    if (!attempt) {
         free(c);
         job_done(j); /* its lease will expire and it will be claimed again */
         return;
     }
-    int p = j->partition;
+    c->out = (struct outcome){.lease = l, .result = result, .action = action, .status = status,
+                              .error = attempt_error_name(error), .attempt = attempt, .compact = c->compact,
+                              .started_ms = started, .next_at = next_at};
+    int p = l->partition;
     c->next = PM.pending[p];
     PM.pending[p] = c;
     if (++PM.npending[p] >= BATCH_MAX) {
@@ -378,16 +319,16 @@ static void on_sent(const struct client_result *res, void *arg)
     j->cr = NULL;
     job_unlink(j);
     int ok = res->status >= 200 && res->status < 300;
-    const char *action = "";
+    enum outcome_action action = ACTION_NONE;
     if (!ok && res->status == 410)
-        action = "disable";
+        action = ACTION_DISABLE;
     if (strcasecmp(res->webhook_delivery, "disable") == 0)
-        action = "disable";
+        action = ACTION_DISABLE;
     else if (!ok && strcasecmp(res->webhook_delivery, "abort-message") == 0)
-        action = "abort";
+        action = ACTION_ABORT;
     int64_t next_at = -1;
     if (!ok) {
-        int64_t delay = retry_delay(PM.conf, j->attempts + 1, rnd());
+        int64_t delay = retry_delay(PM.conf, j->l->tries + 1, rnd());
         if (delay >= 0 && (res->status == 429 || res->status == 503)) {
             int64_t ra = retry_after_delay(PM.conf, res->retry_after, now_ms());
             if (ra >= 0)
@@ -396,100 +337,53 @@ static void on_sent(const struct client_result *res, void *arg)
         if (delay >= 0)
             next_at = now_ms() + delay;
     }
-    LOG_DBG("attempt finished", "delivery_id", j->id, "error", attempt_error_name(res->error), NULL);
-    record(j, ok ? "1" : "0", res->status, res->error, res->body_head, res->started_ms, res->seconds,
+    LOG_DBG("attempt finished", "delivery_id", j->l->id, "error", attempt_error_name(res->error), NULL);
+    record(j, ok ? RESULT_SUCCESS : RESULT_FAILURE, res->status, res->error, res->body_head, res->started_ms, res->seconds,
            next_at, action);
 }
 
 static void job_send(struct job *j)
 {
+    const struct lease *l = j->l;
     char ts[24], sig[SIGNATURE_MAX], ua[64];
     int64_t now_s = now_ms() / 1000;
     snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
     snprintf(ua, sizeof(ua), "hookd/%s", HOOKD_VERSION);
-    if (sign_payload(j->event_id, now_s, j->payload, j->payload_len, j->secret, j->prev_secret, sig) < 0) {
-        LOG_ERR("cannot sign: endpoint secret is malformed", "endpoint_id", j->endpoint_id, NULL);
-        record(j, "0", 0, ATTEMPT_FAILED_SIGNING, "", now_ms(), 0, -1, "abort");
+    if (sign_payload(l->event_id, now_s, l->payload, l->payload_len, l->secret, l->prev_secret, sig) < 0) {
+        LOG_ERR("cannot sign: endpoint secret is malformed", "endpoint_id", l->endpoint_id, NULL);
+        record(j, RESULT_FAILURE, 0, ATTEMPT_FAILED_SIGNING, "", now_ms(), 0, -1, ACTION_ABORT);
         return;
     }
     struct client_header h[] = {
         {"Content-Type", "application/json"}, {"User-Agent", ua},
-        {"webhook-id", j->event_id}, {"webhook-timestamp", ts},
-        {"webhook-signature", sig}, {PM.conf->delivery_id_header, j->id},
+        {"webhook-id", l->event_id}, {"webhook-timestamp", ts},
+        {"webhook-signature", sig}, {PM.conf->delivery_id_header, l->id},
     };
     j->next = PM.jobs;
     if (PM.jobs)
         PM.jobs->prev = j;
     PM.jobs = j;
-    j->cr = client_post(j->url, h, 6, j->payload, j->payload_len, on_sent, j);
+    j->cr = client_post(l->url, h, 6, l->payload, l->payload_len, on_sent, j);
     if (!j->cr) {
         job_unlink(j);
-        record(j, "release", 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, "");
+        record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);
     }
 }
 
-/* Copy one claimed delivery (PUMP_CLAIM_FIELDS reply fields) into a job,
- * with its payload unpacked (store/payload.h). NULL when out of memory or
- * the stored payload is corrupt. */
-static struct job *job_from_reply(redisReply **f, int partition)
-{
-    void *json = NULL;
-    size_t json_len;
-    if (payload_unpack(f[LEASE_PAYLOAD]->str, f[LEASE_PAYLOAD]->len, (size_t)PM.conf->max_body_bytes, &json,
-                       &json_len) < 0) {
-        LOG_ERR("a stored payload could not be unpacked", "delivery_id", f[LEASE_ID]->str, NULL);
-        return NULL;
-    }
-    size_t total = sizeof(struct job);
-    for (int i = 0; i < PUMP_CLAIM_FIELDS; i++)
-        total += (i == LEASE_PAYLOAD ? json_len : f[i]->len) + 1;
-    struct job *j = calloc(1, total);
-    if (!j) {
-        free(json);
-        return NULL;
-    }
-    char *p = (char *)(j + 1);
-    char **dst[PUMP_CLAIM_FIELDS] = {
-        [LEASE_ID] = &j->id,         [LEASE_EVENT_ID] = &j->event_id, [LEASE_ENDPOINT_ID] = &j->endpoint_id,
-        [LEASE_URL] = &j->url,       [LEASE_SECRET] = &j->secret,     [LEASE_PREV_SECRET] = &j->prev_secret,
-        [LEASE_PAYLOAD] = &j->payload, [LEASE_TRIES] = NULL,          [LEASE_FENCE] = &j->fence,
-        [LEASE_ATTEMPT_COUNT] = &j->attempt_count, [LEASE_SIMPLE] = NULL,
-    };
-    for (int i = 0; i < PUMP_CLAIM_FIELDS; i++) {
-        const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str ? f[i]->str : "";
-        size_t len = i == LEASE_PAYLOAD ? json_len : f[i]->len;
-        memcpy(p, src, len);
-        p[len] = '\0';
-        if (dst[i])
-            *dst[i] = p;
-        else if (i == LEASE_TRIES)
-            j->attempts = atoi(p);
-        else
-            j->simple = p[0] == '1';
-        p += len + 1;
-    }
-    free(json);
-    j->payload_len = json_len;
-    j->partition = partition;
-    return j;
-}
-
-struct claim {
-    int partition;
-    long budget;
-};
-
-/* Claimed deliveries (PUMP_CLAIM_FIELDS each) become jobs and are sent. */
-static void take_jobs(redisReply **f, long n, int p)
+/* Leased deliveries (each now owned by a job) are sent. */
+static void take_jobs(struct lease **leases, long n)
 {
     int64_t now = now_ms();
     for (long i = 0; i < n; i++) {
-        struct job *j = job_from_reply(f + i * PUMP_CLAIM_FIELDS, p);
-        if (!j)
-            continue; /* its lease will expire and it will be claimed again */
+        struct job *j = calloc(1, sizeof(*j));
+        if (!j) {
+            free(leases[i]); /* its lease will expire and it will be claimed again */
+            continue;
+        }
+        j->l = leases[i];
         PM.inflight++;
         if (PM.draining)
-            record(j, "release", 0, ATTEMPT_HTTP_STATUS, "", now, 0, 0, "");
+            record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now, 0, 0, ACTION_NONE);
         else
             job_send(j);
     }
@@ -497,31 +391,33 @@ static void take_jobs(redisReply **f, long n, int p)
 }
 
 /* A lease outlasts the request it covers by lease_margin. */
-static void lease_ms_text(char out[24])
+static int64_t lease_ms(void)
 {
-    snprintf(out, 24, "%lld", (long long)(PM.conf->request_timeout_ms + PM.conf->lease_margin_ms));
+    return PM.conf->request_timeout_ms + PM.conf->lease_margin_ms;
 }
 
 /* Deliveries one event may lease for this process; a wider fan-out goes
  * through the schedule and claim.lua. */
 #define OFFER_MAX 8
 
-long pump_offer(char lease_ms[24], long events)
+long pump_offer(char lease[24], long events)
 {
     long free = PM.conf->inflight_max - PM.inflight - PM.offered, want = events * OFFER_MAX;
     long n = PM.draining || free <= 0 ? 0 : free < want ? free : want;
     PM.offered += n;
-    lease_ms_text(lease_ms);
+    snprintf(lease, 24, "%lld", (long long)lease_ms());
     return n;
 }
 
-void pump_settle(long offered, redisReply **f, long n, int partition)
+void pump_settle(long offered, struct lease **leases, long n)
 {
     PM.offered -= offered;
+    for (long i = offered; i < n; i++)
+        free(leases[i]); /* never more than lent: their leases expire */
     if (n > offered)
-        n = offered; /* never more than lent */
+        n = offered;
     metrics_handed_off(n);
-    take_jobs(f, n, partition);
+    take_jobs(leases, n);
     maybe_drained();
 }
 
@@ -530,10 +426,16 @@ void pump_handoff(struct ingest_handoff *out)
     out->offer = pump_offer;
     out->settle = pump_settle;
     out->wake = pump_wake_partition;
-    out->lease_width = PUMP_CLAIM_FIELDS;
+    out->max_payload = (size_t)PM.conf->max_body_bytes;
 }
 
-static void on_claimed(redisReply *rep, void *priv)
+/* One claim.lua call in flight. */
+struct claim {
+    int partition;
+    long budget;
+};
+
+static void on_claimed(void *priv, int ok, struct lease **leases, long n, long claimed, int64_t next_ready)
 {
     struct claim *cl = priv;
     int p = cl->partition;
@@ -541,38 +443,26 @@ static void on_claimed(redisReply *rep, void *priv)
     free(cl);
     PM.claims_out--;
     int64_t now = now_ms();
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            LOG_ERR("claim failed", "error", rep->str, NULL);
+    if (!ok)
         PM.due_at[p] = now + 1000;
-    } else {
-        long n = (long)rep->element[1]->integer;
-        const char *next = rep->element[0]->str;
-        PM.due_at[p] = n >= budget ? now : next && *next ? strtoll(next, NULL, 10) : NEVER;
-        if (n < 0 || 2 + (size_t)n * PUMP_CLAIM_FIELDS > rep->elements)
-            n = 0;
-        take_jobs(rep->element + 2, n, p);
-    }
+    else
+        PM.due_at[p] = claimed >= budget ? now : next_ready >= 0 ? next_ready : NEVER;
+    take_jobs(leases, n);
     if (PM.claims_out == 0) {
         kick_at(0);
         maybe_drained();
     }
 }
 
-static void claim_partition(int p, long budget, const char *now, const char *lease)
+static void claim_partition(int p, long budget, int64_t now)
 {
-    char prefix[KEY_PREFIX_MAX], b[24];
-    key_prefix(prefix, p);
-    snprintf(b, sizeof(b), "%ld", budget);
-    const char *argv[] = {prefix, now, lease, b};
-    size_t lens[] = {strlen(prefix), strlen(now), strlen(lease), strlen(b)};
     struct claim *cl = malloc(sizeof(*cl));
     if (!cl)
         return;
     cl->partition = p;
     cl->budget = budget;
     PM.due_at[p] = NEVER; /* known again when the reply comes */
-    if (store_script(SCRIPT_CLAIM, on_claimed, cl, 1, 4, argv, lens) < 0) {
+    if (lease_claim(p, budget, now, lease_ms(), (size_t)PM.conf->max_body_bytes, on_claimed, cl) < 0) {
         free(cl);
         PM.due_at[p] = now_ms() + 1000;
         return;
@@ -613,11 +503,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     long per = budget / nhot;
     if (per > PM.conf->claim_batch)
         per = PM.conf->claim_batch;
-    char nows[24], lease[24];
-    snprintf(nows, sizeof(nows), "%lld", (long long)now);
-    lease_ms_text(lease);
     for (int i = 0; i < nhot; i++)
-        claim_partition(hot[i], per, nows, lease);
+        claim_partition(hot[i], per, now);
     if (next != NEVER)
         kick_at(next);
 }
@@ -665,7 +552,7 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
         job_unlink(j);
         client_cancel(j->cr);
         j->cr = NULL;
-        record(j, "release", 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, "");
+        record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);
     }
     maybe_drained();
 }
@@ -692,6 +579,7 @@ void pump_free(void)
         struct job *j = PM.jobs;
         job_unlink(j);
         client_cancel(j->cr);
+        free(j->l);
         free(j);
     }
     client_free();
@@ -699,7 +587,9 @@ void pump_free(void)
         while (PM.pending[p]) { /* never sent: their leases expire */
             struct completion *c = PM.pending[p];
             PM.pending[p] = c->next;
+            free(c->job->l);
             free(c->job);
+            free((char *)c->out.attempt);
             free(c);
         }
     free(PM.pending);

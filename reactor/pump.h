@@ -12,28 +12,7 @@
 #ifndef HOOKD_PUMP_H
 #define HOOKD_PUMP_H
 
-#include <hiredis/hiredis.h>
-
-/* The fields of one leased delivery in claim.lua's and ingest.lua's
- * replies, in their order: the scripts write them in this order (see the
- * tuple built in each), and C reads them by these names only. */
-enum lease_field {
-    LEASE_ID,
-    LEASE_EVENT_ID,
-    LEASE_ENDPOINT_ID,
-    LEASE_URL,
-    LEASE_SECRET,
-    LEASE_PREV_SECRET,
-    LEASE_PAYLOAD,
-    LEASE_TRIES,         /* attempts counted for the retry schedule */
-    LEASE_FENCE,
-    LEASE_ATTEMPT_COUNT,
-    LEASE_SIMPLE,        /* "1": the event has this one delivery, its payload inline and no
-                            idempotency key, session or request id, and the delivery has no
-                            hash: retention can remove both without reading them
-                            (store/lua/prune.lua) */
-    PUMP_CLAIM_FIELDS
-};
+#include "store/lease.h"
 
 struct event_base;
 struct conf;
@@ -50,12 +29,12 @@ long pump_inflight(void);
 
 /* Direct hand-off: an ingest call of `events` events may lease up to
  * pump_offer()'s answer of their new deliveries in the same script call
- * (ingest.lua), for leases of lease_ms, sparing them the due set and the
+ * (ingest.lua), for leases of `lease` ms, sparing them the due set and the
  * claim round trip. The budget is lent until pump_settle(), which every
- * offer must reach once, with the n leased deliveries (PUMP_CLAIM_FIELDS
- * reply elements each) or none. */
-long pump_offer(char lease_ms[24], long events);
-void pump_settle(long offered, redisReply **fields, long n, int partition);
+ * offer must reach once, with the n leased deliveries (the pump takes them)
+ * or none. */
+long pump_offer(char lease[24], long events);
+void pump_settle(long offered, struct lease **leases, long n);
 /* The above, with pump_wake_partition, as store/ingest.h takes them. */
 struct ingest_handoff;
 void pump_handoff(struct ingest_handoff *out);

@@ -60,16 +60,16 @@ static void free_items(struct item *it, const redisReply *result)
 
 /* What a batch's reply says, read in one pass over its entries. */
 struct batch_reply {
-    redisReply **leased; /* owned array of pointers into the reply, lease_width per delivery */
-    long nleased;
-    long scheduled;      /* deliveries put on the schedule instead */
+    struct lease **leased; /* owned array; each lease goes to the pump */
+    long nleased;          /* in the array */
+    long leased_by_script; /* in the reply (more when some could not be read) */
+    long scheduled;        /* deliveries put on the schedule instead */
 };
 
 /* An entry is {replayed, event id, counter, ids, scheduled, n leased, the
  * leased...} or {2, event id}; the leased go to the pump as one array. */
-static void read_reply(const redisReply *rep, struct batch_reply *out)
+static void read_reply(const redisReply *rep, int partition, struct batch_reply *out)
 {
-    size_t w = (size_t)IG.h.lease_width;
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
@@ -78,14 +78,19 @@ static void read_reply(const redisReply *rep, struct batch_reply *out)
             continue;
         long n = (long)e->element[5]->integer;
         out->scheduled += (long)e->element[4]->integer;
-        if (n <= 0 || ENTRY_LEASED_AT + (size_t)n * w != e->elements)
+        if (n <= 0 || ENTRY_LEASED_AT + (size_t)n * LEASE_FIELDS != e->elements)
             continue;
-        redisReply **grown = realloc(out->leased, (size_t)(out->nleased + n) * w * sizeof(*grown));
+        out->leased_by_script += n;
+        struct lease **grown = realloc(out->leased, (size_t)(out->nleased + n) * sizeof(*grown));
         if (!grown)
             continue; /* their leases expire and claim.lua sends them */
         out->leased = grown;
-        memcpy(grown + (size_t)out->nleased * w, e->element + ENTRY_LEASED_AT, (size_t)n * w * sizeof(*grown));
-        out->nleased += n;
+        for (long k = 0; k < n; k++) {
+            struct lease *l = lease_from_reply(e->element + ENTRY_LEASED_AT + (size_t)k * LEASE_FIELDS, partition,
+                                               IG.h.max_payload);
+            if (l)
+                out->leased[out->nleased++] = l;
+        }
     }
 }
 
@@ -103,11 +108,11 @@ static void on_batch(redisReply *rep, void *priv)
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n;
     struct batch_reply br = {0};
     if (ok) {
-        read_reply(rep, &br);
+        read_reply(rep, b->partition, &br);
         struct queue *q = &IG.q[b->partition]; /* replies come before ingest_free: store_close answers later ones with NULL */
-        q->fanout = 0.5 * q->fanout + 0.5 * (double)(br.scheduled + br.nleased) / (double)b->n;
+        q->fanout = 0.5 * q->fanout + 0.5 * (double)(br.scheduled + br.leased_by_script) / (double)b->n;
     }
-    IG.h.settle(b->offered, br.leased, br.nleased, b->partition);
+    IG.h.settle(b->offered, br.leased, br.nleased);
     free(br.leased);
     if (br.scheduled > 0)
         IG.h.wake(b->partition);
@@ -152,7 +157,7 @@ static void send_batch(int p)
             argv[a] = it->v[f], lens[a] = it->len[f];
     IG.calls++, IG.events += (unsigned long long)n;
     if (store_script(SCRIPT_INGEST, on_batch, b, 1, (int)argc, argv, lens) < 0) {
-        IG.h.settle(b->offered, NULL, 0, p);
+        IG.h.settle(b->offered, NULL, 0);
         goto fail;
     }
     free(argv); /* the store copied the arguments */

@@ -22,6 +22,9 @@
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
+#include "store/fields.h" /* enum ingest_field: one event's arguments */
+#include "store/lease.h"
+
 struct event_base;
 
 #define INGEST_BATCH_MAX 32
@@ -30,30 +33,14 @@ struct event_base;
  * fan-out) stay about this many, keeping every call far under a millisecond. */
 #define INGEST_DELIVERIES_MAX 128
 
-/* One event's arguments to ingest.lua, in this order (the script reads
- * them by these positions: see its header). */
-enum ingest_field {
-    INGEST_ORG,
-    INGEST_EVENT_ID,
-    INGEST_TYPE,
-    INGEST_PAYLOAD,          /* the stored form (store/payload.h) */
-    INGEST_NOW,              /* ms */
-    INGEST_IDEMPOTENCY_KEY,  /* "" when none */
-    INGEST_SYNC_SESSION_ID,  /* "" when none */
-    INGEST_REQUEST_ID,       /* "" when none */
-    INGEST_USER_ID,
-    INGEST_FINGERPRINT,      /* of the request an idempotency key stands for */
-    INGEST_FIELDS
-};
-
 /* The pump, as this layer sees it (reactor/pump.h): its budget for direct
- * hand-off, the width of a leased delivery in the reply, and a wake-up for
- * deliveries the script scheduled instead. */
+ * hand-off, which takes the leased deliveries, the largest payload it
+ * sends, and a wake-up for deliveries the script scheduled instead. */
 struct ingest_handoff {
     long (*offer)(char lease_ms[24], long events);
-    void (*settle)(long offered, redisReply **leased, long n, int partition);
+    void (*settle)(long offered, struct lease **leased, long n);
     void (*wake)(int partition);
-    int lease_width;
+    size_t max_payload;
 };
 
 /* `result`: this event's entry of ingest.lua's reply; NULL when Redis was

@@ -46,3 +46,38 @@ int redeliver_ratelimit(const char *name, long long per_minute, store_cb cb, voi
     const char *argv[] = {KEY_GLOBAL, name, "60", lim};
     return store_script(SCRIPT_RATELIMIT, cb, priv, 1, 4, argv, NULL);
 }
+
+/* the script's key, its mode, then n fields in their store/fields.h order */
+static int job_call(const char *prefix, const char *mode, const char *const *v, int n, store_cb cb, void *priv)
+{
+    const char *argv[2 + JOB_FIELDS];
+    if (n > JOB_FIELDS)
+        return -1;
+    argv[0] = prefix, argv[1] = mode;
+    memcpy(argv + 2, v, (size_t)n * sizeof(*v));
+    return store_script(SCRIPT_REDELIVER, cb, priv, 1, 2 + n, argv, NULL);
+}
+
+int redeliver_job_create(const char *prefix, const char *const v[JOB_FIELDS], store_cb cb, void *priv)
+{
+    return job_call(prefix, "job", v, JOB_FIELDS, cb, priv);
+}
+
+int redeliver_job_step(const char *prefix, const char *const v[JOB_STEP_FIELDS], store_cb cb, void *priv)
+{
+    return job_call(prefix, "range", v, JOB_STEP_FIELDS, cb, priv);
+}
+
+int redeliver_job_claim(const char *prefix, const char *now, const char *owner, const char *lease_until,
+                        store_cb cb, void *priv)
+{
+    const char *argv[] = {prefix, "claim", now, owner, lease_until};
+    return store_script(SCRIPT_REDELIVER, cb, priv, 1, 5, argv, NULL);
+}
+
+int redeliver_job_cancel(const char *prefix, const char *org, const char *job_id, const char *now, store_cb cb,
+                         void *priv)
+{
+    const char *argv[] = {prefix, "cancel", org, job_id, now};
+    return store_script(SCRIPT_REDELIVER, cb, priv, 1, 5, argv, NULL);
+}

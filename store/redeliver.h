@@ -14,6 +14,7 @@
 #ifndef HOOKD_REDELIVER_H
 #define HOOKD_REDELIVER_H
 
+#include "store/fields.h"
 #include "store/redis.h"
 
 #define REDELIVER_MAX_IDS 1000
@@ -27,6 +28,16 @@ int redeliver_ids(const char *prefix, const char *org, long long user_id, const 
  * reply {'ok', n, more, endpoint} or {'no_endpoint'} / {'no_delivery'}. */
 int redeliver_requeue(const char *prefix, const char *org, const char *endpoint, const char *delivery_id, int batch,
                       store_cb cb, void *priv);
+/* Redelivery jobs (reactor/jobs.c runs them). Create the record: reply 1.
+ * One step: {'ok'|'done', cursor, matched, created}, {'stop', state} or
+ * {'lost'} (store/lua/redeliver.lua). Claim a job whose lease expired:
+ * {job_id, org} or {}. Cancel: 1, or 0 when unknown or finished. */
+int redeliver_job_create(const char *prefix, const char *const v[JOB_FIELDS], store_cb cb, void *priv);
+int redeliver_job_step(const char *prefix, const char *const v[JOB_STEP_FIELDS], store_cb cb, void *priv);
+int redeliver_job_claim(const char *prefix, const char *now, const char *owner, const char *lease_until,
+                        store_cb cb, void *priv);
+int redeliver_job_cancel(const char *prefix, const char *org, const char *job_id, const char *now, store_cb cb,
+                         void *priv);
 /* Fixed one-minute window counter; reply 1 within the limit, 0 over it. */
 int redeliver_ratelimit(const char *name, long long per_minute, store_cb cb, void *priv);
 

@@ -8,11 +8,10 @@
 -- outcome whose token is not the delivery's current score. A delivery is
 -- claimed again only after its lease ran out, so a new claim's score always
 -- differs from the last one's. Nothing else is written per delivery here.
--- Returns {earliest_ready_score or "", count, then per delivery 11 fields:
---   id, event_id, endpoint_id, url, secret, prev_secret, payload, tries, fence,
---   attempt_count, simple (lib/delivery.lua, ev_simple)}
--- where tries counts attempts since the last requeue (it picks the retry
--- delay) and attempt_count all attempts.
+-- Returns {earliest_ready_score or "", count, then per delivery the
+--   LEASE_FIELDS of store/fields.h (lib/lease.lua)}
+-- requires: fields
+-- requires: lib/lease.lua
 -- requires: lib/delivery.lua
 -- requires: lib/payload.lua
 -- requires: lib/schedule.lua
@@ -71,14 +70,11 @@ for _, ep in ipairs(ready) do
           ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5])}
           events[evid] = ev
         end
-        -- in the order of enum lease_field (reactor/pump.h)
         -- simple also needs the delivery to have no hash (every write of one
         -- sets state or event_id): pruning then deletes no delivery key
         local simple = ev[2]
         if d[1] or d[4] then simple = '0' end
-        for _, v in ipairs({id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple}) do
-          out[#out + 1] = v
-        end
+        lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple)
       end
       n = n + #due
       e[2] = tostring(tonumber(e[2]) + #due)

@@ -1,11 +1,7 @@
 -- Record a batch of attempt outcomes of one partition. KEYS[1] = P
--- ARGV: now, disable_threshold, disable_after_ms, then 13 per outcome, in the
--- order of enum outcome_field (reactor/pump.c):
---   id, fence, endpoint_id, attempt_count (before this attempt, as claimed),
---   ok (1|0|release), code (or ""), error (or ""), attempt (JSON, built by
---   the caller), started_ms, next_at (-1: errored), action (""|disable|abort),
---   event_id, compact ("code|started|ms|body", else "": pump.c decides),
---   simple ("1": compact, and its event is simple: lib/delivery.lua)
+-- ARGV: now, disable_threshold, disable_after_ms, then per outcome the
+-- OUTCOME_FIELDS of store/fields.h, read by those names (what each holds is
+-- said there)
 -- An original delivery (one of the first 64 of its event) that succeeds at
 -- its first attempt is recorded as the event field "r<index>" =
 -- "<delivered_ms>|<compact>" instead of a hash and an attempt list
@@ -20,11 +16,12 @@
 -- Endpoint reads and in_flight updates are done once per endpoint per batch.
 -- Values are passed to Redis as the strings received: converting Lua numbers
 -- costs a float format per call, which profiles showed.
+-- requires: fields
 -- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
-local W = 14
+local FIRST = 4
 local out, eps, done, finished, compacts = {}, {}, {}, {}, {}
 
 -- the endpoint's state, read once per batch; nil when it was deleted
@@ -63,10 +60,10 @@ local function failed(ek, e, code, action)
 end
 
 local function one(i, score)
-  local id, fence, ep, ac, ok = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local code, err, att, started, next_at, action = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
-                                                   ARGV[i + 9], ARGV[i + 10]
-  local evid, compact, simple = ARGV[i + 11], ARGV[i + 12], ARGV[i + 13]
+  local id, fence, ep, ac = ARGV[i + OUT_ID], ARGV[i + OUT_FENCE], ARGV[i + OUT_ENDPOINT_ID], ARGV[i + OUT_ATTEMPT_COUNT]
+  local ok, code, err, att = ARGV[i + OUT_OK], ARGV[i + OUT_CODE], ARGV[i + OUT_ERROR], ARGV[i + OUT_ATTEMPT]
+  local started, next_at, action = ARGV[i + OUT_STARTED], ARGV[i + OUT_NEXT_AT], ARGV[i + OUT_ACTION]
+  local evid, compact, simple = ARGV[i + OUT_EVENT_ID], ARGV[i + OUT_COMPACT], ARGV[i + OUT_SIMPLE]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
   local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
@@ -133,11 +130,11 @@ end
 
 -- every fence in one read
 local ids = {}
-for i = 4, #ARGV, W do ids[#ids + 1] = ARGV[i] end
+for i = FIRST, #ARGV, OUTCOME_FIELDS do ids[#ids + 1] = ARGV[i + OUT_ID] end
 if #ids == 0 then return out end
 local scores = redis.call('ZMSCORE', P .. ':lease', unpack(ids))
 for k = 1, #ids do
-  local applied, disabled = one(4 + (k - 1) * W, scores[k])
+  local applied, disabled = one(FIRST + (k - 1) * OUTCOME_FIELDS, scores[k])
   out[#out + 1] = applied
   out[#out + 1] = disabled
 end

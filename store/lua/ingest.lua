@@ -3,14 +3,12 @@
 -- matching endpoints, scheduling. One atomic step: a batch's events and all
 -- their deliveries exist, or none do.
 -- KEYS[1] = P
--- ARGV: offer, lease_ms, idem_ttl_s, then per event INGEST_FIELDS (10) in the
---       order of enum ingest_field (store/ingest.h): org, event_id, type,
---       payload (stored form), now, idempotency_key, sync_session_id,
---       request_id, user_id, fingerprint (of the request an idempotency key
---       stands for)
+-- ARGV: offer, lease_ms, idem_ttl_s, then per event the INGEST_FIELDS of
+--       store/fields.h (org, event_id, type, payload in its stored form,
+--       now, idempotency_key, ...), read by those names
 -- Returns one entry per event, in order:
 --   {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
---    n, then n leased deliveries, 11 fields each as claim.lua returns them}
+--    n, then n leased deliveries, LEASE_FIELDS each (lib/lease.lua)}
 --   or {2, event_id} when the idempotency key was used for another request
 -- The idempotency key's value is "<event id>:<fingerprint>".
 -- Direct hand-off: up to `offer` deliveries in all whose endpoint is ACTIVE,
@@ -21,12 +19,14 @@
 -- The event id's low 16 bits are zero; its deliveries are that id with the
 -- low 16 bits counting from 1, and get no hash until claimed
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
+-- requires: fields
 -- requires: lib/delivery.lua
+-- requires: lib/lease.lua
 -- requires: lib/payload.lua
 -- requires: lib/schedule.lua
 -- requires: lib/subs.lua
 local P, offer, lease_ms, idem_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local W, FIRST = 10, 4
+local FIRST = 4
 -- What the events of a batch share is read once and written once: each
 -- redis.call costs a few microseconds of conversion on top of its command,
 -- which profiles showed to be most of an ingest's Redis time.
@@ -86,8 +86,10 @@ local function targets(org, etype)
 end
 
 local function ingest_one(a)
-  local org, evid, etype, payload, now = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local idem, sess, reqid, uid, fp = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
+  local org, evid, etype, payload = ARGV[a + INGEST_ORG], ARGV[a + INGEST_EVENT_ID], ARGV[a + INGEST_TYPE],
+                                    ARGV[a + INGEST_PAYLOAD]
+  local now, idem, sess = ARGV[a + INGEST_NOW], ARGV[a + INGEST_IDEMPOTENCY_KEY], ARGV[a + INGEST_SYNC_SESSION_ID]
+  local reqid, uid, fp = ARGV[a + INGEST_REQUEST_ID], ARGV[a + INGEST_USER_ID], ARGV[a + INGEST_FINGERPRINT]
   local until_s = string.format('%d', tonumber(now) + lease_ms)
   local O = P .. ':org:' .. org
   if idem ~= '' then
@@ -121,9 +123,10 @@ local function ingest_one(a)
         e.in_flight, e.added = e.in_flight + 1, e.added + 1
         lease_args[#lease_args + 1] = until_s
         lease_args[#lease_args + 1] = id
-        -- in the order of enum lease_field (reactor/pump.h)
-        leased[#leased + 1] = {id, evid, ep, e.url, e.secret, prev_secret_in_force(e.prev, e.prev_expires, now),
-                               payload, '0', until_s, '0', '0'} -- simple: known once every endpoint is matched
+        -- simple: known once every endpoint is matched
+        leased[#leased + 1] = lease_tuple(id, evid, ep, e.url, e.secret,
+                                          prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
+                                          '0', '0')
       else
         zadd_later(e.ek .. ':due', now, id)
         e.due = true
@@ -136,7 +139,7 @@ local function ingest_one(a)
   local out = {0, evid, counter, table.concat(ids, ','), scheduled, #leased}
   local simple = ev_simple(tostring(#ids), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
   for _, d in ipairs(leased) do
-    d[11] = simple
+    d[LEASE_SIMPLE + 1] = simple
     for _, v in ipairs(d) do out[#out + 1] = v end
   end
   -- no 'id' field: the key names it (record_get.lua adds it for the API)
@@ -159,7 +162,7 @@ local function ingest_one(a)
 end
 
 local results = {}
-for a = FIRST, #ARGV, W do results[#results + 1] = ingest_one(a) end
+for a = FIRST, #ARGV, INGEST_FIELDS do results[#results + 1] = ingest_one(a) end
 
 -- the batch's gathered writes
 for key, args in pairs(zadds) do zadd_pairs(key, args) end

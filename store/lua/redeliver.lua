@@ -8,10 +8,9 @@
 --           -> one entry per id: the new delivery (HGETALL pairs), or {} when
 --              the id is unknown, another org's, another endpoint's, or its
 --              endpoint is gone.
---  'job':   org, now, job_id, search_type, dry_run, owner, lease_until, index,
---           min_id, max_id, status, counters, user_id
+--  'job':   the JOB_FIELDS of store/fields.h
 --           -> creates the job record, leased to `owner` until lease_until
---  'range': org, now, base_id, job_id, owner, lease_until, limit, retention_ms
+--  'range': the JOB_STEP_FIELDS of store/fields.h
 --           one step of a job: walks at most `limit` ids of the job's index
 --           ('org', 'sess:<sid>', 'req:<rid>') in [min_id, max_id), ascending
 --           after the job's cursor; replays (or, dry_run, counts) the original
@@ -26,8 +25,11 @@
 --           lease expired (its process died), now leased to `owner`, or {}
 --  'cancel': org, job_id, now -> 1, or 0 when unknown (or another org's) or finished
 -- Jobs being run: P:jobs (zset) job id -> lease expiry (ms).
+-- requires: fields
 -- requires: lib/delivery.lua
 local P, mode = KEYS[1], ARGV[1]
+-- a field of the 'job' and 'range' modes by its store/fields.h name
+local function arg(f) return ARGV[2 + f] end
 
 -- Endpoints are read once per call, whatever the number of replays to them.
 local eps, added = {}, 0
@@ -108,14 +110,15 @@ if mode == 'ids' then
 end
 
 if mode == 'job' then
-  local jk = P .. ':job:' .. ARGV[4]
-  redis.call('HSET', jk, 'id', ARGV[4], 'org_id', ARGV[2], 'state', 'running',
-             'matched', 0, 'done', 0, 'search_type', ARGV[5], 'dry_run', ARGV[6],
-             'created_at', ARGV[3], 'updated_at', ARGV[3], 'owner', ARGV[7], 'owner_since', ARGV[3],
-             'index', ARGV[9], 'min_id', ARGV[10], 'max_id', ARGV[11], 'cursor', '',
-             'status', ARGV[12], 'counters', ARGV[13], 'user_id', ARGV[14])
+  local id, now = arg(JOB_ID), arg(JOB_NOW)
+  local jk = P .. ':job:' .. id
+  redis.call('HSET', jk, 'id', id, 'org_id', arg(JOB_ORG), 'state', 'running',
+             'matched', 0, 'done', 0, 'search_type', arg(JOB_SEARCH_TYPE), 'dry_run', arg(JOB_DRY_RUN),
+             'created_at', now, 'updated_at', now, 'owner', arg(JOB_OWNER), 'owner_since', now,
+             'index', arg(JOB_INDEX), 'min_id', arg(JOB_MIN_ID), 'max_id', arg(JOB_MAX_ID), 'cursor', '',
+             'status', arg(JOB_STATUS), 'counters', arg(JOB_COUNTERS), 'user_id', arg(JOB_USER_ID))
   redis.call('PEXPIRE', jk, 7 * 86400 * 1000)
-  redis.call('ZADD', P .. ':jobs', ARGV[8], ARGV[4])
+  redis.call('ZADD', P .. ':jobs', arg(JOB_LEASE_UNTIL), id)
   return 1
 end
 
@@ -144,8 +147,8 @@ if mode == 'cancel' then
 end
 
 if mode == 'range' then
-  local org, now, job, owner, lease_until = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[7]
-  local limit, keep = tonumber(ARGV[8]), ARGV[9]
+  local org, now, job, owner = arg(STEP_ORG), arg(STEP_NOW), arg(STEP_JOB_ID), arg(STEP_OWNER)
+  local lease_until, limit, keep = arg(STEP_LEASE_UNTIL), tonumber(arg(STEP_LIMIT)), arg(STEP_RETENTION_MS)
   local jk = P .. ':job:' .. job
   local j = redis.call('HMGET', jk, 'state', 'owner', 'index', 'min_id', 'max_id', 'cursor', 'status',
                        'counters', 'dry_run', 'user_id', 'org_id')
@@ -165,7 +168,7 @@ if mode == 'range' then
     local rid = string.sub(index, 5)
     if dl_get(P, rid, org) then table.insert(ids, 1, rid) end
   end
-  local next_id, matched, created, wake = id_maker(ARGV[4]), 0, 0, false
+  local next_id, matched, created, wake = id_maker(arg(STEP_BASE_ID)), 0, 0, false
   for _, src in ipairs(ids) do
     local d = dl_get(P, src, org)
     -- a search selects original deliveries only: replays made by earlier

@@ -1,0 +1,176 @@
+#include "store/lease.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/log.h"
+#include "store/keys.h"
+#include "store/payload.h"
+#include "store/redis.h"
+
+struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload)
+{
+    for (int i = 0; i < LEASE_FIELDS; i++)
+        if (f[i]->type != REDIS_REPLY_STRING)
+            return NULL;
+    void *json = NULL;
+    size_t json_len;
+    if (payload_unpack(f[LEASE_PAYLOAD]->str, f[LEASE_PAYLOAD]->len, max_payload, &json, &json_len) < 0) {
+        LOG_ERR("a stored payload could not be unpacked", "delivery_id", f[LEASE_ID]->str, NULL);
+        return NULL;
+    }
+    size_t total = sizeof(struct lease);
+    for (int i = 0; i < LEASE_FIELDS; i++)
+        total += (i == LEASE_PAYLOAD ? json_len : f[i]->len) + 1;
+    struct lease *l = calloc(1, total);
+    if (!l) {
+        free(json);
+        return NULL;
+    }
+    char *p = (char *)(l + 1);
+    char **dst[LEASE_FIELDS] = {
+        [LEASE_ID] = &l->id,           [LEASE_EVENT_ID] = &l->event_id, [LEASE_ENDPOINT_ID] = &l->endpoint_id,
+        [LEASE_URL] = &l->url,         [LEASE_SECRET] = &l->secret,     [LEASE_PREV_SECRET] = &l->prev_secret,
+        [LEASE_PAYLOAD] = &l->payload, [LEASE_FENCE] = &l->fence,       [LEASE_ATTEMPT_COUNT] = &l->attempt_count,
+    };
+    for (int i = 0; i < LEASE_FIELDS; i++) {
+        const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;
+        size_t len = i == LEASE_PAYLOAD ? json_len : f[i]->len;
+        memcpy(p, src, len);
+        p[len] = '\0';
+        if (dst[i])
+            *dst[i] = p;
+        p += len + 1;
+    }
+    free(json);
+    l->tries = atoi(f[LEASE_TRIES]->str);
+    l->simple = f[LEASE_SIMPLE]->str[0] == '1';
+    l->payload_len = json_len;
+    l->partition = partition;
+    return l;
+}
+
+struct claim_call {
+    int partition;
+    size_t max_payload;
+    lease_claimed_cb cb;
+    void *arg;
+};
+
+/* {earliest ready score or "", n, then n x LEASE_FIELDS} */
+static void on_claimed(redisReply *rep, void *priv)
+{
+    struct claim_call *cl = priv;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
+             rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_INTEGER;
+    if (!ok && rep && rep->type == REDIS_REPLY_ERROR)
+        LOG_ERR("claim failed", "error", rep->str, NULL);
+    long n = ok ? (long)rep->element[1]->integer : 0, got = 0;
+    if (n < 0 || 2 + (size_t)n * LEASE_FIELDS != (ok ? rep->elements : 2))
+        n = 0;
+    struct lease **leases = n ? malloc((size_t)n * sizeof(*leases)) : NULL;
+    for (long i = 0; leases && i < n; i++) {
+        struct lease *l = lease_from_reply(rep->element + 2 + i * LEASE_FIELDS, cl->partition, cl->max_payload);
+        if (l) /* else its lease expires and it is claimed again */
+            leases[got++] = l;
+    }
+    int64_t next = ok && rep->element[0]->len ? strtoll(rep->element[0]->str, NULL, 10) : -1;
+    cl->cb(cl->arg, ok, leases, got, n, next);
+    free(leases);
+    free(cl);
+}
+
+int lease_claim(int partition, long budget, int64_t now, int64_t lease_ms, size_t max_payload,
+                lease_claimed_cb cb, void *arg)
+{
+    char prefix[KEY_PREFIX_MAX], nows[24], lease[24], b[24];
+    key_prefix(prefix, partition);
+    snprintf(nows, sizeof(nows), "%lld", (long long)now);
+    snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
+    snprintf(b, sizeof(b), "%ld", budget);
+    const char *argv[] = {prefix, nows, lease, b};
+    struct claim_call *cl = malloc(sizeof(*cl));
+    if (!cl)
+        return -1;
+    *cl = (struct claim_call){partition, max_payload, cb, arg};
+    if (store_script(SCRIPT_CLAIM, on_claimed, cl, 1, 4, argv, NULL) < 0) {
+        free(cl);
+        return -1;
+    }
+    return 0;
+}
+
+struct complete_call {
+    int partition, n;
+    lease_completed_cb cb;
+    void *arg;
+};
+
+static void on_completed(redisReply *rep, void *priv)
+{
+    struct complete_call *cc = priv;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(2 * cc->n);
+    struct outcome_verdict *v = ok ? calloc((size_t)cc->n, sizeof(*v)) : NULL;
+    if (!v) {
+        char part[16];
+        snprintf(part, sizeof(part), "%d", cc->partition);
+        LOG_WARNING("could not record outcomes", "partition", part, "error",
+                    rep && rep->type == REDIS_REPLY_ERROR ? rep->str : rep ? "unexpected reply" : "redis unavailable",
+                    NULL);
+    }
+    for (int i = 0; v && i < cc->n; i++)
+        v[i].applied = rep->element[2 * i]->integer == 1, v[i].disabled = rep->element[2 * i + 1]->integer == 1;
+    cc->cb(cc->arg, v, cc->n);
+    free(v);
+    free(cc);
+}
+
+static const char *const result_text[] = {[RESULT_SUCCESS] = "1", [RESULT_FAILURE] = "0", [RESULT_RELEASE] = "release"};
+static const char *const action_text[] = {[ACTION_NONE] = "", [ACTION_DISABLE] = "disable", [ACTION_ABORT] = "abort"};
+
+void outcome_fields(const struct outcome *o, struct outcome_text *text, const char *f[OUTCOME_FIELDS])
+{
+    const struct lease *l = o->lease;
+    text->code[0] = '\0';
+    if (o->status)
+        snprintf(text->code, sizeof(text->code), "%d", o->status);
+    snprintf(text->started, sizeof(text->started), "%lld", (long long)o->started_ms);
+    snprintf(text->next_at, sizeof(text->next_at), "%lld", (long long)o->next_at);
+    f[OUT_ID] = l->id, f[OUT_FENCE] = l->fence, f[OUT_ENDPOINT_ID] = l->endpoint_id;
+    f[OUT_ATTEMPT_COUNT] = l->attempt_count, f[OUT_OK] = result_text[o->result], f[OUT_CODE] = text->code;
+    f[OUT_ERROR] = o->error, f[OUT_ATTEMPT] = o->attempt, f[OUT_STARTED] = text->started;
+    f[OUT_NEXT_AT] = text->next_at, f[OUT_ACTION] = action_text[o->action], f[OUT_EVENT_ID] = l->event_id;
+    f[OUT_COMPACT] = o->compact, f[OUT_SIMPLE] = o->compact[0] && l->simple ? "1" : "";
+}
+
+int lease_complete(int partition, const struct outcome *const *o, int n, int64_t now,
+                   const struct disable_policy *policy, lease_completed_cb cb, void *arg)
+{
+    enum { HEAD = 4 }; /* prefix, now, disable_after_failures, disable_after_ms */
+    char prefix[KEY_PREFIX_MAX], nows[24], thr[24], after[24];
+    size_t argc = HEAD + (size_t)n * OUTCOME_FIELDS;
+    const char **argv = malloc(argc * sizeof(*argv));
+    struct outcome_text *num = malloc((size_t)n * sizeof(*num));
+    struct complete_call *cc = malloc(sizeof(*cc));
+    if (!argv || !num || !cc)
+        goto fail;
+    key_prefix(prefix, partition);
+    snprintf(nows, sizeof(nows), "%lld", (long long)now);
+    snprintf(thr, sizeof(thr), "%lld", policy->after_failures);
+    snprintf(after, sizeof(after), "%lld", policy->after_ms);
+    argv[0] = prefix, argv[1] = nows, argv[2] = thr, argv[3] = after;
+    for (int i = 0; i < n; i++)
+        outcome_fields(o[i], &num[i], argv + HEAD + (size_t)i * OUTCOME_FIELDS);
+    *cc = (struct complete_call){partition, n, cb, arg};
+    if (store_script(SCRIPT_COMPLETE, on_completed, cc, 1, (int)argc, argv, NULL) < 0)
+        goto fail;
+    free(argv); /* the store copied the arguments */
+    free(num);
+    return 0;
+fail:
+    free(argv);
+    free(num);
+    free(cc);
+    return -1;
+}

@@ -1,0 +1,91 @@
+/*
+ * lease: the pump's two calls to Redis, claim.lua and complete.lua, and the
+ * structs they exchange with it: a leased delivery (struct lease) and the
+ * outcome of an attempt at one (struct outcome). The wire order of both is
+ * store/fields.h's; outside store/ nobody reads a hot-path script's reply
+ * or builds its arguments.
+ */
+#ifndef HOOKD_STORE_LEASE_H
+#define HOOKD_STORE_LEASE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/fields.h"
+
+/* One leased delivery. One allocation: the strings live in the block after
+ * the struct, so free() releases all of it. */
+struct lease {
+    int partition;
+    int tries;               /* attempts counted for the retry schedule */
+    int simple;              /* LEASE_SIMPLE */
+    char *id, *event_id, *endpoint_id, *url, *secret, *prev_secret;
+    char *payload;           /* the JSON, unpacked from its stored form */
+    size_t payload_len;
+    char *fence;             /* the lease's score, handed back with the outcome */
+    char *attempt_count;     /* all attempts before this one */
+};
+
+/* LEASE_FIELDS reply elements -> a lease (malloc'd, the caller owns it);
+ * NULL when out of memory or the stored payload is corrupt or over
+ * max_payload bytes unpacked. */
+struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload);
+
+/* Leased deliveries as the pump receives them, from a claim or an ingest's
+ * direct hand-off. The receiver owns each lease; the array is the caller's. */
+typedef void (*lease_take_cb)(struct lease **leases, long n, int partition);
+
+/* claim.lua for one partition: up to `budget` due deliveries, leased for
+ * lease_ms. The callback gets the leases (owned by it), how many the script
+ * leased (more than it got when some could not be read), and the earliest
+ * time more work is ready (-1: none known); ok 0 when the call failed (Redis
+ * away or an error: logged here). 0, or -1 when not sent (no callback). */
+typedef void (*lease_claimed_cb)(void *arg, int ok, struct lease **leases, long n, long claimed,
+                                 int64_t next_ready);
+int lease_claim(int partition, long budget, int64_t now, int64_t lease_ms, size_t max_payload,
+                lease_claimed_cb cb, void *arg);
+
+enum attempt_result { RESULT_SUCCESS, RESULT_FAILURE, RESULT_RELEASE /* handed back unanswered */ };
+enum outcome_action { ACTION_NONE, ACTION_DISABLE, ACTION_ABORT };
+
+/* What one attempt at a lease came to. The strings are borrowed until the
+ * complete call returns (it copies them). */
+struct outcome {
+    const struct lease *lease;
+    enum attempt_result result;
+    enum outcome_action action;
+    int status;              /* HTTP status, 0 when none */
+    const char *error;       /* the error class's name, "" for none */
+    const char *attempt;     /* the attempt record (JSON), "" for a compact record or a release */
+    const char *compact;     /* "code|started|ms|body" for a first-attempt success, else "" */
+    int64_t started_ms;
+    int64_t next_at;         /* ms of the next attempt, -1 when the attempts are used up */
+};
+
+/* One outcome as complete.lua's OUTCOME_FIELDS arguments: f[i] point into
+ * o, its lease, static strings or `text` (the numbers written out), which
+ * must outlive them. */
+struct outcome_text {
+    char code[8], started[24], next_at[24];
+};
+void outcome_fields(const struct outcome *o, struct outcome_text *text, const char *f[OUTCOME_FIELDS]);
+
+/* complete.lua's verdict on one outcome. */
+struct outcome_verdict {
+    int applied;             /* 0: the fence was stale (the lease was taken over) */
+    int disabled;            /* 1: this outcome disabled the endpoint */
+};
+
+struct disable_policy {
+    long long after_failures, after_ms;
+};
+
+/* One complete.lua call for n outcomes of one partition. The callback gets
+ * a verdict per outcome, or NULL when the call failed (logged here; the
+ * leases then expire and are claimed again). 0, or -1 when not sent. */
+typedef void (*lease_completed_cb)(void *arg, const struct outcome_verdict *v, int n);
+int lease_complete(int partition, const struct outcome *const *o, int n, int64_t now,
+                   const struct disable_policy *policy, lease_completed_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * The field tables of store/fields.h round-trip between C and Lua: C encodes
+ * by its enums, a script built the way the real ones are (the generated
+ * prelude, lib/lease.lua) reads or writes by the generated names, and a real
+ * redis-server carries both ways. A field moved on one side only fails here.
+ *
+ * usage: test_fields <store/lua/lib directory>
+ */
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/fields.h"
+#include "store/lease.h"
+#include "tests/unit/check.h"
+
+extern const char lua_fields[]; /* generated with the scripts (cmake/embed_lua.cmake) */
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &n) < 0)
+        return -1;
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static pid_t start_redis(int port)
+{
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execlp("redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static char *read_file(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 16);
+    if (buf)
+        fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    return buf;
+}
+
+/* EVAL of the prelude, `lib` and `body` with no keys and argc arguments. */
+static redisReply *eval(redisContext *rc, const char *lib, const char *body, int argc, const char **argv)
+{
+    size_t n = strlen(lua_fields) + strlen(lib) + strlen(body) + 2;
+    char *script = malloc(n);
+    snprintf(script, n, "%s%s\n%s", lua_fields, lib, body);
+    const char **a = calloc((size_t)argc + 3, sizeof(*a));
+    a[0] = "EVAL", a[1] = script, a[2] = "0";
+    for (int i = 0; i < argc; i++)
+        a[3 + i] = argv[i];
+    redisReply *r = redisCommandArgv(rc, argc + 3, a, NULL);
+    free(a);
+    free(script);
+    return r;
+}
+
+/* lib/lease.lua writes a lease; lease_from_reply reads each value back
+ * under the name it was written by. */
+static void lease_round_trip(redisContext *rc, const char *lib)
+{
+    const char *in[] = {"dl-1", "ev-1", "ep-1", "https://x.test/h", "whsec_a", "whsec_b", "{\"k\":1}", "3", "12345",
+                        "4", "1"};
+    redisReply *r = eval(rc, lib,
+                         "local out = {'head'}\n"
+                         "lease_append(out, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8],"
+                         " ARGV[9], ARGV[10], ARGV[11])\n"
+                         "return out",
+                         11, in);
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 + LEASE_FIELDS, "lease reply: %s",
+          r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 + LEASE_FIELDS)
+        goto done;
+    struct lease *l = lease_from_reply(r->element + 1, 7, 1 << 20);
+    CHECK(l != NULL, "lease_from_reply");
+    if (!l)
+        goto done;
+    CHECK_STR(l->id, "dl-1");
+    CHECK_STR(l->event_id, "ev-1");
+    CHECK_STR(l->endpoint_id, "ep-1");
+    CHECK_STR(l->url, "https://x.test/h");
+    CHECK_STR(l->secret, "whsec_a");
+    CHECK_STR(l->prev_secret, "whsec_b");
+    CHECK_STR(l->payload, "{\"k\":1}");
+    CHECK(l->payload_len == 7, "payload_len %zu", l->payload_len);
+    CHECK(l->tries == 3, "tries %d", l->tries);
+    CHECK_STR(l->fence, "12345");
+    CHECK_STR(l->attempt_count, "4");
+    CHECK(l->simple == 1, "simple %d", l->simple);
+    CHECK(l->partition == 7, "partition %d", l->partition);
+    free(l);
+done:
+    freeReplyObject(r);
+}
+
+/* outcome_fields() places each value; the script reads it by its name. */
+static void outcome_round_trip(redisContext *rc)
+{
+    struct lease l = {.id = "dl-2", .event_id = "ev-2", .endpoint_id = "ep-2", .fence = "999",
+                      .attempt_count = "0", .simple = 1};
+    struct outcome o = {.lease = &l, .result = RESULT_FAILURE, .action = ACTION_DISABLE, .status = 410,
+                        .error = "failed_tls", .attempt = "{\"number\":1}", .compact = "410|5|6|x",
+                        .started_ms = 1700000000123, .next_at = -1};
+    struct outcome_text text;
+    const char *f[OUTCOME_FIELDS];
+    outcome_fields(&o, &text, f);
+    redisReply *r = eval(rc, "",
+                         "return {ARGV[1 + OUT_ID], ARGV[1 + OUT_FENCE], ARGV[1 + OUT_ENDPOINT_ID],"
+                         " ARGV[1 + OUT_ATTEMPT_COUNT], ARGV[1 + OUT_OK], ARGV[1 + OUT_CODE], ARGV[1 + OUT_ERROR],"
+                         " ARGV[1 + OUT_ATTEMPT], ARGV[1 + OUT_STARTED], ARGV[1 + OUT_NEXT_AT],"
+                         " ARGV[1 + OUT_ACTION], ARGV[1 + OUT_EVENT_ID], ARGV[1 + OUT_COMPACT],"
+                         " ARGV[1 + OUT_SIMPLE], tostring(OUTCOME_FIELDS)}",
+                         OUTCOME_FIELDS, f);
+    const char *want[] = {"dl-2", "999", "ep-2", "0", "0", "410", "failed_tls", "{\"number\":1}", "1700000000123",
+                          "-1", "disable", "ev-2", "410|5|6|x", "1", NULL};
+    char count[8];
+    snprintf(count, sizeof(count), "%d", OUTCOME_FIELDS);
+    want[14] = count;
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 15, "outcome reply: %s",
+          r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && i < 15; i++)
+        CHECK_STR(r->element[i]->str, want[i]);
+    freeReplyObject(r);
+}
+
+/* An event's arguments as the events handler fills them, by enum. */
+static void ingest_round_trip(redisContext *rc)
+{
+    const char *v[INGEST_FIELDS] = {
+        [INGEST_ORG] = "org", [INGEST_EVENT_ID] = "evid", [INGEST_TYPE] = "type", [INGEST_PAYLOAD] = "{}",
+        [INGEST_NOW] = "42", [INGEST_IDEMPOTENCY_KEY] = "idem", [INGEST_SYNC_SESSION_ID] = "sess",
+        [INGEST_REQUEST_ID] = "req", [INGEST_USER_ID] = "uid", [INGEST_FINGERPRINT] = "fp",
+    };
+    redisReply *r = eval(rc, "",
+                         "return {ARGV[1 + INGEST_ORG], ARGV[1 + INGEST_EVENT_ID], ARGV[1 + INGEST_TYPE],"
+                         " ARGV[1 + INGEST_PAYLOAD], ARGV[1 + INGEST_NOW], ARGV[1 + INGEST_IDEMPOTENCY_KEY],"
+                         " ARGV[1 + INGEST_SYNC_SESSION_ID], ARGV[1 + INGEST_REQUEST_ID], ARGV[1 + INGEST_USER_ID],"
+                         " ARGV[1 + INGEST_FINGERPRINT], tostring(INGEST_FIELDS)}",
+                         INGEST_FIELDS, v);
+    const char *want[] = {"org", "evid", "type", "{}", "42", "idem", "sess", "req", "uid", "fp", "10"};
+    CHECK(INGEST_FIELDS == 10, "update the expected count with the table");
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 11, "ingest reply: %s",
+          r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && i < 11; i++)
+        CHECK_STR(r->element[i]->str, want[i]);
+    freeReplyObject(r);
+}
+
+/* A job's record and step arguments as reactor/jobs.c fills them, by enum;
+ * and every list's length as Lua counts it. */
+static void job_round_trip(redisContext *rc)
+{
+    const char *v[JOB_FIELDS] = {
+        [JOB_ORG] = "o", [JOB_NOW] = "n", [JOB_ID] = "i", [JOB_SEARCH_TYPE] = "t", [JOB_DRY_RUN] = "d",
+        [JOB_OWNER] = "w", [JOB_LEASE_UNTIL] = "l", [JOB_INDEX] = "x", [JOB_MIN_ID] = "a", [JOB_MAX_ID] = "b",
+        [JOB_STATUS] = "s", [JOB_COUNTERS] = "c", [JOB_USER_ID] = "u",
+    };
+    redisReply *r = eval(rc, "",
+                         "return table.concat({ARGV[1 + JOB_ORG], ARGV[1 + JOB_NOW], ARGV[1 + JOB_ID],"
+                         " ARGV[1 + JOB_SEARCH_TYPE], ARGV[1 + JOB_DRY_RUN], ARGV[1 + JOB_OWNER],"
+                         " ARGV[1 + JOB_LEASE_UNTIL], ARGV[1 + JOB_INDEX], ARGV[1 + JOB_MIN_ID], ARGV[1 + JOB_MAX_ID],"
+                         " ARGV[1 + JOB_STATUS], ARGV[1 + JOB_COUNTERS], ARGV[1 + JOB_USER_ID]})",
+                         JOB_FIELDS, v);
+    CHECK(r && r->type == REDIS_REPLY_STRING, "job reply");
+    if (r && r->type == REDIS_REPLY_STRING)
+        CHECK_STR(r->str, "onitdwlxabscu");
+    freeReplyObject(r);
+    const char *w[JOB_STEP_FIELDS] = {
+        [STEP_ORG] = "o", [STEP_NOW] = "n", [STEP_BASE_ID] = "b", [STEP_JOB_ID] = "j", [STEP_OWNER] = "w",
+        [STEP_LEASE_UNTIL] = "l", [STEP_LIMIT] = "m", [STEP_RETENTION_MS] = "r",
+    };
+    r = eval(rc, "",
+             "return table.concat({ARGV[1 + STEP_ORG], ARGV[1 + STEP_NOW], ARGV[1 + STEP_BASE_ID],"
+             " ARGV[1 + STEP_JOB_ID], ARGV[1 + STEP_OWNER], ARGV[1 + STEP_LEASE_UNTIL], ARGV[1 + STEP_LIMIT],"
+             " ARGV[1 + STEP_RETENTION_MS]})",
+             JOB_STEP_FIELDS, w);
+    CHECK(r && r->type == REDIS_REPLY_STRING, "step reply");
+    if (r && r->type == REDIS_REPLY_STRING)
+        CHECK_STR(r->str, "onbjwlmr");
+    freeReplyObject(r);
+    char want[64];
+    snprintf(want, sizeof(want), "%d,%d,%d,%d,%d", INGEST_FIELDS, LEASE_FIELDS, OUTCOME_FIELDS, JOB_FIELDS,
+             JOB_STEP_FIELDS);
+    r = eval(rc, "", "return INGEST_FIELDS .. ',' .. LEASE_FIELDS .. ',' .. OUTCOME_FIELDS .. ',' .. JOB_FIELDS"
+                     " .. ',' .. JOB_STEP_FIELDS", 0, NULL);
+    CHECK(r && r->type == REDIS_REPLY_STRING, "counts reply");
+    if (r && r->type == REDIS_REPLY_STRING)
+        CHECK_STR(r->str, want);
+    freeReplyObject(r);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_fields <store/lua/lib>\n");
+        return 2;
+    }
+    char *lease_lib = read_file(argv[1], "lease.lua");
+    CHECK(lease_lib != NULL, "cannot read %s/lease.lua", argv[1]);
+    int port = free_port();
+    pid_t pid = port > 0 ? start_redis(port) : -1;
+    CHECK(pid > 0, "cannot start redis-server");
+    redisContext *rc = NULL;
+    for (int i = 0; pid > 0 && i < 100; i++) { /* up to 10 s for it to listen */
+        rc = redisConnect("127.0.0.1", port);
+        if (rc && !rc->err)
+            break;
+        redisFree(rc);
+        rc = NULL;
+        usleep(100 * 1000);
+    }
+    CHECK(rc != NULL, "cannot connect to redis-server on port %d", port);
+    if (rc && lease_lib) {
+        lease_round_trip(rc, lease_lib);
+        outcome_round_trip(rc);
+        ingest_round_trip(rc);
+        job_round_trip(rc);
+    }
+    redisFree(rc);
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    free(lease_lib);
+    return CHECK_DONE();
+}
