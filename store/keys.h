@@ -5,6 +5,7 @@
  * (conf.partitions). Every key of a partition starts with the partition
  * prefix "hookd:{p}" whose hash tag {p} keeps them in one Redis Cluster slot,
  * so each Lua script (given the prefix as KEYS[1]) touches one partition.
+ * In a cluster the tag is "{p.n}" instead (key_cluster_tags below).
  * The scripts in store/lua/ build the per-partition names below from that
  * prefix; this comment is their reference.
  *
@@ -75,9 +76,18 @@ static inline int key_partition(const char *org_id, int partitions)
     return (int)(h % (uint32_t)partitions);
 }
 
+/* Each partition's hash tag when Redis is a cluster (store/cluster.h says
+ * why they differ); NULL with a single Redis, whose tags are the partition
+ * numbers. Set by store/redis.c before the store is first ready, so every
+ * prefix made after that names the right keys. */
+extern char (*key_cluster_tags)[24];
+
 static inline void key_prefix(char out[KEY_PREFIX_MAX], int partition)
 {
-    snprintf(out, KEY_PREFIX_MAX, "hookd:{%d}", partition);
+    if (key_cluster_tags)
+        snprintf(out, KEY_PREFIX_MAX, "hookd:{%s}", key_cluster_tags[partition]);
+    else
+        snprintf(out, KEY_PREFIX_MAX, "hookd:{%d}", partition);
 }
 
 #define KEY_GLOBAL "hookd:{g}"

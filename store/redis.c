@@ -10,54 +10,89 @@
 
 #include "conf/conf.h"
 #include "conf/log.h"
+#include "store/cluster.h"
 #include "store/ids.h"
+#include "store/keys.h"
 #include "store/redis_config.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define NODES_MAX 64        /* masters, and former masters, ever seen */
+#define REDIRECTS_MAX 5     /* MOVED/ASK/TRYAGAIN a command may follow */
+#define TRYAGAIN_MS 20      /* a multi-key call during a slot migration */
+
+char (*key_cluster_tags)[24]; /* store/keys.h; NULL until a cluster is seen */
+
+/* One Redis server: the seed of redis_url, or a cluster master. */
+struct node {
+    char host[256];
+    int port;
+    char addr[280];          /* host:port, for log lines */
+    redisAsyncContext *ac;   /* NULL while disconnected */
+    int connected;
+    int ready;               /* connected and every script loaded */
+    int loading;             /* SCRIPT LOAD replies still awaited */
+    int in_map;              /* single Redis: always; cluster: owns slots now */
+    long pending;
+    int64_t progress_ms;     /* last reply, or when pending went 0 -> 1 */
+    int64_t connect_ms;      /* when the current connect began */
+    int64_t backoff_ms;
+    struct event *reconnect_ev;
+};
+
+enum store_mode { MODE_UNKNOWN, MODE_SINGLE, MODE_CLUSTER };
 
 /* One heap context per command in flight: the only privdata hiredis sees.
  * Freed in exactly one place, on_reply, which hiredis runs once (with NULL
- * when the connection dies). For scripts it keeps a copy of the arguments
- * so a NOSCRIPT answer can be retried as EVAL. */
+ * when the connection dies), unless on_reply sends it on (NOSCRIPT as EVAL,
+ * MOVED/ASK to another master). It keeps a copy of the arguments for that. */
 struct cmd {
     store_cb cb;
     void *priv;
-    int script; /* -1 for plain commands */
+    int script;              /* -1 for plain commands and EVAL */
     int argc;
-    const char **argv; /* scripts only: points into this same allocation */
-    size_t *lens;      /* scripts only: likewise */
+    const char **argv;       /* points into this same allocation */
+    size_t *lens;            /* likewise */
+    unsigned slot;           /* of the first key (cluster routing) */
+    int redirects;
+    struct node *node;       /* where it was sent */
     int64_t sent_ms;
 };
 
 static struct {
     struct event_base *base;
     const struct conf *conf;
-    redisAsyncContext *ac; /* NULL while disconnected */
-    int connected;
+    enum store_mode mode;
+    struct node *nodes[NODES_MAX]; /* [0] is the seed; owned */
+    int nnodes;
+    unsigned char slot_node[CLUSTER_SLOTS]; /* cluster: index into nodes */
     int ready;
-    int loading;           /* SCRIPT LOAD replies still awaited */
+    int refreshing;          /* a CLUSTER SLOTS in flight */
     int closing;
-    int64_t backoff_ms;
-    struct event *reconnect_ev;
     struct event *watchdog_ev;
-    long pending;
-    int64_t progress_ms;   /* last reply, or when pending went 0 -> 1 */
-    int64_t connect_ms;    /* when the current connect began */
     unsigned long long sent;
     double rtt_sum_ms;
     unsigned long long rtt_n;
     void (*on_ready)(void *);
     void *on_ready_arg;
-    char addr[280];        /* host:port, for log lines */
 } S;
 
-static void connect_now(void);
+static void node_connect(struct node *n);
+static int send_cmd(struct node *n, struct cmd *c);
+static void load_scripts(struct node *n);
+static void refresh_topology(void);
 
-long store_pending(void) { return S.pending; }
+long store_pending(void)
+{
+    long p = 0;
+    for (int i = 0; i < S.nnodes; i++)
+        p += S.nodes[i]->pending;
+    return p;
+}
 unsigned long long store_commands_sent(void) { return S.sent; }
 double store_rtt_avg_ms(void) { return S.rtt_n ? S.rtt_sum_ms / (double)S.rtt_n : 0; }
-int store_ready(void) { return S.ready && S.ac != NULL; }
+int store_ready(void) { return S.ready; }
+int store_is_cluster(void) { return S.mode == MODE_CLUSTER; }
 
 void store_on_ready(void (*fn)(void *), void *arg)
 {
@@ -65,63 +100,221 @@ void store_on_ready(void (*fn)(void *), void *arg)
     S.on_ready_arg = arg;
 }
 
-static void cmd_free(struct cmd *c)
+/* Ready when every node that owns slots is: one Redis, or every master. */
+static void update_ready(void)
 {
-    free(c); /* the argument copy lives in the same block */
+    int ready = S.mode != MODE_UNKNOWN;
+    for (int i = 0; i < S.nnodes && ready; i++)
+        if (S.nodes[i]->in_map && !S.nodes[i]->ready)
+            ready = 0;
+    if (S.mode == MODE_CLUSTER)
+        for (int s = 0; s < CLUSTER_SLOTS && ready; s++)
+            if (S.slot_node[s] >= S.nnodes)
+                ready = 0; /* a slot nobody serves */
+    int was = S.ready;
+    S.ready = ready;
+    if (ready && !was) {
+        LOG_INFO("redis: ready", "mode", S.mode == MODE_CLUSTER ? "cluster" : "single", NULL);
+        redis_config_check();
+        if (S.on_ready)
+            S.on_ready(S.on_ready_arg);
+    }
 }
 
-static void schedule_reconnect(void)
+static struct node *node_find(const char *host, int port)
 {
-    if (S.closing)
+    for (int i = 0; i < S.nnodes; i++)
+        if (S.nodes[i]->port == port && strcmp(S.nodes[i]->host, host) == 0)
+            return S.nodes[i];
+    return NULL;
+}
+
+static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg);
+
+/* The node for host:port, made (and connecting) if new; NULL when full. */
+static struct node *node_get(const char *host, int port)
+{
+    struct node *n = node_find(host, port);
+    if (n || S.nnodes == NODES_MAX)
+        return n;
+    n = calloc(1, sizeof(*n));
+    if (!n)
+        return NULL;
+    snprintf(n->host, sizeof(n->host), "%s", host);
+    n->port = port;
+    snprintf(n->addr, sizeof(n->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    n->backoff_ms = BACKOFF_MIN_MS;
+    n->reconnect_ev = evtimer_new(S.base, on_reconnect_timer, n);
+    if (!n->reconnect_ev) {
+        free(n);
+        return NULL;
+    }
+    S.nodes[S.nnodes++] = n;
+    node_connect(n);
+    return n;
+}
+
+static int node_index(const struct node *n)
+{
+    for (int i = 0; i < S.nnodes; i++)
+        if (S.nodes[i] == n)
+            return i;
+    return -1;
+}
+
+/* Where a command for `slot` goes: the one Redis, or the slot's master. */
+static struct node *route(unsigned slot)
+{
+    if (S.mode != MODE_CLUSTER)
+        return S.nodes[0];
+    int i = S.slot_node[slot];
+    return i < S.nnodes ? S.nodes[i] : NULL;
+}
+
+static void schedule_reconnect(struct node *n)
+{
+    if (S.closing || event_pending(n->reconnect_ev, EV_TIMEOUT, NULL))
         return;
-    struct timeval tv = {S.backoff_ms / 1000, (S.backoff_ms % 1000) * 1000};
-    event_add(S.reconnect_ev, &tv);
-    S.backoff_ms = S.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : S.backoff_ms * 2;
+    struct timeval tv = {n->backoff_ms / 1000, (n->backoff_ms % 1000) * 1000};
+    event_add(n->reconnect_ev, &tv);
+    n->backoff_ms = n->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : n->backoff_ms * 2;
 }
 
-static int send_cmd(struct cmd *c, int argc, const char **argv, const size_t *lens);
-static void load_scripts(void);
+/* A copy of a call, routed by its first key (argv[key]; -1: none). */
+static struct cmd *cmd_new(store_cb cb, void *priv, int script, int argc, const char **argv, const size_t *lens,
+                           int key)
+{
+    size_t bytes = sizeof(struct cmd) + (size_t)argc * (sizeof(char *) + sizeof(size_t));
+    for (int i = 0; i < argc; i++)
+        bytes += (lens ? lens[i] : strlen(argv[i])) + 1;
+    struct cmd *c = calloc(1, bytes);
+    if (!c)
+        return NULL;
+    c->cb = cb, c->priv = priv, c->script = script, c->argc = argc;
+    c->argv = (const char **)(c + 1);
+    c->lens = (size_t *)(c->argv + argc);
+    char *data = (char *)(c->lens + argc);
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        memcpy(data, argv[i], len);
+        data[len] = '\0';
+        c->argv[i] = data, c->lens[i] = len;
+        data += len + 1;
+    }
+    c->slot = key >= 0 && key < argc ? cluster_keyslot(c->argv[key], c->lens[key]) : 0;
+    return c;
+}
+
+static void on_asking(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac, (void)r, (void)priv;
+}
+
+static void on_tryagain(evutil_socket_t fd, short what, void *arg)
+{
+    struct cmd *c = arg;
+    struct node *n = route(c->slot);
+    if (!n || send_cmd(n, c) < 0) {
+        c->cb(NULL, c->priv);
+        free(c);
+    }
+}
+
+/* A cluster's answer that the call belongs elsewhere (or later): sent on,
+ * and 1; 0 when it is not such an answer or the call is out of redirects. */
+static int follow_redirect(struct node *from, struct cmd *c, const redisReply *reply)
+{
+    if (S.mode != MODE_CLUSTER || c->redirects >= REDIRECTS_MAX)
+        return 0;
+    c->redirects++;
+    if (strncmp(reply->str, "TRYAGAIN", 8) == 0) {
+        struct timeval tv = {0, TRYAGAIN_MS * 1000};
+        return event_base_once(S.base, -1, EV_TIMEOUT, on_tryagain, c, &tv) == 0;
+    }
+    char host[256];
+    int slot, port, kind = cluster_redirect(reply->str, &slot, host, &port);
+    if (!kind)
+        return 0;
+    struct node *to = node_get(host[0] ? host : from->host, port);
+    if (!to || !to->ac)
+        return 0;
+    if (kind == 1) { /* MOVED: the slot has a new owner; learn the whole map */
+        S.slot_node[slot] = (unsigned char)node_index(to);
+        to->in_map = 1;
+        refresh_topology();
+    } else if (redisAsyncCommand(to->ac, on_asking, NULL, "ASKING") != REDIS_OK) {
+        return 0;
+    }
+    return send_cmd(to, c) == 0;
+}
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct cmd *c = privdata;
+    struct node *n = c->node;
     redisReply *reply = r;
-    S.pending--;
+    n->pending--;
     int64_t now = now_ms();
-    S.progress_ms = now;
+    n->progress_ms = now;
     S.rtt_sum_ms += (double)(now - c->sent_ms);
     S.rtt_n++;
-    if (reply && reply->type == REDIS_REPLY_ERROR && c->script >= 0 &&
-        strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-        /* Redis lost its script cache (restart, SCRIPT FLUSH): run this one
-         * call as EVAL and reload the cache for the calls that follow. */
+    if (reply && reply->type == REDIS_REPLY_ERROR && c->script >= 0 && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+        /* This Redis lost its script cache (restart, SCRIPT FLUSH, a new
+         * master): run this one call as EVAL and reload the cache for the
+         * calls that follow. */
         const struct script *s = script_get((enum script_id)c->script);
         c->argv[0] = "EVAL";
         c->argv[1] = s->body; /* static: the block keeps only the caller's arguments */
         c->lens[0] = 4;
         c->lens[1] = strlen(s->body);
         c->script = -1;
-        if (send_cmd(c, c->argc, c->argv, c->lens) == 0) {
-            if (!S.loading)
-                load_scripts();
+        if (send_cmd(n, c) == 0) {
+            if (!n->loading)
+                load_scripts(n);
             return;
         }
         reply = NULL;
     }
+    if (reply && reply->type == REDIS_REPLY_ERROR && follow_redirect(n, c, reply))
+        return;
     c->cb(reply, c->priv);
-    cmd_free(c);
+    free(c); /* the argument copy lives in the same block */
 }
 
-static int send_cmd(struct cmd *c, int argc, const char **argv, const size_t *lens)
+static int send_cmd(struct node *n, struct cmd *c)
 {
-    if (!S.ac)
+    if (!n->ac)
         return -1;
-    if (redisAsyncCommandArgv(S.ac, on_reply, c, argc, argv, lens) != REDIS_OK)
+    if (redisAsyncCommandArgv(n->ac, on_reply, c, c->argc, c->argv, c->lens) != REDIS_OK)
         return -1;
-    if (S.pending++ == 0)
-        S.progress_ms = now_ms();
+    if (n->pending++ == 0)
+        n->progress_ms = now_ms();
+    c->node = n;
     c->sent_ms = now_ms();
     S.sent++;
+    return 0;
+}
+
+/* A call to node n itself, not routed (topology, SCRIPT LOAD, SELECT). */
+static int node_call(struct node *n, store_cb cb, void *priv, int argc, const char **argv)
+{
+    struct cmd *c = cmd_new(cb, priv, -1, argc, argv, NULL, -1);
+    if (!c)
+        return -1;
+    if (send_cmd(n, c) < 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int submit(struct cmd *c)
+{
+    struct node *n = route(c->slot);
+    if (!n || send_cmd(n, c) < 0) {
+        free(c);
+        return -1;
+    }
     return 0;
 }
 
@@ -129,17 +322,8 @@ int store_command(store_cb cb, void *priv, int argc, const char **argv, const si
 {
     if (!store_ready())
         return -1;
-    struct cmd *c = calloc(1, sizeof(*c));
-    if (!c)
-        return -1;
-    c->cb = cb;
-    c->priv = priv;
-    c->script = -1;
-    if (send_cmd(c, argc, argv, lens) < 0) {
-        free(c);
-        return -1;
-    }
-    return 0;
+    struct cmd *c = cmd_new(cb, priv, -1, argc, argv, lens, argc > 1 ? 1 : -1);
+    return c ? submit(c) : -1;
 }
 
 int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
@@ -147,81 +331,111 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
 {
     if (!store_ready())
         return -1;
-    /* One allocation: the context, the argv and lens arrays, and a copy of
-     * the caller's arguments (kept so that NOSCRIPT can be retried as EVAL). */
-    int total = argc + 3;
-    size_t bytes = sizeof(struct cmd) + (size_t)total * (sizeof(char *) + sizeof(size_t)) + 16;
-    for (int i = 0; i < argc; i++)
-        bytes += (lens ? lens[i] : strlen(argv[i])) + 1;
-    struct cmd *c = calloc(1, bytes);
-    if (!c)
-        return -1;
-    c->cb = cb;
-    c->priv = priv;
-    c->script = (int)id;
-    c->argc = total;
-    c->argv = (const char **)(c + 1);
-    c->lens = (size_t *)(c->argv + total);
-    char *data = (char *)(c->lens + total);
-    char *nk = data;
-    data += snprintf(nk, 16, "%d", nkeys) + 1;
-    c->argv[0] = "EVALSHA";
-    c->argv[1] = script_get(id)->sha;
-    c->argv[2] = nk;
+    /* EVALSHA sha nkeys, then the caller's keys and arguments */
+    const char *all[argc + 3];
+    size_t all_lens[argc + 3];
+    char nk[16];
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    all[0] = "EVALSHA", all[1] = script_get(id)->sha, all[2] = nk;
     for (int i = 0; i < 3; i++)
-        c->lens[i] = strlen(c->argv[i]);
-    for (int i = 0; i < argc; i++) {
-        size_t len = lens ? lens[i] : strlen(argv[i]);
-        memcpy(data, argv[i], len);
-        data[len] = '\0';
-        c->argv[i + 3] = data;
-        c->lens[i + 3] = len;
-        data += len + 1;
-    }
-    if (send_cmd(c, total, c->argv, c->lens) < 0) {
-        free(c);
-        return -1;
-    }
-    return 0;
+        all_lens[i] = strlen(all[i]);
+    for (int i = 0; i < argc; i++)
+        all[i + 3] = argv[i], all_lens[i + 3] = lens ? lens[i] : strlen(argv[i]);
+    struct cmd *c = cmd_new(cb, priv, (int)id, argc + 3, all, all_lens, nkeys > 0 ? 3 : -1);
+    return c ? submit(c) : -1;
 }
 
+/* A SCRIPT LOAD reply; priv is the node's index and the script's, packed. */
 static void on_script_loaded(redisReply *reply, void *priv)
 {
-    const struct script *s = priv;
+    long v = (long)(intptr_t)priv;
+    struct node *n = S.nodes[v / SCRIPT_COUNT];
+    const struct script *s = script_get((enum script_id)(v % SCRIPT_COUNT));
     if (!reply || reply->type != REDIS_REPLY_STRING || strcmp(reply->str, s->sha) != 0) {
-        LOG_ERR("redis: SCRIPT LOAD failed", "script", s->name,
+        LOG_ERR("redis: SCRIPT LOAD failed", "redis", n->addr, "script", s->name,
                 "error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply", NULL);
-        S.loading = 0;
+        n->loading = 0;
         return; /* stays not ready; the watchdog or a disconnect retries */
     }
-    if (--S.loading == 0 && !S.ready) {
-        S.ready = 1;
-        S.backoff_ms = BACKOFF_MIN_MS;
-        LOG_INFO("redis: ready", NULL);
-        redis_config_check();
-        if (S.on_ready)
-            S.on_ready(S.on_ready_arg);
+    if (--n->loading == 0 && !n->ready) {
+        n->ready = 1;
+        n->backoff_ms = BACKOFF_MIN_MS;
+        update_ready();
     }
 }
 
-static void load_scripts(void)
+static void load_scripts(struct node *n)
 {
-    S.loading = SCRIPT_COUNT;
+    int idx = node_index(n);
+    n->loading = SCRIPT_COUNT;
     for (int i = 0; i < SCRIPT_COUNT; i++) {
-        const struct script *s = script_get((enum script_id)i);
-        struct cmd *c = calloc(1, sizeof(*c));
-        const char *argv[3] = {"SCRIPT", "LOAD", s->body};
-        size_t lens[3] = {6, 4, strlen(s->body)};
-        if (!c) {
-            S.loading = 0;
+        const char *argv[3] = {"SCRIPT", "LOAD", script_get((enum script_id)i)->body};
+        if (node_call(n, on_script_loaded, (void *)(intptr_t)(idx * SCRIPT_COUNT + i), 3, argv) < 0) {
+            n->loading = 0;
             return;
         }
-        c->cb = on_script_loaded;
-        c->priv = (void *)s;
-        c->script = -1;
-        if (send_cmd(c, 3, argv, lens) < 0) {
-            free(c);
-            S.loading = 0;
+    }
+}
+
+/* The slot map from CLUSTER SLOTS: each range's master (a new one is
+ * connected), and which nodes own slots now. */
+static void apply_topology(const struct cluster_range *r, int nr)
+{
+    for (int i = 0; i < S.nnodes; i++)
+        S.nodes[i]->in_map = 0;
+    memset(S.slot_node, 0xff, sizeof(S.slot_node));
+    for (int i = 0; i < nr; i++) {
+        struct node *n = node_get(r[i].host[0] ? r[i].host : S.nodes[0]->host, r[i].port);
+        if (!n)
+            continue;
+        n->in_map = 1;
+        memset(S.slot_node + r[i].first, node_index(n), (size_t)(r[i].last - r[i].first + 1));
+        if (n->connected && !n->ready && !n->loading)
+            load_scripts(n);
+    }
+}
+
+static void on_topology(redisReply *reply, void *priv)
+{
+    struct node *from = priv;
+    S.refreshing = 0;
+    struct cluster_range ranges[CLUSTER_SLOTS / 8];
+    int nr = reply ? cluster_parse_slots(reply, ranges, (int)(sizeof(ranges) / sizeof(ranges[0]))) : -1;
+    if (S.mode == MODE_UNKNOWN && reply && nr < 0) {
+        S.mode = MODE_SINGLE; /* "cluster support disabled": one Redis, as always */
+        from->in_map = 1;
+        load_scripts(from);
+        return;
+    }
+    if (nr <= 0)
+        return; /* Redis went away, or a cluster with no slots yet: asked again */
+    if (S.mode == MODE_UNKNOWN) {
+        int P = (int)S.conf->partitions;
+        char(*tags)[24] = calloc((size_t)P, sizeof(*tags));
+        if (!tags)
+            return;
+        for (int p = 0; p < P; p++)
+            cluster_tag(p, P, tags[p]);
+        key_cluster_tags = tags;
+        S.mode = MODE_CLUSTER;
+        char masters[16];
+        snprintf(masters, sizeof(masters), "%d", nr);
+        LOG_INFO("redis: cluster", "slot_ranges", masters, NULL);
+    }
+    apply_topology(ranges, nr);
+    update_ready();
+}
+
+/* Ask a connected node for the slot map (at most one question at a time). */
+static void refresh_topology(void)
+{
+    if (S.refreshing || S.closing)
+        return;
+    for (int i = 0; i < S.nnodes; i++) {
+        struct node *n = S.nodes[i];
+        const char *argv[2] = {"CLUSTER", "SLOTS"};
+        if (n->connected && node_call(n, on_topology, n, 2, argv) == 0) {
+            S.refreshing = 1;
             return;
         }
     }
@@ -235,93 +449,103 @@ static void on_select(redisReply *reply, void *priv)
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
+    struct node *n = ac->data;
     if (status != REDIS_OK) {
-        LOG_WARNING("redis: connect failed", "redis", S.addr, "error", ac->errstr, NULL);
-        S.ac = NULL; /* hiredis frees the context after this callback */
-        schedule_reconnect();
+        LOG_WARNING("redis: connect failed", "redis", n->addr, "error", ac->errstr, NULL);
+        n->ac = NULL; /* hiredis frees the context after this callback */
+        schedule_reconnect(n);
         return;
     }
-    S.connected = 1;
-    LOG_INFO("redis: connected", "redis", S.addr, NULL);
-    if (S.conf->redis_db) {
+    n->connected = 1;
+    LOG_INFO("redis: connected", "redis", n->addr, NULL);
+    if (S.mode != MODE_CLUSTER && S.conf->redis_db) {
         char db[16];
         snprintf(db, sizeof(db), "%d", S.conf->redis_db);
         const char *argv[2] = {"SELECT", db};
-        size_t lens[2] = {6, strlen(db)};
-        struct cmd *c = calloc(1, sizeof(*c));
-        if (c) {
-            c->cb = on_select;
-            c->script = -1;
-            if (send_cmd(c, 2, argv, lens) < 0)
-                free(c);
-        }
+        node_call(n, on_select, NULL, 2, argv);
     }
-    load_scripts();
+    if (S.mode == MODE_SINGLE)
+        load_scripts(n);
+    else if (S.mode == MODE_UNKNOWN) {
+        S.refreshing = 0;
+        refresh_topology(); /* its answer says which kind of Redis this is */
+    } else if (n->in_map)
+        load_scripts(n);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
-    S.ac = NULL;
-    S.connected = 0;
-    S.ready = 0;
-    S.loading = 0;
-    S.pending = 0;
-    if (!S.closing)
-        LOG_WARNING("redis: disconnected", "redis", S.addr, "error", status == REDIS_OK ? "closed" : ac->errstr, NULL);
-    schedule_reconnect();
+    struct node *n = ac->data;
+    n->ac = NULL;
+    n->connected = n->ready = n->loading = 0;
+    n->pending = 0;
+    if (S.closing)
+        return;
+    LOG_WARNING("redis: disconnected", "redis", n->addr, "error", status == REDIS_OK ? "closed" : ac->errstr, NULL);
+    update_ready();
+    schedule_reconnect(n);
+    if (S.mode == MODE_CLUSTER)
+        refresh_topology(); /* a failover may have promoted a replica */
 }
 
-static void connect_now(void)
+static void node_connect(struct node *n)
 {
-    redisAsyncContext *ac = redisAsyncConnect(S.conf->redis_host, S.conf->redis_port);
+    redisAsyncContext *ac = redisAsyncConnect(n->host, n->port);
     if (!ac) {
-        schedule_reconnect();
+        schedule_reconnect(n);
         return;
     }
     if (ac->err) {
-        LOG_WARNING("redis: connect failed", "redis", S.addr, "error", ac->errstr, NULL);
+        LOG_WARNING("redis: connect failed", "redis", n->addr, "error", ac->errstr, NULL);
         redisAsyncFree(ac);
-        schedule_reconnect();
+        schedule_reconnect(n);
         return;
     }
+    ac->data = n;
     if (redisLibeventAttach(ac, S.base) != REDIS_OK) {
         redisAsyncFree(ac);
-        schedule_reconnect();
+        schedule_reconnect(n);
         return;
     }
-    S.connect_ms = now_ms();
+    n->connect_ms = now_ms();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    S.ac = ac;
+    n->ac = ac;
 }
 
 static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
 {
-    if (!S.ac && !S.closing)
-        connect_now();
+    struct node *n = arg;
+    /* a former master that owns nothing now is left alone */
+    if (!n->ac && !S.closing && (n->in_map || n == S.nodes[0]))
+        node_connect(n);
+}
+
+static void node_drop(struct node *n, const char *why)
+{
+    LOG_WARNING(why, "redis", n->addr, NULL);
+    redisAsyncContext *ac = n->ac;
+    n->ac = NULL;
+    redisAsyncFree(ac);
+    schedule_reconnect(n);
 }
 
 /* hiredis has no command timeouts: if replies stop coming while commands
  * wait, drop the connection; every waiting callback then gets NULL. */
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-    if (S.ac && S.pending > 0 && now_ms() - S.progress_ms > S.conf->redis_timeout_ms) {
-        LOG_WARNING("redis: replies stalled; reconnecting", "redis", S.addr, NULL);
-        redisAsyncContext *ac = S.ac;
-        S.ac = NULL;
-        redisAsyncFree(ac);
-        if (!event_pending(S.reconnect_ev, EV_TIMEOUT, NULL))
-            schedule_reconnect();
-    } else if (S.ac && !S.connected && now_ms() - S.connect_ms > S.conf->redis_timeout_ms) {
-        LOG_WARNING("redis: connect timed out", "redis", S.addr, NULL);
-        redisAsyncContext *ac = S.ac;
-        S.ac = NULL;
-        redisAsyncFree(ac);
-        if (!event_pending(S.reconnect_ev, EV_TIMEOUT, NULL))
-            schedule_reconnect();
-    } else if (S.ac && S.connected && !S.ready && S.loading == 0) {
-        load_scripts(); /* an earlier SCRIPT LOAD failed: try again */
+    int64_t now = now_ms();
+    for (int i = 0; i < S.nnodes; i++) {
+        struct node *n = S.nodes[i];
+        if (n->ac && n->pending > 0 && now - n->progress_ms > S.conf->redis_timeout_ms)
+            node_drop(n, "redis: replies stalled; reconnecting");
+        else if (n->ac && !n->connected && now - n->connect_ms > S.conf->redis_timeout_ms)
+            node_drop(n, "redis: connect timed out");
+        else if (n->ac && n->connected && n->in_map && !n->ready && n->loading == 0)
+            load_scripts(n); /* an earlier SCRIPT LOAD failed: try again */
     }
+    if (S.mode == MODE_CLUSTER && !S.ready)
+        refresh_topology(); /* until every slot has a live master */
 }
 
 int store_init(struct event_base *base, const struct conf *c)
@@ -329,30 +553,34 @@ int store_init(struct event_base *base, const struct conf *c)
     memset(&S, 0, sizeof(S));
     S.base = base;
     S.conf = c;
-    S.backoff_ms = BACKOFF_MIN_MS;
-    snprintf(S.addr, sizeof(S.addr), strchr(c->redis_host, ':') ? "[%s]:%d" : "%s:%d", c->redis_host, c->redis_port);
     if (scripts_init() < 0)
         return -1;
-    S.reconnect_ev = evtimer_new(base, on_reconnect_timer, NULL);
     S.watchdog_ev = event_new(base, -1, EV_PERSIST, on_watchdog, NULL);
     struct timeval sec = {1, 0};
-    if (!S.reconnect_ev || !S.watchdog_ev || event_add(S.watchdog_ev, &sec) < 0)
+    if (!S.watchdog_ev || event_add(S.watchdog_ev, &sec) < 0)
         return -1;
-    connect_now();
-    return 0;
+    return node_get(c->redis_host, c->redis_port) ? 0 : -1;
 }
 
 void store_close(void)
 {
     S.closing = 1;
-    if (S.ac) {
-        redisAsyncContext *ac = S.ac;
-        S.ac = NULL;
-        redisAsyncFree(ac);
+    for (int i = 0; i < S.nnodes; i++) { /* every waiting callback gets NULL */
+        struct node *n = S.nodes[i];
+        if (n->ac) {
+            redisAsyncContext *ac = n->ac;
+            n->ac = NULL;
+            redisAsyncFree(ac);
+        }
     }
-    if (S.reconnect_ev)
-        event_free(S.reconnect_ev);
+    for (int i = 0; i < S.nnodes; i++) {
+        event_free(S.nodes[i]->reconnect_ev);
+        free(S.nodes[i]);
+    }
+    S.nnodes = 0;
     if (S.watchdog_ev)
         event_free(S.watchdog_ev);
-    S.reconnect_ev = S.watchdog_ev = NULL;
+    S.watchdog_ev = NULL;
+    free(key_cluster_tags);
+    key_cluster_tags = NULL;
 }

@@ -1,5 +1,10 @@
 /*
- * redis: hookd's one connection to Redis, asynchronous, on the loop.
+ * redis: hookd's connections to Redis, asynchronous, on the loop: one to a
+ * single Redis, or one to each master of a Redis Cluster (the kind is asked
+ * of the redis_url node with CLUSTER SLOTS when it first connects). In a
+ * cluster each call goes to the master of its first key's slot, follows
+ * MOVED (and learns the new map) and ASK, and is retried on TRYAGAIN; a
+ * disconnect or MOVED refreshes the map, so a failover is followed.
  *
  * Commands are pipelined by hiredis. The connection is "ready" once it is
  * up and every Lua script is loaded; until then, and while Redis is away,
@@ -27,6 +32,9 @@ typedef void (*store_cb)(redisReply *reply, void *priv);
 int store_init(struct event_base *base, const struct conf *c);
 void store_close(void);
 int store_ready(void);
+/* 1 when redis_url named a node of a Redis Cluster (then every call is
+ * routed to the master of its first key's slot, store/cluster.h). */
+int store_is_cluster(void);
 /* Called each time the connection becomes ready (first time and after a
  * reconnect), e.g. to wake the pump. */
 void store_on_ready(void (*fn)(void *), void *arg);

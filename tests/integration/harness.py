@@ -101,6 +101,90 @@ class Redis:
         return "redis://127.0.0.1:%d/0" % self.port
 
 
+class RedisCluster:
+    """A Redis Cluster of `masters` masters (and `replicas` replicas each)
+    on free ports, made with redis-cli --cluster create; `url` names the
+    first node, as a user would. cli() follows redirects (-c)."""
+
+    def __init__(self, masters=3, replicas=0, aof=False):
+        self.nodes = []
+        self.aof = aof
+        for _ in range(masters * (1 + replicas)):
+            n = Redis.__new__(Redis)
+            n.port, n.dir, n.aof, n.proc = self._free_port(), tempfile.mkdtemp(prefix="hookd-cluster-"), aof, None
+            n.start = self._starter(n)
+            n.start()
+            self.nodes.append(n)
+        addrs = ["127.0.0.1:%d" % n.port for n in self.nodes]
+        subprocess.check_call(["redis-cli", "--cluster", "create", *addrs, "--cluster-replicas", str(replicas),
+                               "--cluster-yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for n in self.nodes:
+            wait_for(lambda: "cluster_state:ok" in n.cli("CLUSTER", "INFO"), what="cluster state ok")
+        self.port = self.nodes[0].port
+
+    @staticmethod
+    def _free_port():
+        """A free port whose cluster bus port (+10000) is free too."""
+        while True:
+            p = free_port()
+            if p + 10000 > 65535:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p + 10000))
+                    return p
+                except OSError:
+                    pass
+
+    @staticmethod
+    def _starter(n):
+        def start():
+            args = ["redis-server", "--port", str(n.port), "--bind", "127.0.0.1", "--dir", n.dir, "--save", "",
+                    "--appendonly", "yes" if n.aof else "no", "--appendfsync", "always",
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", "2000"]
+            n.proc = _spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for(lambda: n._ping(), what="redis to start")
+        return start
+
+    def cli(self, *args):
+        if str(args[0]).upper() in ("KEYS", "--SCAN"):  # each node holds its own slots' keys
+            return "".join(n.cli(*args) for n in self.nodes)
+        return subprocess.check_output(["redis-cli", "-c", "-p", str(self.port), *map(str, args)],
+                                       stderr=subprocess.DEVNULL).decode()
+
+    def masters(self):
+        """{port: number of slots} of the masters, from CLUSTER NODES."""
+        out = {}
+        for line in self.nodes[0].cli("CLUSTER", "NODES").splitlines():
+            f = line.split()
+            if "master" in f[2] and "fail" not in f[2]:
+                port = int(f[1].split("@")[0].split(":")[1])
+                out[port] = sum(int(r.split("-")[1]) - int(r.split("-")[0]) + 1 if "-" in r else 1
+                                for r in f[8:] if not r.startswith("["))
+        return out
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
+
+    def close(self):
+        for n in self.nodes:
+            n.close()
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+
+def test_redis(aof=False):
+    """The Redis a test class runs against: one Redis, or with
+    HOOKD_TEST_REDIS=cluster a 3-master cluster (the ctest label 'cluster')."""
+    if os.environ.get("HOOKD_TEST_REDIS") == "cluster":
+        return RedisCluster(aof=aof)
+    return Redis(aof=aof)
+
+
 class Hookd:
     def __init__(self, redis, preexec_fn=None, **conf):
         self.port = free_port()
@@ -346,7 +430,7 @@ class HookdCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.redis = Redis(aof=cls.redis_aof)
+        cls.redis = test_redis(aof=cls.redis_aof)
         cls.hookd = Hookd(cls.redis, **cls.hookd_conf)
         cls.hookd.wait_ready()
         if cls.class_receiver:

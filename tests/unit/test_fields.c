@@ -6,47 +6,16 @@
  *
  * usage: test_fields <store/lua/lib directory>
  */
-#include <arpa/inet.h>
-#include <hiredis/hiredis.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "store/fields.h"
 #include "store/lease.h"
 #include "tests/unit/check.h"
+#include "tests/unit/redis_child.h"
 
 extern const char lua_fields[]; /* generated with the scripts (cmake/embed_lua.cmake) */
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &n) < 0)
-        return -1;
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static pid_t start_redis(int port)
-{
-    char ports[16];
-    snprintf(ports, sizeof(ports), "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        execlp("redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
 
 static char *read_file(const char *dir, const char *name)
 {
@@ -220,30 +189,16 @@ int main(int argc, char **argv)
     }
     char *lease_lib = read_file(argv[1], "lease.lua");
     CHECK(lease_lib != NULL, "cannot read %s/lease.lua", argv[1]);
-    int port = free_port();
-    pid_t pid = port > 0 ? start_redis(port) : -1;
-    CHECK(pid > 0, "cannot start redis-server");
-    redisContext *rc = NULL;
-    for (int i = 0; pid > 0 && i < 100; i++) { /* up to 10 s for it to listen */
-        rc = redisConnect("127.0.0.1", port);
-        if (rc && !rc->err)
-            break;
-        redisFree(rc);
-        rc = NULL;
-        usleep(100 * 1000);
+    struct redis_child rs;
+    int up = redis_child_start(&rs, 0) == 0;
+    CHECK(up, "cannot start redis-server");
+    if (up && lease_lib) {
+        lease_round_trip(rs.rc, lease_lib);
+        outcome_round_trip(rs.rc);
+        ingest_round_trip(rs.rc);
+        job_round_trip(rs.rc);
     }
-    CHECK(rc != NULL, "cannot connect to redis-server on port %d", port);
-    if (rc && lease_lib) {
-        lease_round_trip(rc, lease_lib);
-        outcome_round_trip(rc);
-        ingest_round_trip(rc);
-        job_round_trip(rc);
-    }
-    redisFree(rc);
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-    }
+    redis_child_stop(&rs);
     free(lease_lib);
     return CHECK_DONE();
 }
