@@ -537,6 +537,121 @@ def scenario_cores(r):
     return res
 
 
+class Cluster:
+    """A Redis Cluster of `masters` masters (1 to 3 here; redis-cli's
+    --cluster create needs 3, so the slots are assigned with ADDSLOTSRANGE
+    and the nodes introduced with MEET), each on cores of its own when the
+    machine has them."""
+
+    def __init__(self, masters, fsync, cores=None):
+        self.nodes = []
+        for i in range(masters):
+            n = Redis.__new__(Redis)
+            n.port = free_port()
+            while n.port + 10000 > 65535:
+                n.port = free_port()
+            n.dir = tempfile.mkdtemp(dir=TMP)
+            args = ["redis-server", "--port", str(n.port), "--bind", "127.0.0.1", "--dir", n.dir, "--save", "",
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+            args += ["--appendonly", "yes", "--appendfsync", "everysec"] if fsync == "everysec" else ["--appendonly", "no"]
+            n.proc = spawn(args)
+            end = time.time() + 10
+            while time.time() < end and n.cli("PING") != "PONG":
+                time.sleep(0.05)
+            pin(n.proc.pid, cores[i] if cores else None)
+            first, last = i * 16384 // masters, (i + 1) * 16384 // masters - 1
+            n.cli("CLUSTER", "ADDSLOTSRANGE", first, last)
+            self.nodes.append(n)
+        for n in self.nodes[1:]:
+            self.nodes[0].cli("CLUSTER", "MEET", "127.0.0.1", n.port)
+        end = time.time() + 30
+        while time.time() < end and not all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes):
+            time.sleep(0.1)
+        self.port = self.nodes[0].port
+
+    def cpu_s(self):
+        return [n.cpu_s() for n in self.nodes]
+
+    def close(self):
+        for n in self.nodes:
+            n.close()
+
+
+def scenario_cluster(r, fsync="none"):
+    """Issue 12: 64 orgs x 1 endpoint end to end at saturation against a
+    cluster of 1, 2 and 3 masters, with 1 and 2 hookd processes: deliveries/s,
+    and Redis CPU per delivery summed over the masters (constant as masters
+    are added means the work splits without overhead) and per master."""
+    res = {}
+    plan = core_plan()
+    many = plan["pinned"] and (os.cpu_count() or 1) >= 16
+    for masters in (1, 2, 3):
+        for k in ((1, 2, 4) if many else (1, 2)):
+            c = Cluster(masters, fsync, cores=[{i} for i in range(masters)] if many else None)
+            sink = Sink()
+            hs = [Hookd(c) for _ in range(k)]
+            if many:
+                pin(sink.proc.pid, {3, 4})
+                for i, h in enumerate(hs):
+                    pin(h.proc.pid, {7 + i})
+            toks = [tenant(hs[0]) for _ in range(64)]
+            for t in toks:
+                endpoints(hs[0], t, sink, 1, mif=256)
+            sink.get("/reset")
+            t0, rc0, hc0 = time.time(), c.cpu_s(), sum(h.cpu_s() for h in hs)
+            p = pace(hs, toks, 0, SECONDS, conns=64 * k, cores={5, 6} if many else None)
+            wait_delivered(sink, p["ok"], 120)
+            dt = time.time() - t0
+            got = max(1, sink.get("/stats")["received"])
+            rc = [b - a for a, b in zip(rc0, c.cpu_s())]
+            res["masters_%d_procs_%d" % (masters, k)] = {
+                "deliveries_per_s": got / dt, "redis_us_per_delivery": 1e6 * sum(rc) / got,
+                "redis_us_per_delivery_per_master": [round(1e6 * x / got, 1) for x in rc],
+                "redis_cpu_pct_per_master": [round(100 * x / dt) for x in rc],
+                "hookd_us_per_delivery": 1e6 * (sum(h.cpu_s() for h in hs) - hc0) / got}
+            for h in hs:
+                h.close()
+            sink.close()
+            c.close()
+    return res
+
+
+def scenario_durability(r):
+    """Issue 12: what durability = replicated costs. One Redis with one
+    replica; end to end at saturation with durability = master, then
+    replicated: deliveries/s and CPU per delivery of the master, the replica
+    and hookd."""
+    res = {}
+    rep = Redis("none")
+    rep.cli("REPLICAOF", "127.0.0.1", r.port)
+    end = time.time() + 20
+    while time.time() < end and "master_link_status:up" not in rep.cli("INFO", "replication"):
+        time.sleep(0.1)
+    for mode in ("master", "replicated"):
+        r.cli("FLUSHALL")
+        sink = Sink()
+        h = Hookd(r, durability=mode)
+        toks = [tenant(h) for _ in range(16)]
+        for t in toks:
+            endpoints(h, t, sink, 1, mif=256)
+        sink.get("/reset")
+        t0, rc0, pc0, hc0 = time.time(), r.cpu_s(), rep.cpu_s(), h.cpu_s()
+        p = pace(h, toks, 0, SECONDS, conns=64)
+        wait_delivered(sink, p["ok"], 120)
+        dt = time.time() - t0
+        got = max(1, sink.get("/stats")["received"])
+        res[mode] = {"deliveries_per_s": got / dt, "ingest_p50_ms": p["p50_us"] / 1000,
+                     "ingest_p99_ms": p["p99_us"] / 1000,
+                     "redis_us_per_delivery": 1e6 * (r.cpu_s() - rc0) / got,
+                     "replica_us_per_delivery": 1e6 * (rep.cpu_s() - pc0) / got,
+                     "hookd_us_per_delivery": 1e6 * (h.cpu_s() - hc0) / got}
+        h.close()
+        sink.close()
+    rep.close()
+    r.cli("FLUSHALL")
+    return res
+
+
 def scenario_many_endpoints(r):
     """Issue 10: ingest into an org with 1, 1,000 and 10,000 endpoints of
     which one matches (disabled, so only ingest runs): rate and Redis CPU per
@@ -697,7 +812,8 @@ def run(fsync):
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
-                         ("many_endpoints", scenario_many_endpoints), ("cores", scenario_cores)):
+                         ("many_endpoints", scenario_many_endpoints), ("cores", scenario_cores),
+                         ("cluster", lambda r: scenario_cluster(r, fsync)), ("durability", scenario_durability)):
             if ONLY and name not in ONLY:
                 continue
             log("-- " + name)
@@ -771,6 +887,26 @@ def table(results):
                                          x["cores"]["%s_procs_%d" % (s, k)]["hookd_us_per_delivery"]),
                 "%.0f; %.0f%%; %.0f / %.0f", ">= 40,000/s at 4 (8+ cores)" if k == 4 else "")
         row("10 %s: 4 processes / 1" % label, lambda x, s=shape: x["cores"]["%s_ratio_4" % s], "%.2fx", ">= 3x (8+ cores)")
+    for m in (1, 2, 3):
+        for k in (1, 2, 4):
+            row("12 cluster of %d master(s), %d process(es), 64 orgs: deliveries/s; Redis CPU per delivery, all masters "
+                "(per master) (us)" % (m, k),
+                lambda x, m=m, k=k: (x["cluster"]["masters_%d_procs_%d" % (m, k)]["deliveries_per_s"],
+                                     x["cluster"]["masters_%d_procs_%d" % (m, k)]["redis_us_per_delivery"],
+                                     " / ".join("%.0f" % v for v in
+                                                x["cluster"]["masters_%d_procs_%d" % (m, k)]
+                                                ["redis_us_per_delivery_per_master"])),
+                "%.0f; %.0f (%s)", ">= 2.5x one Redis at 3 masters (many cores)" if m == 3 and k == 4 else "")
+    row("12 durability master / replicated: deliveries/s", lambda x: (x["durability"]["master"]["deliveries_per_s"],
+                                                                     x["durability"]["replicated"]["deliveries_per_s"]),
+        "%.0f / %.0f")
+    row("12 ... ingest p50 / p99 (ms), master; replicated",
+        lambda x: tuple(x["durability"][m][k] for m in ("master", "replicated") for k in ("ingest_p50_ms", "ingest_p99_ms")),
+        "%.1f / %.1f; %.1f / %.1f")
+    row("12 ... CPU per delivery, master; replicated: Redis / replica / hookd (us)",
+        lambda x: tuple(x["durability"][m][k] for m in ("master", "replicated")
+                        for k in ("redis_us_per_delivery", "replica_us_per_delivery", "hookd_us_per_delivery")),
+        "%.0f / %.0f / %.0f; %.0f / %.0f / %.0f")
     row("4 backlog: deliveries scheduled", lambda x: x["backlog"]["backlog"]["deliveries"], "%d")
     row("4 Redis bytes per scheduled delivery", lambda x: x["backlog"]["backlog"]["redis_bytes_per_delivery"], "%.0f",
         "< 400")

@@ -40,6 +40,8 @@ const struct conf_row conf_table[] = {
     {"token_cache", CONF_DURATION, F(token_cache_ms), "5s", 0, 600000, "how long a token lookup is cached (a revoked token dies within it)"},
     {"access_token_ttl", CONF_DURATION, F(access_token_ttl_ms), "2h", 1000, 30 * DAY, "lifetime of OAuth2 access tokens"},
     {"secret_overlap", CONF_DURATION, F(secret_overlap_ms), "24h", 0, 30 * DAY, "how long the previous secret still signs after a rotation"},
+    {"durability", CONF_STR, F(durability), "master", 0, 0, "master: a write is acknowledged once the Redis master has it; replicated: once a replica has it too (WAIT)"},
+    {"replica_timeout", CONF_DURATION, F(replica_timeout_ms), "1s", 10, 60000, "durability = replicated: how long to wait for a replica before answering 503"},
     {"redis_timeout", CONF_DURATION, F(redis_timeout_ms), "5s", 100, 600000, "a Redis reply later than this drops the connection"},
     {"http_idle_timeout", CONF_DURATION, F(http_idle_timeout_ms), "60s", 1000, 3600000, "idle API connections are closed after this"},
     {"retrigger_per_minute", CONF_INT, F(retrigger_per_minute), "10", 1, 100000, "contract 003 retrigger calls per webhook per minute"},
@@ -392,6 +394,11 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
         snprintf(err, errlen, "log_level: '%s' is not one of debug, info, warn, error", c->log_level);
         return -1;
     }
+    if (strcmp(c->durability, "master") && strcmp(c->durability, "replicated")) {
+        snprintf(err, errlen, "durability: '%s' is not one of master, replicated", c->durability);
+        return -1;
+    }
+    c->replicated = strcmp(c->durability, "replicated") == 0;
     if (c->admin_token[0] && strlen(c->admin_token) < 16) {
         snprintf(err, errlen, "admin_token: must be at least 16 characters");
         return -1;

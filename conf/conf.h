@@ -30,6 +30,7 @@ struct conf {
     char *log_level;         /* debug|info|warn|error */
     char *delivery_id_header;
     char *ca_file;           /* extra CA bundle trusted for https deliveries */
+    char *durability;        /* master|replicated */
     int64_t partitions;
     int64_t max_body_bytes;
     int64_t max_body_memory;
@@ -50,6 +51,7 @@ struct conf {
     int64_t access_token_ttl_ms;
     int64_t secret_overlap_ms;
     int64_t redis_timeout_ms;
+    int64_t replica_timeout_ms;
     int64_t http_idle_timeout_ms;
     int64_t retrigger_per_minute;
     int64_t job_batch;
@@ -65,6 +67,7 @@ struct conf {
     struct conf_cidr allow[CONF_MAX_ALLOW];
     int schedule_len;
     int64_t schedule_ms[CONF_MAX_SCHEDULE];
+    int replicated;          /* durability = replicated */
     char *redis_host;
     int redis_port;
     int redis_db;

@@ -97,9 +97,14 @@ int reply_failed(struct req *r, const redisReply *rep)
     }
     if (rep->type == REDIS_REPLY_ERROR) {
         /* Redis refusing writes (out of memory under noeviction, a failed
-         * disk write, a read-only replica) is an outage to wait out, not a
-         * bug: 503 with Retry-After. Nothing was written. */
-        static const char *const refusing[] = {"OOM", "MISCONF", "READONLY", "NOREPLICAS", "BUSY", "LOADING"};
+         * disk write, a read-only replica, a cluster mid-failover or a slot
+         * still migrating after the store's retries) is an outage to wait
+         * out, not a bug: 503 with Retry-After. Nothing was written, except
+         * for NOTREPLICATED (durability = replicated: the master has it, no
+         * replica confirmed it in time; a retry with the same Idempotency-Key
+         * is answered with the stored event). */
+        static const char *const refusing[] = {"OOM", "MISCONF", "READONLY", "NOREPLICAS", "BUSY", "LOADING",
+                                               "NOTREPLICATED", "CLUSTERDOWN", "TRYAGAIN", "ASK", "MOVED"};
         for (size_t i = 0; i < sizeof(refusing) / sizeof(refusing[0]); i++)
             if (rep->str && strncmp(rep->str, refusing[i], strlen(refusing[i])) == 0) {
                 LOG_WARNING("redis: refusing writes", "error", rep->str, NULL);

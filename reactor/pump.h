@@ -35,7 +35,8 @@ long pump_inflight(void);
  * or none. */
 long pump_offer(char lease[24], long events);
 void pump_settle(long offered, struct lease **leases, long n);
-/* The above, with pump_wake_partition, as store/ingest.h takes them. */
+/* The above, with pump_wake_partition, as store/ingest.h takes them
+ * (after pump_start). */
 struct ingest_handoff;
 void pump_handoff(struct ingest_handoff *out);
 

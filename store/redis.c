@@ -19,7 +19,7 @@
 #define BACKOFF_MAX_MS 5000
 #define NODES_MAX 64        /* masters, and former masters, ever seen */
 #define REDIRECTS_MAX 5     /* MOVED/ASK/TRYAGAIN a command may follow */
-#define TRYAGAIN_MS 20      /* a multi-key call during a slot migration */
+#define RETRY_MS 20         /* ASK or TRYAGAIN: a slot is migrating; asked again */
 
 char (*key_cluster_tags)[24]; /* store/keys.h; NULL until a cluster is seen */
 
@@ -54,7 +54,10 @@ struct cmd {
     const char **argv;       /* points into this same allocation */
     size_t *lens;            /* likewise */
     unsigned slot;           /* of the first key (cluster routing) */
-    int redirects;
+    int redirects;           /* MOVED followed */
+    int retries;             /* ASK/TRYAGAIN waited out */
+    int replicated;          /* answered only once a replica has its writes (WAIT) */
+    redisReply *held;        /* its reply, held while WAIT runs; owned */
     struct node *node;       /* where it was sent */
     int64_t sent_ms;
 };
@@ -205,12 +208,7 @@ static struct cmd *cmd_new(store_cb cb, void *priv, int script, int argc, const 
     return c;
 }
 
-static void on_asking(redisAsyncContext *ac, void *r, void *priv)
-{
-    (void)ac, (void)r, (void)priv;
-}
-
-static void on_tryagain(evutil_socket_t fd, short what, void *arg)
+static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct cmd *c = arg;
     struct node *n = route(c->slot);
@@ -221,31 +219,84 @@ static void on_tryagain(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A cluster's answer that the call belongs elsewhere (or later): sent on,
- * and 1; 0 when it is not such an answer or the call is out of redirects. */
+ * and 1; 0 when it is not such an answer or the call is out of tries.
+ *
+ * ASK is waited out like TRYAGAIN, never followed with ASKING: hookd's
+ * scripts declare only their partition's prefix as a key and reach the
+ * partition's other keys by name, so during a migration neither node holds
+ * the whole partition. The source answers ASK for every script from the
+ * moment the slot is MIGRATING (the declared key never exists), and MOVED
+ * once the slot is the target's, so waiting for MOVED never runs a script on
+ * half a partition. The wait is bounded by redis_timeout. */
 static int follow_redirect(struct node *from, struct cmd *c, const redisReply *reply)
 {
-    if (S.mode != MODE_CLUSTER || c->redirects >= REDIRECTS_MAX)
+    if (S.mode != MODE_CLUSTER)
         return 0;
-    c->redirects++;
-    if (strncmp(reply->str, "TRYAGAIN", 8) == 0) {
-        struct timeval tv = {0, TRYAGAIN_MS * 1000};
-        return event_base_once(S.base, -1, EV_TIMEOUT, on_tryagain, c, &tv) == 0;
+    if (strncmp(reply->str, "TRYAGAIN", 8) == 0 || strncmp(reply->str, "ASK ", 4) == 0) {
+        if (++c->retries > S.conf->redis_timeout_ms / RETRY_MS)
+            return 0;
+        struct timeval tv = {0, RETRY_MS * 1000};
+        return event_base_once(S.base, -1, EV_TIMEOUT, on_retry, c, &tv) == 0;
     }
     char host[256];
-    int slot, port, kind = cluster_redirect(reply->str, &slot, host, &port);
-    if (!kind)
+    int slot, port;
+    if (c->redirects >= REDIRECTS_MAX || cluster_redirect(reply->str, &slot, host, &port) != 1)
         return 0;
+    c->redirects++;
     struct node *to = node_get(host[0] ? host : from->host, port);
     if (!to || !to->ac)
         return 0;
-    if (kind == 1) { /* MOVED: the slot has a new owner; learn the whole map */
-        S.slot_node[slot] = (unsigned char)node_index(to);
-        to->in_map = 1;
-        refresh_topology();
-    } else if (redisAsyncCommand(to->ac, on_asking, NULL, "ASKING") != REDIS_OK) {
-        return 0;
-    }
+    /* the slot has a new owner: use it now, and learn the whole map */
+    S.slot_node[slot] = (unsigned char)node_index(to);
+    to->in_map = 1;
+    refresh_topology();
     return send_cmd(to, c) == 0;
+}
+
+/* Take a reply's contents out of hiredis's hands (it frees the reply when
+ * the callback returns): the copy is owned by the caller, freeReplyObject. */
+static redisReply *reply_steal(redisReply *r)
+{
+    redisReply *copy = malloc(sizeof(*copy));
+    if (!copy)
+        return NULL;
+    *copy = *r;
+    r->type = REDIS_REPLY_NIL, r->str = NULL, r->len = 0, r->element = NULL, r->elements = 0;
+    return copy;
+}
+
+#define NOT_REPLICATED "NOTREPLICATED no replica confirmed the write within replica_timeout"
+static redisReply not_replicated = {.type = REDIS_REPLY_ERROR, .str = NOT_REPLICATED, .len = sizeof(NOT_REPLICATED) - 1};
+
+/* WAIT's answer: the held reply goes to the caller once a replica has
+ * everything this connection wrote, else the NOTREPLICATED error. */
+static void on_waited(redisReply *reply, void *priv)
+{
+    struct cmd *c = priv;
+    int ok = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1;
+    c->cb(ok ? c->held : reply ? &not_replicated : NULL, c->priv);
+    freeReplyObject(c->held);
+    free(c);
+}
+
+static int node_call(struct node *n, store_cb cb, void *priv, int argc, const char **argv);
+
+/* durability = replicated: hold the reply and ask the same connection to
+ * WAIT for one replica; 0, or -1 (then the caller answers now). */
+static int wait_replica(struct node *n, struct cmd *c, redisReply *reply)
+{
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%lld", (long long)S.conf->replica_timeout_ms);
+    const char *argv[3] = {"WAIT", "1", ms};
+    c->held = reply_steal(reply);
+    if (c->held && node_call(n, on_waited, c, 3, argv) == 0)
+        return 0;
+    if (c->held) { /* give it back for the caller's callback */
+        *reply = *c->held;
+        free(c->held);
+        c->held = NULL;
+    }
+    return -1;
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -276,6 +327,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         reply = NULL;
     }
     if (reply && reply->type == REDIS_REPLY_ERROR && follow_redirect(n, c, reply))
+        return;
+    if (c->replicated && reply && reply->type != REDIS_REPLY_ERROR && wait_replica(n, c, reply) == 0)
         return;
     c->cb(reply, c->priv);
     free(c); /* the argument copy lives in the same block */
@@ -342,7 +395,12 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
     for (int i = 0; i < argc; i++)
         all[i + 3] = argv[i], all_lens[i + 3] = lens ? lens[i] : strlen(argv[i]);
     struct cmd *c = cmd_new(cb, priv, (int)id, argc + 3, all, all_lens, nkeys > 0 ? 3 : -1);
-    return c ? submit(c) : -1;
+    if (!c)
+        return -1;
+    /* the calls whose success someone is told of: a 202, a recorded outcome */
+    c->replicated = S.conf->replicated && (id == SCRIPT_INGEST || id == SCRIPT_COMPLETE || id == SCRIPT_REDELIVER ||
+                                           id == SCRIPT_REQUEUE);
+    return submit(c);
 }
 
 /* A SCRIPT LOAD reply; priv is the node's index and the script's, packed. */

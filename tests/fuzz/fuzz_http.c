@@ -64,9 +64,8 @@ static int setup(void)
     if (jobs_init(base, &conf) < 0)
         return -1;
     struct ingest_handoff handoff;
-    pump_handoff(&handoff);
     if (store_init(base, &conf) < 0 || server_start(base, &conf, routes, routes_len) < 0 || pump_start(base, &conf) < 0 ||
-        ingest_start(base, (int)conf.partitions, &handoff) < 0) {
+        (pump_handoff(&handoff), ingest_start(base, (int)conf.partitions, &handoff)) < 0) {
         fprintf(stderr, "fuzz_http: cannot start the store or the server\n");
         return -1;
     }
