@@ -195,6 +195,8 @@ class Contract001Test(ContractCase):
         foreign = self.send_event(other, "x")["delivery_ids"]  # the other org has no endpoint: none
         self.new_endpoint(other, self.rx.url("/other"))
         foreign = self.send_event(other, "x")["delivery_ids"][0]
+        # its delivery is on its way to the same receiver: counted before `before`
+        wait_for(lambda: any(r["path"] == "/other" for r in self.rx.requests), what="the other org's delivery")
         unknown = str(uuid.uuid4())
         admin = self.new_token(self.org, admin=True)
         access = self.oauth(admin)
