@@ -613,6 +613,19 @@ def scenario_cluster(r, fsync="none"):
                 h.close()
             sink.close()
             c.close()
+    # idle on a 3-master cluster (issue 5's targets: < 1% CPU, < 20 commands/s)
+    c = Cluster(3, fsync)
+    h = Hookd(c)
+    time.sleep(1)
+    c0, t0 = h.cpu_s(), time.time()
+    n0 = sum(int(n.info("stats")["total_commands_processed"]) for n in c.nodes)
+    time.sleep(10)
+    n1 = sum(int(n.info("stats")["total_commands_processed"]) for n in c.nodes)
+    c1, t1 = h.cpu_s(), time.time()
+    res["idle_3_masters"] = {"cpu_pct": 100 * (c1 - c0) / (t1 - t0),
+                             "redis_cmds_per_s": (n1 - n0 - len(c.nodes)) / (t1 - t0)}
+    h.close()
+    c.close()
     return res
 
 
@@ -897,6 +910,9 @@ def table(results):
                                                 x["cluster"]["masters_%d_procs_%d" % (m, k)]
                                                 ["redis_us_per_delivery_per_master"])),
                 "%.0f; %.0f (%s)", ">= 2.5x one Redis at 3 masters (many cores)" if m == 3 and k == 4 else "")
+    row("12 idle on a 3-master cluster: hookd CPU (%); Redis commands/s, all masters",
+        lambda x: (x["cluster"]["idle_3_masters"]["cpu_pct"], x["cluster"]["idle_3_masters"]["redis_cmds_per_s"]),
+        "%.2f; %.1f", "< 1; < 20")
     row("12 durability master / replicated: deliveries/s", lambda x: (x["durability"]["master"]["deliveries_per_s"],
                                                                      x["durability"]["replicated"]["deliveries_per_s"]),
         "%.0f / %.0f")

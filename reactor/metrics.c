@@ -34,6 +34,7 @@ static struct {
     struct histo attempt_lat;
     unsigned long long disabled;
     unsigned long long handed_off;
+    unsigned long long wakeups;
     const struct route *routes; /* for labels; the server's table */
     size_t nroutes;
     double gauges[GAUGE_COUNT];
@@ -79,6 +80,7 @@ void metrics_set_routes(const struct route *routes, size_t n)
 
 void metrics_endpoint_disabled(void) { M.disabled++; }
 void metrics_handed_off(long n) { M.handed_off += (unsigned long long)n; }
+void metrics_wakeup(void) { M.wakeups++; }
 
 static const struct {
     const char *name, *help;
@@ -204,6 +206,9 @@ void metrics_render(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP hookd_deliveries_handed_off_total Deliveries leased by their own ingest, without a claim.\n"
                            "# TYPE hookd_deliveries_handed_off_total counter\n"
                            "hookd_deliveries_handed_off_total %llu\n", M.handed_off);
+    evbuffer_add_printf(o, "# HELP hookd_wakeups_total Wake-ups: hookd:wake messages (new work scheduled by any process) and (re)subscriptions.\n"
+                           "# TYPE hookd_wakeups_total counter\n"
+                           "hookd_wakeups_total %llu\n", M.wakeups);
     unsigned long long ingest_calls, ingest_events;
     ingest_counts(&ingest_calls, &ingest_events);
     evbuffer_add_printf(o, "# HELP hookd_ingest_calls_total Ingest script calls (group commit: one carries up to 32 events).\n"

@@ -31,6 +31,7 @@ enum gauge {
 void metrics_gauge_set(enum gauge g, double v);
 void metrics_endpoint_disabled(void);
 void metrics_handed_off(long n); /* deliveries leased by their own ingest */
+void metrics_wakeup(void);       /* a hookd:wake message received */
 void metrics_render(struct evbuffer *out);
 
 #endif

@@ -106,6 +106,7 @@ void pump_wake(void)
 
 static void on_wake_message(int p)
 {
+    metrics_wakeup();
     if (p < 0)
         pump_wake();
     else

@@ -165,5 +165,53 @@ class FailoverTest(unittest.TestCase):
               % (promoted_at - killed_at, {str(k): producer.statuses.count(k) for k in set(producer.statuses)}))
 
 
+def metric(hookd, name):
+    text = call("GET", hookd.url("/metrics"))[1]
+    return int(float(next(l.rsplit(" ", 1)[1] for l in text.splitlines() if l.startswith(name + " "))))
+
+
+class WakeTest(unittest.TestCase):
+    """Two processes on two different seed nodes. A can take one delivery at
+    a time and its one is held by a receiver that does not answer, so what
+    it accepts next goes on the schedule; B, idle until then, must be woken
+    (hookd_wakeups_total) and deliver it, for a partition on every master."""
+
+    def setUp(self):
+        self.cluster = RedisCluster(masters=3)
+        self.a = Hookd(self.cluster, inflight_max=1, request_timeout="60s")
+        self.b = Hookd(self.cluster, redis_url="redis://127.0.0.1:%d/0" % self.cluster.nodes[2].port)
+        self.a.wait_ready()
+        self.b.wait_ready()
+        self.hang, self.rx = Receiver(lambda n, p, h, b: "hang"), Receiver()
+
+    def tearDown(self):
+        try:
+            self.hang.release.set()
+            self.hang.close()
+            self.rx.close()
+            for h in (self.a, self.b):
+                self.assertEqual(h.stop(), 0, h.log()[-4000:])
+        finally:
+            self.cluster.close()
+
+    def test_a_sleeping_process_wakes_for_work_on_any_partition(self):
+        # one org in each partition (4), so in the partitions of every master
+        orgs = {}
+        while len(orgs) < 4:
+            org, tok = tenant(self.a, self.rx.url())
+            key = self.cluster.cli("--scan", "--pattern", "hookd:*:org:%s:eps" % org).split()[0]
+            orgs.setdefault(key.split("{")[1].split(".")[0], tok)
+        _, hold = tenant(self.a, self.hang.url())
+        call("POST", self.a.url("/v1/events"), {"type": "hold", "payload": {}}, hold)
+        wait_for(lambda: self.hang.count() == 1, what="A's one slot held")
+        for p, tok in sorted(orgs.items()):
+            woken = metric(self.b, "hookd_wakeups_total")
+            s, ev, _ = call("POST", self.a.url("/v1/events"), {"type": "t", "payload": {"p": p}}, tok)
+            self.assertEqual(s, 202, ev)
+            wait_for(lambda: ev["id"] in delivered_ids(self.rx), what="partition %s's event delivered" % p)
+            self.assertGreater(metric(self.b, "hookd_wakeups_total"), woken, "B was not woken for partition " + p)
+        self.assertEqual(metric(self.a, "hookd_deliveries_in_flight"), 1)
+
+
 if __name__ == "__main__":
     unittest.main()
