@@ -97,6 +97,23 @@ double store_rtt_avg_ms(void) { return S.rtt_n ? S.rtt_sum_ms / (double)S.rtt_n 
 int store_ready(void) { return S.ready; }
 int store_is_cluster(void) { return S.mode == MODE_CLUSTER; }
 
+int store_node_addr(int i, char *host, size_t hostlen, int *port)
+{
+    int owners = 0;
+    for (int k = 0; k < S.nnodes; k++)
+        owners += S.nodes[k]->in_map;
+    if (owners == 0 || i < 0)
+        return -1;
+    i %= owners;
+    for (int k = 0; k < S.nnodes; k++)
+        if (S.nodes[k]->in_map && i-- == 0) {
+            snprintf(host, hostlen, "%s", S.nodes[k]->host);
+            *port = S.nodes[k]->port;
+            return 0;
+        }
+    return -1;
+}
+
 void store_on_ready(void (*fn)(void *), void *arg)
 {
     S.on_ready = fn;

@@ -35,6 +35,9 @@ int store_ready(void);
 /* 1 when redis_url named a node of a Redis Cluster (then every call is
  * routed to the master of its first key's slot, store/cluster.h). */
 int store_is_cluster(void);
+/* The address of the i-th node (modulo their number) that owns slots now
+ * (a single Redis: the one); 0, or -1 when none is known yet. */
+int store_node_addr(int i, char *host, size_t hostlen, int *port);
 /* Called each time the connection becomes ready (first time and after a
  * reconnect), e.g. to wake the pump. */
 void store_on_ready(void (*fn)(void *), void *arg);

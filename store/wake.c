@@ -3,12 +3,14 @@
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
 #include "conf/log.h"
 #include "store/keys.h"
+#include "store/redis.h"
 
 static struct {
     struct event_base *base;
@@ -18,6 +20,7 @@ static struct {
     void (*fn)(int);
     int stopping;
     int backoff_ms;
+    int attempt;       /* which of the store's nodes to try next */
 } W;
 
 static void wake_retry_later(void)
@@ -68,7 +71,14 @@ static void wake_connect(evutil_socket_t fd, short what, void *arg)
 {
     if (W.ac || W.stopping)
         return;
-    redisAsyncContext *ac = redisAsyncConnect(W.conf->redis_host, W.conf->redis_port);
+    /* In a cluster any node carries every PUBLISH; after a failed attempt
+     * the next node the store knows is tried, so the loss of the redis_url
+     * node does not leave this process on its safety poll. */
+    char host[256];
+    int port;
+    if (store_node_addr(W.attempt++, host, sizeof(host), &port) < 0)
+        snprintf(host, sizeof(host), "%s", W.conf->redis_host), port = W.conf->redis_port;
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac || ac->err || redisLibeventAttach(ac, W.base) != REDIS_OK) {
         if (ac)
             redisAsyncFree(ac);
