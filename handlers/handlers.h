@@ -10,6 +10,7 @@
 void h_healthz(struct req *r);
 void h_readyz(struct req *r);
 void h_metrics(struct req *r);
+void h_openapi(struct req *r);
 
 void h_org_create(struct req *r);
 void h_org_list(struct req *r);

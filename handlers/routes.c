@@ -16,6 +16,7 @@ const struct route routes[] = {
     {GET, "/healthz", h_healthz, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
     {GET, "/readyz", h_readyz, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
     {GET, "/metrics", h_metrics, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/openapi.json", h_openapi, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
 
     {POST, "/v1/orgs", h_org_create, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},
     {GET, "/v1/orgs", h_org_list, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},

@@ -23,6 +23,8 @@ import unittest
 import urllib.error
 import urllib.request
 
+import openapi_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOOKD_BIN = os.environ.get("HOOKD_BIN") or os.path.join(ROOT, "build-test", "hookd")
 ROOT_TOKEN = "test-root-token-0123456789abcdef"
@@ -288,10 +290,12 @@ def call(method, url, body=None, token=None, headers=None, raw=None, timeout=30)
     # a reply that says it is JSON must be JSON, exactly (no trailing bytes)
     if "json" in (hdrs.get("Content-Type") or ""):
         try:
-            return status, json.loads(text) if text else None, hdrs
+            parsed = json.loads(text) if text else None
         except ValueError as e:
             raise AssertionError("%s %s: a %s reply that is not JSON (%s): %r" %
                                  (method, url, hdrs.get("Content-Type"), e, text[:200]))
+        openapi_check.check(method, url, status, parsed, hdrs.get("Content-Type"))
+        return status, parsed, hdrs
     try:
         return status, json.loads(text) if text else None, hdrs
     except ValueError:
