@@ -8,6 +8,7 @@
 #include "handlers/handlers.h"
 #include "store/crypto.h"
 #include "store/ids.h"
+#include "store/notice.h"
 
 #define MAX_EVENT_TYPES 64
 #define TYPES_BUF (MAX_EVENT_TYPES * 130 + 2)
@@ -40,6 +41,19 @@ static void on_endpoint_created(redisReply *rep, void *priv)
     reply_endpoint(priv, rep, 201, 1);
 }
 static void on_endpoint(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 0); }
+
+/* enable/disable: announced (an operational event) when the status changed */
+static void on_status(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && flat_get(rep, "changed")) {
+        const char *status = flat_get(rep, "status");
+        notice_endpoint(r->who.org_id, (int)server_conf()->partitions,
+                        status && strcmp(status, "ACTIVE") == 0 ? NOTICE_ENDPOINT_ENABLED : NOTICE_ENDPOINT_DISABLED,
+                        flat_get(rep, "id"), "api");
+    }
+    reply_endpoint(r, rep, 200, 0);
+}
 static void on_endpoint_secret(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 1); }
 
 /* "whsec_" + base64 of 24 to 64 bytes, as Standard Webhooks libraries expect. */
@@ -252,7 +266,7 @@ static void set_status(struct req *r, const char *status, const char *reason)
         return;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     const char *argv[] = {r->who.org_id, id, status, now, reason};
-    call_script(r, SCRIPT_ENDPOINT_STATUS, on_endpoint, 5, argv);
+    call_script(r, SCRIPT_ENDPOINT_STATUS, on_status, 5, argv);
 }
 
 void h_endpoint_enable(struct req *r) { set_status(r, "ACTIVE", ""); }

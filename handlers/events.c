@@ -9,6 +9,7 @@
 #include "store/ids.h"
 #include "store/ingest.h"
 #include "store/keys.h"
+#include "store/notice.h"
 #include "store/payload.h"
 
 /* Delivery ids come back from the script as "a,b,c". */
@@ -108,6 +109,10 @@ void h_event_create(struct req *r)
     }
     if (!valid_event_type(type->u.string)) {
         reply_error(r, 400, "invalid_field", "type", "type must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    if (strncmp(type->u.string, NOTICE_PREFIX, strlen(NOTICE_PREFIX)) == 0) {
+        reply_error(r, 422, "reserved_type", "type", "event types starting with %s are hookd's own", NOTICE_PREFIX);
         return;
     }
     if (sess && !id_valid(sess->u.string)) {

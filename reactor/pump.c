@@ -18,6 +18,7 @@
 #include "store/ingest.h"
 #include "store/json.h"
 #include "store/lease.h"
+#include "store/notice.h"
 #include "store/redis.h"
 #include "store/wake.h"
 
@@ -174,11 +175,16 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
         if (v && v[i].applied) {
             if (c->out.result != RESULT_RELEASE)
                 metrics_attempt(c->outcome, c->error, c->seconds);
+            const struct lease *l = c->job->l;
+            int partitions = (int)PM.conf->partitions;
             if (v[i].disabled) {
                 metrics_endpoint_disabled();
-                LOG_WARNING("endpoint disabled", "endpoint_id", c->job->l->endpoint_id, "delivery_id",
-                            c->job->l->id, NULL);
+                LOG_WARNING("endpoint disabled", "endpoint_id", l->endpoint_id, "delivery_id", l->id, NULL);
+                notice_endpoint(v[i].org, partitions, NOTICE_ENDPOINT_DISABLED, l->endpoint_id, "auto");
             }
+            if (v[i].event_type[0])
+                notice_exhausted(v[i].org, partitions, l->id, l->event_id, v[i].event_type, l->endpoint_id,
+                                 atoll(l->attempt_count) + 1);
         } else if (v) {
             metrics_attempt(OUTCOME_STALE, ATTEMPT_HTTP_STATUS, 0);
             LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->l->id, NULL);

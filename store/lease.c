@@ -101,6 +101,9 @@ int lease_claim(int partition, long budget, int64_t now, int64_t lease_ms, size_
     return 0;
 }
 
+/* complete.lua's reply per outcome: applied, disabled, org, event type */
+#define VERDICT_WIDTH 4
+
 struct complete_call {
     int partition, n;
     lease_completed_cb cb;
@@ -110,7 +113,9 @@ struct complete_call {
 static void on_completed(redisReply *rep, void *priv)
 {
     struct complete_call *cc = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(2 * cc->n);
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(VERDICT_WIDTH * cc->n);
+    for (size_t i = 0; ok && i < rep->elements; i++)
+        ok = rep->element[i]->type == (i % VERDICT_WIDTH < 2 ? REDIS_REPLY_INTEGER : REDIS_REPLY_STRING);
     struct outcome_verdict *v = ok ? calloc((size_t)cc->n, sizeof(*v)) : NULL;
     if (!v) {
         char part[16];
@@ -119,8 +124,10 @@ static void on_completed(redisReply *rep, void *priv)
                     rep && rep->type == REDIS_REPLY_ERROR ? rep->str : rep ? "unexpected reply" : "redis unavailable",
                     NULL);
     }
-    for (int i = 0; v && i < cc->n; i++)
-        v[i].applied = rep->element[2 * i]->integer == 1, v[i].disabled = rep->element[2 * i + 1]->integer == 1;
+    for (int i = 0; v && i < cc->n; i++) {
+        redisReply **e = rep->element + VERDICT_WIDTH * i;
+        v[i] = (struct outcome_verdict){e[0]->integer == 1, e[1]->integer == 1, e[2]->str, e[3]->str};
+    }
     cc->cb(cc->arg, v, cc->n);
     free(v);
     free(cc);

@@ -75,7 +75,9 @@ void outcome_fields(const struct outcome *o, struct outcome_text *text, const ch
 struct outcome_verdict {
     int applied;             /* 0: the fence was stale (the lease was taken over) */
     int disabled;            /* 1: this outcome disabled the endpoint */
-};
+    const char *org;         /* the endpoint's org when disabled or given up, else "" */
+    const char *event_type;  /* the event's type when the delivery gave up, else "" */
+};                           /* the strings live until the callback returns */
 
 struct disable_policy {
     long long after_failures, after_ms;

@@ -7,9 +7,12 @@
 -- "<delivered_ms>|<compact>" instead of a hash and an attempt list
 -- (lib/delivery.lua reads it): a quarter of the memory and two writes fewer;
 -- its attempt then comes as "" (the caller builds no JSON for it).
--- Returns 2 per outcome: applied (1, or 0 when the fence is stale: the lease
--- expired and the delivery was claimed again, so this result must not win)
--- and disabled (1 when this outcome disabled the endpoint).
+-- Returns 4 per outcome: applied (1, or 0 when the fence is stale: the lease
+-- expired and the delivery was claimed again, so this result must not win),
+-- disabled (1 when this outcome disabled the endpoint), the endpoint's org
+-- when it was disabled or the delivery's attempts are used up (else ""), and
+-- the event's type when they are used up (else ""): what the caller needs to
+-- announce it (operational events, reactor/pump.c).
 -- "release" hands an unanswered delivery back (shutdown) without counting an attempt.
 -- The fence is the lease score claim.lua gave; while it holds, nobody else
 -- writes the delivery, so the claimed attempt_count is still current.
@@ -119,13 +122,16 @@ local function one(i, score)
   if action == 'abort' or next_at == '-1' or not e then state = 'errored' next_at = '' end
   redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
              'code', code, 'error', err, 'error_message', msg, 'state', state, 'next_retry_at', next_at)
+  local org, etype = '', ''
   if state == 'errored' then
     if e then redis.call('ZADD', ek .. ':failed', 0, id) end
     finished[#finished + 1] = finished_entry(now, 'd', id)
+    etype = redis.call('HGET', P .. ':ev:' .. evid, 'type') or ''
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
-  return 1, disabled
+  if e and (disabled == 1 or state == 'errored') then org = e.org or '' end
+  return 1, disabled, org, etype
 end
 
 -- every fence in one read
@@ -134,9 +140,11 @@ for i = FIRST, #ARGV, OUTCOME_FIELDS do ids[#ids + 1] = ARGV[i + OUT_ID] end
 if #ids == 0 then return out end
 local scores = redis.call('ZMSCORE', P .. ':lease', unpack(ids))
 for k = 1, #ids do
-  local applied, disabled = one(FIRST + (k - 1) * OUTCOME_FIELDS, scores[k])
+  local applied, disabled, org, etype = one(FIRST + (k - 1) * OUTCOME_FIELDS, scores[k])
   out[#out + 1] = applied
   out[#out + 1] = disabled
+  out[#out + 1] = org or ''
+  out[#out + 1] = etype or ''
 end
 if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end

@@ -109,7 +109,8 @@ local function ingest_one(a)
   local t = targets(org, etype)
   for _, ep in ipairs(t.list) do
     local e = endpoint(ep)
-    if t.indexed or (e.types and (e.types == '' or string.find(e.types, ',' .. etype .. ',', 1, true))) then
+    if t.indexed or (e.types and ((e.types == '' and not sub_opt_in_only(etype)) or
+                                  string.find(e.types, ',' .. etype .. ',', 1, true))) then
       if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
       local id = head .. string.format('%04x', #ids + 1)
       ids[#ids + 1] = id

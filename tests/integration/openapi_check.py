@@ -74,3 +74,13 @@ def check(method, url, status, body, ctype="application/json"):
     schema = content[ctype].get("schema")
     if schema is not None:
         _validate(schema, body, what)
+
+
+def check_webhook(name, body):
+    """A payload hookd sent, against the document's webhooks entry `name`."""
+    if jsonschema is None:
+        return
+    op = doc().get("webhooks", {}).get(name, {}).get("post")
+    if op is None:
+        raise AssertionError("openapi.json has no webhook %s" % name)
+    _validate(op["requestBody"]["content"]["application/json"]["schema"], body, "webhook " + name)

@@ -9,6 +9,11 @@
 --                                     before the index exists, the id of the
 --                                     last endpoint indexed so far
 -- Endpoint ids are UUIDv7, so each index is in creation order.
+-- hookd's own event types (hookd.*, operational events) go only to the
+-- endpoints that name them: an endpoint taking every type opted into the
+-- org's events, not into hookd's notices about itself.
+
+local function sub_opt_in_only(etype) return string.sub(etype, 1, 6) == 'hookd.' end
 
 local SUB_BUILD_BATCH = 256
 
@@ -44,6 +49,7 @@ local function sub_endpoints(P, org, etype)
     return nil
   end
   local a = redis.call('ZRANGEBYLEX', O .. ':sub:' .. etype, '-', '+')
+  if sub_opt_in_only(etype) then return a end
   local b = redis.call('ZRANGEBYLEX', O .. ':sub:*', '-', '+')
   if #b == 0 then return a end
   if #a == 0 then return b end
