@@ -161,6 +161,7 @@ void render_endpoint(struct jw *w, const redisReply *e, int with_secret)
     render_types(w, flat_get(e, "event_types"));
     jw_kstr(w, "status", flat_get(e, "status"));
     jw_kint(w, "consecutive_failures", flat_int(e, "consecutive_failures"));
+    jw_ktime(w, "failing_since", flat_int(e, "failing_since"));
     jw_ktime(w, "disabled_at", flat_int(e, "disabled_at"));
     render_kstr_opt(w, "disabled_reason", flat_get(e, "disabled_reason"));
     jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));

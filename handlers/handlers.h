@@ -11,6 +11,10 @@ void h_healthz(struct req *r);
 void h_readyz(struct req *r);
 void h_metrics(struct req *r);
 void h_openapi(struct req *r);
+void h_console(struct req *r);
+void h_console_js(struct req *r);
+void h_console_css(struct req *r);
+void h_me(struct req *r);
 
 void h_org_create(struct req *r);
 void h_org_list(struct req *r);

@@ -117,11 +117,3 @@ void h_metrics(struct req *r)
     }
 }
 
-/* handlers/openapi.json, compiled in (cmake/embed_file.cmake) */
-extern const char openapi_json[];
-extern const unsigned long openapi_json_len;
-
-void h_openapi(struct req *r)
-{
-    reply_raw(r, 200, "application/json", openapi_json, (size_t)openapi_json_len);
-}

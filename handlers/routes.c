@@ -17,6 +17,10 @@ const struct route routes[] = {
     {GET, "/readyz", h_readyz, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
     {GET, "/metrics", h_metrics, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
     {GET, "/openapi.json", h_openapi, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/console", h_console, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/console/app.js", h_console_js, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/console/app.css", h_console_css, NEED_NONE, 0, 0, ERR_PROBLEM, 0},
+    {GET, "/v1/me", h_me, NEED_TOKEN, 0, 0, ERR_PROBLEM, 0},
 
     {POST, "/v1/orgs", h_org_create, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},
     {GET, "/v1/orgs", h_org_list, NEED_ROOT, 0, 0, ERR_PROBLEM, 0},
