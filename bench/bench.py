@@ -80,11 +80,13 @@ def api(base, method, path, body=None, token=None):
 
 
 class Redis:
-    def __init__(self, fsync):
+    def __init__(self, fsync, extra=()):
         self.port = free_port()
+        while extra and self.port + 10000 > 65535:  # a cluster node's bus port is port + 10000
+            self.port = free_port()
         self.dir = tempfile.mkdtemp(dir=TMP)
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
-                "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1024"]
+                "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1024", *extra]
         args += ["--appendonly", "yes", "--appendfsync", "everysec"] if fsync == "everysec" else ["--appendonly", "no"]
         self.proc = spawn(args)
         end = time.time() + 10
@@ -546,18 +548,7 @@ class Cluster:
     def __init__(self, masters, fsync, cores=None):
         self.nodes = []
         for i in range(masters):
-            n = Redis.__new__(Redis)
-            n.port = free_port()
-            while n.port + 10000 > 65535:
-                n.port = free_port()
-            n.dir = tempfile.mkdtemp(dir=TMP)
-            args = ["redis-server", "--port", str(n.port), "--bind", "127.0.0.1", "--dir", n.dir, "--save", "",
-                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-            args += ["--appendonly", "yes", "--appendfsync", "everysec"] if fsync == "everysec" else ["--appendonly", "no"]
-            n.proc = spawn(args)
-            end = time.time() + 10
-            while time.time() < end and n.cli("PING") != "PONG":
-                time.sleep(0.05)
+            n = Redis(fsync, ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"))
             pin(n.proc.pid, cores[i] if cores else None)
             first, last = i * 16384 // masters, (i + 1) * 16384 // masters - 1
             n.cli("CLUSTER", "ADDSLOTSRANGE", first, last)

@@ -7,7 +7,9 @@ sanitizer build); a hookd that exits non-zero at SIGTERM (a sanitizer
 report, a leak, a crash) fails the test that stopped it.
 """
 import atexit
+import base64
 import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -300,6 +302,15 @@ def call(method, url, body=None, token=None, headers=None, raw=None, timeout=30)
         return status, json.loads(text) if text else None, hdrs
     except ValueError:
         return status, text, hdrs
+
+
+def verify_signature(secret, headers, body):
+    """Standard Webhooks: is one of webhook-signature's v1 entries the
+    HMAC-SHA256 of "id.timestamp.body" under the whsec_ secret?"""
+    key = base64.b64decode(secret[6:])
+    mac = hmac.new(key, ("%s.%s.%s" % (headers["webhook-id"], headers["webhook-timestamp"], body.decode())).encode(),
+                   hashlib.sha256).digest()
+    return ("v1," + base64.b64encode(mac).decode()) in headers["webhook-signature"].split(" ")
 
 
 class Receiver:

@@ -4,21 +4,14 @@ hookd.endpoint.disabled delivery, a delivery that used up its attempts one
 hookd.delivery.exhausted, API enable/disable their notices, each signed with
 Standard Webhooks; endpoints taking every type get none, another org
 nothing, and producers cannot post hookd.* types."""
-import base64
-import hashlib
-import hmac
 import json
 import unittest
 
 import openapi_check
-from harness import HookdCase, Receiver, wait_for
+from harness import HookdCase, Receiver, verify_signature, wait_for
 
 
-def verify(secret, h, body):
-    key = base64.b64decode(secret[6:])
-    mac = hmac.new(key, ("%s.%s.%s" % (h["webhook-id"], h["webhook-timestamp"], body.decode())).encode(),
-                   hashlib.sha256).digest()
-    return ("v1," + base64.b64encode(mac).decode()) in h["webhook-signature"].split(" ")
+verify = verify_signature
 
 
 class OperationalEventsTest(HookdCase):
