@@ -1,8 +1,8 @@
 """Issue 14: the delivery console in a real browser (Debian's chromium,
 headless, driven by python3-selenium and chromium-driver). Sign in; a
 delivery that failed twice then succeeded shows its three attempts;
-redeliver it and see the new delivery; disable an endpoint and see its
-status; a payload and a receiver response holding <script> and
+redeliver it and see the new delivery; resend a time range and see the
+job complete; disable an endpoint and see its status; a payload and a receiver response holding <script> and
 <img onerror> render as text and run nothing; a read-only token sees no
 write buttons. A screenshot of each page goes to tests/artifacts/."""
 import os
@@ -113,6 +113,17 @@ class ConsoleTest(HookdCase):
         wait_for(lambda: self.rx.count() == before + 1, what="the redelivery sent")
         self.assertEqual(self.delivery(self.tok, new_id)["replay_of_delivery_id"], self.did)
         self.shot("redelivered")
+        # resend the last hour as a background job: its progress until it completes
+        self.open("#/deliveries", "#resend", "the resend form")
+        b.execute_script("""
+            const f = document.getElementById('resend');
+            const local = (ms) => { const d = new Date(ms); return new Date(ms - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
+            f.elements.from.value = local(Date.now() - 3600e3);
+            f.elements.to.value = local(Date.now() + 120e3);""")
+        b.find_element(By.CSS_SELECTOR, "#resend button").click()
+        wait_for(lambda: "completed" in (self.text("#job") or ""), what="the resend job shown completed")
+        self.assertRegex(self.text("#job"), r"completed, 1 of 1 resent")
+        self.shot("resend_job")
         # disable the endpoint: its status on the endpoints page
         self.open("#/endpoints", 'tr[data-endpoint="%s"]' % self.ep["id"], "the endpoint listed")
         row = b.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="%s"]' % self.ep["id"])
