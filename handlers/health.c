@@ -17,12 +17,15 @@ void h_healthz(struct req *r)
 
 /* Ready: Redis is up with the scripts loaded. Warnings about a Redis that
  * can lose data (redis_config.h) do not make hookd unready (it still works),
- * but they are in the body for whoever looks. */
+ * but they are in the body for whoever looks. In a cluster, ready while any
+ * master is ("redis": "degraded" when not all are): a failover pauses one
+ * master's partitions, and taking every process out of rotation for it
+ * would stop the others too. */
 void h_readyz(struct req *r)
 {
     struct jw w;
     char text[512];
-    if (!store_ready()) {
+    if (!store_usable()) {
         reply_error(r, 503, "not_ready", NULL, "Redis is not reachable or scripts are not loaded");
         return;
     }
@@ -33,7 +36,7 @@ void h_readyz(struct req *r)
     redis_config_describe(text, sizeof(text));
     jw_map_open(&w);
     jw_kstr(&w, "status", "ready");
-    jw_kstr(&w, "redis", "up");
+    jw_kstr(&w, "redis", store_ready() ? "up" : "degraded");
     if (text[0]) {
         jw_key(&w, "warnings");
         jw_array_open(&w);

@@ -213,7 +213,7 @@ static void on_claimed(redisReply *rep, void *priv)
 static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
 {
     char prefix[KEY_PREFIX_MAX], now[24], until[24];
-    if (J.claim_busy || !store_ready())
+    if (J.claim_busy || !store_usable())
         return;
     key_prefix(prefix, J.claim_next);
     J.claim_next = (J.claim_next + 1) % (int)J.conf->partitions;

@@ -482,7 +482,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     PM.tick_at = 0;
     if (PM.draining || PM.claims_out > 0)
         return; /* the last claim reply kicks again */
-    if (!store_ready()) {
+    if (!store_usable()) {
         kick_at(now_ms() + 500);
         return;
     }

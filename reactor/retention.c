@@ -57,7 +57,7 @@ static void prune_partition(int p)
 {
     char prefix[KEY_PREFIX_MAX], now[24], cutoff[24], limit[16];
     int64_t t = now_ms();
-    if (RT.busy[p] || !store_ready())
+    if (RT.busy[p] || !store_usable())
         return;
     key_prefix(prefix, p);
     snprintf(now, sizeof(now), "%lld", (long long)t);

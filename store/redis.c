@@ -70,6 +70,7 @@ static struct {
     int nnodes;
     unsigned char slot_node[CLUSTER_SLOTS]; /* cluster: index into nodes */
     int ready;
+    int was_ready;           /* every master has been ready at least once */
     int refreshing;          /* a CLUSTER SLOTS in flight */
     int closing;
     struct event *watchdog_ev;
@@ -95,6 +96,16 @@ long store_pending(void)
 unsigned long long store_commands_sent(void) { return S.sent; }
 double store_rtt_avg_ms(void) { return S.rtt_n ? S.rtt_sum_ms / (double)S.rtt_n : 0; }
 int store_ready(void) { return S.ready; }
+
+int store_usable(void)
+{
+    if (S.mode != MODE_CLUSTER || !S.was_ready)
+        return S.ready; /* a cluster starts once every master is ready */
+    for (int i = 0; i < S.nnodes; i++)
+        if (S.nodes[i]->in_map && S.nodes[i]->ready)
+            return 1;
+    return 0;
+}
 int store_is_cluster(void) { return S.mode == MODE_CLUSTER; }
 
 int store_node_addr(int i, char *host, size_t hostlen, int *port)
@@ -133,6 +144,7 @@ static void update_ready(void)
                 ready = 0; /* a slot nobody serves */
     int was = S.ready;
     S.ready = ready;
+    S.was_ready |= ready;
     if (ready && !was) {
         LOG_INFO("redis: ready", "mode", S.mode == MODE_CLUSTER ? "cluster" : "single", NULL);
         redis_config_check();
@@ -381,7 +393,7 @@ static int node_call(struct node *n, store_cb cb, void *priv, int argc, const ch
 static int submit(struct cmd *c)
 {
     struct node *n = route(c->slot);
-    if (!n || send_cmd(n, c) < 0) {
+    if (!n || !n->ready || send_cmd(n, c) < 0) {
         free(c);
         return -1;
     }
@@ -390,7 +402,7 @@ static int submit(struct cmd *c)
 
 int store_command(store_cb cb, void *priv, int argc, const char **argv, const size_t *lens)
 {
-    if (!store_ready())
+    if (!store_usable())
         return -1;
     struct cmd *c = cmd_new(cb, priv, -1, argc, argv, lens, argc > 1 ? 1 : -1);
     return c ? submit(c) : -1;
@@ -399,7 +411,7 @@ int store_command(store_cb cb, void *priv, int argc, const char **argv, const si
 int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
                  const char **argv, const size_t *lens)
 {
-    if (!store_ready())
+    if (!store_usable())
         return -1;
     /* EVALSHA sha nkeys, then the caller's keys and arguments */
     const char *all[argc + 3];

@@ -32,6 +32,11 @@ typedef void (*store_cb)(redisReply *reply, void *priv);
 int store_init(struct event_base *base, const struct conf *c);
 void store_close(void);
 int store_ready(void);
+/* Some calls can be sent: with a single Redis the same as store_ready(); in
+ * a cluster that has been wholly ready once, while at least one master is
+ * (a call whose master is not is refused alone, so a failover pauses only
+ * that master's partitions). */
+int store_usable(void);
 /* 1 when redis_url named a node of a Redis Cluster (then every call is
  * routed to the master of its first key's slot, store/cluster.h). */
 int store_is_cluster(void);
