@@ -783,16 +783,19 @@ return out"""
 
 
 def script_names():
-    """SHA1 -> script name, built as cmake/embed_lua.cmake builds them (each
-    required lib, in order of first mention, then the script)."""
+    """SHA1 -> script name, from the scripts as the build compiled them in
+    (BUILD/lua_scripts.c, made by cmake/embed_lua.cmake: the field table and
+    the required libs in front of each script), so the names match the
+    binary under test."""
     import hashlib
-    names, d = {}, os.path.join(ROOT, "store", "lua")
-    for f in sorted(os.listdir(d)):
-        if f.endswith(".lua"):
-            text = open(os.path.join(d, f)).read()
-            libs = list(dict.fromkeys(re.findall(r"-- requires: (lib/[a-z_]+\.lua)", text)))
-            body = "".join(open(os.path.join(d, lib)).read() for lib in libs) + text
-            names[hashlib.sha1(body.encode()).hexdigest()] = f[:-4]
+    names = {}
+    try:
+        text = open(os.path.join(BUILD, "lua_scripts.c")).read()
+    except OSError:
+        return names
+    for name, data in re.findall(r"const char lua_([a-z_]+)\[\] = \{([^}]*)\};", text):
+        body = bytes(int(x, 16) for x in data.split(",") if x.strip() and x.strip() != "0x00")
+        names[hashlib.sha1(body).hexdigest()] = name
     return names
 
 
