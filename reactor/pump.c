@@ -148,7 +148,6 @@ struct completion {
     struct outcome out;              /* out.attempt is owned */
     enum attempt_error error;
     double seconds;
-    enum delivery_outcome outcome;   /* for the metrics */
     char compact[COMPACT_MAX + 1];   /* out.compact */
 };
 
@@ -167,6 +166,14 @@ static void completion_done(struct completion *c)
     free(c);
 }
 
+/* the metrics' name for what an applied outcome did to its delivery */
+static enum delivery_outcome metrics_outcome(const struct outcome *o)
+{
+    if (o->result == RESULT_SUCCESS)
+        return OUTCOME_COMPLETED;
+    return o->next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
+}
+
 static void on_completed(void *priv, const struct outcome_verdict *v, int n)
 {
     struct batch *b = priv;
@@ -174,7 +181,7 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
         struct completion *c = b->items[i];
         if (v && v[i].applied) {
             if (c->out.result != RESULT_RELEASE)
-                metrics_attempt(c->outcome, c->error, c->seconds);
+                metrics_attempt(metrics_outcome(&c->out), c->error, c->seconds);
             const struct lease *l = c->job->l;
             int partitions = (int)PM.conf->partitions;
             if (v[i].disabled) {
@@ -289,7 +296,6 @@ static void record(struct job *j, enum attempt_result result, int status, enum a
     c->job = j;
     c->error = error;
     c->seconds = seconds;
-    c->outcome = result == RESULT_SUCCESS ? OUTCOME_COMPLETED : next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
     if (result == RESULT_SUCCESS && strcmp(l->attempt_count, "0") == 0 && original_index(l) <= COMPACT_MAX_INDEX) {
         int n = snprintf(c->compact, sizeof(c->compact), "%d|%lld|%lld|%s", status, (long long)started,
                          (long long)(seconds * 1000), body);

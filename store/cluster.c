@@ -40,13 +40,13 @@ unsigned cluster_keyslot(const char *key, size_t len)
     return crc16(key, len) & (CLUSTER_SLOTS - 1);
 }
 
-void cluster_tag(int p, int partitions, char out[CLUSTER_TAG_MAX])
+void cluster_tag(int p, int partitions, char out[KEY_TAG_MAX])
 {
     /* exactly the middle slot of the p-th span: about 16,384 tries (CRC16
      * spreads the suffixes evenly), each the CRC of "<p>." carried on over
      * the digits of n */
     long target = (2L * p + 1) * CLUSTER_SLOTS / (2L * partitions), best = 0, best_d = CLUSTER_SLOTS;
-    int head = snprintf(out, CLUSTER_TAG_MAX, "%d.", p);
+    int head = snprintf(out, KEY_TAG_MAX, "%d.", p);
     uint16_t base = crc16(out, (size_t)head);
     for (long n = 0; n < 4L * 1024 * 1024; n++) {
         char digits[24];
@@ -60,7 +60,7 @@ void cluster_tag(int p, int partitions, char out[CLUSTER_TAG_MAX])
         if (d == 0)
             break;
     }
-    snprintf(out, CLUSTER_TAG_MAX, "%d.%ld", p, best);
+    snprintf(out, KEY_TAG_MAX, "%d.%ld", p, best);
 }
 
 int cluster_parse_slots(const redisReply *r, struct cluster_range *out, int max)

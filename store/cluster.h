@@ -20,15 +20,16 @@
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
+#include "store/keys.h"
+
 #define CLUSTER_SLOTS 16384
-#define CLUSTER_TAG_MAX 24
 
 /* The slot Redis Cluster puts `key` in: CRC16 of the text inside the first
  * non-empty {...}, or of the whole key. */
 unsigned cluster_keyslot(const char *key, size_t len);
 
 /* Partition p's tag in a cluster (without braces). */
-void cluster_tag(int p, int partitions, char out[CLUSTER_TAG_MAX]);
+void cluster_tag(int p, int partitions, char out[KEY_TAG_MAX]);
 
 /* One master's slot ranges, as CLUSTER SLOTS says. */
 struct cluster_range {

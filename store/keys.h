@@ -67,6 +67,7 @@
 #include <stdio.h>
 
 #define KEY_PREFIX_MAX 32
+#define KEY_TAG_MAX 24 /* a partition's hash tag, without braces */
 
 static inline int key_partition(const char *org_id, int partitions)
 {
@@ -80,7 +81,7 @@ static inline int key_partition(const char *org_id, int partitions)
  * why they differ); NULL with a single Redis, whose tags are the partition
  * numbers. Set by store/redis.c before the store is first ready, so every
  * prefix made after that names the right keys. */
-extern char (*key_cluster_tags)[24];
+extern char (*key_cluster_tags)[KEY_TAG_MAX];
 
 static inline void key_prefix(char out[KEY_PREFIX_MAX], int partition)
 {

@@ -67,7 +67,7 @@ static void on_claimed(redisReply *rep, void *priv)
     if (!ok && rep && rep->type == REDIS_REPLY_ERROR)
         LOG_ERR("claim failed", "error", rep->str, NULL);
     long n = ok ? (long)rep->element[1]->integer : 0, got = 0;
-    if (n < 0 || 2 + (size_t)n * LEASE_FIELDS != (ok ? rep->elements : 2))
+    if (n < 0 || (ok && 2 + (size_t)n * LEASE_FIELDS != rep->elements))
         n = 0;
     struct lease **leases = n ? malloc((size_t)n * sizeof(*leases)) : NULL;
     for (long i = 0; leases && i < n; i++) {

@@ -21,10 +21,11 @@
 #define REDIRECTS_MAX 5     /* MOVED/ASK/TRYAGAIN a command may follow */
 #define RETRY_MS 20         /* ASK or TRYAGAIN: a slot is migrating; asked again */
 
-char (*key_cluster_tags)[24]; /* store/keys.h; NULL until a cluster is seen */
+char (*key_cluster_tags)[KEY_TAG_MAX]; /* store/keys.h; NULL until a cluster is seen */
 
 /* One Redis server: the seed of redis_url, or a cluster master. */
 struct node {
+    int index;               /* in S.nodes, as slot_node names it */
     char host[256];
     int port;
     char addr[280];          /* host:port, for log lines */
@@ -106,7 +107,6 @@ int store_usable(void)
             return 1;
     return 0;
 }
-int store_is_cluster(void) { return S.mode == MODE_CLUSTER; }
 
 int store_node_addr(int i, char *host, size_t hostlen, int *port)
 {
@@ -181,17 +181,10 @@ static struct node *node_get(const char *host, int port)
         free(n);
         return NULL;
     }
+    n->index = S.nnodes;
     S.nodes[S.nnodes++] = n;
     node_connect(n);
     return n;
-}
-
-static int node_index(const struct node *n)
-{
-    for (int i = 0; i < S.nnodes; i++)
-        if (S.nodes[i] == n)
-            return i;
-    return -1;
 }
 
 /* Where a command for `slot` goes: the one Redis, or the slot's master. */
@@ -212,7 +205,8 @@ static void schedule_reconnect(struct node *n)
     n->backoff_ms = n->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : n->backoff_ms * 2;
 }
 
-/* A copy of a call, routed by its first key (argv[key]; -1: none). */
+/* A copy of a call, routed in a cluster by its first key (argv[key]; -1:
+ * none): a single Redis needs no slot. */
 static struct cmd *cmd_new(store_cb cb, void *priv, int script, int argc, const char **argv, const size_t *lens,
                            int key)
 {
@@ -233,7 +227,8 @@ static struct cmd *cmd_new(store_cb cb, void *priv, int script, int argc, const 
         c->argv[i] = data, c->lens[i] = len;
         data += len + 1;
     }
-    c->slot = key >= 0 && key < argc ? cluster_keyslot(c->argv[key], c->lens[key]) : 0;
+    if (S.mode == MODE_CLUSTER && key >= 0 && key < argc)
+        c->slot = cluster_keyslot(c->argv[key], c->lens[key]);
     return c;
 }
 
@@ -276,7 +271,7 @@ static int follow_redirect(struct node *from, struct cmd *c, const redisReply *r
     if (!to || !to->ac)
         return 0;
     /* the slot has a new owner: use it now, and learn the whole map */
-    S.slot_node[slot] = (unsigned char)node_index(to);
+    S.slot_node[slot] = (unsigned char)to->index;
     to->in_map = 1;
     refresh_topology();
     return send_cmd(to, c) == 0;
@@ -453,7 +448,7 @@ static void on_script_loaded(redisReply *reply, void *priv)
 
 static void load_scripts(struct node *n)
 {
-    int idx = node_index(n);
+    int idx = n->index;
     n->loading = SCRIPT_COUNT;
     for (int i = 0; i < SCRIPT_COUNT; i++) {
         const char *argv[3] = {"SCRIPT", "LOAD", script_get((enum script_id)i)->body};
@@ -476,7 +471,7 @@ static void apply_topology(const struct cluster_range *r, int nr)
         if (!n)
             continue;
         n->in_map = 1;
-        memset(S.slot_node + r[i].first, node_index(n), (size_t)(r[i].last - r[i].first + 1));
+        memset(S.slot_node + r[i].first, n->index, (size_t)(r[i].last - r[i].first + 1));
         if (n->connected && !n->ready && !n->loading)
             load_scripts(n);
     }

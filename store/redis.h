@@ -37,9 +37,6 @@ int store_ready(void);
  * (a call whose master is not is refused alone, so a failover pauses only
  * that master's partitions). */
 int store_usable(void);
-/* 1 when redis_url named a node of a Redis Cluster (then every call is
- * routed to the master of its first key's slot, store/cluster.h). */
-int store_is_cluster(void);
 /* The address of the i-th node (modulo their number) that owns slots now
  * (a single Redis: the one); 0, or -1 when none is known yet. */
 int store_node_addr(int i, char *host, size_t hostlen, int *port);

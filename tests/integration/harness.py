@@ -225,6 +225,11 @@ class Hookd:
         with open(self.logf.name, errors="replace") as f:
             return f.read()
 
+    def metric(self, name):
+        """The value of an unlabelled metric from /metrics, as an integer."""
+        text = call("GET", self.url("/metrics"))[1]
+        return int(float(next(l.rsplit(" ", 1)[1] for l in text.splitlines() if l.startswith(name + " "))))
+
     def stop(self, timeout=30):
         """SIGTERM; returns the exit code (0 expected: no sanitizer report, no leak)."""
         if self.proc.poll() is None:
@@ -498,6 +503,10 @@ class HookdCase(unittest.TestCase):
         s, b, _ = self.api("GET", "/v1/deliveries/" + did, None, token)
         self.assertEqual(s, 200, b)
         return b
+
+    def wait_gone(self, token, path, what, timeout=30):
+        """Until GET path answers 404 (pruned, deleted)."""
+        wait_for(lambda: self.api("GET", path, None, token)[0] == 404, timeout, what=what)
 
     def wait_state(self, token, did, states, timeout=30):
         states = (states,) if isinstance(states, str) else states

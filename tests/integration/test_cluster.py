@@ -69,19 +69,28 @@ def node_id(node):
     return node.cli("CLUSTER", "MYID").strip()
 
 
-class SlotMigrationTest(unittest.TestCase):
-    def setUp(self):
-        self.cluster = RedisCluster(masters=3)
-        self.hookd = Hookd(self.cluster)
-        self.hookd.wait_ready()
-        self.rx = Receiver()
+class ClusterCase(unittest.TestCase):
+    """A cluster (cluster_args) and a receiver per test; hookd processes
+    started with start_hookd(), each checked to exit 0 at the end."""
+    cluster_args = {"masters": 3}
 
-    def tearDown(self):
-        try:
-            self.rx.close()
-            self.assertEqual(self.hookd.stop(), 0, self.hookd.log()[-4000:])
-        finally:
-            self.cluster.close()
+    def setUp(self):
+        self.cluster = RedisCluster(**self.cluster_args)
+        self.addCleanup(self.cluster.close)
+        self.rx = Receiver()
+        self.addCleanup(self.rx.close)  # cleanups run last first: receivers, processes, cluster
+
+    def start_hookd(self, **conf):
+        h = Hookd(self.cluster, **conf)
+        self.addCleanup(lambda: self.assertEqual(h.stop(), 0, h.log()[-4000:]))
+        h.wait_ready()
+        return h
+
+
+class SlotMigrationTest(ClusterCase):
+    def setUp(self):
+        super().setUp()
+        self.hookd = self.start_hookd()
 
     def migrate(self, slot, src, dst, others):
         dst.cli("CLUSTER", "SETSLOT", slot, "IMPORTING", node_id(src))
@@ -119,19 +128,12 @@ class SlotMigrationTest(unittest.TestCase):
         self.assertIsNone(self.hookd.proc.poll())
 
 
-class FailoverTest(unittest.TestCase):
-    def setUp(self):
-        self.cluster = RedisCluster(masters=3, replicas=1, aof=True)
-        self.hookd = Hookd(self.cluster, durability="replicated", partitions=6)
-        self.hookd.wait_ready()
-        self.rx = Receiver()
+class FailoverTest(ClusterCase):
+    cluster_args = {"masters": 3, "replicas": 1, "aof": True}
 
-    def tearDown(self):
-        try:
-            self.rx.close()
-            self.assertEqual(self.hookd.stop(), 0, self.hookd.log()[-4000:])
-        finally:
-            self.cluster.close()
+    def setUp(self):
+        super().setUp()
+        self.hookd = self.start_hookd(durability="replicated", partitions=6)
 
     def test_a_master_killed_under_load_loses_nothing_that_got_a_202(self):
         tokens = [tenant(self.hookd, self.rx.url())[1] for _ in range(6)]
@@ -166,34 +168,19 @@ class FailoverTest(unittest.TestCase):
               % (promoted_at - killed_at, {str(k): producer.statuses.count(k) for k in set(producer.statuses)}))
 
 
-def metric(hookd, name):
-    text = call("GET", hookd.url("/metrics"))[1]
-    return int(float(next(l.rsplit(" ", 1)[1] for l in text.splitlines() if l.startswith(name + " "))))
-
-
-class WakeTest(unittest.TestCase):
+class WakeTest(ClusterCase):
     """Two processes on two different seed nodes. A can take one delivery at
     a time and its one is held by a receiver that does not answer, so what
     it accepts next goes on the schedule; B, idle until then, must be woken
     (hookd_wakeups_total) and deliver it, for a partition on every master."""
 
     def setUp(self):
-        self.cluster = RedisCluster(masters=3)
-        self.a = Hookd(self.cluster, inflight_max=1, request_timeout="60s")
-        self.b = Hookd(self.cluster, redis_url="redis://127.0.0.1:%d/0" % self.cluster.nodes[2].port)
-        self.a.wait_ready()
-        self.b.wait_ready()
-        self.hang, self.rx = Receiver(lambda n, p, h, b: "hang"), Receiver()
-
-    def tearDown(self):
-        try:
-            self.hang.release.set()
-            self.hang.close()
-            self.rx.close()
-            for h in (self.a, self.b):
-                self.assertEqual(h.stop(), 0, h.log()[-4000:])
-        finally:
-            self.cluster.close()
+        super().setUp()
+        self.a = self.start_hookd(inflight_max=1, request_timeout="60s")
+        self.b = self.start_hookd(redis_url="redis://127.0.0.1:%d/0" % self.cluster.nodes[2].port)
+        self.hang = Receiver(lambda n, p, h, b: "hang")
+        self.addCleanup(self.hang.close)
+        self.addCleanup(self.hang.release.set)
 
     def test_a_sleeping_process_wakes_for_work_on_any_partition(self):
         # one org in each partition (4), so in the partitions of every master
@@ -206,12 +193,12 @@ class WakeTest(unittest.TestCase):
         call("POST", self.a.url("/v1/events"), {"type": "hold", "payload": {}}, hold)
         wait_for(lambda: self.hang.count() == 1, what="A's one slot held")
         for p, tok in sorted(orgs.items()):
-            woken = metric(self.b, "hookd_wakeups_total")
+            woken = self.b.metric("hookd_wakeups_total")
             s, ev, _ = call("POST", self.a.url("/v1/events"), {"type": "t", "payload": {"p": p}}, tok)
             self.assertEqual(s, 202, ev)
             wait_for(lambda: ev["id"] in delivered_ids(self.rx), what="partition %s's event delivered" % p)
-            self.assertGreater(metric(self.b, "hookd_wakeups_total"), woken, "B was not woken for partition " + p)
-        self.assertEqual(metric(self.a, "hookd_deliveries_in_flight"), 1)
+            self.assertGreater(self.b.metric("hookd_wakeups_total"), woken, "B was not woken for partition " + p)
+        self.assertEqual(self.a.metric("hookd_deliveries_in_flight"), 1)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,6 @@ import unittest
 from harness import ROOT_TOKEN, Hookd, Redis, call, wait_for
 
 
-def metric(hookd, name):
-    text = call("GET", hookd.url("/metrics"))[1]
-    return int(float(next(l.rsplit(" ", 1)[1] for l in text.splitlines() if l.startswith(name + " "))))
-
-
 def tenant(hookd):
     org = call("POST", hookd.url("/v1/orgs"), {"name": "gc"}, ROOT_TOKEN)[1]["id"]
     tok = call("POST", hookd.url("/v1/tokens"), {"org_id": org, "user_id": 1, "admin": True, "name": "t",
@@ -49,7 +44,7 @@ class GroupCommitTest(unittest.TestCase):
 
     def test_events_arriving_together_share_one_script_call(self):
         tok = tenant(self.hookd)
-        calls0, events0 = metric(self.hookd, "hookd_ingest_calls_total"), metric(self.hookd, "hookd_ingest_events_total")
+        calls0, events0 = self.hookd.metric("hookd_ingest_calls_total"), self.hookd.metric("hookd_ingest_events_total")
         sent = 0
         for round_ in range(3):
             # 8 whole requests written at once on 8 connections: hookd reads
@@ -68,8 +63,8 @@ class GroupCommitTest(unittest.TestCase):
                 s.close()
                 self.assertTrue(reply.startswith(b"HTTP/1.1 202"), reply[:200])
                 sent += 1
-        calls = metric(self.hookd, "hookd_ingest_calls_total") - calls0
-        events = metric(self.hookd, "hookd_ingest_events_total") - events0
+        calls = self.hookd.metric("hookd_ingest_calls_total") - calls0
+        events = self.hookd.metric("hookd_ingest_events_total") - events0
         self.assertEqual(events, sent)
         self.assertLess(calls, events, "no two events shared a call")
         s, lst, _ = call("GET", self.hookd.url("/v1/deliveries?limit=100"), None, tok)

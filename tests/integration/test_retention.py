@@ -40,8 +40,7 @@ class RetentionTest(HookdCase):
         self.wait_state(tok, did, "completed")
         self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 200)
         # within a few seconds of `retention`, everything about it is gone
-        wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
-                 what="the delivery to be pruned")
+        self.wait_gone(tok, "/v1/deliveries/" + did, "the delivery to be pruned")
         self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 404)
         self.assertEqual(self.api("GET", "/v1/deliveries/%s/attempts" % did, None, tok)[0], 404)
         s, lst, _ = self.api("GET", "/v1/deliveries?endpoint_id=" + ep["id"], None, tok)
@@ -61,86 +60,73 @@ class RetentionTest(HookdCase):
 
     def test_a_pruned_delivery_reads_as_unknown_while_its_event_stays(self):
         rx_bad = Receiver(lambda n, p, h, b: "hang")  # in progress for request_timeout (15 s)
-        try:
-            _, tok = self.tenant()
-            good = self.new_endpoint(tok, self.rx.url(), event_types=["two"])
-            self.new_endpoint(tok, rx_bad.url(), event_types=["two"])
-            ids = self.send_event(tok, "two")["delivery_ids"]
-            done = [d for d in ids if self.delivery(tok, d)["endpoint_id"] == good["id"]][0]
-            self.wait_state(tok, done, "completed")
-            wait_for(lambda: self.api("GET", "/v1/deliveries/" + done, None, tok)[0] == 404, 30,
-                     what="the completed delivery to be pruned")
-            other = [d for d in ids if d != done][0]
-            self.assertEqual(self.delivery(tok, other)["state"], "in_progress")  # its event is still there
-            s, b, _ = self.api("POST", "/api/v2/webhook_deliveries/redeliveries", {"delivery_ids": [done]}, tok)
-            self.assertEqual(b["meta"]["dropped_ids"], [done], b)
-        finally:
-            rx_bad.close()
+        self.addCleanup(rx_bad.close)
+        _, tok = self.tenant()
+        good = self.new_endpoint(tok, self.rx.url(), event_types=["two"])
+        self.new_endpoint(tok, rx_bad.url(), event_types=["two"])
+        ids = self.send_event(tok, "two")["delivery_ids"]
+        done = [d for d in ids if self.delivery(tok, d)["endpoint_id"] == good["id"]][0]
+        self.wait_state(tok, done, "completed")
+        self.wait_gone(tok, "/v1/deliveries/" + done, "the completed delivery to be pruned")
+        other = [d for d in ids if d != done][0]
+        self.assertEqual(self.delivery(tok, other)["state"], "in_progress")  # its event is still there
+        s, b, _ = self.api("POST", "/api/v2/webhook_deliveries/redeliveries", {"delivery_ids": [done]}, tok)
+        self.assertEqual(b["meta"]["dropped_ids"], [done], b)
 
     def test_retrying_delivery_outlives_retention_then_goes(self):
         rx = scripted_receiver((500, {}, b"no"))
-        try:
-            _, tok = self.tenant()
-            self.new_endpoint(tok, rx.url(), event_types=["a"])
-            did = self.send_event(tok, "a")["delivery_ids"][0]
-            self.wait_state(tok, did, "retrying")
-            time.sleep(3)  # past retention while retrying: still there
-            self.assertEqual(self.delivery(tok, did)["state"], "retrying")
-            self.wait_state(tok, did, "completed", timeout=30)  # the 6 s retry succeeds
-            wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
-                     what="the completed delivery to be pruned in its turn")
-        finally:
-            rx.close()
+        self.addCleanup(rx.close)
+        _, tok = self.tenant()
+        self.new_endpoint(tok, rx.url(), event_types=["a"])
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "retrying")
+        time.sleep(3)  # past retention while retrying: still there
+        self.assertEqual(self.delivery(tok, did)["state"], "retrying")
+        self.wait_state(tok, did, "completed", timeout=30)  # the 6 s retry succeeds
+        self.wait_gone(tok, "/v1/deliveries/" + did, "the completed delivery to be pruned in its turn")
 
     def test_requeued_delivery_is_kept_until_it_finishes_again(self):
         # completed, then requeued (contract 004) into a retry that lasts past
         # the retention of its first finish: that first finish must not prune it
         rx = scripted_receiver((200, {}, b"ok"), (500, {}, b"no"))
-        try:
-            _, tok = self.tenant()
-            ep = self.new_endpoint(tok, rx.url(), event_types=["a"])
-            did = self.send_event(tok, "a")["delivery_ids"][0]
-            self.wait_state(tok, did, "completed")
-            s, b, _ = self.api("POST", "/api/partner/v1/webhook-endpoints/%s/redeliver" % ep["id"],
-                               {"deliveryId": did}, tok)
-            self.assertEqual((s, b["requeued"]), (200, 1), b)
-            self.wait_state(tok, did, "retrying")
-            time.sleep(4)  # its first finish's entry was due by now: still there
-            self.assertEqual(self.delivery(tok, did)["state"], "retrying")
-            self.wait_state(tok, did, "completed", timeout=30)  # the 6 s retry succeeds
-            wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
-                     what="the delivery to be pruned after its second finish")
-            wait_for(lambda: not self.redis.cli("--scan", "--pattern", "hookd:*:requeued").split(), 30,
-                     what="the stale entry's count to be used up")
-        finally:
-            rx.close()
+        self.addCleanup(rx.close)
+        _, tok = self.tenant()
+        ep = self.new_endpoint(tok, rx.url(), event_types=["a"])
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        s, b, _ = self.api("POST", "/api/partner/v1/webhook-endpoints/%s/redeliver" % ep["id"],
+                           {"deliveryId": did}, tok)
+        self.assertEqual((s, b["requeued"]), (200, 1), b)
+        self.wait_state(tok, did, "retrying")
+        time.sleep(4)  # its first finish's entry was due by now: still there
+        self.assertEqual(self.delivery(tok, did)["state"], "retrying")
+        self.wait_state(tok, did, "completed", timeout=30)  # the 6 s retry succeeds
+        self.wait_gone(tok, "/v1/deliveries/" + did, "the delivery to be pruned after its second finish")
+        wait_for(lambda: not self.redis.cli("--scan", "--pattern", "hookd:*:requeued").split(), 30,
+                 what="the stale entry's count to be used up")
 
     def test_a_replayed_single_delivery_event_stays_while_its_replay_does(self):
         # a one-endpoint event is pruned without being read, unless a replay
         # pinned it: the original goes, the event and the retrying replay stay
         rx = scripted_receiver((200, {}, b"ok"), (500, {}, b"no"))
-        try:
-            _, tok = self.tenant()
-            self.new_endpoint(tok, rx.url(), event_types=["a"])
-            ev = self.send_event(tok, "a")
-            did = ev["delivery_ids"][0]
-            self.wait_state(tok, did, "completed")
-            s, b, _ = self.api("POST", "/v1/webhooks/deliveries/%s/replay" % did, {}, tok)
-            self.assertIn(s, (200, 201, 202), b)
-            replay = [d for d in self.api("GET", "/v1/deliveries", None, tok)[1]["data"] if d["id"] != did][0]
-            self.wait_state(tok, replay["id"], "retrying")
-            wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
-                     what="the original to be pruned")
-            self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 200)
-            self.assertEqual(self.delivery(tok, replay["id"])["state"], "retrying")
-            self.wait_state(tok, replay["id"], "completed", timeout=30)  # the 6 s retry
-            self.assertEqual(json.loads(rx.requests[-1]["body"]), json.loads(rx.requests[0]["body"]))
-            wait_for(lambda: self.api("GET", "/v1/events/" + ev["id"], None, tok)[0] == 404, 30,
-                     what="the event to go with its last delivery")
-            wait_for(lambda: not self.redis.cli("--scan", "--pattern", "hookd:*:pinned").split(), 30,
-                     what="the pin to go with its event")
-        finally:
-            rx.close()
+        self.addCleanup(rx.close)
+        _, tok = self.tenant()
+        self.new_endpoint(tok, rx.url(), event_types=["a"])
+        ev = self.send_event(tok, "a")
+        did = ev["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        s, b, _ = self.api("POST", "/v1/webhooks/deliveries/%s/replay" % did, {}, tok)
+        self.assertIn(s, (200, 201, 202), b)
+        replay = [d for d in self.api("GET", "/v1/deliveries", None, tok)[1]["data"] if d["id"] != did][0]
+        self.wait_state(tok, replay["id"], "retrying")
+        self.wait_gone(tok, "/v1/deliveries/" + did, "the original to be pruned")
+        self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 200)
+        self.assertEqual(self.delivery(tok, replay["id"])["state"], "retrying")
+        self.wait_state(tok, replay["id"], "completed", timeout=30)  # the 6 s retry
+        self.assertEqual(json.loads(rx.requests[-1]["body"]), json.loads(rx.requests[0]["body"]))
+        self.wait_gone(tok, "/v1/events/" + ev["id"], "the event to go with its last delivery")
+        wait_for(lambda: not self.redis.cli("--scan", "--pattern", "hookd:*:pinned").split(), 30,
+                 what="the pin to go with its event")
 
 
 class CanceledTest(HookdCase):
@@ -149,20 +135,18 @@ class CanceledTest(HookdCase):
 
     def test_deleting_an_endpoint_cancels_its_queued_deliveries(self):
         rx = Receiver(lambda n, p, h, b: "hang")
-        try:
-            _, tok = self.tenant()
-            ep = self.new_endpoint(tok, rx.url(), event_types=["a"], max_in_flight=1)
-            ids = [self.send_event(tok, "a")["delivery_ids"][0] for _ in range(3)]
-            wait_for(lambda: rx.count() >= 1, what="the first delivery to hang")
-            self.assertEqual(self.api("DELETE", "/v1/endpoints/" + ep["id"], None, tok)[0], 204)
-            for did in ids[1:]:
-                self.wait_state(tok, did, "canceled")
-            s, b, _ = self.api("GET", "/v1/deliveries?state=canceled", None, tok)
-            self.assertEqual(sorted(d["id"] for d in b["data"]), sorted(ids[1:]), b)
-            time.sleep(1)
-            self.assertEqual(rx.count(), 1)  # never sent
-        finally:
-            rx.close()
+        self.addCleanup(rx.close)
+        _, tok = self.tenant()
+        ep = self.new_endpoint(tok, rx.url(), event_types=["a"], max_in_flight=1)
+        ids = [self.send_event(tok, "a")["delivery_ids"][0] for _ in range(3)]
+        wait_for(lambda: rx.count() >= 1, what="the first delivery to hang")
+        self.assertEqual(self.api("DELETE", "/v1/endpoints/" + ep["id"], None, tok)[0], 204)
+        for did in ids[1:]:
+            self.wait_state(tok, did, "canceled")
+        s, b, _ = self.api("GET", "/v1/deliveries?state=canceled", None, tok)
+        self.assertEqual(sorted(d["id"] for d in b["data"]), sorted(ids[1:]), b)
+        time.sleep(1)
+        self.assertEqual(rx.count(), 1)  # never sent
 
     def test_entries_of_the_old_retain_set_are_pruned(self):
         # an entry written by a version that kept a sorted set P:retain,
@@ -179,8 +163,7 @@ class CanceledTest(HookdCase):
         prefix = lst[:-len(":finished")]
         old = int(time.time() * 1000) - 2 * 3600 * 1000
         self.redis.cli("ZADD", prefix + ":retain", str(old), "c:" + did)
-        wait_for(lambda: self.api("GET", "/v1/deliveries/" + did, None, tok)[0] == 404, 30,
-                 what="the old entry's delivery to be pruned")
+        self.wait_gone(tok, "/v1/deliveries/" + did, "the old entry's delivery to be pruned")
         self.assertEqual(self.api("GET", "/v1/events/" + ev["id"], None, tok)[0], 404)
         self.assertEqual(self.redis.cli("EXISTS", prefix + ":retain").strip(), "0")
 

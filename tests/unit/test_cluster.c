@@ -68,7 +68,7 @@ static void partitions_spread(void)
     for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
         int P = counts[c], slot[1024];
         for (int p = 0; p < P; p++) {
-            char tag[CLUSTER_TAG_MAX];
+            char tag[KEY_TAG_MAX];
             cluster_tag(p, P, tag);
             slot[p] = (int)cluster_keyslot(tag, strlen(tag));
         }
