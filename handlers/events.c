@@ -128,19 +128,15 @@ void h_event_create(struct req *r)
         reply_error(r, 400, "invalid_header", "Idempotency-Key", "Idempotency-Key must be 1-255 printable ASCII characters");
         return;
     }
-    struct jw pw;
-    const unsigned char *pbytes;
-    size_t plen;
-    if (jw_init(&pw) < 0) {
-        reply_error(r, 500, "internal", NULL, "out of memory");
+    /* The payload exactly as the producer sent it: yajl's tree cuts a string
+     * at \u0000 and the receiver is owed the same bytes. */
+    struct json_span span;
+    if (!json_member_span(r->body, r->body_len, "payload", &span)) {
+        reply_error(r, 400, "invalid_field", "payload", "payload is required");
         return;
     }
-    jw_tree(&pw, payload);
-    if (jw_result(&pw, &pbytes, &plen) < 0) {
-        jw_free(&pw);
-        reply_error(r, 400, "invalid_field", "payload", "payload could not be encoded");
-        return;
-    }
+    const char *pbytes = r->body + span.at;
+    size_t plen = span.len;
     char evid[ID_LEN + 1], now[24], uid[24];
     int64_t t = now_ms();
     id_new_event(evid, t);
@@ -152,10 +148,10 @@ void h_event_create(struct req *r)
         packed = NULL; /* out of memory: store it as it is */
     char fp[17] = "";
     if (idem)
-        request_fingerprint(type->u.string, pbytes, plen, sess ? sess->u.string : "", reqid ? reqid->u.string : "", fp);
+        request_fingerprint(type->u.string, (const unsigned char *)pbytes, plen, sess ? sess->u.string : "", reqid ? reqid->u.string : "", fp);
     const char *v[INGEST_FIELDS] = {
         [INGEST_ORG] = r->who.org_id, [INGEST_EVENT_ID] = evid, [INGEST_TYPE] = type->u.string,
-        [INGEST_PAYLOAD] = packed ? (const char *)packed : (const char *)pbytes, [INGEST_NOW] = now,
+        [INGEST_PAYLOAD] = packed ? (const char *)packed : pbytes, [INGEST_NOW] = now,
         [INGEST_IDEMPOTENCY_KEY] = idem ? idem : "", [INGEST_SYNC_SESSION_ID] = sess ? sess->u.string : "",
         [INGEST_REQUEST_ID] = reqid ? reqid->u.string : "", [INGEST_USER_ID] = uid, [INGEST_FINGERPRINT] = fp,
     };
@@ -163,8 +159,7 @@ void h_event_create(struct req *r)
     int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
     if (ingest_submit(p, v, lens, on_ingested, r) < 0)
         reply_unavailable(r);
-    free(packed);
-    jw_free(&pw); /* the store copied the arguments */
+    free(packed); /* the store copied the arguments */
 }
 
 static void on_event(redisReply *rep, void *priv)
@@ -183,22 +178,19 @@ static void on_event(redisReply *rep, void *priv)
     }
     const redisReply *stored = flat_reply(rep, "payload");
     const char *wc = flat_get(rep, "webhook_counter");
-    char err[64];
     void *unpacked = NULL;
     size_t plen = 0;
-    yajl_val pv = NULL;
-    if (stored && payload_unpack(stored->str, stored->len, 64u << 20, &unpacked, &plen) >= 0)
-        pv = json_parse(unpacked ? unpacked : stored->str, plen, err, sizeof(err));
-    free(unpacked);
+    int have = stored && payload_unpack(stored->str, stored->len, 64u << 20, &unpacked, &plen) >= 0;
     jw_map_open(&w);
     jw_kstr(&w, "id", flat_get(rep, "id"));
     jw_kstr(&w, "org_id", flat_get(rep, "org_id"));
     jw_kstr(&w, "type", flat_get(rep, "type"));
     jw_key(&w, "payload");
-    if (pv)
-        jw_tree(&w, pv);
+    if (have && plen) /* stored as the producer sent it (valid JSON, checked at ingest) */
+        jw_raw_value(&w, unpacked ? unpacked : stored->str, plen);
     else
         jw_null(&w);
+    free(unpacked);
     render_kstr_opt(&w, "sync_session_id", flat_get(rep, "sync_session_id"));
     render_kint_opt(&w, "webhook_counter", wc);
     render_kstr_opt(&w, "request_id", flat_get(rep, "request_id"));
@@ -206,8 +198,6 @@ static void on_event(redisReply *rep, void *priv)
     render_id_list(&w, flat_get(rep, "dls"));
     jw_ktime(&w, "created_at", flat_int(rep, "created_at"));
     jw_map_close(&w);
-    if (pv)
-        yajl_tree_free(pv);
     reply_json(r, 200, &w);
 }
 

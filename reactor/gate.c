@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include "conf/conf.h"
@@ -52,7 +53,11 @@ struct gate_conn {
     int http_answering;              /* evhttp cleared its read callback: it is replying */
     struct principal who;            /* resolved at the gate for the current request */
     char path[256];                  /* for the refusal's error style */
+    int head_method;                 /* the request is a HEAD: its refusal has no body */
+    int idle, evicting;              /* on G.idle (between requests, nothing buffered); being closed for room */
+    TAILQ_ENTRY(gate_conn) idle_link;
 };
+TAILQ_HEAD(gate_idle_list, gate_conn);
 
 /* A request head as the gate reads it. */
 struct head {
@@ -73,6 +78,9 @@ static struct {
     int listener_on, accept_paused;
     size_t conns, peak_conns, reserved, peak_reserved;
     struct gate_conn **by_fd; /* owned array; entries are the connections */
+    struct gate_idle_list idle; /* connections between requests, longest idle first */
+    size_t nidle;
+    unsigned long long idle_closed;
     size_t by_fd_len;
     bufferevent_data_cb http_read; /* evhttp's read callback, learned at adoption */
     unsigned long long accept_pauses, refused[GATE_REFUSED_COUNT];
@@ -85,7 +93,8 @@ static void listener_update(void)
 {
     if (!G.listener)
         return;
-    int want = !G.accept_paused && G.conns < (size_t)G.conf->max_connections;
+    /* at the cap, an idle connection makes room for a new one (see new_conn) */
+    int want = !G.accept_paused && (G.conns < (size_t)G.conf->max_connections || G.nidle > 0);
     if (want == G.listener_on)
         return;
     if ((want ? evconnlistener_enable(G.listener) : evconnlistener_disable(G.listener)) == 0)
@@ -146,6 +155,34 @@ static int by_fd_set(int fd, struct gate_conn *c)
     return 0;
 }
 
+/* Idle: between requests with nothing buffered, so closing it loses no
+ * request (a client must be ready for a keep-alive connection to close). */
+static void idle_set(struct gate_conn *c, int idle)
+{
+    if (c->idle == idle)
+        return;
+    if (idle)
+        TAILQ_INSERT_TAIL(&G.idle, c, idle_link);
+    else
+        TAILQ_REMOVE(&G.idle, c, idle_link);
+    c->idle = idle;
+    G.nidle += idle ? 1 : (size_t)-1;
+    listener_update();
+}
+
+/* At max_connections, as nginx does: the connection idle longest is closed
+ * (in the next loop pass, outside evhttp's accept) to admit the new one. */
+static void make_room(void)
+{
+    struct gate_conn *old = TAILQ_FIRST(&G.idle);
+    if (G.conns < (size_t)G.conf->max_connections || !old)
+        return;
+    idle_set(old, 0);
+    old->evicting = 1;
+    G.idle_closed++;
+    event_active(&old->timer, EV_TIMEOUT, 1);
+}
+
 static void release_body(struct gate_conn *c)
 {
     G.reserved -= c->reserved;
@@ -161,6 +198,7 @@ static void by_fd_clear(struct gate_conn *c)
 
 static void conn_free(struct gate_conn *c)
 {
+    idle_set(c, 0);
     release_body(c);
     by_fd_clear(c);
     event_del(&c->timer); /* assigned in new_conn before anything can free c */
@@ -177,6 +215,7 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
     c->watch = NULL;
     if (c->lookup_pending) { /* the token lookup's callback frees it */
+        idle_set(c, 0);
         c->closed = 1;
         by_fd_clear(c);
         event_del(&c->timer);
@@ -240,7 +279,8 @@ static void refuse(struct gate_conn *c, int status, enum gate_refusal why, const
                         status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
                         status == 503 ? "Retry-After: 1\r\n" : "", allow);
     if (body) {
-        evbuffer_add_buffer(out, body);
+        if (!c->head_method) /* a HEAD response has the length GET's would have, and no body */
+            evbuffer_add_buffer(out, body);
         evbuffer_free(body);
     }
     c->state = GS_REFUSED;
@@ -368,9 +408,16 @@ static void on_token(enum auth_result res, const struct principal *p, void *arg)
 static void decide(struct gate_conn *c, const struct head *h)
 {
     snprintf(c->path, sizeof(c->path), "%s", h->path);
+    c->head_method = h->method == EVHTTP_REQ_HEAD;
     if (h->transfer_encoding) {
         refuse(c, 411, GATE_REFUSED_MALFORMED, "length_required",
                "send the request body with a Content-Length (Transfer-Encoding is not accepted)");
+        return;
+    }
+    if (!h->may_have_body && h->content_length > 0) {
+        /* evhttp reads no body for HEAD or TRACE, so the body would be
+         * parsed as the next request, which a proxy never sent. */
+        refuse(c, 400, GATE_REFUSED_MALFORMED, "body_not_allowed", "a HEAD or TRACE request cannot carry a body");
         return;
     }
     if (h->content_length > G.conf->max_body_bytes) {
@@ -440,6 +487,25 @@ static int copy_trimmed(char *out, size_t cap, const char *v, size_t n)
     return 0;
 }
 
+/* RFC 9110 section 5.6.2: a field name is a token. */
+static int is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* A control byte other than HTAB: never part of a request line or a field
+ * (RFC 9110 section 5.5); a NUL or a bare CR could be read two ways. */
+static int has_ctl(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
 static int header_is(const char *line, size_t nlen, const char *name)
 {
     return strlen(name) == nlen && strncasecmp(line, name, nlen) == 0;
@@ -463,11 +529,16 @@ static void keep_value(char *out, size_t cap, const char *v, size_t n)
 static int head_header(struct head *h, const char *line, size_t n, struct head_credentials *cr)
 {
     const char *colon = memchr(line, ':', n);
-    if (!colon || line[0] == ' ' || line[0] == '\t')
-        return -1; /* no name, or an obsolete folded line */
+    if (!colon || colon == line)
+        return -1; /* no name (a folded line starts with a space: not a token either) */
     size_t nlen = (size_t)(colon - line);
+    for (size_t i = 0; i < nlen; i++)
+        if (!is_tchar((unsigned char)line[i]))
+            return -1; /* "Content-Length : 5" is not Content-Length to hookd, but may be to a proxy */
     const char *v = colon + 1;
     size_t vlen = n - nlen - 1;
+    if (has_ctl(v, vlen))
+        return -1;
     char val[GATE_TOKEN_MAX + 16];
     if (header_is(line, nlen, "Content-Length")) {
         if (h->content_length >= 0 || copy_trimmed(val, sizeof(val), v, vlen) < 0 || !val[0] ||
@@ -488,6 +559,8 @@ static int head_header(struct head *h, const char *line, size_t n, struct head_c
 
 static int head_request_line(struct head *h, const char *line, size_t n)
 {
+    if (has_ctl(line, n) || memchr(line, '\t', n))
+        return -1;
     const char *sp = memchr(line, ' ', n);
     if (!sp)
         return -1;
@@ -619,6 +692,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     struct gate_conn *c = arg;
     if (c->moving || info->n_added == 0 || !c->adopted)
         return;
+    idle_set(c, 0);
     c->unseen += info->n_added;
     install(c);
 }
@@ -630,8 +704,11 @@ static void on_complete(struct evhttp_request *req, void *arg)
     release_body(c);
     c->state = GS_HEAD;
     c->scanned = 0;
+    c->head_method = 0;
     if (evbuffer_get_length(c->held)) /* pipelined: vet it once evhttp is ready */
         event_active(&c->timer, EV_TIMEOUT, 1);
+    else if (!evbuffer_get_length(bufferevent_get_input(c->bev)))
+        idle_set(c, 1);
 }
 
 static void adopt(struct gate_conn *c)
@@ -649,6 +726,8 @@ static void adopt(struct gate_conn *c)
     }
     evhttp_connection_set_closecb(c->evcon, on_close, c);
     install(c);
+    if (!evbuffer_get_length(bufferevent_get_input(c->bev)))
+        idle_set(c, 1);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -665,6 +744,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             adopt(c);
         }
         bufferevent_decref(bev); /* the hold taken in new_conn */
+        return;
+    }
+    if (c->evicting) {
+        close_via_evhttp(c); /* frees c */
         return;
     }
     switch (c->state) {
@@ -710,6 +793,7 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
      * read on the new socket), holding the bufferevent so it outlives a failed accept. */
     bufferevent_incref(bev);
     event_active(&c->timer, EV_TIMEOUT, 1);
+    make_room();
     G.conns++;
     if (G.conns > G.peak_conns)
         G.peak_conns = G.conns;
@@ -747,6 +831,7 @@ int gate_start(struct event_base *base, struct evhttp *http, struct evconnlisten
     G.policy = policy;
     G.listener = listener;
     G.listener_on = 1;
+    TAILQ_INIT(&G.idle);
     G.accept_resume = evtimer_new(base, on_accept_resume, NULL);
     G.trim = event_new(base, -1, EV_PERSIST, on_trim, NULL);
     if (!G.accept_resume || !G.trim)
@@ -769,6 +854,7 @@ void gate_stats(struct gate_stats *out)
     out->connections = G.conns;
     out->body_bytes_reserved = G.reserved;
     out->accept_pauses = G.accept_pauses;
+    out->idle_closed = G.idle_closed;
     memcpy(out->refused, G.refused, sizeof(out->refused));
 }
 

@@ -78,6 +78,7 @@ struct gate_stats {
     size_t connections;
     size_t body_bytes_reserved;
     unsigned long long accept_pauses;
+    unsigned long long idle_closed; /* idle keep-alive connections closed to admit new ones */
     unsigned long long refused[GATE_REFUSED_COUNT];
 };
 

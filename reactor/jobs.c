@@ -14,7 +14,10 @@
 #include "store/redeliver.h"
 #include "store/redis.h"
 
-#define JOB_CLAIM_EVERY_MS 2000 /* one partition per tick is asked for orphaned jobs */
+#define JOB_CLAIM_EVERY_MS 2000 /* the lease hint is read each tick: a takeover within job_lease + 2 s */
+#define JOB_SWEEP_EVERY 8       /* and every 8th tick one partition is asked directly, in turn (a job
+                                 * whose hint was never written: its creator died right after) */
+#define JOB_HINTS_PER_TICK 16
 
 /* One job this process runs; owned by this module's list until it stops.
  * The job's selection, cursor and counts live in its Redis record: a step
@@ -35,8 +38,9 @@ static struct {
     const struct conf *conf;
     struct job_run *runs;
     struct event *claim_ev;
-    int claim_next;   /* the partition the next claim tick asks */
-    int claim_busy;
+    int claim_next;   /* the partition the next sweep asks */
+    int claim_busy;   /* claim calls in flight */
+    unsigned ticks;
     char owner[128];  /* "host:pid:random": this process, as job records name it */
 } J;
 
@@ -77,6 +81,25 @@ static void lease_until(char out[24])
     snprintf(out, 24, "%lld", (long long)(now_ms() + J.conf->job_lease_ms));
 }
 
+static void on_hint_written(redisReply *rep, void *priv)
+{
+    (void)rep, (void)priv; /* a hint lost is found by the sweep */
+}
+
+/* Every running job is in KEY_JOB_LEASES with its lease as last seen (never
+ * later than the real one): the claim tick reads only the expired entries. */
+static void hint_set(const struct job_run *j, int64_t lease_ms)
+{
+    char member[KEY_PREFIX_MAX + ID_LEN + 2], score[24];
+    snprintf(member, sizeof(member), "%d:%s", key_partition(j->org, (int)J.conf->partitions), j->id);
+    snprintf(score, sizeof(score), "%lld", (long long)lease_ms);
+    const char *add[] = {"ZADD", KEY_JOB_LEASES, score, member}, *rem[] = {"ZREM", KEY_JOB_LEASES, member};
+    if (lease_ms > 0)
+        store_command(on_hint_written, NULL, 4, add, NULL);
+    else
+        store_command(on_hint_written, NULL, 3, rem, NULL);
+}
+
 static void on_step(redisReply *rep, void *priv)
 {
     struct job_run *j = priv;
@@ -94,6 +117,8 @@ static void on_step(redisReply *rep, void *priv)
         step_after_rest(j);
         return;
     }
+    if (strcmp(verdict, "lost") != 0)
+        hint_set(j, 0);
     if (strcmp(verdict, "done") == 0)
         LOG_INFO("job finished", "job_id", j->id, NULL);
     else if (strcmp(verdict, "lost") == 0)
@@ -152,6 +177,7 @@ static void on_created(redisReply *rep, void *priv)
         return;
     }
     LOG_INFO("job started", "job_id", j->id, NULL);
+    hint_set(j, now_ms() + J.conf->job_lease_ms);
     step_later(j, 0);
 }
 
@@ -195,11 +221,27 @@ static int running_here(const char *id)
     return 0;
 }
 
+/* What a claim asked about: a hinted job (its hint is corrected from the
+ * answer) or, for a sweep, a whole partition. Freed in on_claimed. */
+struct claim_ask {
+    char member[KEY_PREFIX_MAX + ID_LEN + 2]; /* "<partition>:<job>"; empty for a sweep */
+};
+
 /* A job whose process died (its lease ran out) is taken over here, from its
  * last completed step. */
 static void on_claimed(redisReply *rep, void *priv)
 {
-    J.claim_busy = 0;
+    struct claim_ask *ask = priv;
+    J.claim_busy--;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_INTEGER &&
+        ask->member[0]) { /* the hinted job is not orphaned: correct the hint */
+        long long lease = rep->element[0]->integer;
+        char score[24];
+        snprintf(score, sizeof(score), "%lld", lease);
+        const char *add[] = {"ZADD", KEY_JOB_LEASES, score, ask->member}, *rem[] = {"ZREM", KEY_JOB_LEASES, ask->member};
+        store_command(on_hint_written, NULL, lease > 0 ? 4 : 3, lease > 0 ? add : rem, NULL);
+    }
+    free(ask);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_STRING ||
         rep->element[1]->type != REDIS_REPLY_STRING || running_here(rep->element[0]->str))
         return;
@@ -207,20 +249,61 @@ static void on_claimed(redisReply *rep, void *priv)
     if (!j)
         return; /* its lease will run out again and someone takes it */
     LOG_WARNING("job taken over from a process that stopped running it", "job_id", j->id, NULL);
+    hint_set(j, now_ms() + J.conf->job_lease_ms);
     step_later(j, 0);
+}
+
+/* Ask partition p for an orphaned job: the one named (member
+ * "<p>:<job>"), or any when member is NULL. */
+static void claim_ask(int p, const char *member)
+{
+    char prefix[KEY_PREFIX_MAX], now[24], until[24];
+    struct claim_ask *ask = calloc(1, sizeof(*ask));
+    if (!ask)
+        return;
+    if (member)
+        snprintf(ask->member, sizeof(ask->member), "%s", member);
+    const char *job = member ? strchr(member, ':') + 1 : NULL;
+    key_prefix(prefix, p);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+    lease_until(until);
+    if (redeliver_job_claim(prefix, now, J.owner, until, job, on_claimed, ask) == 0)
+        J.claim_busy++;
+    else
+        free(ask);
+}
+
+/* The hint's expired entries: each is asked of its partition. */
+static void on_hints(redisReply *rep, void *priv)
+{
+    (void)priv;
+    J.claim_busy--;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *m = rep->element[i];
+        char *end;
+        long p = m->type == REDIS_REPLY_STRING ? strtol(m->str, &end, 10) : -1;
+        if (p < 0 || p >= J.conf->partitions || *end != ':' || strlen(end + 1) != ID_LEN)
+            continue; /* not one of ours */
+        claim_ask((int)p, m->str);
+    }
 }
 
 static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
 {
-    char prefix[KEY_PREFIX_MAX], now[24], until[24];
+    char now[24], limit[16];
     if (J.claim_busy || !store_usable())
         return;
-    key_prefix(prefix, J.claim_next);
-    J.claim_next = (J.claim_next + 1) % (int)J.conf->partitions;
+    if (++J.ticks % JOB_SWEEP_EVERY == 0) {
+        claim_ask(J.claim_next, NULL);
+        J.claim_next = (J.claim_next + 1) % (int)J.conf->partitions;
+    }
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
-    lease_until(until);
-    if (redeliver_job_claim(prefix, now, J.owner, until, on_claimed, NULL) == 0)
-        J.claim_busy = 1;
+    snprintf(limit, sizeof(limit), "%d", JOB_HINTS_PER_TICK);
+    const char *argv[] = {"ZRANGEBYSCORE", KEY_JOB_LEASES, "-inf", now, "LIMIT", "0", limit};
+    if (store_command(on_hints, NULL, 7, argv, NULL) == 0)
+        J.claim_busy++;
 }
 
 /* A cancel in flight; freed in on_cancel. */

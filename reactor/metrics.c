@@ -161,6 +161,8 @@ static void render_gate(struct evbuffer *o)
         evbuffer_add_printf(o, "hookd_http_refused_total{reason=\"%s\"} %llu\n", reasons[i], g.refused[i]);
     evbuffer_add_printf(o, "# HELP hookd_accept_pauses_total Times accept() failed (e.g. out of descriptors) and accepting paused.\n"
                            "# TYPE hookd_accept_pauses_total counter\nhookd_accept_pauses_total %llu\n", g.accept_pauses);
+    evbuffer_add_printf(o, "# HELP hookd_http_idle_closed_total Idle keep-alive connections closed at max_connections to admit new ones.\n"
+                           "# TYPE hookd_http_idle_closed_total counter\nhookd_http_idle_closed_total %llu\n", g.idle_closed);
     evbuffer_add_printf(o, "# HELP hookd_log_lines_suppressed_total Log lines dropped as repeats.\n"
                            "# TYPE hookd_log_lines_suppressed_total counter\nhookd_log_lines_suppressed_total %llu\n",
                         log_suppressed_total());

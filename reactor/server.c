@@ -54,6 +54,15 @@ static void reply_finish(struct req *r, int status, const char *ctype, struct ev
     if (ctype)
         evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD) {
+        /* The length GET would have, and no body: libevent leaves out the
+         * length of a HEAD response but would write the body it is given,
+         * which a client then reads as the next response. */
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", buf ? evbuffer_get_length(buf) : 0);
+        evhttp_add_header(h, "Content-Length", n);
+        buf = NULL;
+    }
     evhttp_send_reply(r->ev, status, NULL, buf);
     metrics_http(r->route_idx, status, (double)(mono_us() - r->start_us) / 1e6);
     req_free(r);
@@ -371,6 +380,13 @@ static int read_body(struct req *r)
         reply_error(r, status, status == 422 ? "json_invalid" : "malformed_json", NULL, "%s", err);
         return -1;
     }
+    char field[64];
+    if (json_nul_member(r->body, len, r->route->verbatim_member, field, sizeof(field))) {
+        int status = r->route->style == ERR_PROBLEM ? 422 : malformed_body_status(r->route->style);
+        reply_error(r, status, "invalid_field", field, "%s: a string here cannot hold a NUL character (\\u0000)",
+                    field);
+        return -1;
+    }
     return 0;
 }
 
@@ -398,6 +414,8 @@ static const struct route *route_find(enum evhttp_cmd_type method, const char *p
                                       const struct route **first_for_path)
 {
     *first_for_path = NULL;
+    if (method == EVHTTP_REQ_HEAD)
+        method = EVHTTP_REQ_GET; /* answered as GET is, without the body (reply_finish) */
     for (size_t i = 0; i < S.nroutes; i++) {
         if (!route_match(S.routes[i].pattern, path, params))
             continue;
@@ -480,6 +498,8 @@ static void allow_for_path(const char *path, char *out, size_t len)
         const char *name = server_method_name(S.routes[i].method);
         if (!strstr(out, name) && n + strlen(name) + 3 < len)
             n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", name);
+        if (S.routes[i].method == EVHTTP_REQ_GET && !strstr(out, "HEAD") && n + 7 < len)
+            n += (size_t)snprintf(out + n, len - n, ", HEAD");
     }
 }
 

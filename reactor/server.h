@@ -55,6 +55,8 @@ struct route {
     int admin;           /* the token must carry the admin flag */
     enum err_style style;
     int form_body;       /* body is x-www-form-urlencoded, not JSON */
+    const char *verbatim_member; /* a top-level member the handler takes as sent (json_member_span),
+                                  * so its strings may hold \u0000; NULL: none */
 };
 
 #define REQ_MAX_PARAMS 2

@@ -185,6 +185,9 @@ void jw_int(struct jw *w, long long v) { JW(yajl_gen_integer(w->g, v)); }
 void jw_bool(struct jw *w, int v) { JW(yajl_gen_bool(w->g, v)); }
 void jw_null(struct jw *w) { JW(yajl_gen_null(w->g)); }
 void jw_raw_number(struct jw *w, const char *s, size_t n) { JW(yajl_gen_number(w->g, s, n)); }
+/* yajl_gen_number writes its bytes as they are, with the separators a value
+ * needs: the one way to put raw JSON into yajl's output. */
+void jw_raw_value(struct jw *w, const char *s, size_t n) { JW(yajl_gen_number(w->g, s, n)); }
 void jw_kstr(struct jw *w, const char *k, const char *s) { jw_key(w, k); jw_str(w, s); }
 void jw_kint(struct jw *w, const char *k, long long v) { jw_key(w, k); jw_int(w, v); }
 void jw_kbool(struct jw *w, const char *k, int v) { jw_key(w, k); jw_bool(w, v); }
@@ -235,4 +238,140 @@ void jw_ktime(struct jw *w, const char *k, int64_t ms)
     char buf[32];
     format_time(ms, buf);
     jw_str(w, buf);
+}
+
+/* ---- top-level members of a document yajl has accepted ----
+ * yajl's tree keeps strings NUL-terminated, so "x\u0000y" would come out as
+ * "x": the event payload is taken from the request's own bytes instead, and
+ * a \u0000 anywhere else is found here and refused by name. These walkers
+ * trust that the bytes are valid JSON (json_parse said so). */
+
+static size_t skip_ws(const char *b, size_t n, size_t i)
+{
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    return i;
+}
+
+/* i at an opening quote; returns the index just past the closing one. */
+static size_t skip_string(const char *b, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (b[i] == '\\')
+            i++;
+        else if (b[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+static size_t skip_value(const char *b, size_t n, size_t i)
+{
+    if (i < n && b[i] == '"')
+        return skip_string(b, n, i);
+    if (i < n && (b[i] == '{' || b[i] == '[')) {
+        int depth = 0;
+        for (; i < n; i++) {
+            if (b[i] == '"')
+                i = skip_string(b, n, i) - 1;
+            else if (b[i] == '{' || b[i] == '[')
+                depth++;
+            else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
+                return i + 1;
+        }
+        return n;
+    }
+    while (i < n && !strchr(",}] \t\r\n", b[i]))
+        i++;
+    return i;
+}
+
+/* The next member of the top-level object from *at: its name's bytes
+ * between the quotes (escapes as sent) and its value's span. 0 at the end. */
+static int next_member(const char *b, size_t n, size_t *at, struct json_span *name, struct json_span *value)
+{
+    size_t i = skip_ws(b, n, *at);
+    if (i < n && (b[i] == '{' || b[i] == ','))
+        i = skip_ws(b, n, i + 1);
+    if (i >= n || b[i] != '"')
+        return 0;
+    size_t end = skip_string(b, n, i);
+    name->at = i + 1;
+    name->len = end - i - 2;
+    i = skip_ws(b, n, end);
+    if (i >= n || b[i] != ':')
+        return 0;
+    i = skip_ws(b, n, i + 1);
+    value->at = i;
+    *at = skip_value(b, n, i);
+    value->len = *at - i;
+    return 1;
+}
+
+/* A member name as sent equals `want` (plain ASCII) once its escapes are read. */
+static int name_is(const char *raw, size_t len, const char *want)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++, w++) {
+        unsigned ch = (unsigned char)raw[i];
+        if (ch == '\\' && i + 1 < len) {
+            char e = raw[++i];
+            if (e == 'u' && i + 4 < len) {
+                char hex[5] = {raw[i + 1], raw[i + 2], raw[i + 3], raw[i + 4], 0};
+                ch = (unsigned)strtoul(hex, NULL, 16);
+                i += 4;
+            } else {
+                ch = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : (unsigned char)e;
+            }
+        }
+        if (!want[w] || ch != (unsigned char)want[w])
+            return 0;
+    }
+    return want[w] == '\0';
+}
+
+/* Whether bytes of valid JSON hold the escape \u0000 (a backslash outside
+ * a string cannot occur, and "\\u0000" is an escaped backslash). */
+static int has_nul_escape(const char *b, size_t n)
+{
+    for (const char *p = memchr(b, '\\', n); p; p = memchr(p, '\\', n - (size_t)(p - b))) {
+        if ((size_t)(p - b) + 6 <= n && p[1] == 'u' && memcmp(p + 2, "0000", 4) == 0)
+            return 1;
+        p += 2;
+        if (p >= b + n)
+            break;
+    }
+    return 0;
+}
+
+int json_member_span(const char *buf, size_t len, const char *name, struct json_span *out)
+{
+    struct json_span k, v;
+    size_t at = 0;
+    int found = 0;
+    while (next_member(buf, len, &at, &k, &v))
+        if (name_is(buf + k.at, k.len, name)) {
+            *out = v; /* the last one, as json_fields reads a repeated name */
+            found = 1;
+        }
+    return found;
+}
+
+int json_nul_member(const char *buf, size_t len, const char *except, char *name, size_t cap)
+{
+    struct json_span k, v;
+    size_t at = 0;
+    while (next_member(buf, len, &at, &k, &v)) {
+        int in_name = has_nul_escape(buf + k.at, k.len);
+        if (!in_name && (!has_nul_escape(buf + v.at, v.len) || (except && name_is(buf + k.at, k.len, except))))
+            continue;
+        /* the name as sent, cut at its first escape: enough to point at it */
+        size_t n = 0;
+        while (n < k.len && buf[k.at + n] != '\\' && n + 1 < cap)
+            n++;
+        memcpy(name, buf + k.at, n);
+        name[n] = '\0';
+        return 1;
+    }
+    return 0;
 }

@@ -22,6 +22,19 @@
 
 yajl_val json_parse(const char *buf, size_t len, char *err, size_t errlen);
 
+/* Bytes [at, at + len) of a request body. */
+struct json_span {
+    size_t at, len;
+};
+
+/* Over a body json_parse accepted: the value of the top-level member
+ * `name` exactly as sent (the last, if repeated); 1 when present. */
+int json_member_span(const char *buf, size_t len, const char *name, struct json_span *out);
+/* 1 with the member's name in `name` when a top-level member other than
+ * `except` (NULL: none) holds a \u0000 escape in a string or its name:
+ * yajl's tree would cut that string at it. */
+int json_nul_member(const char *buf, size_t len, const char *except, char *name, size_t cap);
+
 enum json_type { JT_STRING, JT_INT, JT_BOOL, JT_ARRAY, JT_OBJECT, JT_ANY };
 
 struct json_field {
@@ -62,6 +75,8 @@ void jw_int(struct jw *w, long long v);
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
 void jw_raw_number(struct jw *w, const char *s, size_t n);
+/* Any JSON value as already-valid bytes (a payload as the producer sent it). */
+void jw_raw_value(struct jw *w, const char *s, size_t n);
 /* key + value in one call */
 void jw_kstr(struct jw *w, const char *k, const char *s);
 void jw_kint(struct jw *w, const char *k, long long v);

@@ -69,10 +69,10 @@ int redeliver_job_step(const char *prefix, const char *const v[JOB_STEP_FIELDS],
 }
 
 int redeliver_job_claim(const char *prefix, const char *now, const char *owner, const char *lease_until,
-                        store_cb cb, void *priv)
+                        const char *job_id, store_cb cb, void *priv)
 {
-    const char *argv[] = {prefix, "claim", now, owner, lease_until};
-    return store_script(SCRIPT_REDELIVER, cb, priv, 1, 5, argv, NULL);
+    const char *argv[] = {prefix, "claim", now, owner, lease_until, job_id ? job_id : ""};
+    return store_script(SCRIPT_REDELIVER, cb, priv, 1, 6, argv, NULL);
 }
 
 int redeliver_job_cancel(const char *prefix, const char *org, const char *job_id, const char *now, store_cb cb,

@@ -30,12 +30,14 @@ int redeliver_requeue(const char *prefix, const char *org, const char *endpoint,
                       store_cb cb, void *priv);
 /* Redelivery jobs (reactor/jobs.c runs them). Create the record: reply 1.
  * One step: {'ok'|'done', cursor, matched, created}, {'stop', state} or
- * {'lost'} (store/lua/redeliver.lua). Claim a job whose lease expired:
- * {job_id, org} or {}. Cancel: 1, or 0 when unknown or finished. */
+ * {'lost'} (store/lua/redeliver.lua). Claim a job whose lease expired (any
+ * in the partition, or the one named by job_id): {job_id, org}; else {},
+ * or for a named job {0} (not running) or {lease expiry} (not orphaned).
+ * Cancel: 1, or 0 when unknown or finished. */
 int redeliver_job_create(const char *prefix, const char *const v[JOB_FIELDS], store_cb cb, void *priv);
 int redeliver_job_step(const char *prefix, const char *const v[JOB_STEP_FIELDS], store_cb cb, void *priv);
 int redeliver_job_claim(const char *prefix, const char *now, const char *owner, const char *lease_until,
-                        store_cb cb, void *priv);
+                        const char *job_id, store_cb cb, void *priv);
 int redeliver_job_cancel(const char *prefix, const char *org, const char *job_id, const char *now, store_cb cb,
                          void *priv);
 /* Fixed one-minute window counter; reply 1 within the limit, 0 over it. */

@@ -4,6 +4,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <stdio.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,9 @@
 
 char (*key_cluster_tags)[KEY_TAG_MAX]; /* store/keys.h; NULL until a cluster is seen */
 
+struct cmd;
+TAILQ_HEAD(cmd_list, cmd);
+
 /* One Redis server: the seed of redis_url, or a cluster master. */
 struct node {
     int index;               /* in S.nodes, as slot_node names it */
@@ -39,6 +43,13 @@ struct node {
     int64_t connect_ms;      /* when the current connect began */
     int64_t backoff_ms;
     struct event *reconnect_ev;
+    /* durability = replicated: the replicated calls sent here and not yet
+     * answered, oldest first. One WAIT covers every reply that came before
+     * it was sent; wait_sent and wait_done number the WAITs. */
+    struct cmd_list repl;
+    unsigned long wait_sent, wait_done;
+    int64_t repl_armed_ms;   /* when repl_ev fires; 0: not armed */
+    struct event *repl_ev;   /* the earliest deadline in `repl` */
 };
 
 enum store_mode { MODE_UNKNOWN, MODE_SINGLE, MODE_CLUSTER };
@@ -59,6 +70,11 @@ struct cmd {
     int retries;             /* ASK/TRYAGAIN waited out */
     int replicated;          /* answered only once a replica has its writes (WAIT) */
     redisReply *held;        /* its reply, held while WAIT runs; owned */
+    int in_repl;             /* on its node's `repl` list */
+    int answered;            /* told NOTREPLICATED at its deadline; its late reply is dropped */
+    unsigned long cover;     /* the number of the WAIT that confirms its held reply */
+    int64_t deadline_ms;     /* sent + replica_timeout: answered by then either way */
+    TAILQ_ENTRY(cmd) repl_link;
     struct node *node;       /* where it was sent */
     int64_t sent_ms;
 };
@@ -162,6 +178,7 @@ static struct node *node_find(const char *host, int port)
 }
 
 static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg);
+static void on_repl_deadline(evutil_socket_t fd, short what, void *arg);
 
 /* The node for host:port, made (and connecting) if new; NULL when full. */
 static struct node *node_get(const char *host, int port)
@@ -176,8 +193,14 @@ static struct node *node_get(const char *host, int port)
     n->port = port;
     snprintf(n->addr, sizeof(n->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     n->backoff_ms = BACKOFF_MIN_MS;
+    TAILQ_INIT(&n->repl);
     n->reconnect_ev = evtimer_new(S.base, on_reconnect_timer, n);
-    if (!n->reconnect_ev) {
+    n->repl_ev = evtimer_new(S.base, on_repl_deadline, n);
+    if (!n->reconnect_ev || !n->repl_ev) {
+        if (n->reconnect_ev)
+            event_free(n->reconnect_ev);
+        if (n->repl_ev)
+            event_free(n->repl_ev);
         free(n);
         return NULL;
     }
@@ -292,35 +315,128 @@ static redisReply *reply_steal(redisReply *r)
 #define NOT_REPLICATED "NOTREPLICATED no replica confirmed the write within replica_timeout"
 static redisReply not_replicated = {.type = REDIS_REPLY_ERROR, .str = NOT_REPLICATED, .len = sizeof(NOT_REPLICATED) - 1};
 
-/* WAIT's answer: the held reply goes to the caller once a replica has
- * everything this connection wrote, else the NOTREPLICATED error. */
-static void on_waited(redisReply *reply, void *priv)
+static int node_call(struct node *n, store_cb cb, void *priv, int argc, const char **argv);
+static void wait_send(struct node *n);
+
+/* ---- durability = replicated ----
+ * Redis answers WAIT only when a replica has acknowledged everything the
+ * connection wrote before it, and serves nothing else on that connection
+ * meanwhile. So WAITs are not one per call: one WAIT confirms every reply
+ * that had come when it was sent (the next one those that came during it),
+ * and each call is answered within replica_timeout of being sent, by a
+ * deadline timer, even when it sits behind a WAIT of a replica that does not
+ * answer: calls to other masters and reads never wait for it, and writes to
+ * this one get their 503 in time instead of one replica_timeout each. */
+
+static void repl_arm(struct node *n, int64_t at)
 {
-    struct cmd *c = priv;
-    int ok = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1;
-    c->cb(ok ? c->held : reply ? &not_replicated : NULL, c->priv);
+    if (n->repl_armed_ms && n->repl_armed_ms <= at)
+        return;
+    int64_t ms = at - now_ms();
+    if (ms < 0)
+        ms = 0;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (event_add(n->repl_ev, &tv) == 0)
+        n->repl_armed_ms = at;
+}
+
+static void repl_remove(struct node *n, struct cmd *c)
+{
+    if (c->in_repl)
+        TAILQ_REMOVE(&n->repl, c, repl_link);
+    c->in_repl = 0;
+}
+
+/* The held reply's answer; frees the call. */
+static void repl_answer(struct node *n, struct cmd *c, redisReply *reply)
+{
+    repl_remove(n, c);
+    c->cb(reply, c->priv);
     freeReplyObject(c->held);
     free(c);
 }
 
-static int node_call(struct node *n, store_cb cb, void *priv, int argc, const char **argv);
-
-/* durability = replicated: hold the reply and ask the same connection to
- * WAIT for one replica; 0, or -1 (then the caller answers now). */
-static int wait_replica(struct node *n, struct cmd *c, redisReply *reply)
+static void on_waited(redisReply *reply, void *priv)
 {
+    struct node *n = priv;
+    n->wait_done++;
+    int ok = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1;
+    struct cmd *c, *next;
+    for (c = TAILQ_FIRST(&n->repl); c; c = next) {
+        next = TAILQ_NEXT(c, repl_link);
+        if (c->held && (c->cover <= n->wait_done || !reply)) /* a lost connection answers them all */
+            repl_answer(n, c, ok ? c->held : reply ? &not_replicated : NULL);
+    }
+    if (reply)
+        wait_send(n);
+}
+
+/* A WAIT for the replies held and not yet covered, unless one is in flight
+ * (it answers, then this runs again for those that came meanwhile). */
+static void wait_send(struct node *n)
+{
+    if (n->wait_sent != n->wait_done)
+        return;
+    struct cmd *c;
+    int uncovered = 0;
+    TAILQ_FOREACH(c, &n->repl, repl_link)
+        uncovered |= c->held && c->cover > n->wait_sent;
+    if (!uncovered)
+        return;
     char ms[24];
     snprintf(ms, sizeof(ms), "%lld", (long long)S.conf->replica_timeout_ms);
     const char *argv[3] = {"WAIT", "1", ms};
-    c->held = reply_steal(reply);
-    if (c->held && node_call(n, on_waited, c, 3, argv) == 0)
-        return 0;
-    if (c->held) { /* give it back for the caller's callback */
-        *reply = *c->held;
-        free(c->held);
-        c->held = NULL;
+    if (node_call(n, on_waited, n, 3, argv) == 0) {
+        n->wait_sent++;
+        return;
     }
-    return -1;
+    struct cmd *next;
+    for (c = TAILQ_FIRST(&n->repl); c; c = next) { /* the connection is gone */
+        next = TAILQ_NEXT(c, repl_link);
+        if (c->held)
+            repl_answer(n, c, NULL);
+    }
+}
+
+/* A replicated call's reply: held until a WAIT confirms it (or its deadline). */
+static void repl_hold(struct node *n, struct cmd *c, redisReply *reply)
+{
+    c->held = reply_steal(reply);
+    if (!c->held) { /* out of memory: answered as unconfirmed */
+        repl_remove(n, c);
+        c->cb(&not_replicated, c->priv);
+        free(c);
+        return;
+    }
+    c->cover = n->wait_sent + 1;
+    wait_send(n);
+}
+
+/* Calls past their deadline get NOTREPLICATED now; one whose reply has not
+ * come stays with hiredis, marked, and its reply is dropped. */
+static void on_repl_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+    int64_t now = now_ms(), next_at = 0;
+    n->repl_armed_ms = 0;
+    struct cmd *c, *next;
+    for (c = TAILQ_FIRST(&n->repl); c; c = next) {
+        next = TAILQ_NEXT(c, repl_link);
+        if (c->deadline_ms > now) {
+            if (!next_at || c->deadline_ms < next_at)
+                next_at = c->deadline_ms;
+            continue;
+        }
+        if (c->held) {
+            repl_answer(n, c, &not_replicated);
+        } else {
+            repl_remove(n, c);
+            c->answered = 1;
+            c->cb(&not_replicated, c->priv);
+        }
+    }
+    if (next_at)
+        repl_arm(n, next_at);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -333,6 +449,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     n->progress_ms = now;
     S.rtt_sum_ms += (double)(now - c->sent_ms);
     S.rtt_n++;
+    if (c->answered) { /* already told NOTREPLICATED at its deadline */
+        free(c);
+        return;
+    }
     if (reply && reply->type == REDIS_REPLY_ERROR && c->script >= 0 && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
         /* This Redis lost its script cache (restart, SCRIPT FLUSH, a new
          * master): run this one call as EVAL and reload the cache for the
@@ -352,8 +472,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (reply && reply->type == REDIS_REPLY_ERROR && follow_redirect(n, c, reply))
         return;
-    if (c->replicated && reply && reply->type != REDIS_REPLY_ERROR && wait_replica(n, c, reply) == 0)
+    if (c->in_repl && reply && reply->type != REDIS_REPLY_ERROR) {
+        repl_hold(n, c, reply);
         return;
+    }
+    repl_remove(n, c);
     c->cb(reply, c->priv);
     free(c); /* the argument copy lives in the same block */
 }
@@ -366,8 +489,17 @@ static int send_cmd(struct node *n, struct cmd *c)
         return -1;
     if (n->pending++ == 0)
         n->progress_ms = now_ms();
+    if (c->in_repl) /* sent on (NOSCRIPT, MOVED): its deadline goes with it */
+        repl_remove(c->node, c);
     c->node = n;
     c->sent_ms = now_ms();
+    if (c->replicated) {
+        if (!c->deadline_ms)
+            c->deadline_ms = c->sent_ms + S.conf->replica_timeout_ms;
+        TAILQ_INSERT_TAIL(&n->repl, c, repl_link);
+        c->in_repl = 1;
+        repl_arm(n, c->deadline_ms);
+    }
     S.sent++;
     return 0;
 }
@@ -657,6 +789,7 @@ void store_close(void)
     }
     for (int i = 0; i < S.nnodes; i++) {
         event_free(S.nodes[i]->reconnect_ev);
+        event_free(S.nodes[i]->repl_ev);
         free(S.nodes[i]);
     }
     S.nnodes = 0;

@@ -21,8 +21,9 @@
 --           -> {'ok', next_cursor, matched, created}, {'done', ...} when the walk
 --              ended, {'stop', state} when the job is no longer running
 --              (canceled), or {'lost'} when another process holds its lease
---  'claim': now, owner, lease_until -> {job_id, org} of a running job whose
---           lease expired (its process died), now leased to `owner`, or {}
+--  'claim': now, owner, lease_until[, job_id] -> {job_id, org} of a running job whose
+--           lease expired (its process died), now leased to `owner`; else {}
+--           ({0}: the named job is not running; {lease}: it is, leased until then)
 --  'cancel': org, job_id, now -> 1, or 0 when unknown (or another org's) or finished
 -- Jobs being run: P:jobs (zset) job id -> lease expiry (ms).
 -- requires: fields
@@ -123,14 +124,24 @@ if mode == 'job' then
 end
 
 if mode == 'claim' then
-  local now, owner, lease_until = ARGV[2], ARGV[3], ARGV[4]
-  local ids = redis.call('ZRANGEBYSCORE', P .. ':jobs', '-inf', now, 'LIMIT', 0, 1)
-  if #ids == 0 then return {} end
+  local now, owner, lease_until, want = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+  local ids
+  if want and want ~= '' then
+    -- one job named by the global hint: its lease as it stands when not
+    -- orphaned ({0}: not running here), so the hint can be corrected
+    local lease = redis.call('ZSCORE', P .. ':jobs', want)
+    if not lease then return {0} end
+    if tonumber(lease) > tonumber(now) then return {tonumber(lease)} end
+    ids = {want}
+  else
+    ids = redis.call('ZRANGEBYSCORE', P .. ':jobs', '-inf', now, 'LIMIT', 0, 1)
+    if #ids == 0 then return {} end
+  end
   local jk = P .. ':job:' .. ids[1]
   local j = redis.call('HMGET', jk, 'state', 'org_id')
   if j[1] ~= 'running' then
     redis.call('ZREM', P .. ':jobs', ids[1])
-    return {}
+    return {0}
   end
   redis.call('HSET', jk, 'owner', owner, 'owner_since', now, 'updated_at', now)
   redis.call('ZADD', P .. ':jobs', lease_until, ids[1])

@@ -167,6 +167,52 @@ class FailoverTest(ClusterCase):
         print("failover: replica promoted %.1f s after the kill; answers %s"
               % (promoted_at - killed_at, {str(k): producer.statuses.count(k) for k in set(producer.statuses)}))
 
+    def test_a_replica_that_stops_confirming_gets_503s_in_time_while_other_masters_answer_202(self):
+        masters = {n.port for n in self.cluster.nodes if "role:master" in n.cli("INFO", "replication")}
+        tenants = [tenant(self.hookd, self.rx.url()) for _ in range(12)]
+        for _, tok in tenants:  # the replicas of a new cluster confirm once their first sync is done
+            wait_for(lambda: call("POST", self.hookd.url("/v1/events"), {"type": "t", "payload": {}}, tok)[0] == 202,
+                     timeout=60, step=0.2, what="a write confirmed by a replica")
+
+        def master_of(org):
+            return next(n.port for n in self.cluster.nodes
+                        if n.port in masters and n.cli("--scan", "--pattern", "*:org:%s:dls" % org).strip())
+
+        def replica_of(port):
+            return next(n for n in self.cluster.nodes if "master_port:%d\r" % port in n.cli("INFO", "replication"))
+
+        stalled_port = master_of(tenants[0][0])
+        stalled = [t for o, t in tenants if master_of(o) == stalled_port]
+        others = [t for o, t in tenants if master_of(o) != stalled_port]
+        self.assertTrue(others, "every tenant landed on one master")
+        replica = replica_of(stalled_port)
+        replica.proc.send_signal(signal.SIGSTOP)  # connected, but confirms nothing
+        self.addCleanup(lambda: replica.proc.send_signal(signal.SIGCONT))
+        answers = []
+
+        def post(tok, kind, n):
+            for i in range(n):
+                t0 = time.time()
+                s, b, h = call("POST", self.hookd.url("/v1/events"), {"type": "t", "payload": {"i": i}}, tok)
+                answers.append((kind, s, time.time() - t0, h.get("Retry-After")))
+
+        threads = [threading.Thread(target=post, args=(tok, "stalled", 3)) for tok in stalled for _ in range(3)]
+        threads += [threading.Thread(target=post, args=(tok, "other", 5)) for tok in others]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        replica.proc.send_signal(signal.SIGCONT)
+        slow = [a for a in answers if a[0] == "stalled"]
+        fine = [a for a in answers if a[0] == "other"]
+        print("replica stalled: %d answers for its master, slowest %.2f s; %d for the others, slowest %.2f s"
+              % (len(slow), max(a[2] for a in slow), len(fine), max(a[2] for a in fine)))
+        self.assertEqual({(a[1], a[3]) for a in slow}, {(503, "1")}, slow)
+        self.assertEqual({a[1] for a in fine}, {202}, fine)
+        # replica_timeout is 1 s: answered within it plus a margin for a loaded machine, not one
+        # replica_timeout per call queued behind the WAITs before it (up to redis_timeout, 5 s)
+        self.assertLess(max(a[2] for a in slow), 3.0, slow)
+
 
 class WakeTest(ClusterCase):
     """Two processes on two different seed nodes. A can take one delivery at
