@@ -24,7 +24,7 @@ const struct conf_row conf_table[] = {
     {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data"},
     {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)"},
     {"max_body_memory", CONF_INT, F(max_body_memory), "67108864", 1 << 20, 1LL << 40, "bytes all request bodies in flight may hold together (503 above)"},
-    {"max_connections", CONF_INT, F(max_connections), "10000", 16, 10000000, "API connections held at once; accepting pauses above"},
+    {"max_connections", CONF_INT, F(max_connections), "10000", 16, 10000000, "API connections held at once; at the cap the longest idle one is closed for a new one"},
     {"request_timeout", CONF_DURATION, F(request_timeout_ms), "15s", 100, 300000, "whole-delivery timeout"},
     {"connect_timeout", CONF_DURATION, F(connect_timeout_ms), "5s", 100, 300000, "delivery connect timeout"},
     {"response_max_bytes", CONF_INT, F(response_max_bytes), "65536", 256, 16 << 20, "largest receiver response body read"},

@@ -27,29 +27,40 @@ char (*key_cluster_tags)[KEY_TAG_MAX]; /* store/keys.h; NULL until a cluster is 
 struct cmd;
 TAILQ_HEAD(cmd_list, cmd);
 
+enum link_kind { LINK_MAIN, LINK_WRITES };
+
+/* One connection to a node, with its own reconnect backoff and watchdog. */
+struct link {
+    struct node *node;
+    enum link_kind kind;
+    redisAsyncContext *ac;   /* NULL while disconnected */
+    int connected;
+    long pending;
+    int64_t progress_ms;     /* last reply, or when pending went 0 -> 1 */
+    int64_t connect_ms;      /* when the current connect began */
+    int64_t backoff_ms;
+    struct event *reconnect_ev;
+    /* durability = replicated: the replicated calls sent on this link and
+     * not yet answered, oldest first. One WAIT covers every reply that came
+     * before it was sent; wait_sent and wait_done number the WAITs. */
+    struct cmd_list repl;
+    unsigned long wait_sent, wait_done;
+    int64_t repl_armed_ms;   /* when repl_ev fires; 0: not armed */
+    struct event *repl_ev;   /* the earliest deadline in `repl` */
+};
+
 /* One Redis server: the seed of redis_url, or a cluster master. */
 struct node {
     int index;               /* in S.nodes, as slot_node names it */
     char host[256];
     int port;
     char addr[280];          /* host:port, for log lines */
-    redisAsyncContext *ac;   /* NULL while disconnected */
-    int connected;
-    int ready;               /* connected and every script loaded */
+    struct link main;        /* every call (and the only link unless durability = replicated) */
+    struct link writes;      /* durability = replicated: the replicated writes and their WAITs, so
+                              * that a WAIT, which holds up its connection, holds up no read */
+    int ready;               /* main connected and every script loaded */
     int loading;             /* SCRIPT LOAD replies still awaited */
     int in_map;              /* single Redis: always; cluster: owns slots now */
-    long pending;
-    int64_t progress_ms;     /* last reply, or when pending went 0 -> 1 */
-    int64_t connect_ms;      /* when the current connect began */
-    int64_t backoff_ms;
-    struct event *reconnect_ev;
-    /* durability = replicated: the replicated calls sent here and not yet
-     * answered, oldest first. One WAIT covers every reply that came before
-     * it was sent; wait_sent and wait_done number the WAITs. */
-    struct cmd_list repl;
-    unsigned long wait_sent, wait_done;
-    int64_t repl_armed_ms;   /* when repl_ev fires; 0: not armed */
-    struct event *repl_ev;   /* the earliest deadline in `repl` */
 };
 
 enum store_mode { MODE_UNKNOWN, MODE_SINGLE, MODE_CLUSTER };
@@ -70,12 +81,12 @@ struct cmd {
     int retries;             /* ASK/TRYAGAIN waited out */
     int replicated;          /* answered only once a replica has its writes (WAIT) */
     redisReply *held;        /* its reply, held while WAIT runs; owned */
-    int in_repl;             /* on its node's `repl` list */
+    int in_repl;             /* on its link's `repl` list */
     int answered;            /* told NOTREPLICATED at its deadline; its late reply is dropped */
     unsigned long cover;     /* the number of the WAIT that confirms its held reply */
     int64_t deadline_ms;     /* sent + replica_timeout: answered by then either way */
     TAILQ_ENTRY(cmd) repl_link;
-    struct node *node;       /* where it was sent */
+    struct link *link;       /* where it was sent */
     int64_t sent_ms;
 };
 
@@ -98,7 +109,7 @@ static struct {
     void *on_ready_arg;
 } S;
 
-static void node_connect(struct node *n);
+static void link_connect(struct link *l);
 static int send_cmd(struct node *n, struct cmd *c);
 static void load_scripts(struct node *n);
 static void refresh_topology(void);
@@ -107,7 +118,7 @@ long store_pending(void)
 {
     long p = 0;
     for (int i = 0; i < S.nnodes; i++)
-        p += S.nodes[i]->pending;
+        p += S.nodes[i]->main.pending + S.nodes[i]->writes.pending;
     return p;
 }
 unsigned long long store_commands_sent(void) { return S.sent; }
@@ -180,6 +191,26 @@ static struct node *node_find(const char *host, int port)
 static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg);
 static void on_repl_deadline(evutil_socket_t fd, short what, void *arg);
 
+static int link_init(struct link *l, struct node *n, enum link_kind kind)
+{
+    l->node = n;
+    l->kind = kind;
+    l->backoff_ms = BACKOFF_MIN_MS;
+    TAILQ_INIT(&l->repl);
+    l->reconnect_ev = evtimer_new(S.base, on_reconnect_timer, l);
+    l->repl_ev = evtimer_new(S.base, on_repl_deadline, l);
+    return l->reconnect_ev && l->repl_ev ? 0 : -1;
+}
+
+static void link_free_events(struct link *l)
+{
+    if (l->reconnect_ev)
+        event_free(l->reconnect_ev);
+    if (l->repl_ev)
+        event_free(l->repl_ev);
+    l->reconnect_ev = l->repl_ev = NULL;
+}
+
 /* The node for host:port, made (and connecting) if new; NULL when full. */
 static struct node *node_get(const char *host, int port)
 {
@@ -192,21 +223,15 @@ static struct node *node_get(const char *host, int port)
     snprintf(n->host, sizeof(n->host), "%s", host);
     n->port = port;
     snprintf(n->addr, sizeof(n->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-    n->backoff_ms = BACKOFF_MIN_MS;
-    TAILQ_INIT(&n->repl);
-    n->reconnect_ev = evtimer_new(S.base, on_reconnect_timer, n);
-    n->repl_ev = evtimer_new(S.base, on_repl_deadline, n);
-    if (!n->reconnect_ev || !n->repl_ev) {
-        if (n->reconnect_ev)
-            event_free(n->reconnect_ev);
-        if (n->repl_ev)
-            event_free(n->repl_ev);
+    if (link_init(&n->main, n, LINK_MAIN) < 0 || link_init(&n->writes, n, LINK_WRITES) < 0) {
+        link_free_events(&n->main);
+        link_free_events(&n->writes);
         free(n);
         return NULL;
     }
     n->index = S.nnodes;
     S.nodes[S.nnodes++] = n;
-    node_connect(n);
+    link_connect(&n->main);
     return n;
 }
 
@@ -219,13 +244,13 @@ static struct node *route(unsigned slot)
     return i < S.nnodes ? S.nodes[i] : NULL;
 }
 
-static void schedule_reconnect(struct node *n)
+static void schedule_reconnect(struct link *l)
 {
-    if (S.closing || event_pending(n->reconnect_ev, EV_TIMEOUT, NULL))
+    if (S.closing || event_pending(l->reconnect_ev, EV_TIMEOUT, NULL))
         return;
-    struct timeval tv = {n->backoff_ms / 1000, (n->backoff_ms % 1000) * 1000};
-    event_add(n->reconnect_ev, &tv);
-    n->backoff_ms = n->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : n->backoff_ms * 2;
+    struct timeval tv = {l->backoff_ms / 1000, (l->backoff_ms % 1000) * 1000};
+    event_add(l->reconnect_ev, &tv);
+    l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
 }
 
 /* A copy of a call, routed in a cluster by its first key (argv[key]; -1:
@@ -291,7 +316,7 @@ static int follow_redirect(struct node *from, struct cmd *c, const redisReply *r
         return 0;
     c->redirects++;
     struct node *to = node_get(host[0] ? host : from->host, port);
-    if (!to || !to->ac)
+    if (!to || !to->main.ac)
         return 0;
     /* the slot has a new owner: use it now, and learn the whole map */
     S.slot_node[slot] = (unsigned char)to->index;
@@ -315,42 +340,43 @@ static redisReply *reply_steal(redisReply *r)
 #define NOT_REPLICATED "NOTREPLICATED no replica confirmed the write within replica_timeout"
 static redisReply not_replicated = {.type = REDIS_REPLY_ERROR, .str = NOT_REPLICATED, .len = sizeof(NOT_REPLICATED) - 1};
 
-static int node_call(struct node *n, store_cb cb, void *priv, int argc, const char **argv);
-static void wait_send(struct node *n);
+static int link_call(struct link *l, store_cb cb, void *priv, int argc, const char **argv);
+static void wait_send(struct link *l);
 
 /* ---- durability = replicated ----
  * Redis answers WAIT only when a replica has acknowledged everything the
  * connection wrote before it, and serves nothing else on that connection
- * meanwhile. So WAITs are not one per call: one WAIT confirms every reply
- * that had come when it was sent (the next one those that came during it),
- * and each call is answered within replica_timeout of being sent, by a
- * deadline timer, even when it sits behind a WAIT of a replica that does not
- * answer: calls to other masters and reads never wait for it, and writes to
- * this one get their 503 in time instead of one replica_timeout each. */
+ * meanwhile. So the replicated writes go on a link of their own (reads,
+ * claims and every other call keep the main one, and never queue behind a
+ * WAIT), and WAITs are not one per call: one WAIT confirms every reply that
+ * had come when it was sent (the next one those that came during it). Each
+ * call is answered within replica_timeout of being sent, by a deadline
+ * timer, even when it sits behind a WAIT of a replica that does not answer,
+ * instead of one replica_timeout per call queued before it. */
 
-static void repl_arm(struct node *n, int64_t at)
+static void repl_arm(struct link *l, int64_t at)
 {
-    if (n->repl_armed_ms && n->repl_armed_ms <= at)
+    if (l->repl_armed_ms && l->repl_armed_ms <= at)
         return;
     int64_t ms = at - now_ms();
     if (ms < 0)
         ms = 0;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    if (event_add(n->repl_ev, &tv) == 0)
-        n->repl_armed_ms = at;
+    if (event_add(l->repl_ev, &tv) == 0)
+        l->repl_armed_ms = at;
 }
 
-static void repl_remove(struct node *n, struct cmd *c)
+static void repl_remove(struct link *l, struct cmd *c)
 {
     if (c->in_repl)
-        TAILQ_REMOVE(&n->repl, c, repl_link);
+        TAILQ_REMOVE(&l->repl, c, repl_link);
     c->in_repl = 0;
 }
 
 /* The held reply's answer; frees the call. */
-static void repl_answer(struct node *n, struct cmd *c, redisReply *reply)
+static void repl_answer(struct link *l, struct cmd *c, redisReply *reply)
 {
-    repl_remove(n, c);
+    repl_remove(l, c);
     c->cb(reply, c->priv);
     freeReplyObject(c->held);
     free(c);
@@ -358,69 +384,69 @@ static void repl_answer(struct node *n, struct cmd *c, redisReply *reply)
 
 static void on_waited(redisReply *reply, void *priv)
 {
-    struct node *n = priv;
-    n->wait_done++;
+    struct link *l = priv;
+    l->wait_done++;
     int ok = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1;
     struct cmd *c, *next;
-    for (c = TAILQ_FIRST(&n->repl); c; c = next) {
+    for (c = TAILQ_FIRST(&l->repl); c; c = next) {
         next = TAILQ_NEXT(c, repl_link);
-        if (c->held && (c->cover <= n->wait_done || !reply)) /* a lost connection answers them all */
-            repl_answer(n, c, ok ? c->held : reply ? &not_replicated : NULL);
+        if (c->held && (c->cover <= l->wait_done || !reply)) /* a lost connection answers them all */
+            repl_answer(l, c, ok ? c->held : reply ? &not_replicated : NULL);
     }
     if (reply)
-        wait_send(n);
+        wait_send(l);
 }
 
 /* A WAIT for the replies held and not yet covered, unless one is in flight
  * (it answers, then this runs again for those that came meanwhile). */
-static void wait_send(struct node *n)
+static void wait_send(struct link *l)
 {
-    if (n->wait_sent != n->wait_done)
+    if (l->wait_sent != l->wait_done)
         return;
     struct cmd *c;
     int uncovered = 0;
-    TAILQ_FOREACH(c, &n->repl, repl_link)
-        uncovered |= c->held && c->cover > n->wait_sent;
+    TAILQ_FOREACH(c, &l->repl, repl_link)
+        uncovered |= c->held && c->cover > l->wait_sent;
     if (!uncovered)
         return;
     char ms[24];
     snprintf(ms, sizeof(ms), "%lld", (long long)S.conf->replica_timeout_ms);
     const char *argv[3] = {"WAIT", "1", ms};
-    if (node_call(n, on_waited, n, 3, argv) == 0) {
-        n->wait_sent++;
+    if (link_call(l, on_waited, l, 3, argv) == 0) {
+        l->wait_sent++;
         return;
     }
     struct cmd *next;
-    for (c = TAILQ_FIRST(&n->repl); c; c = next) { /* the connection is gone */
+    for (c = TAILQ_FIRST(&l->repl); c; c = next) { /* the connection is gone */
         next = TAILQ_NEXT(c, repl_link);
         if (c->held)
-            repl_answer(n, c, NULL);
+            repl_answer(l, c, NULL);
     }
 }
 
 /* A replicated call's reply: held until a WAIT confirms it (or its deadline). */
-static void repl_hold(struct node *n, struct cmd *c, redisReply *reply)
+static void repl_hold(struct link *l, struct cmd *c, redisReply *reply)
 {
     c->held = reply_steal(reply);
     if (!c->held) { /* out of memory: answered as unconfirmed */
-        repl_remove(n, c);
+        repl_remove(l, c);
         c->cb(&not_replicated, c->priv);
         free(c);
         return;
     }
-    c->cover = n->wait_sent + 1;
-    wait_send(n);
+    c->cover = l->wait_sent + 1;
+    wait_send(l);
 }
 
 /* Calls past their deadline get NOTREPLICATED now; one whose reply has not
  * come stays with hiredis, marked, and its reply is dropped. */
 static void on_repl_deadline(evutil_socket_t fd, short what, void *arg)
 {
-    struct node *n = arg;
+    struct link *l = arg;
     int64_t now = now_ms(), next_at = 0;
-    n->repl_armed_ms = 0;
+    l->repl_armed_ms = 0;
     struct cmd *c, *next;
-    for (c = TAILQ_FIRST(&n->repl); c; c = next) {
+    for (c = TAILQ_FIRST(&l->repl); c; c = next) {
         next = TAILQ_NEXT(c, repl_link);
         if (c->deadline_ms > now) {
             if (!next_at || c->deadline_ms < next_at)
@@ -428,25 +454,26 @@ static void on_repl_deadline(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         if (c->held) {
-            repl_answer(n, c, &not_replicated);
+            repl_answer(l, c, &not_replicated);
         } else {
-            repl_remove(n, c);
+            repl_remove(l, c);
             c->answered = 1;
             c->cb(&not_replicated, c->priv);
         }
     }
     if (next_at)
-        repl_arm(n, next_at);
+        repl_arm(l, next_at);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct cmd *c = privdata;
-    struct node *n = c->node;
+    struct link *l = c->link;
+    struct node *n = l->node;
     redisReply *reply = r;
-    n->pending--;
+    l->pending--;
     int64_t now = now_ms();
-    n->progress_ms = now;
+    l->progress_ms = now;
     S.rtt_sum_ms += (double)(now - c->sent_ms);
     S.rtt_n++;
     if (c->answered) { /* already told NOTREPLICATED at its deadline */
@@ -473,48 +500,60 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply && reply->type == REDIS_REPLY_ERROR && follow_redirect(n, c, reply))
         return;
     if (c->in_repl && reply && reply->type != REDIS_REPLY_ERROR) {
-        repl_hold(n, c, reply);
+        repl_hold(l, c, reply);
         return;
     }
-    repl_remove(n, c);
+    repl_remove(l, c);
     c->cb(reply, c->priv);
     free(c); /* the argument copy lives in the same block */
 }
 
-static int send_cmd(struct node *n, struct cmd *c)
+static int link_send(struct link *l, struct cmd *c)
 {
-    if (!n->ac)
+    if (!l->ac)
         return -1;
-    if (redisAsyncCommandArgv(n->ac, on_reply, c, c->argc, c->argv, c->lens) != REDIS_OK)
+    if (redisAsyncCommandArgv(l->ac, on_reply, c, c->argc, c->argv, c->lens) != REDIS_OK)
         return -1;
-    if (n->pending++ == 0)
-        n->progress_ms = now_ms();
+    if (l->pending++ == 0)
+        l->progress_ms = now_ms();
     if (c->in_repl) /* sent on (NOSCRIPT, MOVED): its deadline goes with it */
-        repl_remove(c->node, c);
-    c->node = n;
+        repl_remove(c->link, c);
+    c->link = l;
     c->sent_ms = now_ms();
     if (c->replicated) {
         if (!c->deadline_ms)
             c->deadline_ms = c->sent_ms + S.conf->replica_timeout_ms;
-        TAILQ_INSERT_TAIL(&n->repl, c, repl_link);
+        TAILQ_INSERT_TAIL(&l->repl, c, repl_link);
         c->in_repl = 1;
-        repl_arm(n, c->deadline_ms);
+        repl_arm(l, c->deadline_ms);
     }
     S.sent++;
+    return 0;
+}
+
+/* A replicated write goes on the writes link while it is up, else with the
+ * rest (its WAIT then follows it there). */
+static int send_cmd(struct node *n, struct cmd *c)
+{
+    return link_send(c->replicated && n->writes.connected ? &n->writes : &n->main, c);
+}
+
+static int link_call(struct link *l, store_cb cb, void *priv, int argc, const char **argv)
+{
+    struct cmd *c = cmd_new(cb, priv, -1, argc, argv, NULL, -1);
+    if (!c)
+        return -1;
+    if (link_send(l, c) < 0) {
+        free(c);
+        return -1;
+    }
     return 0;
 }
 
 /* A call to node n itself, not routed (topology, SCRIPT LOAD, SELECT). */
 static int node_call(struct node *n, store_cb cb, void *priv, int argc, const char **argv)
 {
-    struct cmd *c = cmd_new(cb, priv, -1, argc, argv, NULL, -1);
-    if (!c)
-        return -1;
-    if (send_cmd(n, c) < 0) {
-        free(c);
-        return -1;
-    }
-    return 0;
+    return link_call(&n->main, cb, priv, argc, argv);
 }
 
 static int submit(struct cmd *c)
@@ -573,7 +612,7 @@ static void on_script_loaded(redisReply *reply, void *priv)
     }
     if (--n->loading == 0 && !n->ready) {
         n->ready = 1;
-        n->backoff_ms = BACKOFF_MIN_MS;
+        n->main.backoff_ms = BACKOFF_MIN_MS;
         update_ready();
     }
 }
@@ -604,7 +643,7 @@ static void apply_topology(const struct cluster_range *r, int nr)
             continue;
         n->in_map = 1;
         memset(S.slot_node + r[i].first, n->index, (size_t)(r[i].last - r[i].first + 1));
-        if (n->connected && !n->ready && !n->loading)
+        if (n->main.connected && !n->ready && !n->loading)
             load_scripts(n);
     }
 }
@@ -648,7 +687,7 @@ static void refresh_topology(void)
     for (int i = 0; i < S.nnodes; i++) {
         struct node *n = S.nodes[i];
         const char *argv[2] = {"CLUSTER", "SLOTS"};
-        if (n->connected && node_call(n, on_topology, n, 2, argv) == 0) {
+        if (n->main.connected && node_call(n, on_topology, n, 2, argv) == 0) {
             S.refreshing = 1;
             return;
         }
@@ -661,23 +700,35 @@ static void on_select(redisReply *reply, void *priv)
         LOG_ERR("redis: SELECT failed", "error", reply ? reply->str : "no reply", NULL);
 }
 
+static void link_select(struct link *l)
+{
+    if (S.mode == MODE_CLUSTER || !S.conf->redis_db)
+        return;
+    char db[16];
+    snprintf(db, sizeof(db), "%d", S.conf->redis_db);
+    const char *argv[2] = {"SELECT", db};
+    link_call(l, on_select, NULL, 2, argv);
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
-    struct node *n = ac->data;
+    struct link *l = ac->data;
+    struct node *n = l->node;
     if (status != REDIS_OK) {
         LOG_WARNING("redis: connect failed", "redis", n->addr, "error", ac->errstr, NULL);
-        n->ac = NULL; /* hiredis frees the context after this callback */
-        schedule_reconnect(n);
+        l->ac = NULL; /* hiredis frees the context after this callback */
+        schedule_reconnect(l);
         return;
     }
-    n->connected = 1;
-    LOG_INFO("redis: connected", "redis", n->addr, NULL);
-    if (S.mode != MODE_CLUSTER && S.conf->redis_db) {
-        char db[16];
-        snprintf(db, sizeof(db), "%d", S.conf->redis_db);
-        const char *argv[2] = {"SELECT", db};
-        node_call(n, on_select, NULL, 2, argv);
+    l->connected = 1;
+    link_select(l);
+    if (l->kind == LINK_WRITES) {
+        l->backoff_ms = BACKOFF_MIN_MS;
+        return;
     }
+    LOG_INFO("redis: connected", "redis", n->addr, NULL);
+    if (S.conf->replicated && !n->writes.ac)
+        link_connect(&n->writes);
     if (S.mode == MODE_SINGLE)
         load_scripts(n);
     else if (S.mode == MODE_UNKNOWN) {
@@ -689,59 +740,77 @@ static void on_connect(const redisAsyncContext *ac, int status)
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
-    struct node *n = ac->data;
-    n->ac = NULL;
-    n->connected = n->ready = n->loading = 0;
-    n->pending = 0;
+    struct link *l = ac->data;
+    struct node *n = l->node;
+    l->ac = NULL;
+    l->connected = 0;
+    l->pending = 0;
     if (S.closing)
         return;
+    if (l->kind == LINK_WRITES) { /* its calls were answered NULL: the callers retry */
+        schedule_reconnect(l);
+        return;
+    }
+    n->ready = n->loading = 0;
     LOG_WARNING("redis: disconnected", "redis", n->addr, "error", status == REDIS_OK ? "closed" : ac->errstr, NULL);
     update_ready();
-    schedule_reconnect(n);
+    schedule_reconnect(l);
     if (S.mode == MODE_CLUSTER)
         refresh_topology(); /* a failover may have promoted a replica */
 }
 
-static void node_connect(struct node *n)
+static void link_connect(struct link *l)
 {
+    struct node *n = l->node;
     redisAsyncContext *ac = redisAsyncConnect(n->host, n->port);
     if (!ac) {
-        schedule_reconnect(n);
+        schedule_reconnect(l);
         return;
     }
     if (ac->err) {
         LOG_WARNING("redis: connect failed", "redis", n->addr, "error", ac->errstr, NULL);
         redisAsyncFree(ac);
-        schedule_reconnect(n);
+        schedule_reconnect(l);
         return;
     }
-    ac->data = n;
+    ac->data = l;
     if (redisLibeventAttach(ac, S.base) != REDIS_OK) {
         redisAsyncFree(ac);
-        schedule_reconnect(n);
+        schedule_reconnect(l);
         return;
     }
-    n->connect_ms = now_ms();
+    l->connect_ms = now_ms();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    n->ac = ac;
+    l->ac = ac;
 }
 
 static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
 {
-    struct node *n = arg;
-    /* a former master that owns nothing now is left alone */
-    if (!n->ac && !S.closing && (n->in_map || n == S.nodes[0]))
-        node_connect(n);
+    struct link *l = arg;
+    struct node *n = l->node;
+    if (l->ac || S.closing)
+        return;
+    if (l->kind == LINK_MAIN ? n->in_map || n == S.nodes[0] /* a former master that owns nothing is left alone */
+                             : n->main.connected)
+        link_connect(l);
 }
 
-static void node_drop(struct node *n, const char *why)
+static void link_drop(struct link *l, const char *why)
 {
-    LOG_WARNING(why, "redis", n->addr, NULL);
-    redisAsyncContext *ac = n->ac;
-    n->ac = NULL;
+    LOG_WARNING(why, "redis", l->node->addr, NULL);
+    redisAsyncContext *ac = l->ac;
+    l->ac = NULL;
     redisAsyncFree(ac);
-    schedule_reconnect(n);
+    schedule_reconnect(l);
+}
+
+/* Stalled: commands wait and no reply came for this long (a WAIT may
+ * rightly hold the writes link for replica_timeout). */
+static int link_stalled(const struct link *l, int64_t now)
+{
+    int64_t limit = S.conf->redis_timeout_ms + (l->kind == LINK_WRITES ? S.conf->replica_timeout_ms : 0);
+    return l->ac && l->pending > 0 && now - l->progress_ms > limit;
 }
 
 /* hiredis has no command timeouts: if replies stop coming while commands
@@ -751,11 +820,15 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     int64_t now = now_ms();
     for (int i = 0; i < S.nnodes; i++) {
         struct node *n = S.nodes[i];
-        if (n->ac && n->pending > 0 && now - n->progress_ms > S.conf->redis_timeout_ms)
-            node_drop(n, "redis: replies stalled; reconnecting");
-        else if (n->ac && !n->connected && now - n->connect_ms > S.conf->redis_timeout_ms)
-            node_drop(n, "redis: connect timed out");
-        else if (n->ac && n->connected && n->in_map && !n->ready && n->loading == 0)
+        struct link *links[2] = {&n->main, &n->writes};
+        for (int k = 0; k < 2; k++) {
+            struct link *l = links[k];
+            if (link_stalled(l, now))
+                link_drop(l, "redis: replies stalled; reconnecting");
+            else if (l->ac && !l->connected && now - l->connect_ms > S.conf->redis_timeout_ms)
+                link_drop(l, "redis: connect timed out");
+        }
+        if (n->main.ac && n->main.connected && n->in_map && !n->ready && n->loading == 0)
             load_scripts(n); /* an earlier SCRIPT LOAD failed: try again */
     }
     if (S.mode == MODE_CLUSTER && !S.ready)
@@ -780,16 +853,17 @@ void store_close(void)
 {
     S.closing = 1;
     for (int i = 0; i < S.nnodes; i++) { /* every waiting callback gets NULL */
-        struct node *n = S.nodes[i];
-        if (n->ac) {
-            redisAsyncContext *ac = n->ac;
-            n->ac = NULL;
-            redisAsyncFree(ac);
-        }
+        struct link *links[2] = {&S.nodes[i]->writes, &S.nodes[i]->main};
+        for (int k = 0; k < 2; k++)
+            if (links[k]->ac) {
+                redisAsyncContext *ac = links[k]->ac;
+                links[k]->ac = NULL;
+                redisAsyncFree(ac);
+            }
     }
     for (int i = 0; i < S.nnodes; i++) {
-        event_free(S.nodes[i]->reconnect_ev);
-        event_free(S.nodes[i]->repl_ev);
+        link_free_events(&S.nodes[i]->main);
+        link_free_events(&S.nodes[i]->writes);
         free(S.nodes[i]);
     }
     S.nnodes = 0;

@@ -177,16 +177,16 @@ class HardeningTest(HookdCase):
         _, tok = self.tenant()
         s, b, h = self.api("PUT", "/v1/endpoints", {"url": "http://x/"}, tok)
         self.assertEqual(s, 405, b)
-        self.assertEqual(sorted(m.strip() for m in h["Allow"].split(",")), ["GET", "POST"])
+        self.assertEqual(sorted(m.strip() for m in h["Allow"].split(",")), ["GET", "HEAD", "POST"])
         s, b, h = self.api("DELETE", "/v1/events/" + "0" * 8 + "-0000-7000-8000-" + "0" * 12, None, tok)
-        self.assertEqual((s, h["Allow"]), (405, "GET"))
+        self.assertEqual((s, h["Allow"]), (405, "GET, HEAD"))
         # a 405 refused by the gate (a body, before it is read) carries it too
         sock = socket.create_connection(("127.0.0.1", self.hookd.port))
         sock.sendall(b"PUT /v1/endpoints HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
         head = sock.recv(4096).decode()
         sock.close()
         self.assertTrue(head.startswith("HTTP/1.1 405"), head)
-        self.assertIn("\r\nAllow: POST, GET\r\n", head)  # in route-table order
+        self.assertIn("\r\nAllow: POST, GET, HEAD\r\n", head)  # in route-table order, HEAD with GET
 
 
 if __name__ == "__main__":
