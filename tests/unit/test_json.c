@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "store/json.h"
@@ -79,10 +80,43 @@ static void test_roundtrip(void)
     CHECK_STR(t, "2023-11-14T22:13:20.123Z");
 }
 
+/* A member's value is found as sent, whatever its spelling around it. */
+static void test_member_span(void)
+{
+    static const struct {
+        const char *doc, *name, *want; /* want NULL: absent */
+    } cases[] = {
+        {"{\"type\":\"t\",\"payload\":{\"a\":\"x\\u0000y\"}}", "payload", "{\"a\":\"x\\u0000y\"}"},
+        {"{ \"payload\" : [1, \"]\\\"}\", {}] , \"z\":1}", "payload", "[1, \"]\\\"}\", {}]"},
+        {"{\"pay\\u006coad\": 12.5e3}", "payload", "12.5e3"},
+        {"{\"payload\":1,\"payload\":\"last\"}", "payload", "\"last\""},
+        {"{\"p\":{\"payload\":1}}", "payload", NULL},
+        {"{\"payloadx\":1}", "payload", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct json_span sp;
+        int found = json_member_span(cases[i].doc, strlen(cases[i].doc), cases[i].name, &sp);
+        CHECK(found == (cases[i].want != NULL), "case %zu: found %d", i, found);
+        if (found && cases[i].want)
+            CHECK(sp.len == strlen(cases[i].want) && memcmp(cases[i].doc + sp.at, cases[i].want, sp.len) == 0,
+                  "case %zu: %.*s", i, (int)sp.len, cases[i].doc + sp.at);
+    }
+    char name[64];
+    const char *nul = "{\"payload\":\"\\u0000\",\"description\":\"a\\u0000b\"}";
+    CHECK(json_nul_member(nul, strlen(nul), "payload", name, sizeof(name)) == 1, "NUL outside the payload found");
+    CHECK_STR(name, "description");
+    const char *ok = "{\"payload\":\"\\u0000\",\"d\":\"\\\\u0000\"}"; /* an escaped backslash, then u0000 */
+    CHECK(json_nul_member(ok, strlen(ok), "payload", name, sizeof(name)) == 0, "escaped backslash is no NUL");
+    const char *key = "{\"a\\u0000\":1}";
+    CHECK(json_nul_member(key, strlen(key), NULL, name, sizeof(name)) == 1, "NUL in a name found");
+    CHECK_STR(name, "a");
+}
+
 int main(void)
 {
     test_parse_rejects();
     test_fields();
     test_roundtrip();
+    test_member_span();
     return CHECK_DONE();
 }
