@@ -2,9 +2,10 @@
 # A script with a line "-- requires: lib/X.lua" gets store/lua/lib/X.lua put
 # in front of it: Redis 7.0 scripts cannot share code, so shared helpers are
 # copied into each script that names them, once, at build time.
-# A script with a line "-- requires: fields" gets the field table of
-# store/fields.h (FIELDS) as Lua locals: `local NAME = <0-based offset>` per
-# field and `local <LIST>_FIELDS = <count>` per list.
+# A script with a line "-- requires: fields", or that requires any lib (the
+# libs use them), gets the field table of store/fields.h (FIELDS) as Lua
+# locals: `local NAME = <0-based offset>` per field, `local <LIST>_FIELDS =
+# <count>` per list, and `local NAME = 'text'` per name of a _NAME_LIST.
 file(READ ${FIELDS} header)
 string(REPLACE "\\\n" " " header "${header}")  # each list on one line
 string(REGEX REPLACE "[][;]" "," header "${header}") # ; splits a CMake list, [ ] group one
@@ -22,6 +23,14 @@ foreach(def IN LISTS lists)
   endforeach()
   string(APPEND fields "local ${list}_FIELDS = ${k}\n")
 endforeach()
+string(REGEX MATCHALL "#define [A-Z_]+_NAME_LIST\\(X\\)[^\n]*" name_lists "${header}")
+foreach(def IN LISTS name_lists)
+  string(REGEX MATCHALL " X\\([A-Z_]+, \"[^\"]*\"\\)" members "${def}")
+  foreach(m IN LISTS members)
+    string(REGEX REPLACE " X\\(([A-Z_]+), \"([^\"]*)\"\\)" "local \\1 = '\\2'\n" line "${m}")
+    string(APPEND fields "${line}")
+  endforeach()
+endforeach()
 
 file(GLOB files ${SRC_DIR}/*.lua)
 list(SORT files)
@@ -35,7 +44,7 @@ foreach(f ${files})
   string(REGEX MATCHALL "-- requires: lib/[a-z_]+\\.lua" reqs "${text}")
   list(REMOVE_DUPLICATES reqs)
   set(body "")
-  if(text MATCHES "-- requires: fields\n")
+  if(text MATCHES "-- requires: fields\n" OR reqs)
     string(APPEND body "${fields}")
   endif()
   foreach(req ${reqs})

@@ -5,11 +5,10 @@
 
 #include "handlers/common.h"
 #include "handlers/handlers.h"
+#include "store/fields.h" /* delivery_state_names */
 #include "store/ids.h"
 
 #define LIST_SCAN_MAX "2000" /* index entries one list call may read */
-
-static const char *const states[] = {"pending", "in_progress", "retrying", "completed", "errored", "canceled", NULL};
 
 static void on_delivery_list(redisReply *rep, void *priv)
 {
@@ -71,10 +70,10 @@ void h_delivery_list(struct req *r)
         return;
     }
     if (state) {
-        const char *const *s;
-        for (s = states; *s && strcmp(*s, state) != 0; s++)
-            ;
-        if (!*s) {
+        int s = 0;
+        while (s < DELIVERY_STATES && strcmp(delivery_state_names[s], state) != 0)
+            s++;
+        if (s == DELIVERY_STATES) {
             reply_error(r, 400, "invalid_parameter", "state",
                         "state must be one of pending, in_progress, retrying, completed, errored, canceled");
             return;

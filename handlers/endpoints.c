@@ -5,6 +5,7 @@
 
 #include "conf/conf.h"
 #include "handlers/common.h"
+#include "store/fields.h" /* endpoint_status_names */
 #include "handlers/handlers.h"
 #include "store/crypto.h"
 #include "store/ids.h"
@@ -49,7 +50,7 @@ static void on_status(redisReply *rep, void *priv)
     if (rep && rep->type == REDIS_REPLY_ARRAY && flat_get(rep, "changed")) {
         const char *status = flat_get(rep, "status");
         notice_endpoint(r->who.org_id, (int)server_conf()->partitions,
-                        status && strcmp(status, "ACTIVE") == 0 ? NOTICE_ENDPOINT_ENABLED : NOTICE_ENDPOINT_DISABLED,
+                        status && strcmp(status, endpoint_status_names[EP_ACTIVE]) == 0 ? NOTICE_ENDPOINT_ENABLED : NOTICE_ENDPOINT_DISABLED,
                         flat_get(rep, "id"), "api");
     }
     reply_endpoint(r, rep, 200, 0);
@@ -269,8 +270,8 @@ static void set_status(struct req *r, const char *status, const char *reason)
     call_script(r, SCRIPT_ENDPOINT_STATUS, on_status, 5, argv);
 }
 
-void h_endpoint_enable(struct req *r) { set_status(r, "ACTIVE", ""); }
-void h_endpoint_disable(struct req *r) { set_status(r, "DISABLED", "disabled by API"); }
+void h_endpoint_enable(struct req *r) { set_status(r, endpoint_status_names[EP_ACTIVE], ""); }
+void h_endpoint_disable(struct req *r) { set_status(r, endpoint_status_names[EP_DISABLED], "disabled by API"); }
 
 void h_endpoint_rotate(struct req *r)
 {

@@ -26,33 +26,31 @@ static void render_id_list(struct jw *w, const char *csv)
 }
 
 /* The reply for one event of an ingest batch (store/ingest.h). */
-static void on_ingested(void *arg, const redisReply *rep)
+static void on_ingested(void *arg, const struct ingest_result *res)
 {
     struct req *r = arg;
-    if (reply_failed(r, rep))
-        return;
-    struct jw w;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || (rep->element[0]->integer != 2 && rep->elements < 6) ||
-        jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "unexpected store reply");
+    if (!res->answered) {
+        reply_failed(r, res->error);
         return;
     }
-    if (rep->element[0]->integer == 2) {
-        jw_free(&w);
+    if (res->status == INGEST_KEY_REUSED) {
         reply_error(r, 409, "idempotency_key_reused", NULL,
-                    "this Idempotency-Key was used for a different request (event %.36s)", rep->element[1]->str);
+                    "this Idempotency-Key was used for a different request (event %.36s)", res->event_id);
         return;
     }
-    int replayed = rep->element[0]->integer == 1;
-    const char *counter = rep->element[2]->str;
+    struct jw w;
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
     jw_map_open(&w);
-    jw_kstr(&w, "id", rep->element[1]->str);
+    jw_kstr(&w, "id", res->event_id);
     jw_key(&w, "delivery_ids");
-    render_id_list(&w, rep->element[3]->str);
-    if (counter && *counter)
-        jw_kint(&w, "webhook_counter", strtoll(counter, NULL, 10));
+    render_id_list(&w, res->delivery_ids);
+    if (res->webhook_counter[0])
+        jw_kint(&w, "webhook_counter", strtoll(res->webhook_counter, NULL, 10));
     jw_map_close(&w);
-    if (replayed)
+    if (res->status == INGEST_REPLAYED)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Idempotent-Replayed", "true");
     reply_json(r, 202, &w);
 }

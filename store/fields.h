@@ -7,7 +7,8 @@
  * `local <LIST>_FIELDS = <count>`, ahead of each script that says
  * "-- requires: fields". A field is added, removed or moved here only, and
  * both sides follow. The generator expects each list as
- * `#define <LIST>_FIELD_LIST(X) \` followed by one `X(NAME)` per line.
+ * `#define <LIST>_FIELD_LIST(X) \` followed by one `X(NAME)` per line, and
+ * each list of names (below) as `X(NAME, "text")` lines.
  * tests/unit/test_fields.c round-trips every list through Redis.
  */
 #ifndef HOOKD_STORE_FIELDS_H
@@ -86,11 +87,74 @@
     X(STEP_LIMIT) /* ids walked at most */ \
     X(STEP_RETENTION_MS) /* how long a finished job's record is kept */
 
+/* One event's entry in ingest.lua's reply (store/ingest.c reads it into a
+ * struct ingest_result); INGR_LEASED leases of LEASE_FIELDS follow it. */
+#define INGEST_REPLY_FIELD_LIST(X) \
+    X(INGR_STATUS) /* an INGEST_STATUS value */ \
+    X(INGR_EVENT_ID) /* the stored event's, or the first request's for a reused key */ \
+    X(INGR_WEBHOOK_COUNTER) /* "" without a session */ \
+    X(INGR_DELIVERY_IDS) /* "id,id,..." */ \
+    X(INGR_SCHEDULED) /* deliveries put on the schedule */ \
+    X(INGR_LEASED) /* deliveries leased to the caller (direct hand-off) */
+
+/* INGR_STATUS's values, by position: a list of numbers, not of fields. */
+#define INGEST_STATUS_FIELD_LIST(X) \
+    X(INGEST_STORED) \
+    X(INGEST_REPLAYED) /* the idempotency key's event, stored before */ \
+    X(INGEST_KEY_REUSED) /* the idempotency key stands for another request: only INGR_EVENT_ID follows */
+
+/* claim.lua's reply: this head, then CLAIM_LEASED leases of LEASE_FIELDS. */
+#define CLAIM_REPLY_FIELD_LIST(X) \
+    X(CLAIM_NEXT_READY) /* ms when more work is ready, "" when none is known */ \
+    X(CLAIM_LEASED)
+
+/* complete.lua's verdict on each outcome, in the outcomes' order. */
+#define VERDICT_FIELD_LIST(X) \
+    X(VERDICT_APPLIED) /* 1, or 0 when the fence was stale */ \
+    X(VERDICT_DISABLED) /* 1 when this outcome disabled the endpoint */ \
+    X(VERDICT_ORG) /* the endpoint's org when disabled or given up, else "" */ \
+    X(VERDICT_EVENT_TYPE) /* the event's type when the delivery gave up, else "" */
+
+/*
+ * Names stored in Redis, declared once: `#define <LIST>_NAME_LIST(X)` with
+ * one X(NAME, "text") per line. C gets `enum` values and a names table
+ * below; a script that requires fields gets `local NAME = 'text'`.
+ */
+#define DELIVERY_STATE_NAME_LIST(X) \
+    X(DL_PENDING, "pending") \
+    X(DL_IN_PROGRESS, "in_progress") /* leased: an attempt is being made */ \
+    X(DL_RETRYING, "retrying") \
+    X(DL_COMPLETED, "completed") \
+    X(DL_ERRORED, "errored") /* its attempts are used up, or it was aborted */ \
+    X(DL_CANCELED, "canceled") /* its endpoint was deleted first */
+
+#define ENDPOINT_STATUS_NAME_LIST(X) \
+    X(EP_ACTIVE, "ACTIVE") \
+    X(EP_DISABLED, "DISABLED")
+
+#define JOB_STATE_NAME_LIST(X) \
+    X(JOB_STATE_RUNNING, "running") \
+    X(JOB_STATE_COMPLETED, "completed") \
+    X(JOB_STATE_CANCELED, "canceled")
+
 #define FIELD_ENUM_MEMBER(name) name,
 enum ingest_field { INGEST_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_FIELDS };
 enum lease_field { LEASE_FIELD_LIST(FIELD_ENUM_MEMBER) LEASE_FIELDS };
 enum outcome_field { OUTCOME_FIELD_LIST(FIELD_ENUM_MEMBER) OUTCOME_FIELDS };
 enum job_field { JOB_FIELD_LIST(FIELD_ENUM_MEMBER) JOB_FIELDS };
 enum job_step_field { JOB_STEP_FIELD_LIST(FIELD_ENUM_MEMBER) JOB_STEP_FIELDS };
+enum ingest_reply_field { INGEST_REPLY_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_REPLY_FIELDS };
+enum ingest_status { INGEST_STATUS_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_STATUS_FIELDS };
+enum claim_reply_field { CLAIM_REPLY_FIELD_LIST(FIELD_ENUM_MEMBER) CLAIM_REPLY_FIELDS };
+enum verdict_field { VERDICT_FIELD_LIST(FIELD_ENUM_MEMBER) VERDICT_FIELDS };
+
+#define NAME_ENUM_MEMBER(name, text) name,
+#define NAME_TEXT(name, text) [name] = text,
+enum delivery_state { DELIVERY_STATE_NAME_LIST(NAME_ENUM_MEMBER) DELIVERY_STATES };
+enum endpoint_status { ENDPOINT_STATUS_NAME_LIST(NAME_ENUM_MEMBER) ENDPOINT_STATUSES };
+enum job_state { JOB_STATE_NAME_LIST(NAME_ENUM_MEMBER) JOB_STATES };
+static const char *const delivery_state_names[DELIVERY_STATES] = {DELIVERY_STATE_NAME_LIST(NAME_TEXT)};
+static const char *const endpoint_status_names[ENDPOINT_STATUSES] = {ENDPOINT_STATUS_NAME_LIST(NAME_TEXT)};
+static const char *const job_state_names[JOB_STATES] = {JOB_STATE_NAME_LIST(NAME_TEXT)};
 
 #endif

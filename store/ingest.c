@@ -13,9 +13,6 @@
 #define IDEMPOTENCY_TTL_S "86400"
 /* ingest.lua's header arguments before the events: offer, lease_ms, idem_ttl_s */
 #define HEADER_ARGS 3
-/* an event's entry in the reply: replayed, event id, counter, ids, scheduled,
- * n, then the n leased deliveries */
-#define ENTRY_LEASED_AT 6
 
 /* One queued event; its values live in the same allocation. */
 struct item {
@@ -48,14 +45,45 @@ static struct {
     unsigned long long calls, events;
 } IG;
 
-static void free_items(struct item *it, const redisReply *result)
+/* Every item is answered with the call's failure. */
+static void free_items(struct item *it, const redisReply *error)
 {
+    struct ingest_result failed = {.answered = 0, .error = error};
     while (it) {
         struct item *next = it->next;
-        it->cb(it->arg, result);
+        it->cb(it->arg, &failed);
         free(it);
         it = next;
     }
+}
+
+#define UNEXPECTED "ERR unexpected reply shape from ingest.lua"
+static const redisReply unexpected = {.type = REDIS_REPLY_ERROR, .str = UNEXPECTED, .len = sizeof(UNEXPECTED) - 1};
+
+static int is(const redisReply *e, size_t i, int type)
+{
+    return i < e->elements && e->element[i]->type == type;
+}
+
+/* An event's entry: its INGEST_REPLY_FIELDS (for a reused key, only the
+ * status and the event id); 0 when it has another shape. */
+static int read_entry(const redisReply *e, struct ingest_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (e->type != REDIS_REPLY_ARRAY || !is(e, INGR_STATUS, REDIS_REPLY_INTEGER) || !is(e, INGR_EVENT_ID, REDIS_REPLY_STRING))
+        return 0;
+    res->answered = 1;
+    res->status = (enum ingest_status)e->element[INGR_STATUS]->integer;
+    res->event_id = e->element[INGR_EVENT_ID]->str;
+    if (res->status == INGEST_KEY_REUSED)
+        return 1;
+    if ((res->status != INGEST_STORED && res->status != INGEST_REPLAYED) ||
+        !is(e, INGR_WEBHOOK_COUNTER, REDIS_REPLY_STRING) || !is(e, INGR_DELIVERY_IDS, REDIS_REPLY_STRING) ||
+        !is(e, INGR_SCHEDULED, REDIS_REPLY_INTEGER) || !is(e, INGR_LEASED, REDIS_REPLY_INTEGER))
+        return 0;
+    res->webhook_counter = e->element[INGR_WEBHOOK_COUNTER]->str;
+    res->delivery_ids = e->element[INGR_DELIVERY_IDS]->str;
+    return 1;
 }
 
 /* What a batch's reply says, read in one pass over its entries. */
@@ -66,19 +94,19 @@ struct batch_reply {
     long scheduled;        /* deliveries put on the schedule instead */
 };
 
-/* An entry is {replayed, event id, counter, ids, scheduled, n leased, the
- * leased...} or {2, event id}; the leased go to the pump as one array. */
+/* Each entry's INGR_LEASED leases follow its INGEST_REPLY_FIELDS; they go
+ * to the pump as one array. */
 static void read_reply(const redisReply *rep, int partition, struct batch_reply *out)
 {
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < ENTRY_LEASED_AT ||
-            e->element[4]->type != REDIS_REPLY_INTEGER || e->element[5]->type != REDIS_REPLY_INTEGER)
+        if (e->type != REDIS_REPLY_ARRAY || !is(e, INGR_SCHEDULED, REDIS_REPLY_INTEGER) ||
+            !is(e, INGR_LEASED, REDIS_REPLY_INTEGER))
             continue;
-        long n = (long)e->element[5]->integer;
-        out->scheduled += (long)e->element[4]->integer;
-        if (n <= 0 || ENTRY_LEASED_AT + (size_t)n * LEASE_FIELDS != e->elements)
+        long n = (long)e->element[INGR_LEASED]->integer;
+        out->scheduled += (long)e->element[INGR_SCHEDULED]->integer;
+        if (n <= 0 || INGEST_REPLY_FIELDS + (size_t)n * LEASE_FIELDS != e->elements)
             continue;
         out->leased_by_script += n;
         struct lease **grown = realloc(out->leased, (size_t)(out->nleased + n) * sizeof(*grown));
@@ -86,7 +114,7 @@ static void read_reply(const redisReply *rep, int partition, struct batch_reply 
             continue; /* their leases expire and claim.lua sends them */
         out->leased = grown;
         for (long k = 0; k < n; k++) {
-            struct lease *l = lease_from_reply(e->element + ENTRY_LEASED_AT + (size_t)k * LEASE_FIELDS, partition,
+            struct lease *l = lease_from_reply(e->element + INGEST_REPLY_FIELDS + (size_t)k * LEASE_FIELDS, partition,
                                                IG.h.max_payload);
             if (l)
                 out->leased[out->nleased++] = l;
@@ -120,7 +148,10 @@ static void on_batch(redisReply *rep, void *priv)
         size_t i = 0;
         for (struct item *it = b->items, *next; it; it = next, i++) {
             next = it->next;
-            it->cb(it->arg, rep->element[i]);
+            struct ingest_result res;
+            if (!read_entry(rep->element[i], &res))
+                res = (struct ingest_result){.answered = 0, .error = &unexpected};
+            it->cb(it->arg, &res);
             free(it);
         }
     } else {

@@ -43,10 +43,18 @@ struct ingest_handoff {
     size_t max_payload;
 };
 
-/* `result`: this event's entry of ingest.lua's reply; NULL when Redis was
- * unavailable, or the error reply when the call failed as a whole. Valid
- * during the callback only. */
-typedef void (*ingest_done_cb)(void *arg, const redisReply *result);
+/* What became of one event, read from its entry of ingest.lua's reply
+ * (INGEST_REPLY_FIELD_LIST). Everything in it lives during the callback. */
+struct ingest_result {
+    int answered;                /* 0: the call failed: `error` says how */
+    const redisReply *error;     /* !answered: the error reply, or NULL when Redis was unavailable */
+    enum ingest_status status;   /* stored, replayed (the idempotency key's event), or the key reused */
+    const char *event_id;        /* the event's; for a reused key the one it stands for */
+    const char *webhook_counter; /* "" without a session */
+    const char *delivery_ids;    /* "id,id,..." */
+};
+
+typedef void (*ingest_done_cb)(void *arg, const struct ingest_result *res);
 
 /* h: every member set (main.c takes them from pump_handoff()). */
 int ingest_start(struct event_base *base, int partitions, const struct ingest_handoff *h);

@@ -58,24 +58,27 @@ struct claim_call {
     void *arg;
 };
 
-/* {earliest ready score or "", n, then n x LEASE_FIELDS} */
+/* CLAIM_REPLY_FIELDS, then CLAIM_LEASED x LEASE_FIELDS */
 static void on_claimed(redisReply *rep, void *priv)
 {
     struct claim_call *cl = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
-             rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_INTEGER;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= CLAIM_REPLY_FIELDS &&
+             rep->element[CLAIM_NEXT_READY]->type == REDIS_REPLY_STRING &&
+             rep->element[CLAIM_LEASED]->type == REDIS_REPLY_INTEGER;
     if (!ok && rep && rep->type == REDIS_REPLY_ERROR)
         LOG_ERR("claim failed", "error", rep->str, NULL);
-    long n = ok ? (long)rep->element[1]->integer : 0, got = 0;
-    if (n < 0 || (ok && 2 + (size_t)n * LEASE_FIELDS != rep->elements))
+    long n = ok ? (long)rep->element[CLAIM_LEASED]->integer : 0, got = 0;
+    if (n < 0 || (ok && CLAIM_REPLY_FIELDS + (size_t)n * LEASE_FIELDS != rep->elements))
         n = 0;
     struct lease **leases = n ? malloc((size_t)n * sizeof(*leases)) : NULL;
     for (long i = 0; leases && i < n; i++) {
-        struct lease *l = lease_from_reply(rep->element + 2 + i * LEASE_FIELDS, cl->partition, cl->max_payload);
+        struct lease *l = lease_from_reply(rep->element + CLAIM_REPLY_FIELDS + i * LEASE_FIELDS, cl->partition,
+                                           cl->max_payload);
         if (l) /* else its lease expires and it is claimed again */
             leases[got++] = l;
     }
-    int64_t next = ok && rep->element[0]->len ? strtoll(rep->element[0]->str, NULL, 10) : -1;
+    const redisReply *nr = ok ? rep->element[CLAIM_NEXT_READY] : NULL;
+    int64_t next = nr && nr->len ? strtoll(nr->str, NULL, 10) : -1;
     cl->cb(cl->arg, ok, leases, got, n, next);
     free(leases);
     free(cl);
@@ -101,9 +104,6 @@ int lease_claim(int partition, long budget, int64_t now, int64_t lease_ms, size_
     return 0;
 }
 
-/* complete.lua's reply per outcome: applied, disabled, org, event type */
-#define VERDICT_WIDTH 4
-
 struct complete_call {
     int partition, n;
     lease_completed_cb cb;
@@ -113,9 +113,12 @@ struct complete_call {
 static void on_completed(redisReply *rep, void *priv)
 {
     struct complete_call *cc = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(VERDICT_WIDTH * cc->n);
-    for (size_t i = 0; ok && i < rep->elements; i++)
-        ok = rep->element[i]->type == (i % VERDICT_WIDTH < 2 ? REDIS_REPLY_INTEGER : REDIS_REPLY_STRING);
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)(VERDICT_FIELDS * cc->n);
+    for (size_t i = 0; ok && i < rep->elements; i++) {
+        size_t f = i % VERDICT_FIELDS;
+        ok = rep->element[i]->type ==
+             (f == VERDICT_APPLIED || f == VERDICT_DISABLED ? REDIS_REPLY_INTEGER : REDIS_REPLY_STRING);
+    }
     struct outcome_verdict *v = ok ? calloc((size_t)cc->n, sizeof(*v)) : NULL;
     if (!v) {
         char part[16];
@@ -125,8 +128,9 @@ static void on_completed(redisReply *rep, void *priv)
                     NULL);
     }
     for (int i = 0; v && i < cc->n; i++) {
-        redisReply **e = rep->element + VERDICT_WIDTH * i;
-        v[i] = (struct outcome_verdict){e[0]->integer == 1, e[1]->integer == 1, e[2]->str, e[3]->str};
+        redisReply **e = rep->element + VERDICT_FIELDS * i;
+        v[i] = (struct outcome_verdict){e[VERDICT_APPLIED]->integer == 1, e[VERDICT_DISABLED]->integer == 1,
+                                        e[VERDICT_ORG]->str, e[VERDICT_EVENT_TYPE]->str};
     }
     cc->cb(cc->arg, v, cc->n);
     free(v);

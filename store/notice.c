@@ -9,12 +9,12 @@
 #include "store/json.h"
 #include "store/keys.h"
 
-static void on_noticed(void *arg, const redisReply *result)
+static void on_noticed(void *arg, const struct ingest_result *res)
 {
     (void)arg;
-    if (!result || result->type == REDIS_REPLY_ERROR)
+    if (!res->answered)
         LOG_WARNING("an operational event could not be stored", "error",
-                    result ? result->str : "redis unavailable", NULL);
+                    res->error ? res->error->str : "redis unavailable", NULL);
 }
 
 /* The payload, in Standard Webhooks' envelope (a receiver gets the payload

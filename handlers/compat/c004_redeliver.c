@@ -9,6 +9,7 @@
 
 #include "conf/conf.h"
 #include "handlers/common.h"
+#include "store/fields.h" /* endpoint_status_names */
 #include "handlers/compat/compat.h"
 #include "store/ids.h"
 #include "store/redeliver.h"
@@ -71,7 +72,7 @@ static void on_requeued(redisReply *rep, void *priv)
         return;
     }
     const redisReply *ep = rep->element[3];
-    int active = strcmp(flat_get(ep, "status") ? flat_get(ep, "status") : "", "ACTIVE") == 0;
+    int active = strcmp(flat_get(ep, "status") ? flat_get(ep, "status") : "", endpoint_status_names[EP_ACTIVE]) == 0;
     struct jw w;
     if (jw_init(&w) < 0) {
         free(c);

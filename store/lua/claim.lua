@@ -8,8 +8,8 @@
 -- outcome whose token is not the delivery's current score. A delivery is
 -- claimed again only after its lease ran out, so a new claim's score always
 -- differs from the last one's. Nothing else is written per delivery here.
--- Returns {earliest_ready_score or "", count, then per delivery the
---   LEASE_FIELDS of store/fields.h (lib/lease.lua)}
+-- Returns the CLAIM_REPLY_FIELDS of store/fields.h (earliest ready score or
+--   "", count), then per delivery its LEASE_FIELDS (lib/lease.lua)
 -- requires: fields
 -- requires: lib/lease.lua
 -- requires: lib/delivery.lua
@@ -29,21 +29,22 @@ for _, id in ipairs(expired) do
     local ek = P .. ':ep:' .. ep
     if tonumber(redis.call('HINCRBY', ek, 'in_flight', -1)) < 0 then redis.call('HSET', ek, 'in_flight', 0) end
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now_s, id))
-    local st = 'retrying'
-    if (d[2] or '0') == '0' then st = 'pending' end
+    local st = DL_RETRYING
+    if (d[2] or '0') == '0' then st = DL_PENDING end
     redis.call('HSET', dk, 'state', st, 'next_retry_at', now_s, 'updated_at', now_s)
     ready_refresh(P, ep)
   end
 end
 
-local out, n, events = {'', 0}, 0, {}
+local out, n, events = {}, 0, {}
+out[1 + CLAIM_NEXT_READY], out[1 + CLAIM_LEASED] = '', 0
 local ready = redis.call('ZRANGEBYSCORE', P .. ':ready', '-inf', now, 'LIMIT', 0, budget)
 for _, ep in ipairs(ready) do
   if n >= budget then break end
   local ek = P .. ':ep:' .. ep
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires')
-  if e[1] == 'ACTIVE' then
+  if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
     if take > 0 then
@@ -82,7 +83,7 @@ for _, ep in ipairs(ready) do
   end
   ready_refresh(P, ep, e)
 end
-out[2] = n
+out[1 + CLAIM_LEASED] = n
 local nxt = redis.call('ZRANGE', P .. ':ready', 0, 0, 'WITHSCORES')
-if nxt[2] then out[1] = nxt[2] end
+if nxt[2] then out[1 + CLAIM_NEXT_READY] = nxt[2] end
 return out

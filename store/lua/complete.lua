@@ -7,12 +7,13 @@
 -- "<delivered_ms>|<compact>" instead of a hash and an attempt list
 -- (lib/delivery.lua reads it): a quarter of the memory and two writes fewer;
 -- its attempt then comes as "" (the caller builds no JSON for it).
--- Returns 4 per outcome: applied (1, or 0 when the fence is stale: the lease
--- expired and the delivery was claimed again, so this result must not win),
--- disabled (1 when this outcome disabled the endpoint), the endpoint's org
--- when it was disabled or the delivery's attempts are used up (else ""), and
--- the event's type when they are used up (else ""): what the caller needs to
--- announce it (operational events, reactor/pump.c).
+-- Returns the VERDICT_FIELDS of store/fields.h per outcome: applied (1, or 0
+-- when the fence is stale: the lease expired and the delivery was claimed
+-- again, so this result must not win), disabled (1 when this outcome
+-- disabled the endpoint), the endpoint's org when it was disabled or the
+-- delivery's attempts are used up (else ""), and the event's type when they
+-- are used up (else ""): what the caller needs to announce it (operational
+-- events, reactor/pump.c).
 -- "release" hands an unanswered delivery back (shutdown) without counting an attempt.
 -- The fence is the lease score claim.lua gave; while it holds, nobody else
 -- writes the delivery, so the claimed attempt_count is still current.
@@ -54,9 +55,9 @@ local function failed(ek, e, code, action)
   elseif e.cf >= threshold and nnow - e.since >= after then
     reason = 'failing since ' .. e.since .. ' (' .. e.cf .. ' consecutive failures)'
   end
-  if reason and e.status == 'ACTIVE' then
-    redis.call('HSET', ek, 'status', 'DISABLED', 'disabled_at', now, 'disabled_reason', reason, 'updated_at', now)
-    e.status = 'DISABLED'
+  if reason and e.status == EP_ACTIVE then
+    redis.call('HSET', ek, 'status', EP_DISABLED, 'disabled_at', now, 'disabled_reason', reason, 'updated_at', now)
+    e.status = EP_DISABLED
     return 1
   end
   return 0
@@ -73,8 +74,8 @@ local function one(i, score)
   local e = endpoint(ep)
   if e then e.freed = e.freed + 1 end
   if ok == 'release' then
-    local st = 'retrying'
-    if ac == '0' then st = 'pending' end
+    local st = DL_RETRYING
+    if ac == '0' then st = DL_PENDING end
     redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'updated_at', now)
     if e then redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id)) end
     return 1, 0
@@ -94,7 +95,7 @@ local function one(i, score)
     else
       redis.call('RPUSH', dk .. ':att', att)
       redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
-                 'code', code, 'error', err, 'error_message', err, 'state', 'completed', 'delivered_at', now,
+                 'code', code, 'error', err, 'error_message', err, 'state', DL_COMPLETED, 'delivered_at', now,
                  'next_retry_at', '')
     end
     -- retention's clock starts (prune.lua): "c" kept compact, "s" that and
@@ -118,19 +119,19 @@ local function one(i, score)
   if msg == '' then msg = 'HTTP ' .. code end
   local disabled = 0
   if e then disabled = failed(ek, e, code, action) end
-  local state = 'retrying'
-  if action == 'abort' or next_at == '-1' or not e then state = 'errored' next_at = '' end
+  local state = DL_RETRYING
+  if action == 'abort' or next_at == '-1' or not e then state = DL_ERRORED next_at = '' end
   redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
              'code', code, 'error', err, 'error_message', msg, 'state', state, 'next_retry_at', next_at)
   local org, etype = '', ''
-  if state == 'errored' then
+  if state == DL_ERRORED then
     if e then redis.call('ZADD', ek .. ':failed', 0, id) end
     finished[#finished + 1] = finished_entry(now, 'd', id)
     etype = redis.call('HGET', P .. ':ev:' .. evid, 'type') or ''
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
-  if e and (disabled == 1 or state == 'errored') then org = e.org or '' end
+  if e and (disabled == 1 or state == DL_ERRORED) then org = e.org or '' end
   return 1, disabled, org, etype
 end
 
@@ -141,10 +142,9 @@ if #ids == 0 then return out end
 local scores = redis.call('ZMSCORE', P .. ':lease', unpack(ids))
 for k = 1, #ids do
   local applied, disabled, org, etype = one(FIRST + (k - 1) * OUTCOME_FIELDS, scores[k])
-  out[#out + 1] = applied
-  out[#out + 1] = disabled
-  out[#out + 1] = org or ''
-  out[#out + 1] = etype or ''
+  local b = #out + 1
+  out[b + VERDICT_APPLIED], out[b + VERDICT_DISABLED] = applied, disabled
+  out[b + VERDICT_ORG], out[b + VERDICT_EVENT_TYPE] = org or '', etype or ''
 end
 if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end

@@ -6,10 +6,11 @@
 -- ARGV: offer, lease_ms, idem_ttl_s, then per event the INGEST_FIELDS of
 --       store/fields.h (org, event_id, type, payload in its stored form,
 --       now, idempotency_key, ...), read by those names
--- Returns one entry per event, in order:
---   {replayed (0|1), event_id, webhook_counter, "dl1,dl2,...", scheduled,
---    n, then n leased deliveries, LEASE_FIELDS each (lib/lease.lua)}
---   or {2, event_id} when the idempotency key was used for another request
+-- Returns one entry per event, in order: its INGEST_REPLY_FIELDS of
+--   store/fields.h (status INGEST_STORED or INGEST_REPLAYED, event_id,
+--   webhook_counter, "dl1,dl2,...", scheduled, n), then n leased
+--   deliveries, LEASE_FIELDS each (lib/lease.lua); or {INGEST_KEY_REUSED,
+--   event_id} when the idempotency key was used for another request
 -- The idempotency key's value is "<event id>:<fingerprint>".
 -- Direct hand-off: up to `offer` deliveries in all whose endpoint is ACTIVE,
 -- has free capacity and nothing waiting in its due set are leased here for
@@ -58,7 +59,7 @@ local function endpoint(ep)
     local ek = P .. ':ep:' .. ep
     local h = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                          'prev_secret', 'prev_expires')
-    e = {ek = ek, types = h[1], active = h[2] == 'ACTIVE', in_flight = tonumber(h[3]) or 0,
+    e = {ek = ek, types = h[1], active = h[2] == EP_ACTIVE, in_flight = tonumber(h[3]) or 0,
          max = tonumber(h[4]) or 0, url = h[5], secret = h[6], prev = h[7], prev_expires = h[8], added = 0}
     eps[ep] = e
   end
@@ -85,6 +86,14 @@ local function targets(org, etype)
   return t
 end
 
+-- an event's entry of the reply, its INGEST_REPLY_FIELDS by name
+local function entry(status, evid, counter, ids, scheduled, leased)
+  local e = {}
+  e[1 + INGR_STATUS], e[1 + INGR_EVENT_ID], e[1 + INGR_WEBHOOK_COUNTER] = status, evid, counter
+  e[1 + INGR_DELIVERY_IDS], e[1 + INGR_SCHEDULED], e[1 + INGR_LEASED] = ids, scheduled, leased
+  return e
+end
+
 local function ingest_one(a)
   local org, evid, etype, payload = ARGV[a + INGEST_ORG], ARGV[a + INGEST_EVENT_ID], ARGV[a + INGEST_TYPE],
                                     ARGV[a + INGEST_PAYLOAD]
@@ -97,9 +106,9 @@ local function ingest_one(a)
     if prev then
       local prev_fp = string.sub(prev, 38)
       prev = string.sub(prev, 1, 36)
-      if prev_fp ~= '' and prev_fp ~= fp then return {2, prev} end
+      if prev_fp ~= '' and prev_fp ~= fp then return {INGEST_KEY_REUSED, prev} end
       local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
-      return {1, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0}
+      return entry(INGEST_REPLAYED, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0)
     end
   end
   local counter = ''
@@ -137,7 +146,7 @@ local function ingest_one(a)
     end
   end
   scheduled_all = scheduled_all + scheduled
-  local out = {0, evid, counter, table.concat(ids, ','), scheduled, #leased}
+  local out = entry(INGEST_STORED, evid, counter, table.concat(ids, ','), scheduled, #leased)
   local simple = ev_simple(tostring(#ids), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
   for _, d in ipairs(leased) do
     d[LEASE_SIMPLE + 1] = simple

@@ -40,6 +40,7 @@
 -- overhead, so deletions and index removals are gathered over the batch and
 -- issued once each.
 -- requires: lib/delivery.lua
+-- requires: fields
 local P, now, cutoff, limit = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local UNITS = {s = 1, c = 3, e = 3, d = 4}
 local R = P .. ':finished'
@@ -79,7 +80,7 @@ local function prune_delivery(kind, id)
   -- attempt list): deleting a missing key is only a lookup
   dels[#dels + 1] = dk
   local evid, idx = dl_origin(id)
-  local ep, state = nil, 'completed'
+  local ep, state = nil, DL_COMPLETED
   if kind == 'd' then
     dels[#dels + 1] = dk .. ':att'
     local h = redis.call('HMGET', dk, 'event_id', 'endpoint_id', 'state')
@@ -90,7 +91,7 @@ local function prune_delivery(kind, id)
   if not e then return end
   local O = P .. ':org:' .. e.org
   zrem(O .. ':dls', id)
-  if state ~= 'completed' then -- errored and canceled ones may be in a failed set
+  if state ~= DL_COMPLETED then -- errored and canceled ones may be in a failed set
     ep = ep or ev_endpoint(P, evid, e.ep, e.n, idx)
     if ep then zrem(P .. ':ep:' .. ep .. ':failed', id) end
   end
@@ -124,7 +125,7 @@ if cep then
   local ids = redis.call('ZRANGE', ck, 0, limit / 4 - 1)
   for _, id in ipairs(ids) do
     local dk = P .. ':dl:' .. id
-    redis.call('HSET', dk, 'state', 'canceled', 'next_retry_at', '', 'updated_at', now, 'endpoint_id', cep)
+    redis.call('HSET', dk, 'state', DL_CANCELED, 'next_retry_at', '', 'updated_at', now, 'endpoint_id', cep)
     if not redis.call('HGET', dk, 'event_id') then redis.call('HSET', dk, 'event_id', (dl_origin(id))) end
     finished[#finished + 1] = finished_entry(now, 'd', id)
   end

@@ -64,7 +64,7 @@ local function replay(src, d, org, now, uid, id)
   -- its original's entry may say "simple" (prune.lua): no longer
   if not lv[1] and lv[2] == '1' then redis.call('SADD', P .. ':pinned', d.event_id) end
   local e = endpoint(d.endpoint_id)
-  if e[1] == 'ACTIVE' and not e[4] and tonumber(e[2]) < tonumber(e[3]) then
+  if e[1] == EP_ACTIVE and not e[4] and tonumber(e[2]) < tonumber(e[3]) then
     e[4] = true -- every replay of this call has the same due time
     return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d.endpoint_id) == 1
   end
@@ -76,8 +76,8 @@ local function count_added()
 end
 
 local function status_matches(d, status)
-  return status == 'all' or (status == 'success' and d.state == 'completed')
-         or (status == 'fail' and d.state == 'errored')
+  return status == 'all' or (status == 'success' and d.state == DL_COMPLETED)
+         or (status == 'fail' and d.state == DL_ERRORED)
 end
 
 local function counter_matches(d, counters)
@@ -113,7 +113,7 @@ end
 if mode == 'job' then
   local id, now = arg(JOB_ID), arg(JOB_NOW)
   local jk = P .. ':job:' .. id
-  redis.call('HSET', jk, 'id', id, 'org_id', arg(JOB_ORG), 'state', 'running',
+  redis.call('HSET', jk, 'id', id, 'org_id', arg(JOB_ORG), 'state', JOB_STATE_RUNNING,
              'matched', 0, 'done', 0, 'search_type', arg(JOB_SEARCH_TYPE), 'dry_run', arg(JOB_DRY_RUN),
              'created_at', now, 'updated_at', now, 'owner', arg(JOB_OWNER), 'owner_since', now,
              'index', arg(JOB_INDEX), 'min_id', arg(JOB_MIN_ID), 'max_id', arg(JOB_MAX_ID), 'cursor', '',
@@ -139,7 +139,7 @@ if mode == 'claim' then
   end
   local jk = P .. ':job:' .. ids[1]
   local j = redis.call('HMGET', jk, 'state', 'org_id')
-  if j[1] ~= 'running' then
+  if j[1] ~= JOB_STATE_RUNNING then
     redis.call('ZREM', P .. ':jobs', ids[1])
     return {0}
   end
@@ -151,8 +151,8 @@ end
 if mode == 'cancel' then
   local jk = P .. ':job:' .. ARGV[3]
   local j = redis.call('HMGET', jk, 'org_id', 'state')
-  if j[1] ~= ARGV[2] or j[2] ~= 'running' then return 0 end
-  redis.call('HSET', jk, 'state', 'canceled', 'updated_at', ARGV[4])
+  if j[1] ~= ARGV[2] or j[2] ~= JOB_STATE_RUNNING then return 0 end
+  redis.call('HSET', jk, 'state', JOB_STATE_CANCELED, 'updated_at', ARGV[4])
   redis.call('ZREM', P .. ':jobs', ARGV[3])
   return 1
 end
@@ -164,7 +164,7 @@ if mode == 'range' then
   local j = redis.call('HMGET', jk, 'state', 'owner', 'index', 'min_id', 'max_id', 'cursor', 'status',
                        'counters', 'dry_run', 'user_id', 'org_id')
   if j[11] ~= org then return {'stop', 'gone'} end
-  if j[1] ~= 'running' then return {'stop', j[1]} end
+  if j[1] ~= JOB_STATE_RUNNING then return {'stop', j[1]} end
   if j[2] ~= owner then return {'lost'} end -- taken over: this process must not step it
   local index, min_id, max_id, cursor, status, counters = j[3], j[4], j[5], j[6], j[7], j[8]
   local dry, uid = j[9] == '1', j[10]
@@ -200,7 +200,7 @@ if mode == 'range' then
   redis.call('HINCRBY', jk, 'done', created)
   redis.call('HSET', jk, 'updated_at', now, 'cursor', nxt)
   if nxt == '' then
-    redis.call('HSET', jk, 'state', 'completed')
+    redis.call('HSET', jk, 'state', JOB_STATE_COMPLETED)
     redis.call('ZREM', P .. ':jobs', job)
     redis.call('PEXPIRE', jk, keep) -- a finished job is kept for `retention`
     return {'done', '', matched, created}

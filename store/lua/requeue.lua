@@ -7,6 +7,7 @@
 -- calls again while `more` is 1, so no call walks an unbounded set.
 -- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
+-- requires: fields
 local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local ek = P .. ':ep:' .. ep
 if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
@@ -17,8 +18,8 @@ local function requeue(id, finished)
   if redis.call('ZSCORE', P .. ':lease', id) then return end -- being attempted right now
   local dk = P .. ':dl:' .. id
   local ac = tonumber(redis.call('HGET', dk, 'attempt_count') or '0')
-  local st = 'retrying'
-  if ac == 0 then st = 'pending' end
+  local st = DL_RETRYING
+  if ac == 0 then st = DL_PENDING end
   redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
   redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
   redis.call('ZREM', ek .. ':failed', id)
@@ -29,7 +30,7 @@ local n, more = 0, 0
 if did ~= '' then
   local d = dl_get(P, did, org)
   if not d or d.endpoint_id ~= ep then return {'no_delivery'} end
-  local finished = d.state == 'completed' or d.state == 'errored' or d.state == 'canceled'
+  local finished = d.state == DL_COMPLETED or d.state == DL_ERRORED or d.state == DL_CANCELED
   dl_expand(P, did, d) -- a compact record becomes a hash it can change
   requeue(did, finished)
   n = 1

@@ -171,6 +171,50 @@ static void counts_agree(redisContext *rc)
                 NULL, want);
 }
 
+/* A reply list a script writes by name is read back by C's enum: each
+ * position holds the name of its field. */
+static void expect_written(redisContext *rc, const char *what, const char *names, int n, const char *const *want)
+{
+    char script[2048];
+    snprintf(script, sizeof(script), "local out = {}\n%s\nreturn out", names);
+    redisReply *r = eval(rc, "", script, 0, NULL);
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n, "%s reply: %s", what,
+          r && r->type == REDIS_REPLY_ERROR ? r->str : "not an array of the list's length");
+    for (int i = 0; r && r->type == REDIS_REPLY_ARRAY && i < n && (size_t)i < r->elements; i++)
+        CHECK(r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, want[i]) == 0,
+              "%s: position %d holds %s, C reads %s there", what, i, r->element[i]->str, want[i]);
+    freeReplyObject(r);
+}
+
+#define WRITE_BY_NAME(name) "out[1 + " #name "] = '" #name "'\n"
+#define NAME_STRING(name) #name,
+#define NAME_VALUE_CHECK(name, text) #name ", "
+
+/* The reply lists (ingest's entry, claim's head, complete's verdict) and the
+ * value lists land where C's enums read them; the names stored in Redis
+ * (delivery states, endpoint statuses, job states) are the same text in
+ * both. */
+static void replies_and_names_agree(redisContext *rc)
+{
+    static const char *const ingest[] = {INGEST_REPLY_FIELD_LIST(NAME_STRING)};
+    static const char *const status[] = {INGEST_STATUS_FIELD_LIST(NAME_STRING)};
+    static const char *const claim[] = {CLAIM_REPLY_FIELD_LIST(NAME_STRING)};
+    static const char *const verdict[] = {VERDICT_FIELD_LIST(NAME_STRING)};
+    expect_written(rc, "ingest reply", INGEST_REPLY_FIELD_LIST(WRITE_BY_NAME), INGEST_REPLY_FIELDS, ingest);
+    expect_written(rc, "ingest status", INGEST_STATUS_FIELD_LIST(WRITE_BY_NAME), INGEST_STATUS_FIELDS, status);
+    expect_written(rc, "claim reply", CLAIM_REPLY_FIELD_LIST(WRITE_BY_NAME), CLAIM_REPLY_FIELDS, claim);
+    expect_written(rc, "verdict", VERDICT_FIELD_LIST(WRITE_BY_NAME), VERDICT_FIELDS, verdict);
+    char want[512] = "";
+    for (int i = 0; i < DELIVERY_STATES; i++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", i ? "\n" : "", delivery_state_names[i]);
+    for (int i = 0; i < ENDPOINT_STATUSES; i++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "\n%s", endpoint_status_names[i]);
+    for (int i = 0; i < JOB_STATES; i++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "\n%s", job_state_names[i]);
+    expect_read(rc, "names", DELIVERY_STATE_NAME_LIST(NAME_VALUE_CHECK) ENDPOINT_STATUS_NAME_LIST(NAME_VALUE_CHECK)
+                JOB_STATE_NAME_LIST(NAME_VALUE_CHECK) "nil", 0, NULL, want);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -188,6 +232,7 @@ int main(int argc, char **argv)
         ingest_round_trip(rs.rc);
         job_round_trip(rs.rc);
         counts_agree(rs.rc);
+        replies_and_names_agree(rs.rc);
     }
     redis_child_stop(&rs);
     free(lease_lib);

@@ -99,18 +99,18 @@ local function dl_get(P, id, org)
   d.created_at = d.created_at or e[3]
   d.user_id = d.user_id or e[4]
   d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
-  d.state = d.state or 'pending'
+  d.state = d.state or DL_PENDING
   local c = cfield ~= 'n' and e[10] and compact_decode(e[10])
   if c then -- succeeded at its first attempt, kept compact: it wins over a
     -- hash left by a shutdown's release before that attempt
     d.compact = c
-    d.state, d.attempt_count, d.code, d.error, d.error_message = 'completed', '1', c.code, '', ''
+    d.state, d.attempt_count, d.code, d.error, d.error_message = DL_COMPLETED, '1', c.code, '', ''
     d.last_attempt_at, d.delivered_at, d.updated_at, d.next_retry_at = c.started, c.delivered_at, c.delivered_at, ''
   end
   -- a claim writes nothing to the hash: a leased delivery is being attempted
-  if d.state ~= 'completed' and d.state ~= 'errored' and d.state ~= 'canceled' and
+  if d.state ~= DL_COMPLETED and d.state ~= DL_ERRORED and d.state ~= DL_CANCELED and
      redis.call('ZSCORE', P .. ':lease', id) then
-    d.state = 'in_progress'
+    d.state = DL_IN_PROGRESS
   end
   d.attempt_count = d.attempt_count or '0'
   d.next_retry_at = d.next_retry_at or d.created_at
@@ -145,7 +145,7 @@ local function dl_expand(P, id, d)
   local dk = P .. ':dl:' .. id
   redis.call('DEL', dk, dk .. ':att')
   redis.call('HSET', dk, 'attempt_count', '1', 'last_attempt_at', c.started, 'updated_at', c.delivered_at,
-             'code', c.code, 'error', '', 'error_message', '', 'state', 'completed',
+             'code', c.code, 'error', '', 'error_message', '', 'state', DL_COMPLETED,
              'delivered_at', c.delivered_at, 'next_retry_at', '')
   redis.call('RPUSH', dk .. ':att', compact_attempt_json(c))
   local _, idx = dl_origin(id)

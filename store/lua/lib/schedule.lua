@@ -9,7 +9,7 @@ local function ready_refresh(P, ep, e)
   local ek = P .. ':ep:' .. ep
   e = e or redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight')
   local first = redis.call('ZRANGE', ek .. ':due', 0, 0, 'WITHSCORES')
-  if e[1] == 'ACTIVE' and first[1] and tonumber(e[2]) < tonumber(e[3]) then
+  if e[1] == EP_ACTIVE and first[1] and tonumber(e[2]) < tonumber(e[3]) then
     redis.call('ZADD', P .. ':ready', first[2], ep)
     return true
   end
