@@ -20,6 +20,7 @@
 #include "reactor/client.h"
 #include "reactor/jobs.h"
 #include "conf/log.h"
+#include "reactor/notify.h"
 #include "reactor/pump.h"
 #include "reactor/retention.h"
 #include "reactor/server.h"
@@ -31,6 +32,7 @@
 extern char **environ;
 
 static struct event_base *base;
+static const char *config_file; /* argv's or the environment's; NULL: none */
 
 static void usage(FILE *out)
 {
@@ -76,6 +78,7 @@ static int load_config(struct conf *c, int argc, char **argv, int *check_only)
         else if (strncmp(argv[i], "--config=", 9) == 0)
             file = argv[i] + 9;
     }
+    config_file = file;
     if (conf_init(c, err, sizeof(err)) < 0 || (file && conf_load_file(c, file, err, sizeof(err)) < 0) ||
         conf_load_env(c, environ, err, sizeof(err)) < 0)
         goto fail;
@@ -177,15 +180,47 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     LOG_INFO("shutdown: stop accepting and claiming", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    notify_systemd("STOPPING=1");
     server_stop_accepting();
     pump_drain(on_drained, NULL);
+}
+
+/* SIGHUP: the config file and environment are read again and what can
+ * change while running is applied: log_level. Everything else needs a
+ * restart (said in the log line). Logs go to stderr, so there is no file
+ * to reopen. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    struct conf fresh;
+    char err[512];
+    notify_systemd("RELOADING=1");
+    if (conf_init(&fresh, err, sizeof(err)) < 0 ||
+        (config_file && conf_load_file(&fresh, config_file, err, sizeof(err)) < 0) ||
+        conf_load_env(&fresh, environ, err, sizeof(err)) < 0 || conf_finish(&fresh, err, sizeof(err)) < 0) {
+        LOG_ERR("reload: configuration error; nothing changed", "error", err, NULL);
+    } else {
+        log_set_level(fresh.log_level);
+        LOG_WARNING("reload: log_level applied; other keys take effect at the next start", "log_level",
+                    fresh.log_level, NULL);
+    }
+    conf_free(&fresh);
+    notify_systemd("READY=1");
+}
+
+/* The store is ready and the listener has been open since before the loop
+ * ran: systemd may now start what depends on hookd. Once. */
+static void on_first_ready(void *arg)
+{
+    static int told;
+    if (!told++)
+        notify_systemd("READY=1\nSTATUS=serving");
 }
 
 int main(int argc, char **argv)
 {
     struct conf c;
     int check_only, rc = 1;
-    struct event *sigterm = NULL, *sigint = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
     if (load_config(&c, argc, argv, &check_only) < 0)
         return 2;
     if (check_only) {
@@ -209,7 +244,9 @@ int main(int argc, char **argv)
         goto out;
     sigterm = evsignal_new(base, SIGTERM, on_signal, NULL);
     sigint = evsignal_new(base, SIGINT, on_signal, NULL);
-    if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
+    sighup = evsignal_new(base, SIGHUP, on_reload, NULL);
+    if (!sigterm || !sigint || !sighup || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0 ||
+        event_add(sighup, NULL) < 0)
         goto out;
     auth_init(&c);
     if (jobs_init(base, &c) < 0)
@@ -234,6 +271,8 @@ int main(int argc, char **argv)
         LOG_ERR("cannot start retention", NULL);
         goto out;
     }
+    if (store_on_ready(on_first_ready, NULL) < 0)
+        goto out;
     LOG_INFO("hookd listening", "listen", c.listen, "version", HOOKD_VERSION, NULL);
     if (event_base_dispatch(base) < 0)
         goto out;
@@ -253,6 +292,8 @@ out:
         event_free(sigterm);
     if (sigint)
         event_free(sigint);
+    if (sighup)
+        event_free(sighup);
     if (base)
         event_base_free(base);
     conf_free(&c);

@@ -549,9 +549,9 @@ int pump_start(struct event_base *base, const struct conf *c)
     if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || !PM.flush_ev || !PM.pending || !PM.npending ||
         event_add(PM.poll_ev, &poll) < 0)
         return -1;
-    if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0)
+    if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0 ||
+        store_on_ready(on_store_ready, NULL) < 0)
         return -1;
-    store_on_ready(on_store_ready, NULL);
     kick_at(0);
     return 0;
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 want=(build-essential cmake pkg-config libevent-dev libyajl-dev libhiredis-dev libssl-dev libzstd-dev libjemalloc-dev
       redis-server redis-tools curl jq ca-certificates)
 if [ "${1:-run}" = test ]; then
-  want+=(python3 python3-jsonschema openssl clang libclang-rt-14-dev prometheus iproute2
+  want+=(python3 python3-jsonschema openssl clang libclang-rt-14-dev prometheus iproute2 dpkg-dev
          chromium chromium-driver python3-selenium)
 fi
 missing=()

@@ -21,6 +21,7 @@
 #define NODES_MAX 64        /* masters, and former masters, ever seen */
 #define REDIRECTS_MAX 5     /* MOVED/ASK/TRYAGAIN a command may follow */
 #define RETRY_MS 20         /* ASK or TRYAGAIN: a slot is migrating; asked again */
+#define READY_CBS_MAX 4
 
 char (*key_cluster_tags)[KEY_TAG_MAX]; /* store/keys.h; NULL until a cluster is seen */
 
@@ -105,8 +106,11 @@ static struct {
     unsigned long long sent;
     double rtt_sum_ms;
     unsigned long long rtt_n;
-    void (*on_ready)(void *);
-    void *on_ready_arg;
+    struct {
+        void (*fn)(void *);
+        void *arg;
+    } ready_cbs[READY_CBS_MAX];  /* run each time the store becomes ready */
+    int nready_cbs;
 } S;
 
 static void link_connect(struct link *l);
@@ -152,10 +156,13 @@ int store_node_addr(int i, char *host, size_t hostlen, int *port)
     return -1;
 }
 
-void store_on_ready(void (*fn)(void *), void *arg)
+int store_on_ready(void (*fn)(void *), void *arg)
 {
-    S.on_ready = fn;
-    S.on_ready_arg = arg;
+    if (S.nready_cbs == READY_CBS_MAX)
+        return -1;
+    S.ready_cbs[S.nready_cbs].fn = fn;
+    S.ready_cbs[S.nready_cbs++].arg = arg;
+    return 0;
 }
 
 /* Ready when every node that owns slots is: one Redis, or every master. */
@@ -175,8 +182,8 @@ static void update_ready(void)
     if (ready && !was) {
         LOG_INFO("redis: ready", "mode", S.mode == MODE_CLUSTER ? "cluster" : "single", NULL);
         redis_config_check();
-        if (S.on_ready)
-            S.on_ready(S.on_ready_arg);
+        for (int i = 0; i < S.nready_cbs; i++)
+            S.ready_cbs[i].fn(S.ready_cbs[i].arg);
     }
 }
 

@@ -40,9 +40,9 @@ int store_usable(void);
 /* The address of the i-th node (modulo their number) that owns slots now
  * (a single Redis: the one); 0, or -1 when none is known yet. */
 int store_node_addr(int i, char *host, size_t hostlen, int *port);
-/* Called each time the connection becomes ready (first time and after a
- * reconnect), e.g. to wake the pump. */
-void store_on_ready(void (*fn)(void *), void *arg);
+/* fn is called each time the store becomes ready (first time and after a
+ * reconnect), e.g. to wake the pump; up to 4 of them. 0, or -1 when full. */
+int store_on_ready(void (*fn)(void *), void *arg);
 
 int store_command(store_cb cb, void *priv, int argc, const char **argv, const size_t *lens);
 /* EVALSHA of script `id` with `nkeys` keys followed by arguments; falls back
