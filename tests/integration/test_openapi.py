@@ -29,6 +29,30 @@ class OpenApiDocumentTest(unittest.TestCase):
         for name, schema in doc["components"]["schemas"].items():
             jsonschema.Draft202012Validator.check_schema(schema)
 
+    def test_every_operation_has_an_id_its_4xx_and_a_described_tag(self):
+        """What SDK generators and linters read (issue 25): a stable,
+        unique camelCase operationId per operation, the 4xx answers it
+        can give, and a description for every tag it uses."""
+        doc = openapi_check.doc()
+        tags = {t["name"]: t.get("description", "") for t in doc["tags"]}
+        ids = []
+        for path, ops in doc["paths"].items():
+            for method, op in ops.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                what = "%s %s" % (method.upper(), path)
+                self.assertRegex(op.get("operationId", ""), r"^[a-z][A-Za-z]+$", what)
+                ids.append(op["operationId"])
+                fours = [c for c in op["responses"] if c.startswith("4")]
+                self.assertIn("400", fours, what)  # a malformed query string, on every route
+                if op.get("security") != []:
+                    self.assertIn("401", fours, what)
+                if "{" in path:
+                    self.assertIn("404", fours, what)
+                for t in op.get("tags", []):
+                    self.assertGreater(len(tags.get(t, "")), 10, "tag %r of %s has no description" % (t, what))
+        self.assertEqual(len(ids), len(set(ids)), "operationIds repeat")
+
     def test_a_broken_document_is_refused_by_the_same_check(self):
         with open(os.path.join(ROOT, "tests", "openapi", "oas-3.1-schema.json")) as f:
             meta = json.load(f)
