@@ -28,7 +28,7 @@ class PackageTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         for step in (["cmake", "-S", ROOT, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release"],
-                     ["cmake", "--build", BUILD, "--target", "hookd", "hookd-sink"]):
+                     ["cmake", "--build", BUILD, "--target", "hookd", "hookdctl", "hookd-sink"]):
             out = run(*step)
             assert out.returncode == 0, out.stderr[-2000:]
         for old in glob.glob(os.path.join(BUILD, "hookd_*.deb")):
@@ -46,7 +46,8 @@ class PackageTest(unittest.TestCase):
 
     def test_files_user_and_conffile(self):
         self.assertRegex(os.path.basename(self.deb), r"^hookd_\d+\.\d+\.\d+_amd64\.deb$")
-        for f in ("/usr/bin/hookd", "/usr/bin/hookd-sink", "/etc/hookd/hookd.conf", "/lib/systemd/system/hookd.service"):
+        for f in ("/usr/bin/hookd", "/usr/bin/hookdctl", "/usr/bin/hookd-sink", "/etc/hookd/hookd.conf",
+                  "/lib/systemd/system/hookd.service"):
             self.assertTrue(os.path.exists(f), f)
         self.assertIn("/etc/hookd/hookd.conf", run("dpkg-query", "-W", "-f=${Conffiles}", "hookd").stdout)
         deps = run("dpkg-query", "-W", "-f=${Depends}", "hookd").stdout
@@ -57,7 +58,7 @@ class PackageTest(unittest.TestCase):
         self.assertLess(int(user[2]), 1000)  # a system user
         st = os.stat("/etc/hookd/hookd.conf")
         self.assertEqual(oct(st.st_mode & 0o777), "0o640")  # it may hold a token
-        for prog in ("/usr/bin/hookd", "/usr/bin/hookd-sink"):
+        for prog in ("/usr/bin/hookd", "/usr/bin/hookdctl", "/usr/bin/hookd-sink"):
             out = run(prog, "--help")
             self.assertEqual(out.returncode, 0, prog)
             self.assertIn("usage:", out.stdout + out.stderr)
