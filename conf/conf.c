@@ -14,7 +14,7 @@
  * reference are written from it. */
 const struct conf_row conf_table[] = {
     {"listen", CONF_STR, F(listen), "127.0.0.1:8080", 0, 0, "address:port the API listens on"},
-    {"redis_url", CONF_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0, "Redis to keep all state in"},
+    {"redis_url", CONF_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0, "Redis to keep all state in: redis://host:port/db, or redis+sentinel://host:port,host:port/master-name"},
     {"admin_token", CONF_STR, F(admin_token), "", 0, 0, "root token that creates orgs and tokens (empty: no root)"},
     {"allow_networks", CONF_STR, F(allow_networks), "", 0, 0, "comma-separated CIDRs that deliveries may reach although private"},
     {"retry_schedule", CONF_STR, F(retry_schedule), "0,5s,5m,30m,2h,5h,10h,10h", 0, 0, "delay before each attempt; its length is the number of attempts"},
@@ -326,9 +326,51 @@ static int parse_hostport(const char *s, char **host, int *port)
     return *host ? 0 : -1;
 }
 
+/* redis+sentinel://host[:port],host[:port]/master-name (port 26379 when
+ * left out): hookd asks the sentinels which server is the master. */
+static int parse_sentinel_url(struct conf *c)
+{
+    const char *s = c->redis_url + strlen("redis+sentinel://");
+    const char *slash = strchr(s, '/');
+    if (!slash || !slash[1] || strchr(slash + 1, '/') || strchr(s, '@') || slash == s)
+        return -1;
+    for (const char *p = s; p < slash;) {
+        size_t n = strcspn(p, ",/");
+        char hp[256];
+        if (n == 0 || n >= sizeof(hp) - 8 || c->sentinels == CONF_MAX_SENTINELS)
+            return -1;
+        memcpy(hp, p, n);
+        hp[n] = '\0';
+        if (!strchr(hp, ':') || (hp[0] == '[' && hp[n - 1] == ']'))
+            strcat(hp, ":26379");
+        int k = c->sentinels;
+        if (parse_hostport(hp, &c->sentinel_host[k], &c->sentinel_port[k]) < 0 || c->sentinel_port[k] == 0)
+            return -1;
+        c->sentinels++;
+        p += n + (p[n] == ',');
+    }
+    for (const char *m = slash + 1; *m; m++)
+        if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') || strchr("-_.", *m)))
+            return -1;
+    free(c->sentinel_master);
+    c->sentinel_master = strdup(slash + 1);
+    free(c->redis_host);
+    c->redis_host = strdup("");
+    c->redis_port = 0;
+    c->redis_db = 0;
+    return c->sentinel_master && c->redis_host ? 0 : -1;
+}
+
 static int parse_redis_url(struct conf *c)
 {
     const char *s = c->redis_url;
+    for (int k = 0; k < c->sentinels; k++) {
+        free(c->sentinel_host[k]);
+        c->sentinel_host[k] = NULL;
+    }
+    c->sentinels = 0;
+    if (strncmp(s, "redis+sentinel://", 17) == 0)
+        return parse_sentinel_url(c);
     if (strncmp(s, "redis://", 8) != 0)
         return -1;
     s += 8;
@@ -384,7 +426,8 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
         return -1;
     }
     if (parse_redis_url(c) < 0) {
-        snprintf(err, errlen, "redis_url: '%s' is not redis://host:port/db", c->redis_url);
+        snprintf(err, errlen, "redis_url: '%s' is not redis://host:port/db nor redis+sentinel://host:port,.../master-name",
+                 c->redis_url);
         return -1;
     }
     if (parse_allow(c, err, errlen) < 0 || parse_schedule(c, err, errlen) < 0)
@@ -426,6 +469,9 @@ void conf_free(struct conf *c)
         if (conf_table[i].type == CONF_STR)
             free(*(char **)((char *)c + conf_table[i].offset));
     free(c->redis_host);
+    for (int k = 0; k < c->sentinels; k++)
+        free(c->sentinel_host[k]);
+    free(c->sentinel_master);
     free(c->listen_host);
     memset(c, 0, sizeof(*c));
 }

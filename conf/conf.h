@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define CONF_MAX_ALLOW 32
+#define CONF_MAX_SENTINELS 8
 #define CONF_MAX_KEYS 64
 #define CONF_MAX_SCHEDULE 32
 
@@ -23,7 +24,7 @@ struct conf_cidr {
 
 struct conf {
     char *listen;            /* host:port of the API listener */
-    char *redis_url;         /* redis://host:port/db */
+    char *redis_url;         /* redis://host:port/db or redis+sentinel://h:p,h:p/master */
     char *admin_token;       /* root token; empty disables root */
     char *allow_networks;    /* CIDR list opened to deliveries */
     char *retry_schedule;    /* delays after each failure, e.g. 0,5s,5m */
@@ -68,9 +69,13 @@ struct conf {
     int schedule_len;
     int64_t schedule_ms[CONF_MAX_SCHEDULE];
     int replicated;          /* durability = replicated */
-    char *redis_host;
-    int redis_port;
+    char *redis_host;        /* "" with Sentinel: asked of the sentinels */
+    int redis_port;          /* 0 with Sentinel */
     int redis_db;
+    int sentinels;           /* redis+sentinel://: how many, and where */
+    char *sentinel_host[CONF_MAX_SENTINELS];
+    int sentinel_port[CONF_MAX_SENTINELS];
+    char *sentinel_master;   /* the master's name the sentinels know */
     char *listen_host;
     int listen_port;
 };

@@ -111,6 +111,7 @@ static struct {
         void *arg;
     } ready_cbs[READY_CBS_MAX];  /* run each time the store becomes ready */
     int nready_cbs;
+    struct sentinel_ask *asking; /* the sentinel question in flight; owned */
 } S;
 
 static void link_connect(struct link *l);
@@ -506,6 +507,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (reply && reply->type == REDIS_REPLY_ERROR && follow_redirect(n, c, reply))
         return;
+    if (S.conf->sentinels && reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0 &&
+        n->main.ac) { /* the master was demoted: ask the sentinels again (on_disconnect reconnects) */
+        LOG_WARNING("redis: the master became a replica; asking the sentinels again", "redis", n->addr, NULL);
+        redisAsyncDisconnect(n->main.ac);
+    }
     if (c->in_repl && reply && reply->type != REDIS_REPLY_ERROR) {
         repl_hold(l, c, reply);
         return;
@@ -766,7 +772,134 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         refresh_topology(); /* a failover may have promoted a replica */
 }
 
+/* ---- Redis Sentinel (redis_url = redis+sentinel://...): before each
+ * connect of the master's main link, the sentinels are asked in turn which
+ * server is the master (SENTINEL get-master-addr-by-name), so a failover is
+ * followed by the reconnect that losing the old master starts; a master
+ * demoted to a replica answers READONLY, which drops the link the same way.
+ * One question at a time, each bounded by redis_timeout. ---- */
+struct sentinel_ask {
+    redisAsyncContext *ac;   /* hiredis's; NULL once it is gone */
+    struct event *timeout;   /* owned */
+    int which;               /* index into conf->sentinel_host */
+    int connected, ok, abandoned;
+};
+
+static void link_connect_now(struct link *l);
+static void sentinel_ask(int which);
+
+/* The one end of a question: the master's link connects, or the next
+ * sentinel is asked, or (every one tried) the link's backoff runs. */
+static void sentinel_finish(struct sentinel_ask *q)
+{
+    int ok = q->ok, next = q->which + 1;
+    event_free(q->timeout);
+    free(q);
+    S.asking = NULL;
+    struct link *l = &S.nodes[0]->main;
+    if (S.closing)
+        return;
+    if (ok)
+        link_connect_now(l);
+    else if (next < S.conf->sentinels)
+        sentinel_ask(next);
+    else {
+        LOG_WARNING("redis: no sentinel named the master; asking again", "master", S.conf->sentinel_master, NULL);
+        schedule_reconnect(l);
+    }
+}
+
+static void on_sentinel_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct sentinel_ask *q = priv;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
+        struct node *n = S.nodes[0];
+        int port = atoi(reply->element[1]->str);
+        if (port > 0 && port < 65536 && reply->element[0]->len < sizeof(n->host)) {
+            if (port != n->port || strcmp(n->host, reply->element[0]->str) != 0) {
+                snprintf(n->host, sizeof(n->host), "%s", reply->element[0]->str);
+                n->port = port;
+                snprintf(n->addr, sizeof(n->addr), strchr(n->host, ':') ? "[%s]:%d" : "%s:%d", n->host, port);
+                LOG_INFO("redis: the sentinels name the master", "master", S.conf->sentinel_master, "redis", n->addr,
+                         NULL);
+            }
+            q->ok = 1;
+        }
+    }
+    if (!q->abandoned)
+        redisAsyncDisconnect(ac); /* its disconnect callback finishes the question */
+}
+
+static void on_sentinel_connect(const redisAsyncContext *cac, int status)
+{
+    struct sentinel_ask *q = cac->data;
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    if (status != REDIS_OK) {
+        q->ac = NULL; /* hiredis frees it after this callback */
+        sentinel_finish(q);
+        return;
+    }
+    q->connected = 1;
+    if (redisAsyncCommand(ac, on_sentinel_reply, q, "SENTINEL get-master-addr-by-name %s", S.conf->sentinel_master) !=
+        REDIS_OK)
+        redisAsyncDisconnect(ac);
+}
+
+static void on_sentinel_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct sentinel_ask *q = ac->data;
+    q->ac = NULL;
+    sentinel_finish(q);
+}
+
+static void on_sentinel_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct sentinel_ask *q = arg;
+    q->abandoned = 1;
+    redisAsyncContext *ac = q->ac;
+    int connected = q->connected;
+    q->ac = NULL;
+    redisAsyncFree(ac); /* connected: its disconnect callback finishes the question */
+    if (!connected)
+        sentinel_finish(q);
+}
+
+static void sentinel_ask(int which)
+{
+    struct sentinel_ask *q = calloc(1, sizeof(*q));
+    struct timeval tv = {S.conf->redis_timeout_ms / 1000, (S.conf->redis_timeout_ms % 1000) * 1000};
+    if (!q || !(q->timeout = evtimer_new(S.base, on_sentinel_timeout, q))) {
+        free(q);
+        schedule_reconnect(&S.nodes[0]->main);
+        return;
+    }
+    q->which = which;
+    S.asking = q;
+    redisAsyncContext *ac = redisAsyncConnect(S.conf->sentinel_host[which], S.conf->sentinel_port[which]);
+    if (!ac || ac->err || redisLibeventAttach(ac, S.base) != REDIS_OK) {
+        if (ac)
+            redisAsyncFree(ac);
+        sentinel_finish(q);
+        return;
+    }
+    ac->data = q;
+    q->ac = ac;
+    redisAsyncSetConnectCallback(ac, on_sentinel_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sentinel_disconnect);
+    event_add(q->timeout, &tv);
+}
+
 static void link_connect(struct link *l)
+{
+    if (S.conf->sentinels && l->kind == LINK_MAIN && l->node == S.nodes[0])
+        sentinel_ask(0); /* where the master is now; it connects the link */
+    else
+        link_connect_now(l);
+}
+
+static void link_connect_now(struct link *l)
 {
     struct node *n = l->node;
     redisAsyncContext *ac = redisAsyncConnect(n->host, n->port);
@@ -859,6 +992,8 @@ int store_init(struct event_base *base, const struct conf *c)
 void store_close(void)
 {
     S.closing = 1;
+    if (S.asking) /* as if it timed out: its end frees it and, closing, connects nothing */
+        on_sentinel_timeout(-1, 0, S.asking);
     for (int i = 0; i < S.nnodes; i++) { /* every waiting callback gets NULL */
         struct link *links[2] = {&S.nodes[i]->writes, &S.nodes[i]->main};
         for (int k = 0; k < 2; k++)

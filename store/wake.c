@@ -76,8 +76,13 @@ static void wake_connect(evutil_socket_t fd, short what, void *arg)
      * node does not leave this process on its safety poll. */
     char host[256];
     int port;
-    if (store_node_addr(W.attempt++, host, sizeof(host), &port) < 0)
+    if (store_node_addr(W.attempt++, host, sizeof(host), &port) < 0) {
+        if (!W.conf->redis_port) { /* Sentinel: no master named yet */
+            wake_retry_later();
+            return;
+        }
         snprintf(host, sizeof(host), "%s", W.conf->redis_host), port = W.conf->redis_port;
+    }
     redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac || ac->err || redisLibeventAttach(ac, W.base) != REDIS_OK) {
         if (ac)
