@@ -112,6 +112,9 @@ static struct {
     } ready_cbs[READY_CBS_MAX];  /* run each time the store becomes ready */
     int nready_cbs;
     struct sentinel_ask *asking; /* the sentinel question in flight; owned */
+    redisAsyncContext *switch_ac; /* subscribed to +switch-master on one sentinel */
+    int switch_which;             /* which sentinel it is */
+    struct event *switch_retry_ev;
 } S;
 
 static void link_connect(struct link *l);
@@ -891,6 +894,62 @@ static void sentinel_ask(int which)
     event_add(q->timeout, &tv);
 }
 
+/* +switch-master "<name> <old ip> <old port> <new ip> <new port>": when it
+ * names our master and an address other than the one connected, the main
+ * link is closed and its reconnect asks the sentinels. */
+static void on_switch_message(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[2]->type != REDIS_REPLY_STRING)
+        return; /* the subscription's confirmation, or the connection going */
+    char name[128], oldip[64], newip[64];
+    int oldport, newport;
+    struct node *n = S.nodes[0];
+    if (sscanf(reply->element[2]->str, "%127s %63s %d %63s %d", name, oldip, &oldport, newip, &newport) != 5 ||
+        strcmp(name, S.conf->sentinel_master) != 0)
+        return;
+    LOG_WARNING("redis: the sentinels switched the master", "master", name, "to", newip, NULL);
+    if (n->main.ac && (n->port != newport || strcmp(n->host, newip) != 0))
+        redisAsyncDisconnect(n->main.ac);
+}
+
+static void switch_subscribe(evutil_socket_t fd, short what, void *arg);
+
+static void on_switch_disconnect(const redisAsyncContext *ac, int status)
+{
+    S.switch_ac = NULL;
+    if (S.closing)
+        return;
+    S.switch_which = (S.switch_which + 1) % S.conf->sentinels; /* the next one, a second later */
+    struct timeval tv = {1, 0};
+    event_add(S.switch_retry_ev, &tv);
+}
+
+static void on_switch_connect(const redisAsyncContext *ac, int status)
+{
+    if (status != REDIS_OK)
+        on_switch_disconnect(ac, status); /* hiredis frees it; no disconnect callback follows */
+}
+
+static void switch_subscribe(evutil_socket_t fd, short what, void *arg)
+{
+    if (S.switch_ac || S.closing)
+        return;
+    int k = S.switch_which;
+    redisAsyncContext *ac = redisAsyncConnect(S.conf->sentinel_host[k], S.conf->sentinel_port[k]);
+    if (!ac || ac->err || redisLibeventAttach(ac, S.base) != REDIS_OK ||
+        redisAsyncCommand(ac, on_switch_message, NULL, "SUBSCRIBE +switch-master") != REDIS_OK) {
+        if (ac)
+            redisAsyncFree(ac);
+        on_switch_disconnect(NULL, REDIS_ERR);
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, on_switch_connect);
+    redisAsyncSetDisconnectCallback(ac, on_switch_disconnect);
+    S.switch_ac = ac;
+}
+
 static void link_connect(struct link *l)
 {
     if (S.conf->sentinels && l->kind == LINK_MAIN && l->node == S.nodes[0])
@@ -986,6 +1045,11 @@ int store_init(struct event_base *base, const struct conf *c)
     struct timeval sec = {1, 0};
     if (!S.watchdog_ev || event_add(S.watchdog_ev, &sec) < 0)
         return -1;
+    if (c->sentinels) {
+        if (!(S.switch_retry_ev = evtimer_new(base, switch_subscribe, NULL)))
+            return -1;
+        switch_subscribe(-1, 0, NULL);
+    }
     return node_get(c->redis_host, c->redis_port) ? 0 : -1;
 }
 
@@ -994,6 +1058,14 @@ void store_close(void)
     S.closing = 1;
     if (S.asking) /* as if it timed out: its end frees it and, closing, connects nothing */
         on_sentinel_timeout(-1, 0, S.asking);
+    if (S.switch_ac) {
+        redisAsyncContext *ac = S.switch_ac;
+        S.switch_ac = NULL;
+        redisAsyncFree(ac);
+    }
+    if (S.switch_retry_ev)
+        event_free(S.switch_retry_ev);
+    S.switch_retry_ev = NULL;
     for (int i = 0; i < S.nnodes; i++) { /* every waiting callback gets NULL */
         struct link *links[2] = {&S.nodes[i]->writes, &S.nodes[i]->main};
         for (int k = 0; k < 2; k++)

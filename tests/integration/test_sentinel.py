@@ -105,6 +105,17 @@ class SentinelTest(unittest.TestCase):
               % (promoted - killed, len(accepted), sum(p.retried for p in producers),
                  {str(k): statuses.count(k) for k in set(statuses)}))
 
+    def test_a_failover_whose_old_master_stays_up_is_followed(self):
+        a = self.start_hookd()
+        _, tok = tenant(a, self.rx.url())
+        self.assertEqual(call("POST", a.url("/v1/events"), {"type": "t", "payload": {}}, tok)[0], 202)
+        self.sentinels[0].cli("SENTINEL", "FAILOVER", "hookdm")  # the old master is demoted, not killed
+        wait_for(lambda: "the sentinels switched the master" in a.log(), timeout=60, what="+switch-master seen")
+        wait_for(lambda: call("POST", a.url("/v1/events"), {"type": "t", "payload": {}}, tok)[0] == 202,
+                 timeout=60, step=0.2, what="writes on the new master")
+        self.assertIn("master_port:%d" % self.replica.port, self.master.cli("INFO", "replication"))
+        self.assertIn("redis: the sentinels name the master", a.log().split("switched the master")[-1])
+
 
 if __name__ == "__main__":
     unittest.main()
