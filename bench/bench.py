@@ -141,7 +141,8 @@ class Hookd:
         self.port = free_port()
         env = dict(os.environ, HOOKD_REDIS_URL="redis://127.0.0.1:%d/0" % redis.port,
                    HOOKD_LISTEN="127.0.0.1:%d" % self.port, HOOKD_ADMIN_TOKEN=ROOT_TOKEN,
-                   HOOKD_ALLOW_NETWORKS="127.0.0.0/8", HOOKD_LOG_LEVEL="warn")
+                   HOOKD_ALLOW_NETWORKS="127.0.0.0/8", HOOKD_LOG_LEVEL="warn",
+                   HOOKD_SECRET_KEY="YmVuY2gtc2VjcmV0LWtleS0wMTIzNDU2Nzg5YWJjZGU=")  # sealed secrets, as deployed
         for k, v in conf.items():
             env["HOOKD_" + k.upper()] = str(v)
         self.proc = spawn([os.path.join(BUILD, "hookd")], env=env)

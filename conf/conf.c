@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
  * reference are written from it. */
 const struct conf_row conf_table[] = {
     {"listen", CONF_STR, F(listen), "127.0.0.1:8080", 0, 0, "address:port the API listens on"},
+    {"secret_key", CONF_STR, F(secret_key), "", 0, 0, "base64 of 32 random bytes (openssl rand -base64 32): endpoint secrets are stored sealed under it. Prefer the environment"},
+    {"secret_key_previous", CONF_STR, F(secret_key_previous), "", 0, 0, "the key before a rotation: what it sealed still opens, and is sealed again under secret_key"},
+    {"allow_plaintext_secrets", CONF_STR, F(allow_plaintext_secrets), "no", 0, 0, "yes: start without secret_key and store endpoint secrets in clear"},
     {"redis_url", CONF_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0, "Redis to keep all state in: redis://host:port/db, or redis+sentinel://host:port,host:port/master-name"},
     {"admin_token", CONF_STR, F(admin_token), "", 0, 0, "root token that creates orgs and tokens (empty: no root)"},
     {"allow_networks", CONF_STR, F(allow_networks), "", 0, 0, "comma-separated CIDRs that deliveries may reach although private"},
@@ -419,6 +423,19 @@ int conf_finish(struct conf *c, char *err, size_t errlen)
     return -1;
 }
 
+/* How many bytes a padded standard base64 string decodes to; -1 if it is not one. */
+static int base64_bytes(const char *v)
+{
+    size_t n = strlen(v);
+    unsigned char raw[96];
+    if (n == 0 || n % 4 || n > 128 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+        return -1;
+    int len = EVP_DecodeBlock(raw, (const unsigned char *)v, (int)n);
+    if (len < 0)
+        return -1;
+    return len - (v[n - 1] == '=') - (n > 1 && v[n - 2] == '=');
+}
+
 static int finish_checks(struct conf *c, char *err, size_t errlen)
 {
     if (parse_hostport(c->listen, &c->listen_host, &c->listen_port) < 0) {
@@ -435,6 +452,22 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
     if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&
         strcmp(c->log_level, "warn") && strcmp(c->log_level, "error")) {
         snprintf(err, errlen, "log_level: '%s' is not one of debug, info, warn, error", c->log_level);
+        return -1;
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *v = k ? c->secret_key_previous : c->secret_key;
+        if (v[0] && base64_bytes(v) != 32) {
+            snprintf(err, errlen, "%s: must be base64 of 32 random bytes (openssl rand -base64 32)",
+                     k ? "secret_key_previous" : "secret_key"); /* never the value itself */
+            return -1;
+        }
+    }
+    if (c->secret_key_previous[0] && !c->secret_key[0]) {
+        snprintf(err, errlen, "secret_key_previous: set only with secret_key (the key it rotates to)");
+        return -1;
+    }
+    if (strcmp(c->allow_plaintext_secrets, "yes") && strcmp(c->allow_plaintext_secrets, "no")) {
+        snprintf(err, errlen, "allow_plaintext_secrets: '%s' is not yes or no", c->allow_plaintext_secrets);
         return -1;
     }
     if (strcmp(c->durability, "master") && strcmp(c->durability, "replicated")) {

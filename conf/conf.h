@@ -25,6 +25,9 @@ struct conf_cidr {
 struct conf {
     char *listen;            /* host:port of the API listener */
     char *redis_url;         /* redis://host:port/db or redis+sentinel://h:p,h:p/master */
+    char *secret_key;        /* base64 of 32 bytes; "" only with allow_plaintext_secrets */
+    char *secret_key_previous;
+    char *allow_plaintext_secrets; /* "yes" or "no" */
     char *admin_token;       /* root token; empty disables root */
     char *allow_networks;    /* CIDR list opened to deliveries */
     char *retry_schedule;    /* delays after each failure, e.g. 0,5s,5m */

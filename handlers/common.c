@@ -150,7 +150,7 @@ static void render_types(struct jw *w, const char *s)
     jw_array_close(w);
 }
 
-void render_endpoint(struct jw *w, const redisReply *e, int with_secret)
+void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
 {
     jw_map_open(w);
     jw_kstr(w, "id", flat_get(e, "id"));
@@ -167,8 +167,8 @@ void render_endpoint(struct jw *w, const redisReply *e, int with_secret)
     jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));
     jw_ktime(w, "created_at", flat_int(e, "created_at"));
     jw_ktime(w, "updated_at", flat_int(e, "updated_at"));
-    if (with_secret)
-        jw_kstr(w, "secret", flat_get(e, "secret"));
+    if (secret) /* the clear secret the handler just made: Redis holds it sealed */
+        jw_kstr(w, "secret", secret);
     jw_map_close(w);
 }
 

@@ -40,7 +40,8 @@ int reply_failed(struct req *r, const redisReply *rep);
 void render_kstr_opt(struct jw *w, const char *k, const char *v);
 /* key: the stored decimal as an integer, or null when absent or empty */
 void render_kint_opt(struct jw *w, const char *k, const char *v);
-void render_endpoint(struct jw *w, const redisReply *e, int with_secret);
+/* secret: the clear signing secret to show (create, rotate), else NULL. */
+void render_endpoint(struct jw *w, const redisReply *e, const char *secret);
 void render_delivery(struct jw *w, const redisReply *d);
 
 /* Input checks: 1 when valid. */

@@ -1,3 +1,4 @@
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include "conf/conf.h"
 #include "handlers/common.h"
 #include "store/fields.h" /* endpoint_status_names */
+#include "store/secrets.h"
 #include "handlers/handlers.h"
 #include "store/crypto.h"
 #include "store/ids.h"
@@ -15,7 +17,7 @@
 #define TYPES_BUF (MAX_EVENT_TYPES * 130 + 2)
 
 /* Render an endpoint reply (HGETALL) or 404 when the script found none. */
-static void reply_endpoint(struct req *r, redisReply *rep, int status, int with_secret)
+static void reply_endpoint(struct req *r, redisReply *rep, int status, const char *secret)
 {
     if (reply_failed(r, rep))
         return;
@@ -28,20 +30,62 @@ static void reply_endpoint(struct req *r, redisReply *rep, int status, int with_
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    render_endpoint(&w, rep, with_secret);
+    render_endpoint(&w, rep, secret);
     reply_json(r, status, &w);
+}
+
+/* create and rotate keep the clear secret in r->state (owned there) for
+ * the reply: Redis gets it sealed (store/secrets.h). */
+static void free_clear_secret(struct req *r)
+{
+    char *clear = r->state;
+    if (clear) {
+        OPENSSL_cleanse(clear, strlen(clear));
+        free(clear);
+    }
+    r->state = NULL;
+}
+
+static void reply_with_secret(struct req *r, redisReply *rep, int status)
+{
+    char clear[128];
+    snprintf(clear, sizeof(clear), "%s", r->state ? (const char *)r->state : "");
+    free_clear_secret(r);
+    reply_endpoint(r, rep, status, clear);
+    OPENSSL_cleanse(clear, sizeof(clear));
+}
+
+/* The secret as Redis gets it, the clear one kept in r->state (returned,
+ * so that a call refused at once, which replies and frees r, can free it);
+ * NULL after replying. */
+static char *seal_for_store(struct req *r, const char *id, const char *clear, char *sealed, size_t cap)
+{
+    if (secrets_seal(id, clear, sealed, cap) < 0 || !(r->state = strdup(clear))) {
+        reply_error(r, 500, "internal", NULL, "could not seal the secret");
+        return NULL;
+    }
+    return r->state;
+}
+
+static void call_with_secret(struct req *r, char *kept, enum script_id id, store_cb cb, int argc, const char **argv)
+{
+    if (call_script(r, id, cb, argc, argv) < 0) { /* replied, r is gone */
+        OPENSSL_cleanse(kept, strlen(kept));
+        free(kept);
+    }
 }
 
 static void on_endpoint_created(redisReply *rep, void *priv)
 {
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_STRING &&
         strcmp(rep->element[0]->str, "limit") == 0) {
+        free_clear_secret(priv);
         reply_error(priv, 422, "limit_reached", NULL, "an org has at most 65535 endpoints");
         return;
     }
-    reply_endpoint(priv, rep, 201, 1);
+    reply_with_secret(priv, rep, 201);
 }
-static void on_endpoint(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 0); }
+static void on_endpoint(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, NULL); }
 
 /* enable/disable: announced (an operational event) when the status changed */
 static void on_status(redisReply *rep, void *priv)
@@ -53,9 +97,9 @@ static void on_status(redisReply *rep, void *priv)
                         status && strcmp(status, endpoint_status_names[EP_ACTIVE]) == 0 ? NOTICE_ENDPOINT_ENABLED : NOTICE_ENDPOINT_DISABLED,
                         flat_get(rep, "id"), "api");
     }
-    reply_endpoint(r, rep, 200, 0);
+    reply_endpoint(r, rep, 200, NULL);
 }
-static void on_endpoint_secret(redisReply *rep, void *priv) { reply_endpoint(priv, rep, 200, 1); }
+static void on_endpoint_secret(redisReply *rep, void *priv) { reply_with_secret(priv, rep, 200); }
 
 /* "whsec_" + base64 of 24 to 64 bytes, as Standard Webhooks libraries expect. */
 static int valid_secret(const char *s)
@@ -173,9 +217,13 @@ void h_endpoint_create(struct req *r)
     snprintf(mif, sizeof(mif), "%lld",
              in.mif ? YAJL_GET_INTEGER(in.mif) : (long long)server_conf()->default_max_in_flight);
     snprintf(now, sizeof(now), "%lld", (long long)t);
+    char sealed[SECRET_SEALED_MAX], *kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (!kept)
+        return;
     const char *argv[] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "",
-                          types, secret, mif, now};
-    call_script(r, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8, argv);
+                          types, sealed, mif, now};
+    call_with_secret(r, kept, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8, argv);
 }
 
 void h_endpoint_patch(struct req *r)
@@ -219,7 +267,7 @@ void h_endpoint_get(struct req *r)
 
 static void render_listed_endpoint(struct jw *w, const redisReply *e)
 {
-    render_endpoint(w, e, 0);
+    render_endpoint(w, e, NULL);
 }
 
 static void on_endpoint_list(redisReply *rep, void *priv)
@@ -299,6 +347,10 @@ void h_endpoint_rotate(struct req *r)
     int64_t t = now_ms();
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(until, sizeof(until), "%lld", (long long)(t + server_conf()->secret_overlap_ms));
-    const char *argv[] = {r->who.org_id, id, secret, until, now};
-    call_script(r, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 5, argv);
+    char sealed[SECRET_SEALED_MAX], *kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (!kept)
+        return;
+    const char *argv[] = {r->who.org_id, id, sealed, until, now};
+    call_with_secret(r, kept, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 5, argv);
 }

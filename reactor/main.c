@@ -28,6 +28,7 @@
 #include "store/auth.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
+#include "store/secrets.h"
 
 extern char **environ;
 
@@ -55,6 +56,12 @@ static int check_startup(const struct conf *c, char *err, size_t len)
         ca++;
     if (client_check_ca_file(c->ca_file, why, sizeof(why)) < 0) {
         snprintf(err, len, "%s: ca_file: %s", ca < conf_table_len && c->origin[ca][0] ? c->origin[ca] : "default", why);
+        return -1;
+    }
+    if (!c->secret_key[0] && strcmp(c->allow_plaintext_secrets, "yes") != 0) {
+        snprintf(err, len, "secret_key: not set, so endpoint signing secrets would be stored in clear in Redis, "
+                           "where anyone who reads a dump can forge webhooks. Set HOOKD_SECRET_KEY to "
+                           "`openssl rand -base64 32` (and keep it), or allow_plaintext_secrets = yes");
         return -1;
     }
     snprintf(hp, sizeof(hp), strchr(c->listen_host, ':') ? "[%s]:1" : "%s:1", c->listen_host);
@@ -165,6 +172,18 @@ static void raise_fd_limit(const struct conf *c)
     }
 }
 
+static int exit_code; /* set before the loop is broken for a fatal reason */
+
+/* A configured key that does not open this store's secrets: stop before
+ * anything is written with it. */
+static void on_secrets_fatal(const char *why)
+{
+    LOG_ERR("start-up refused", "error", why, NULL);
+    fprintf(stderr, "hookd: %s\n", why);
+    exit_code = 2;
+    event_base_loopbreak(base);
+}
+
 static void on_drained(void *arg)
 {
     LOG_INFO("shutdown: deliveries drained", NULL);
@@ -249,6 +268,7 @@ int main(int argc, char **argv)
         event_add(sighup, NULL) < 0)
         goto out;
     auth_init(&c);
+    secrets_init(&c);
     if (jobs_init(base, &c) < 0)
         goto out;
     if (store_init(base, &c) < 0) {
@@ -271,12 +291,12 @@ int main(int argc, char **argv)
         LOG_ERR("cannot start retention", NULL);
         goto out;
     }
-    if (store_on_ready(on_first_ready, NULL) < 0)
+    if (store_on_ready(on_first_ready, NULL) < 0 || secrets_start(base, on_secrets_fatal) < 0)
         goto out;
     LOG_INFO("hookd listening", "listen", c.listen, "version", HOOKD_VERSION, NULL);
     if (event_base_dispatch(base) < 0)
         goto out;
-    rc = 0;
+    rc = exit_code;
     LOG_INFO("hookd stopped", NULL);
 out:
     pump_free();
@@ -288,6 +308,7 @@ out:
     retention_free();
     redis_config_free();
     jobs_free();
+    secrets_free();
     if (sigterm)
         event_free(sigterm);
     if (sigint)

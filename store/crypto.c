@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/core_names.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,43 @@ void crypto_cleanse_free(void *p, size_t len)
         return;
     OPENSSL_cleanse(p, len);
     free(p);
+}
+
+int aead_seal(const uint8_t key[32], const void *ad, size_t adlen, const void *in, size_t len, uint8_t *out,
+              size_t outlen)
+{
+    int n = 0, fin = 0, rc = -1;
+    if (outlen < len + SEAL_OVERHEAD || len > INT32_MAX || adlen > INT32_MAX)
+        return -1;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || RAND_bytes(out, 12) != 1 || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &n, ad, (int)adlen) != 1 ||
+        EVP_EncryptUpdate(ctx, out + 12, &n, in, (int)len) != 1 || EVP_EncryptFinal_ex(ctx, out + 12 + n, &fin) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + n + fin) != 1)
+        goto done;
+    rc = 12 + n + fin + 16;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+int aead_open(const uint8_t key[32], const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out,
+              size_t outlen)
+{
+    int n = 0, fin = 0, rc = -1;
+    if (len < SEAL_OVERHEAD || outlen < len - SEAL_OVERHEAD || len > INT32_MAX || adlen > INT32_MAX)
+        return -1;
+    size_t clen = len - SEAL_OVERHEAD;
+    uint8_t tag[16];
+    memcpy(tag, in + len - 16, 16);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, in) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &n, ad, (int)adlen) != 1 ||
+        EVP_DecryptUpdate(ctx, out, &n, in + 12, (int)clen) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1 || EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1)
+        goto done;
+    rc = n + fin;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
 }

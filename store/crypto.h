@@ -23,4 +23,15 @@ void crypto_cleanse_free(void *p, size_t len);
 /* Constant-time string compare for secrets. */
 int secret_equal(const char *a, const char *b);
 
+/* AES-256-GCM with a fresh random 12-byte nonce: out = nonce | ciphertext |
+ * tag (16), so outlen >= len + 28. `ad` is authenticated, not stored: a
+ * ciphertext opens only with the same ad. Returns the output length, -1. */
+#define SEAL_OVERHEAD 28
+int aead_seal(const uint8_t key[32], const void *ad, size_t adlen, const void *in, size_t len, uint8_t *out,
+              size_t outlen);
+/* The reverse: the plaintext length, or -1 when the key, the ad or the
+ * bytes are not the ones sealed. */
+int aead_open(const uint8_t key[32], const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out,
+              size_t outlen);
+
 #endif

@@ -57,6 +57,8 @@
  *   hookd:{g}:client:<cid>        hash   OAuth2 client: secret_sha256 + token record
  *   hookd:{g}:org:<org>            hash   org: name, created_at
  *   hookd:{g}:job:<job>            string partition of a job (so /v1/jobs/{id} finds it)
+ *   hookd:{g}:secret-check         string "hookd" sealed under secret_key (store/secrets.h): a wrong key is
+ *                                         refused at start-up before anything is written
  *   hookd:{g}:job-leases           zset   "<partition>:<job>" -> its lease expiry (ms) as last seen:
  *                                         a hint, so any process finds an orphaned job in one read
  *   hookd:{g}:rl:<webhook>:<min>   string contract 003 retrigger counter (TTL)
@@ -95,6 +97,7 @@ static inline void key_prefix(char out[KEY_PREFIX_MAX], int partition)
 
 #define KEY_GLOBAL "hookd:{g}"
 #define KEY_JOB_LEASES "hookd:{g}:job-leases"
+#define KEY_SECRET_CHECK "hookd:{g}:secret-check"
 #define KEY_TOKEN "hookd:{g}:token:"
 #define KEY_WAKE "hookd:wake"
 

@@ -1,13 +1,16 @@
 #include "store/lease.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/log.h"
+#include "store/crypto.h"
 #include "store/keys.h"
 #include "store/payload.h"
 #include "store/redis.h"
+#include "store/secrets.h"
 
 struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload)
 {
@@ -44,6 +47,19 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         p += len + 1;
     }
     free(json);
+    /* the secrets as stored (sealed: store/secrets.h) opened in place: a
+     * clear secret is never longer than its sealed form */
+    char *secrets[2] = {l->secret, l->prev_secret};
+    for (int i = 0; i < 2; i++) {
+        char clear[SECRET_SEALED_MAX];
+        if (secrets_open(l->endpoint_id, secrets[i], clear, sizeof(clear), NULL) < 0) {
+            LOG_ERR("an endpoint secret opens with no configured key; not sent", "endpoint_id", l->endpoint_id, NULL);
+            crypto_cleanse_free(l, total);
+            return NULL;
+        }
+        strcpy(secrets[i], clear);
+        OPENSSL_cleanse(clear, sizeof(clear));
+    }
     l->tries = atoi(f[LEASE_TRIES]->str);
     l->simple = f[LEASE_SIMPLE]->str[0] == '1';
     l->payload_len = json_len;

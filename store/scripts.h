@@ -28,6 +28,7 @@ enum script_id {
     SCRIPT_PRUNE,
     SCRIPT_ADMIN,
     SCRIPT_AUTH,
+    SCRIPT_SEAL,
     SCRIPT_COUNT
 };
 

@@ -28,6 +28,8 @@ import urllib.request
 import openapi_check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# endpoint secrets are sealed under it in Redis (store/secrets.h); base64 of 32 bytes
+TEST_SECRET_KEY = "aG9va2QtdGVzdC1zZWNyZXQta2V5LTAxMjM0NTY3ODk="
 HOOKD_BIN = os.environ.get("HOOKD_BIN") or os.path.join(ROOT, "build-test", "hookd")
 ROOT_TOKEN = "test-root-token-0123456789abcdef"
 _SPAWNED = []
@@ -201,6 +203,7 @@ class Hookd:
             "HOOKD_ALLOW_NETWORKS": "127.0.0.0/8",
             "HOOKD_PARTITIONS": "4",
             "HOOKD_TOKEN_CACHE": "0",
+            "HOOKD_SECRET_KEY": TEST_SECRET_KEY,
         })
         for k, v in conf.items():
             env["HOOKD_" + k.upper()] = str(v)

@@ -4,13 +4,15 @@ import re
 import subprocess
 import unittest
 
-from harness import HOOKD_BIN, ROOT
+from harness import HOOKD_BIN, ROOT, TEST_SECRET_KEY
 
 
 class ConfigTest(unittest.TestCase):
     def run_hookd(self, *args, env=None):
         e = {k: v for k, v in os.environ.items() if not k.startswith("HOOKD_")}
+        e["HOOKD_SECRET_KEY"] = TEST_SECRET_KEY  # a test that wants none says so in env
         e.update(env or {})
+        e = {k: v for k, v in e.items() if v is not None}
         return subprocess.run([HOOKD_BIN, *args], env=e, capture_output=True, text=True, timeout=30)
 
     def test_check_config_accepts_the_example_file(self):

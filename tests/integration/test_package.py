@@ -58,6 +58,8 @@ class PackageTest(unittest.TestCase):
         self.assertLess(int(user[2]), 1000)  # a system user
         st = os.stat("/etc/hookd/hookd.conf")
         self.assertEqual(oct(st.st_mode & 0o777), "0o640")  # it may hold a token
+        st = os.stat("/etc/default/hookd")  # postinst made the secret key, readable by root only
+        self.assertEqual(oct(st.st_mode & 0o777), "0o600")
         for prog in ("/usr/bin/hookd", "/usr/bin/hookdctl", "/usr/bin/hookd-sink"):
             out = run(prog, "--help")
             self.assertEqual(out.returncode, 0, prog)
@@ -89,8 +91,10 @@ class PackageTest(unittest.TestCase):
         os.chmod(path, 0o777)  # the hookd user sends to it
         sock.settimeout(30)
         port = free_port()
+        with open("/etc/default/hookd") as f:  # the key postinst made, as the unit's EnvironmentFile gives it
+            key = [l.split("=", 1)[1].strip() for l in f if l.startswith("HOOKD_SECRET_KEY=")][0]
         env = {"PATH": "/usr/bin:/bin", "HOOKD_REDIS_URL": redis.url, "HOOKD_LISTEN": "127.0.0.1:%d" % port,
-               "NOTIFY_SOCKET": path}
+               "NOTIFY_SOCKET": path, "HOOKD_SECRET_KEY": key}
         proc = subprocess.Popen([shutil.which("runuser") or "/usr/sbin/runuser", "-u", "hookd", "--", "/usr/bin/hookd", "--config", "/etc/hookd/hookd.conf"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.communicate()))

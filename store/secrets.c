@@ -1,0 +1,271 @@
+#include "store/secrets.h"
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "conf/log.h"
+#include "store/crypto.h"
+#include "store/keys.h"
+#include "store/redis.h"
+
+#define CHECK_PLAIN "hookd"
+#define CHECK_AD "secret-check"
+#define SCAN_COUNT "256"
+
+static struct {
+    uint8_t key[32], previous[32];
+    int have_key, have_previous;
+    const struct conf *conf;
+    struct event_base *base;
+    void (*fatal)(const char *why);
+    struct event *step_ev;   /* the next batch of the walk */
+    int started, partition, resealed_check;
+    char cursor[32];
+    struct timeval step_started;
+    unsigned long long sealed;
+} K;
+
+static int key_from(const char *b64, uint8_t out[32])
+{
+    uint8_t raw[48];
+    return b64 && b64[0] && base64_decode(b64, strlen(b64), raw, sizeof(raw)) == 32 ? (memcpy(out, raw, 32), 1) : 0;
+}
+
+int secrets_init(const struct conf *c)
+{
+    memset(&K, 0, sizeof(K));
+    K.conf = c;
+    K.have_key = key_from(c->secret_key, K.key);
+    K.have_previous = key_from(c->secret_key_previous, K.previous);
+    return 0;
+}
+
+int secrets_sealing(void) { return K.have_key; }
+
+static int seal_with(const uint8_t key[32], const char *ad, const char *plain, char *out, size_t cap)
+{
+    uint8_t box[SECRET_SEALED_MAX];
+    size_t n = strlen(plain), p = strlen(SEALED_PREFIX);
+    int len = aead_seal(key, ad, strlen(ad), plain, n, box, sizeof(box));
+    if (len < 0 || cap <= p)
+        return -1;
+    memcpy(out, SEALED_PREFIX, p);
+    return base64_encode(box, (size_t)len, out + p, cap - p) < 0 ? -1 : 0;
+}
+
+int secrets_seal(const char *ad, const char *plain, char *out, size_t cap)
+{
+    if (!K.have_key || !plain[0]) {
+        if (strlen(plain) >= cap)
+            return -1;
+        strcpy(out, plain);
+        return 0;
+    }
+    return seal_with(K.key, ad, plain, out, cap);
+}
+
+static int open_with(const uint8_t key[32], const char *ad, const uint8_t *box, int len, char *out, size_t cap)
+{
+    int n = aead_open(key, ad, strlen(ad), box, (size_t)len, (uint8_t *)out, cap - 1);
+    if (n < 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+int secrets_open(const char *ad, const char *stored, char *out, size_t cap, int *previous)
+{
+    size_t p = strlen(SEALED_PREFIX);
+    if (previous)
+        *previous = 0;
+    if (strncmp(stored, SEALED_PREFIX, p) != 0) { /* clear: written before a key, or without one */
+        if (strlen(stored) >= cap)
+            return -1;
+        strcpy(out, stored);
+        return 0;
+    }
+    uint8_t box[SECRET_SEALED_MAX];
+    int len = base64_decode(stored + p, strlen(stored + p), box, sizeof(box));
+    if (len < 0)
+        return -1;
+    if (K.have_key && open_with(K.key, ad, box, len, out, cap) == 0)
+        return 0;
+    if (K.have_previous && open_with(K.previous, ad, box, len, out, cap) == 0) {
+        if (previous)
+            *previous = 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- start-up: the key against the store, then the walk ---- */
+
+static void step(evutil_socket_t fd, short what, void *arg);
+
+static void on_ignored(redisReply *rep, void *priv) { (void)rep, (void)priv; }
+
+/* What a stored value should become: 1 with `out` set when it must be
+ * (re)sealed under the current key, 0 when it is fine, -1 when no key opens it. */
+static int reseal(const char *ad, const char *stored, char *out, size_t cap)
+{
+    char plain[SECRET_SEALED_MAX];
+    int previous;
+    if (!stored[0])
+        return 0;
+    if (secrets_open(ad, stored, plain, sizeof(plain), &previous) < 0)
+        return -1;
+    int clear = strncmp(stored, SEALED_PREFIX, strlen(SEALED_PREFIX)) != 0;
+    int rc = clear || previous ? (seal_with(K.key, ad, plain, out, cap) == 0 ? 1 : -1) : 0;
+    OPENSSL_cleanse(plain, sizeof(plain));
+    return rc;
+}
+
+static void rest_then_step(void)
+{
+    struct timeval now, took;
+    evutil_gettimeofday(&now, NULL);
+    evutil_timersub(&now, &K.step_started, &took);
+    if (took.tv_sec < 0 || took.tv_sec >= 1)
+        took = (struct timeval){1, 0};
+    event_add(K.step_ev, &took); /* half of the store's time at most, as jobs do */
+}
+
+static void on_scanned(redisReply *rep, void *priv)
+{
+    (void)priv;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || (rep->elements - 1) % 3 ||
+        rep->element[0]->type != REDIS_REPLY_STRING) {
+        struct timeval sec = {1, 0};
+        event_add(K.step_ev, &sec); /* Redis away: the same batch again */
+        return;
+    }
+    size_t n = (rep->elements - 1) / 3, argc = 2;
+    const char **argv = calloc(2 + 5 * n, sizeof(*argv));
+    char (*buf)[SECRET_SEALED_MAX] = calloc(2 * n + 1, sizeof(*buf));
+    char prefix[KEY_PREFIX_MAX];
+    key_prefix(prefix, K.partition);
+    for (size_t i = 0; argv && buf && i < n; i++) {
+        redisReply **e = rep->element + 1 + 3 * i;
+        const char *id = e[0]->str;
+        int a = reseal(id, e[1]->str, buf[2 * i], sizeof(buf[0])), b = reseal(id, e[2]->str, buf[2 * i + 1], sizeof(buf[0]));
+        if (a < 0 || b < 0)
+            LOG_ERR("a stored secret opens with neither secret_key nor secret_key_previous; left as it is",
+                    "endpoint_id", id, NULL);
+        if (a <= 0 && b <= 0)
+            continue;
+        argv[argc++] = id;
+        argv[argc++] = e[1]->str, argv[argc++] = a > 0 ? buf[2 * i] : e[1]->str;
+        argv[argc++] = e[2]->str, argv[argc++] = b > 0 ? buf[2 * i + 1] : e[2]->str;
+        K.sealed += (a > 0) + (b > 0);
+    }
+    if (argv && argc > 2) {
+        argv[0] = prefix, argv[1] = "write";
+        /* the walk goes on without waiting: a lost write is found again at the next start */
+        store_script(SCRIPT_SEAL, on_ignored, NULL, 1, (int)argc, argv, NULL);
+    }
+    if (buf)
+        OPENSSL_cleanse(buf, (2 * n + 1) * sizeof(*buf));
+    free(buf);
+    free(argv);
+    snprintf(K.cursor, sizeof(K.cursor), "%s", rep->element[0]->str);
+    if (strcmp(K.cursor, "0") == 0 && ++K.partition == (int)K.conf->partitions) {
+        char count[24];
+        snprintf(count, sizeof(count), "%llu", K.sealed);
+        LOG_INFO("secrets: every endpoint secret is sealed under secret_key", "sealed_now", count, NULL);
+        if (K.resealed_check) { /* the check value last, once nothing needs the previous key */
+            char box[SECRET_SEALED_MAX];
+            if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) == 0) {
+                const char *set[] = {"SET", KEY_SECRET_CHECK, box};
+                store_command(on_ignored, NULL, 3, set, NULL);
+            }
+        }
+        return;
+    }
+    rest_then_step();
+}
+
+static void step(evutil_socket_t fd, short what, void *arg)
+{
+    char prefix[KEY_PREFIX_MAX];
+    key_prefix(prefix, K.partition);
+    const char *argv[] = {prefix, "scan", K.cursor, SCAN_COUNT};
+    evutil_gettimeofday(&K.step_started, NULL);
+    if (store_script(SCRIPT_SEAL, on_scanned, NULL, 1, 4, argv, NULL) < 0) {
+        struct timeval sec = {1, 0};
+        event_add(K.step_ev, &sec);
+    }
+}
+
+static void on_check_written(redisReply *rep, void *priv)
+{
+    (void)rep, (void)priv;
+    event_active(K.step_ev, EV_TIMEOUT, 1);
+}
+
+/* The check value decides: the configured key opens what this store holds,
+ * or hookd must not write anything with it. */
+static void on_check(redisReply *rep, void *priv)
+{
+    (void)priv;
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        K.started = 0; /* asked again when the store is ready again */
+        return;
+    }
+    if (rep->type != REDIS_REPLY_STRING) { /* a new store, or one that never had a key */
+        if (!K.have_key)
+            return;
+        char box[SECRET_SEALED_MAX];
+        const char *set[] = {"SET", KEY_SECRET_CHECK, box, "NX"};
+        if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) < 0 ||
+            store_command(on_check_written, NULL, 4, set, NULL) < 0)
+            K.started = 0;
+        return;
+    }
+    if (!K.have_key) {
+        K.fatal("secret_key: this Redis holds endpoint secrets sealed under a key; set secret_key to it");
+        return;
+    }
+    char plain[64];
+    int previous;
+    if (secrets_open(CHECK_AD, rep->str, plain, sizeof(plain), &previous) < 0 || strcmp(plain, CHECK_PLAIN) != 0) {
+        K.fatal("secret_key: neither secret_key nor secret_key_previous opens the secrets this Redis holds "
+                "(a wrong key?); nothing was written");
+        return;
+    }
+    K.resealed_check = previous;
+    event_active(K.step_ev, EV_TIMEOUT, 1);
+}
+
+static void on_store_ready(void *arg)
+{
+    (void)arg;
+    if (K.started)
+        return;
+    K.started = 1;
+    K.partition = 0;
+    snprintf(K.cursor, sizeof(K.cursor), "0");
+    const char *get[] = {"GET", KEY_SECRET_CHECK};
+    if (store_command(on_check, NULL, 2, get, NULL) < 0)
+        K.started = 0;
+}
+
+int secrets_start(struct event_base *base, void (*fatal)(const char *why))
+{
+    K.base = base;
+    K.fatal = fatal;
+    K.step_ev = evtimer_new(base, step, NULL);
+    if (!K.step_ev)
+        return -1;
+    return store_on_ready(on_store_ready, NULL);
+}
+
+void secrets_free(void)
+{
+    if (K.step_ev)
+        event_free(K.step_ev);
+    OPENSSL_cleanse(&K, sizeof(K));
+}
