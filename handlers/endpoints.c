@@ -60,6 +60,10 @@ static void reply_with_secret(struct req *r, redisReply *rep, int status)
  * NULL after replying. */
 static char *seal_for_store(struct req *r, const char *id, const char *clear, char *sealed, size_t cap)
 {
+    if (!secrets_ready()) { /* the key is not yet checked against this store */
+        reply_unavailable(r);
+        return NULL;
+    }
     if (secrets_seal(id, clear, sealed, cap) < 0 || !(r->state = strdup(clear))) {
         reply_error(r, 500, "internal", NULL, "could not seal the secret");
         return NULL;

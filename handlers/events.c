@@ -56,7 +56,7 @@ static void on_ingested(void *arg, const struct ingest_result *res)
 }
 
 /* What an Idempotency-Key stands for: the first 64 bits of SHA-256 over the
- * event's type, payload (as re-encoded), session and request id, in hex. The
+ * event's type, payload (its bytes as sent), session and request id, in hex. The
  * same key with another fingerprint is a different request: 409. */
 static void request_fingerprint(const char *type, const unsigned char *payload, size_t plen, const char *sess,
                                 const char *reqid, char out[17])

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -693,6 +694,12 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (c->moving || info->n_added == 0 || !c->adopted)
         return;
     idle_set(c, 0);
+    if (c->evicting) { /* a request came before its eviction ran: it stays, another makes room */
+        c->evicting = 0;
+        event_del(&c->timer);
+        G.idle_closed--;
+        make_room();
+    }
     c->unseen += info->n_added;
     install(c);
 }
@@ -747,8 +754,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->evicting) {
-        close_via_evhttp(c); /* frees c */
-        return;
+        c->evicting = 0;
+        int unread = 0; /* a request the kernel has and libevent has not read yet */
+        if (c->state == GS_HEAD && !c->lookup_pending && !evbuffer_get_length(c->held) &&
+            !evbuffer_get_length(bufferevent_get_input(c->bev)) && ioctl(c->fd, FIONREAD, &unread) == 0 &&
+            unread == 0) {
+            close_via_evhttp(c); /* frees c */
+            return;
+        }
+        G.idle_closed--; /* busy again after all: kept, and another makes room */
+        make_room();
     }
     switch (c->state) {
     case GS_HEAD:

@@ -354,8 +354,8 @@ int json_member_span(const char *buf, size_t len, const char *name, struct json_
     size_t at = 0;
     int found = 0;
     while (next_member(buf, len, &at, &k, &v))
-        if (name_is(buf + k.at, k.len, name)) {
-            *out = v; /* the last one, as json_fields reads a repeated name */
+        if (name_is(buf + k.at, k.len, name) && !(v.len == 4 && memcmp(buf + v.at, "null", 4) == 0)) {
+            *out = v; /* the last one not null, as json_fields reads a repeated name */
             found = 1;
         }
     return found;

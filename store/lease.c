@@ -52,7 +52,16 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
     char *secrets[2] = {l->secret, l->prev_secret};
     for (int i = 0; i < 2; i++) {
         char clear[SECRET_SEALED_MAX];
-        if (secrets_open(l->endpoint_id, secrets[i], clear, sizeof(clear), NULL) < 0) {
+        int rc = secrets_open(l->endpoint_id, secrets[i], clear, sizeof(clear), NULL);
+        if (rc < 0)
+            OPENSSL_cleanse(clear, sizeof(clear)); /* GCM wrote bytes before the tag failed */
+        if (rc < 0 && i == 1) { /* the previous secret only: sign with the current one alone */
+            LOG_WARNING("an endpoint's previous secret opens with no configured key; signing with the current one",
+                        "endpoint_id", l->endpoint_id, NULL);
+            secrets[i][0] = '\0';
+            continue;
+        }
+        if (rc < 0) {
             LOG_ERR("an endpoint secret opens with no configured key; not sent", "endpoint_id", l->endpoint_id, NULL);
             crypto_cleanse_free(l, total);
             return NULL;

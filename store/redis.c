@@ -112,12 +112,15 @@ static struct {
     } ready_cbs[READY_CBS_MAX];  /* run each time the store becomes ready */
     int nready_cbs;
     struct sentinel_ask *asking; /* the sentinel question in flight; owned */
+    int sentinel_last;           /* the sentinel that answered last: asked first */
+    int switched;                /* +switch-master gave the address: the next connect uses it */
     redisAsyncContext *switch_ac; /* subscribed to +switch-master on one sentinel */
     int switch_which;             /* which sentinel it is */
     struct event *switch_retry_ev;
 } S;
 
 static void link_connect(struct link *l);
+static void link_close(struct link *l);
 static int send_cmd(struct node *n, struct cmd *c);
 static void load_scripts(struct node *n);
 static void refresh_topology(void);
@@ -291,11 +294,19 @@ static struct cmd *cmd_new(store_cb cb, void *priv, int script, int argc, const 
     return c;
 }
 
+static void repl_remove(struct link *l, struct cmd *c);
+
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct cmd *c = arg;
+    if (c->answered) { /* its replica deadline passed while it waited here: told NOTREPLICATED */
+        free(c);
+        return;
+    }
     struct node *n = route(c->slot);
     if (!n || send_cmd(n, c) < 0) {
+        if (c->in_repl)
+            repl_remove(c->link, c);
         c->cb(NULL, c->priv);
         free(c);
     }
@@ -488,6 +499,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     S.rtt_sum_ms += (double)(now - c->sent_ms);
     S.rtt_n++;
     if (c->answered) { /* already told NOTREPLICATED at its deadline */
+        repl_remove(l, c);
         free(c);
         return;
     }
@@ -511,9 +523,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply && reply->type == REDIS_REPLY_ERROR && follow_redirect(n, c, reply))
         return;
     if (S.conf->sentinels && reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0 &&
-        n->main.ac) { /* the master was demoted: ask the sentinels again (on_disconnect reconnects) */
+        n->main.ac) { /* the master was demoted: ask the sentinels again (its reconnect does) */
         LOG_WARNING("redis: the master became a replica; asking the sentinels again", "redis", n->addr, NULL);
-        redisAsyncDisconnect(n->main.ac);
+        link_close(&n->main);
     }
     if (c->in_repl && reply && reply->type != REDIS_REPLY_ERROR) {
         repl_hold(l, c, reply);
@@ -771,6 +783,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     LOG_WARNING("redis: disconnected", "redis", n->addr, "error", status == REDIS_OK ? "closed" : ac->errstr, NULL);
     update_ready();
     schedule_reconnect(l);
+    if (S.conf->sentinels && n->writes.ac) /* the master may move: writes follows main there */
+        link_close(&n->writes);
     if (S.mode == MODE_CLUSTER)
         refresh_topology(); /* a failover may have promoted a replica */
 }
@@ -785,17 +799,21 @@ struct sentinel_ask {
     redisAsyncContext *ac;   /* hiredis's; NULL once it is gone */
     struct event *timeout;   /* owned */
     int which;               /* index into conf->sentinel_host */
+    int tries;               /* sentinels asked before this one, this round */
     int connected, ok, abandoned;
+    int stale;               /* a +switch-master came meanwhile: its answer is not used */
 };
 
 static void link_connect_now(struct link *l);
-static void sentinel_ask(int which);
+static void sentinel_ask(int which, int tries);
 
 /* The one end of a question: the master's link connects, or the next
  * sentinel is asked, or (every one tried) the link's backoff runs. */
 static void sentinel_finish(struct sentinel_ask *q)
 {
-    int ok = q->ok, next = q->which + 1;
+    int ok = q->ok && !q->stale, next = (q->which + 1) % S.conf->sentinels, tries = q->tries + 1;
+    if (ok)
+        S.sentinel_last = q->which; /* asked first next time */
     event_free(q->timeout);
     free(q);
     S.asking = NULL;
@@ -804,8 +822,10 @@ static void sentinel_finish(struct sentinel_ask *q)
         return;
     if (ok)
         link_connect_now(l);
-    else if (next < S.conf->sentinels)
-        sentinel_ask(next);
+    else if (S.switched)
+        link_connect(l); /* the address +switch-master gave */
+    else if (tries < S.conf->sentinels)
+        sentinel_ask(next, tries);
     else {
         LOG_WARNING("redis: no sentinel named the master; asking again", "master", S.conf->sentinel_master, NULL);
         schedule_reconnect(l);
@@ -820,7 +840,7 @@ static void on_sentinel_reply(redisAsyncContext *ac, void *r, void *priv)
         reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
         struct node *n = S.nodes[0];
         int port = atoi(reply->element[1]->str);
-        if (port > 0 && port < 65536 && reply->element[0]->len < sizeof(n->host)) {
+        if (!q->stale && port > 0 && port < 65536 && reply->element[0]->len < sizeof(n->host)) {
             if (port != n->port || strcmp(n->host, reply->element[0]->str) != 0) {
                 snprintf(n->host, sizeof(n->host), "%s", reply->element[0]->str);
                 n->port = port;
@@ -847,7 +867,7 @@ static void on_sentinel_connect(const redisAsyncContext *cac, int status)
     q->connected = 1;
     if (redisAsyncCommand(ac, on_sentinel_reply, q, "SENTINEL get-master-addr-by-name %s", S.conf->sentinel_master) !=
         REDIS_OK)
-        redisAsyncDisconnect(ac);
+        event_active(q->timeout, EV_TIMEOUT, 1); /* not from inside hiredis's connect callback */
 }
 
 static void on_sentinel_disconnect(const redisAsyncContext *ac, int status)
@@ -869,7 +889,7 @@ static void on_sentinel_timeout(evutil_socket_t fd, short what, void *arg)
         sentinel_finish(q);
 }
 
-static void sentinel_ask(int which)
+static void sentinel_ask(int which, int tries)
 {
     struct sentinel_ask *q = calloc(1, sizeof(*q));
     struct timeval tv = {S.conf->redis_timeout_ms / 1000, (S.conf->redis_timeout_ms % 1000) * 1000};
@@ -879,6 +899,7 @@ static void sentinel_ask(int which)
         return;
     }
     q->which = which;
+    q->tries = tries;
     S.asking = q;
     redisAsyncContext *ac = redisAsyncConnect(S.conf->sentinel_host[which], S.conf->sentinel_port[which]);
     if (!ac || ac->err || redisLibeventAttach(ac, S.base) != REDIS_OK) {
@@ -910,8 +931,19 @@ static void on_switch_message(redisAsyncContext *ac, void *r, void *priv)
         strcmp(name, S.conf->sentinel_master) != 0)
         return;
     LOG_WARNING("redis: the sentinels switched the master", "master", name, "to", newip, NULL);
-    if (n->main.ac && (n->port != newport || strcmp(n->host, newip) != 0))
-        redisAsyncDisconnect(n->main.ac);
+    if (n->port == newport && strcmp(n->host, newip) == 0)
+        return;
+    /* the message's address, not a question a lagging sentinel may answer
+     * with the old master: the next connect goes there at once */
+    if (newport > 0 && newport < 65536 && strlen(newip) < sizeof(n->host)) {
+        snprintf(n->host, sizeof(n->host), "%s", newip);
+        n->port = newport;
+        snprintf(n->addr, sizeof(n->addr), strchr(n->host, ':') ? "[%s]:%d" : "%s:%d", n->host, n->port);
+        S.switched = 1;
+        if (S.asking)
+            S.asking->stale = 1;
+    }
+    link_close(&n->main);
 }
 
 static void switch_subscribe(evutil_socket_t fd, short what, void *arg);
@@ -947,15 +979,18 @@ static void switch_subscribe(evutil_socket_t fd, short what, void *arg)
     }
     redisAsyncSetConnectCallback(ac, on_switch_connect);
     redisAsyncSetDisconnectCallback(ac, on_switch_disconnect);
+    redisEnableKeepAlive(&ac->c); /* a silently dead subscription is noticed */
     S.switch_ac = ac;
 }
 
 static void link_connect(struct link *l)
 {
-    if (S.conf->sentinels && l->kind == LINK_MAIN && l->node == S.nodes[0])
-        sentinel_ask(0); /* where the master is now; it connects the link */
-    else
+    if (S.conf->sentinels && l->kind == LINK_MAIN && l->node == S.nodes[0] && !S.switched)
+        sentinel_ask(S.sentinel_last, 0); /* where the master is now; it connects the link */
+    else {
+        S.switched = l->kind == LINK_MAIN ? 0 : S.switched;
         link_connect_now(l);
+    }
 }
 
 static void link_connect_now(struct link *l)
@@ -1004,11 +1039,26 @@ static void link_drop(struct link *l, const char *why)
     schedule_reconnect(l);
 }
 
+/* Close a link so that it reconnects: a connected one through hiredis's
+ * disconnect (its callbacks answer what waits), one still connecting at
+ * once (hiredis frees those without any callback). Safe inside callbacks. */
+static void link_close(struct link *l)
+{
+    if (!l->ac)
+        return;
+    if (l->connected)
+        redisAsyncDisconnect(l->ac);
+    else
+        link_drop(l, "redis: connect abandoned; reconnecting");
+}
+
 /* Stalled: commands wait and no reply came for this long (a WAIT may
  * rightly hold the writes link for replica_timeout). */
 static int link_stalled(const struct link *l, int64_t now)
 {
-    int64_t limit = S.conf->redis_timeout_ms + (l->kind == LINK_WRITES ? S.conf->replica_timeout_ms : 0);
+    /* a WAIT may rightly hold its link for replica_timeout (main carries them while writes is down) */
+    int waiting = l->kind == LINK_WRITES || l->wait_sent != l->wait_done;
+    int64_t limit = S.conf->redis_timeout_ms + (waiting ? S.conf->replica_timeout_ms : 0);
     return l->ac && l->pending > 0 && now - l->progress_ms > limit;
 }
 

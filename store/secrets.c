@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ static struct {
     struct event_base *base;
     void (*fatal)(const char *why);
     struct event *step_ev;   /* the next batch of the walk */
-    int started, partition, resealed_check;
+    struct event *check_ev;  /* the check, asked (again) */
+    int started, checked, partition, resealed_check, passes, incomplete;
     char cursor[32];
     struct timeval step_started;
     unsigned long long sealed;
@@ -134,6 +136,47 @@ static void rest_then_step(void)
     event_add(K.step_ev, &took); /* half of the store's time at most, as jobs do */
 }
 
+/* The batch is done: the next one, the next partition, or the pass's end.
+ * A pass that left anything (a failed write, a rotation that won a
+ * compare-and-set, a value no key opens) is followed by another, up to 3. */
+static void advance(void)
+{
+    if (strcmp(K.cursor, "0") != 0 || ++K.partition < (int)K.conf->partitions) {
+        rest_then_step();
+        return;
+    }
+    if (K.incomplete && ++K.passes < 3) {
+        K.incomplete = 0;
+        K.partition = 0;
+        rest_then_step();
+        return;
+    }
+    if (K.incomplete) {
+        LOG_WARNING("secrets: some endpoint secrets could not be sealed under secret_key; keep secret_key_previous "
+                    "and restart to try again", NULL);
+        return;
+    }
+    char count[24];
+    snprintf(count, sizeof(count), "%llu", K.sealed);
+    LOG_INFO("secrets: every endpoint secret is sealed under secret_key", "sealed_now", count, NULL);
+    if (K.resealed_check) { /* the check value last, once nothing needs the previous key */
+        char box[SECRET_SEALED_MAX];
+        if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) == 0) {
+            const char *set[] = {"SET", KEY_SECRET_CHECK, box};
+            store_command(on_ignored, NULL, 3, set, NULL);
+        }
+    }
+}
+
+/* seal.lua's write: how many fields it changed, against how many were sent. */
+static void on_written(redisReply *rep, void *priv)
+{
+    long expected = (long)(intptr_t)priv;
+    if (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < expected)
+        K.incomplete = 1;
+    advance();
+}
+
 static void on_scanned(redisReply *rep, void *priv)
 {
     (void)priv;
@@ -144,48 +187,45 @@ static void on_scanned(redisReply *rep, void *priv)
         return;
     }
     size_t n = (rep->elements - 1) / 3, argc = 2;
+    long fields = 0;
     const char **argv = calloc(2 + 5 * n, sizeof(*argv));
     char (*buf)[SECRET_SEALED_MAX] = calloc(2 * n + 1, sizeof(*buf));
     char prefix[KEY_PREFIX_MAX];
     key_prefix(prefix, K.partition);
+    if (!argv || !buf)
+        K.incomplete = 1;
     for (size_t i = 0; argv && buf && i < n; i++) {
         redisReply **e = rep->element + 1 + 3 * i;
         const char *id = e[0]->str;
         int a = reseal(id, e[1]->str, buf[2 * i], sizeof(buf[0])), b = reseal(id, e[2]->str, buf[2 * i + 1], sizeof(buf[0]));
-        if (a < 0 || b < 0)
+        if (a < 0 || b < 0) {
             LOG_ERR("a stored secret opens with neither secret_key nor secret_key_previous; left as it is",
                     "endpoint_id", id, NULL);
+            K.incomplete = 1;
+        }
         if (a <= 0 && b <= 0)
             continue;
         argv[argc++] = id;
         argv[argc++] = e[1]->str, argv[argc++] = a > 0 ? buf[2 * i] : e[1]->str;
         argv[argc++] = e[2]->str, argv[argc++] = b > 0 ? buf[2 * i + 1] : e[2]->str;
-        K.sealed += (a > 0) + (b > 0);
+        fields += (a > 0) + (b > 0);
     }
+    snprintf(K.cursor, sizeof(K.cursor), "%s", rep->element[0]->str);
+    int sent = 0;
     if (argv && argc > 2) {
         argv[0] = prefix, argv[1] = "write";
-        /* the walk goes on without waiting: a lost write is found again at the next start */
-        store_script(SCRIPT_SEAL, on_ignored, NULL, 1, (int)argc, argv, NULL);
+        sent = store_script(SCRIPT_SEAL, on_written, (void *)(intptr_t)fields, 1, (int)argc, argv, NULL) == 0;
+        if (sent)
+            K.sealed += (unsigned long long)fields;
+        else
+            K.incomplete = 1;
     }
     if (buf)
         OPENSSL_cleanse(buf, (2 * n + 1) * sizeof(*buf));
     free(buf);
     free(argv);
-    snprintf(K.cursor, sizeof(K.cursor), "%s", rep->element[0]->str);
-    if (strcmp(K.cursor, "0") == 0 && ++K.partition == (int)K.conf->partitions) {
-        char count[24];
-        snprintf(count, sizeof(count), "%llu", K.sealed);
-        LOG_INFO("secrets: every endpoint secret is sealed under secret_key", "sealed_now", count, NULL);
-        if (K.resealed_check) { /* the check value last, once nothing needs the previous key */
-            char box[SECRET_SEALED_MAX];
-            if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) == 0) {
-                const char *set[] = {"SET", KEY_SECRET_CHECK, box};
-                store_command(on_ignored, NULL, 3, set, NULL);
-            }
-        }
-        return;
-    }
-    rest_then_step();
+    if (!sent)
+        advance(); /* else on_written goes on */
 }
 
 static void step(evutil_socket_t fd, short what, void *arg)
@@ -200,10 +240,27 @@ static void step(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void ask_check(evutil_socket_t fd, short what, void *arg);
+
+static void check_again(void)
+{
+    struct timeval sec = {1, 0};
+    event_add(K.check_ev, &sec);
+}
+
+/* SET NX of the check value: OK, it is ours and the walk starts; nil,
+ * another process stored one first: it is read and checked like any. */
 static void on_check_written(redisReply *rep, void *priv)
 {
-    (void)rep, (void)priv;
-    event_active(K.step_ev, EV_TIMEOUT, 1);
+    (void)priv;
+    if (rep && rep->type == REDIS_REPLY_STATUS) {
+        K.checked = 1;
+        event_active(K.step_ev, EV_TIMEOUT, 1);
+    } else if (rep && rep->type == REDIS_REPLY_NIL) {
+        event_active(K.check_ev, EV_TIMEOUT, 1);
+    } else {
+        check_again();
+    }
 }
 
 /* The check value decides: the configured key opens what this store holds,
@@ -212,17 +269,19 @@ static void on_check(redisReply *rep, void *priv)
 {
     (void)priv;
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        K.started = 0; /* asked again when the store is ready again */
+        check_again();
         return;
     }
     if (rep->type != REDIS_REPLY_STRING) { /* a new store, or one that never had a key */
-        if (!K.have_key)
+        if (!K.have_key) {
+            K.checked = 1;
             return;
+        }
         char box[SECRET_SEALED_MAX];
         const char *set[] = {"SET", KEY_SECRET_CHECK, box, "NX"};
         if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) < 0 ||
             store_command(on_check_written, NULL, 4, set, NULL) < 0)
-            K.started = 0;
+            check_again();
         return;
     }
     if (!K.have_key) {
@@ -236,8 +295,16 @@ static void on_check(redisReply *rep, void *priv)
                 "(a wrong key?); nothing was written");
         return;
     }
+    K.checked = 1;
     K.resealed_check = previous;
     event_active(K.step_ev, EV_TIMEOUT, 1);
+}
+
+static void ask_check(evutil_socket_t fd, short what, void *arg)
+{
+    const char *get[] = {"GET", KEY_SECRET_CHECK};
+    if (store_command(on_check, NULL, 2, get, NULL) < 0)
+        check_again();
 }
 
 static void on_store_ready(void *arg)
@@ -248,17 +315,18 @@ static void on_store_ready(void *arg)
     K.started = 1;
     K.partition = 0;
     snprintf(K.cursor, sizeof(K.cursor), "0");
-    const char *get[] = {"GET", KEY_SECRET_CHECK};
-    if (store_command(on_check, NULL, 2, get, NULL) < 0)
-        K.started = 0;
+    ask_check(-1, 0, NULL);
 }
+
+int secrets_ready(void) { return K.checked || !K.have_key; }
 
 int secrets_start(struct event_base *base, void (*fatal)(const char *why))
 {
     K.base = base;
     K.fatal = fatal;
     K.step_ev = evtimer_new(base, step, NULL);
-    if (!K.step_ev)
+    K.check_ev = evtimer_new(base, ask_check, NULL);
+    if (!K.step_ev || !K.check_ev)
         return -1;
     return store_on_ready(on_store_ready, NULL);
 }
@@ -267,5 +335,7 @@ void secrets_free(void)
 {
     if (K.step_ev)
         event_free(K.step_ev);
+    if (K.check_ev)
+        event_free(K.check_ev);
     OPENSSL_cleanse(&K, sizeof(K));
 }

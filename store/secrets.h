@@ -37,6 +37,9 @@ int secrets_open(const char *ad, const char *stored, char *out, size_t cap, int 
  * seals every endpoint secret still clear or under the previous key, a
  * batch at a time. */
 int secrets_start(struct event_base *base, void (*fatal)(const char *why));
+/* 1 once the key has been checked against the store: until then nothing
+ * new is sealed (the handlers answer 503), so a wrong key writes nothing. */
+int secrets_ready(void);
 void secrets_free(void);
 
 #endif

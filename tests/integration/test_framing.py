@@ -7,6 +7,7 @@ receiver as the producer's exact bytes (\\u0000 included); configuration
 strings refuse a NUL by name."""
 import json
 import select
+import signal
 import socket
 import time
 import unittest
@@ -186,6 +187,29 @@ class IdleConnectionsTest(unittest.TestCase):
         self.assertGreaterEqual(len(closed), 1)  # the oldest idle ones made the room
         busy.sendall(b"\r\n")  # the half-sent request completes on its connection
         self.assertIn(b"200 OK", busy.recv(4096))
+
+    def test_a_request_arriving_as_its_connection_is_chosen_for_eviction_is_served(self):
+        idle = []
+        for _ in range(16):  # the cap, every one idle after an answered request
+            s = self.connect()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200 OK", s.recv(4096))
+            idle.append(s)
+        # (no /metrics look here: that request would itself take the oldest's place)
+        oldest = idle[0]
+        self.hookd.proc.send_signal(signal.SIGSTOP)  # both arrive in one pass of its loop
+        try:
+            oldest.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            newcomer = socket.create_connection(("127.0.0.1", self.hookd.port), timeout=10)
+            self.addCleanup(newcomer.close)
+            time.sleep(0.2)
+        finally:
+            self.hookd.proc.send_signal(signal.SIGCONT)
+        self.assertIn(b"200 OK", oldest.recv(4096))  # its request was not lost to the eviction
+        oldest.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b"200 OK", oldest.recv(4096))  # nor is the connection closed later for it
+        newcomer.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b"200 OK", newcomer.recv(4096))
 
 
 if __name__ == "__main__":
