@@ -9,6 +9,7 @@
 #include "conf/log.h"
 #include "reactor/netaddr.h"
 #include "store/ids.h"
+#include "store/tls_material.h"
 #include "store/keys.h"
 
 void org_prefix(const char *org_id, char out[32])
@@ -167,6 +168,29 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));
     jw_ktime(w, "created_at", flat_int(e, "created_at"));
     jw_ktime(w, "updated_at", flat_int(e, "updated_at"));
+    /* the endpoint's own TLS material, described, never the key */
+    const char *ca = flat_get(e, "tls_ca"), *cert = flat_get(e, "tls_cert");
+    char sha[65], subject[256], not_after[32];
+    int count;
+    jw_key(w, "tls_ca");
+    if (ca && ca[0] && tls_ca_describe(ca, &count, sha) == 0) {
+        jw_map_open(w);
+        jw_kint(w, "certificates", count);
+        jw_kstr(w, "sha256", sha);
+        jw_map_close(w);
+    } else {
+        jw_null(w);
+    }
+    jw_key(w, "tls_client_cert");
+    if (cert && cert[0] && tls_cert_describe(cert, subject, sizeof(subject), not_after, sha) == 0) {
+        jw_map_open(w);
+        jw_kstr(w, "subject", subject);
+        jw_kstr(w, "not_after", not_after);
+        jw_kstr(w, "sha256", sha);
+        jw_map_close(w);
+    } else {
+        jw_null(w);
+    }
     if (secret) /* the clear secret the handler just made: Redis holds it sealed */
         jw_kstr(w, "secret", secret);
     jw_map_close(w);

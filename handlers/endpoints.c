@@ -8,6 +8,7 @@
 #include "handlers/common.h"
 #include "store/fields.h" /* endpoint_status_names */
 #include "store/secrets.h"
+#include "store/tls_material.h"
 #include "handlers/handlers.h"
 #include "store/crypto.h"
 #include "store/ids.h"
@@ -153,10 +154,63 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
     return 0;
 }
 
-/* The fields create and patch share; NULL members were absent. */
+/* The fields create and patch share; NULL members were absent (or null:
+ * *_null says which, for the TLS fields PATCH removes with null). */
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif;
+    yajl_val url, types, desc, secret, mif, ca, cert, key;
+    int ca_null, cert_null, key_null;
 };
+
+static int member_null(yajl_val obj, const char *name)
+{
+    const char *path[] = {name, NULL};
+    return yajl_tree_get(obj, path, yajl_t_null) != NULL;
+}
+
+/* The endpoint's own TLS material: parses, the key matches, or 422. */
+static int tls_check(struct req *r, struct endpoint_in *in)
+{
+    in->ca_null = member_null(r->json, "tls_ca");
+    in->cert_null = member_null(r->json, "tls_client_cert");
+    in->key_null = member_null(r->json, "tls_client_key");
+    if ((in->cert || in->cert_null || in->key || in->key_null) && !((in->cert && in->key) || (in->cert_null && in->key_null))) {
+        reply_error(r, 422, "invalid_field", in->cert || in->cert_null ? "tls_client_key" : "tls_client_cert",
+                    "tls_client_cert and tls_client_key are set (or removed with null) together");
+        return -1;
+    }
+    const char *field = NULL;
+    char why[160];
+    if (tls_material_check(in->ca ? in->ca->u.string : NULL, in->cert ? in->cert->u.string : NULL,
+                           in->key ? in->key->u.string : NULL, &field, why, sizeof(why)) < 0) {
+        reply_error(r, 422, "invalid_field", field, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* argv pairs for the TLS fields given (the key sealed into *sealed, owned
+ * by the caller); the number of argv entries added, or -1 after replying. */
+static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in, const char **argv, char **sealed)
+{
+    int n = 0;
+    *sealed = NULL;
+    if (in->ca || in->ca_null)
+        argv[n++] = "tls_ca", argv[n++] = in->ca ? in->ca->u.string : "";
+    if (in->cert || in->cert_null)
+        argv[n++] = "tls_cert", argv[n++] = in->cert ? in->cert->u.string : "";
+    if (in->key || in->key_null) {
+        const char *key = in->key ? in->key->u.string : "";
+        size_t cap = strlen(key) * 4 / 3 + 128;
+        if (!secrets_ready() || !(*sealed = malloc(cap)) || secrets_seal(id, key, *sealed, cap) < 0) {
+            free(*sealed);
+            *sealed = NULL;
+            reply_unavailable(r);
+            return -1;
+        }
+        argv[n++] = "tls_key", argv[n++] = *sealed;
+    }
+    return n;
+}
 
 static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, char *types)
 {
@@ -166,12 +220,15 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"event_types", JT_ARRAY, 0, &in->types},
                              {"description", JT_STRING, 0, &in->desc},
                              {"secret", JT_STRING, 0, &in->secret},
-                             {"max_in_flight", JT_INT, 0, &in->mif}};
+                             {"max_in_flight", JT_INT, 0, &in->mif},
+                             {"tls_ca", JT_STRING, 0, &in->ca},
+                             {"tls_client_cert", JT_STRING, 0, &in->cert},
+                             {"tls_client_key", JT_STRING, 0, &in->key}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
     }
-    if (json_fields(r->json, f, 5, 1, &bad, msg, sizeof(msg)) < 0) {
+    if (json_fields(r->json, f, 8, 1, &bad, msg, sizeof(msg)) < 0) {
         reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
         return -1;
     }
@@ -201,6 +258,8 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
         reply_error(r, 400, "invalid_field", "max_in_flight", "max_in_flight must be between 1 and 10000");
         return -1;
     }
+    if (tls_check(r, in) < 0)
+        return -1;
     return types_join(r, in->types, types);
 }
 
@@ -221,13 +280,21 @@ void h_endpoint_create(struct req *r)
     snprintf(mif, sizeof(mif), "%lld",
              in.mif ? YAJL_GET_INTEGER(in.mif) : (long long)server_conf()->default_max_in_flight);
     snprintf(now, sizeof(now), "%lld", (long long)t);
+    const char *argv[14] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
+                            mif, now};
+    char *sealed_key = NULL;
+    int extra = tls_pairs(r, id, &in, argv + 8, &sealed_key);
+    if (extra < 0) {
+        OPENSSL_cleanse(secret, sizeof(secret));
+        return;
+    }
     char sealed[SECRET_SEALED_MAX], *kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
     OPENSSL_cleanse(secret, sizeof(secret));
-    if (!kept)
-        return;
-    const char *argv[] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "",
-                          types, sealed, mif, now};
-    call_with_secret(r, kept, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8, argv);
+    if (kept) {
+        argv[5] = sealed;
+        call_with_secret(r, kept, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8 + extra, argv);
+    }
+    free(sealed_key); /* the store copied the arguments */
 }
 
 void h_endpoint_patch(struct req *r)
@@ -237,7 +304,7 @@ void h_endpoint_patch(struct req *r)
     char types[TYPES_BUF], mif[24], now[24];
     if (!id || endpoint_check(r, &in, 0, types) < 0)
         return;
-    const char *argv[16] = {r->who.org_id, id, now};
+    const char *argv[24] = {r->who.org_id, id, now};
     int argc = 3;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     if (in.url) {
@@ -257,7 +324,15 @@ void h_endpoint_patch(struct req *r)
         argv[argc++] = "max_in_flight";
         argv[argc++] = mif;
     }
-    call_script(r, SCRIPT_ENDPOINT_UPDATE, on_endpoint, argc, argv);
+    char *sealed_key = NULL;
+    int extra = tls_pairs(r, id, &in, argv + argc, &sealed_key);
+    if (extra < 0)
+        return;
+    call_script(r, SCRIPT_ENDPOINT_UPDATE, on_endpoint, argc + extra, argv);
+    if (sealed_key) {
+        OPENSSL_cleanse(sealed_key, strlen(sealed_key));
+        free(sealed_key);
+    }
 }
 
 void h_endpoint_get(struct req *r)

@@ -11,7 +11,9 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "conf/conf.h"
 #include "conf/log.h"
 #include "reactor/netaddr.h"
+#include "store/crypto.h"
 #include "store/ids.h"
 
 #define POOL_BUCKETS 256
@@ -69,7 +72,11 @@ struct client_req {
     size_t rx_mark;             /* conn->rx_bytes when this request was sent */
     int64_t start_mono_us;
     struct client_result res;
+    SSL_CTX *tls_ctx;           /* the endpoint's own (a reference held), NULL: C.ssl_ctx */
+    char tls_id[17];            /* that material's short hash, in the pool key */
 };
+
+#define TLS_CTX_CACHE 64
 
 static struct {
     struct event_base *base;
@@ -77,6 +84,12 @@ static struct {
     struct evdns_base *dns;
     SSL_CTX *ssl_ctx;
     struct conn *idle[POOL_BUCKETS];
+    struct {
+        char id[65];            /* SHA-256 of the material */
+        SSL_CTX *ctx;           /* one reference is the cache's */
+        uint64_t used;
+    } tls[TLS_CTX_CACHE];       /* endpoints' own TLS contexts, least recently used replaced */
+    uint64_t tls_clock;
 } C;
 
 static int64_t mono_us(void)
@@ -166,6 +179,8 @@ static void fail(struct client_req *cr, enum attempt_error error)
 
 static void req_free(struct client_req *cr)
 {
+    if (cr->tls_ctx)
+        SSL_CTX_free(cr->tls_ctx); /* the request's reference */
     if (cr->deadline)
         event_free(cr->deadline);
     if (cr->connect_timer)
@@ -305,7 +320,7 @@ static struct conn *conn_new(struct client_req *cr, const char *ip, const char *
     c->bucket = bucket;
     snprintf(c->key, sizeof(c->key), "%s", key);
     if (c->tls) {
-        ssl = SSL_new(C.ssl_ctx);
+        ssl = SSL_new(cr->tls_ctx ? cr->tls_ctx : C.ssl_ctx);
         if (!ssl || SSL_set_app_data(ssl, c) != 1)
             goto fail;
         SSL_set_msg_callback(ssl, on_tls_msg);
@@ -347,7 +362,7 @@ fail:
 static struct conn *conn_get(struct client_req *cr, const char *ip, int *fresh)
 {
     char key[POOL_KEY_MAX];
-    snprintf(key, sizeof(key), "%s|%s|%s|%d", cr->scheme, cr->host, ip, cr->port);
+    snprintf(key, sizeof(key), "%s|%s|%s|%d|%s", cr->scheme, cr->host, ip, cr->port, cr->tls_id);
     unsigned b = key_bucket(key);
     for (struct conn **p = &C.idle[b]; *p; p = &(*p)->next) {
         if (strcmp((*p)->key, key) == 0) {
@@ -517,8 +532,113 @@ static int parse_target(struct client_req *cr, const char *url, const struct cli
     return 0;
 }
 
+/* An SSL_CTX made from the endpoint's material: its CA bundle alone as
+ * the trust store (else the system's and ca_file), its certificate chain
+ * and key. NULL with the reason logged when it does not load. */
+static SSL_CTX *tls_ctx_build(const struct client_tls *t)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    BIO *b = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+        goto fail;
+    if (t->ca && t->ca[0]) {
+        X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+        int n = 0;
+        if (!(b = BIO_new_mem_buf(t->ca, -1)))
+            goto fail;
+        while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+            if (X509_STORE_add_cert(st, x) != 1)
+                goto fail;
+            X509_free(x);
+            x = NULL;
+            n++;
+        }
+        ERR_clear_error();
+        BIO_free(b);
+        b = NULL;
+        if (n == 0)
+            goto fail;
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1 ||
+               (C.conf->ca_file[0] && SSL_CTX_load_verify_locations(ctx, C.conf->ca_file, NULL) != 1)) {
+        goto fail;
+    }
+    if (t->cert && t->cert[0]) {
+        if (!(b = BIO_new_mem_buf(t->cert, -1)) || !(x = PEM_read_bio_X509(b, NULL, NULL, NULL)) ||
+            SSL_CTX_use_certificate(ctx, x) != 1)
+            goto fail;
+        X509_free(x);
+        while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) /* the rest of the chain */
+            if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+                goto fail;
+        ERR_clear_error();
+        BIO_free(b);
+        if (!(b = BIO_new_mem_buf(t->key, -1)) || !(k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) ||
+            SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+            goto fail;
+        EVP_PKEY_free(k);
+        k = NULL;
+        BIO_free(b);
+        b = NULL;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    return ctx;
+fail:
+    LOG_WARNING("client: an endpoint's TLS material does not load", NULL);
+    ERR_clear_error();
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* The context for an endpoint's material, from the cache or built (a
+ * reference for the request); its id goes in the pool key. */
+static SSL_CTX *tls_ctx_for(const struct client_tls *t, char id_out[17])
+{
+    char id[65];
+    size_t a = t->ca ? strlen(t->ca) : 0, b = t->cert ? strlen(t->cert) : 0, c = t->key ? strlen(t->key) : 0;
+    char *all = malloc(a + b + c + 3);
+    if (!all)
+        return NULL;
+    snprintf(all, a + b + c + 3, "%s\n%s\n%s", t->ca ? t->ca : "", t->cert ? t->cert : "", t->key ? t->key : "");
+    int rc = sha256_hex(all, strlen(all), id);
+    OPENSSL_cleanse(all, a + b + c + 3);
+    free(all);
+    if (rc < 0)
+        return NULL;
+    int slot = 0;
+    for (int i = 0; i < TLS_CTX_CACHE; i++) {
+        if (C.tls[i].ctx && strcmp(C.tls[i].id, id) == 0) {
+            slot = i;
+            goto found;
+        }
+        if (!C.tls[i].ctx || C.tls[i].used < C.tls[slot].used)
+            slot = i;
+        if (!C.tls[slot].ctx)
+            break;
+    }
+    SSL_CTX *ctx = tls_ctx_build(t);
+    if (!ctx)
+        return NULL;
+    if (C.tls[slot].ctx)
+        SSL_CTX_free(C.tls[slot].ctx); /* connections still using it hold their own references */
+    C.tls[slot].ctx = ctx;
+    snprintf(C.tls[slot].id, sizeof(C.tls[slot].id), "%s", id);
+found:
+    C.tls[slot].used = ++C.tls_clock;
+    if (SSL_CTX_up_ref(C.tls[slot].ctx) != 1)
+        return NULL;
+    memcpy(id_out, id, 16);
+    id_out[16] = '\0';
+    return C.tls[slot].ctx;
+}
+
 struct client_req *client_post(const char *url, const struct client_header *h, int nh,
-                               const char *body, size_t len, client_cb cb, void *arg)
+                               const char *body, size_t len, const struct client_tls *tls, client_cb cb, void *arg)
 {
     if (nh > MAX_HEADERS)
         return NULL;
@@ -538,6 +658,11 @@ struct client_req *client_post(const char *url, const struct client_header *h, i
     }
     struct timeval tv = {C.conf->request_timeout_ms / 1000, (C.conf->request_timeout_ms % 1000) * 1000};
     evtimer_add(cr->deadline, &tv);
+    if (tls && ((tls->ca && tls->ca[0]) || (tls->cert && tls->cert[0])) &&
+        !(cr->tls_ctx = tls_ctx_for(tls, cr->tls_id))) {
+        fail(cr, ATTEMPT_FAILED_TLS);
+        return cr;
+    }
     if (parse_target(cr, url, h, nh) < 0) {
         fail(cr, ATTEMPT_DESTINATION_UNREACHABLE);
         return cr;
@@ -630,5 +755,8 @@ void client_free(void)
         evdns_base_free(C.dns, 0);
     if (C.ssl_ctx)
         SSL_CTX_free(C.ssl_ctx);
+    for (int i = 0; i < TLS_CTX_CACHE; i++)
+        if (C.tls[i].ctx)
+            SSL_CTX_free(C.tls[i].ctx);
     memset(&C, 0, sizeof(C));
 }

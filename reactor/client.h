@@ -45,10 +45,18 @@ int client_init(struct event_base *base, const struct conf *c);
  * Start-up and --check-config both run it. */
 int client_check_ca_file(const char *path, char *why, size_t len);
 void client_free(void);
-/* Start a POST. `body` is borrowed and must stay valid until the callback.
+/* An endpoint's own TLS material (PEM; NULL or "" when absent): its CA
+ * bundle replaces the system store for its receiver, and a client
+ * certificate with its key is sent when the receiver asks for one. */
+struct client_tls {
+    const char *ca, *cert, *key;
+};
+
+/* Start a POST. `body` is borrowed and must stay valid until the callback;
+ * `tls` (NULL: the defaults) only until this returns.
  * Returns NULL only when out of memory (callback not called). */
 struct client_req *client_post(const char *url, const struct client_header *h, int nh,
-                               const char *body, size_t len, client_cb cb, void *arg);
+                               const char *body, size_t len, const struct client_tls *tls, client_cb cb, void *arg);
 /* Abandon a send; its callback will not run. */
 void client_cancel(struct client_req *cr);
 

@@ -376,7 +376,8 @@ static void job_send(struct job *j)
     if (PM.jobs)
         PM.jobs->prev = j;
     PM.jobs = j;
-    j->cr = client_post(l->url, h, 6, l->payload, l->payload_len, on_sent, j);
+    struct client_tls tls = {l->tls_ca, l->tls_cert, l->tls_key};
+    j->cr = client_post(l->url, h, 6, l->payload, l->payload_len, &tls, on_sent, j);
     if (!j->cr) {
         job_unlink(j);
         record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);

@@ -40,7 +40,10 @@
     X(LEASE_FENCE) /* the lease's score: complete.lua refuses any other */ \
     X(LEASE_ATTEMPT_COUNT) /* all attempts before this one */ \
     X(LEASE_SIMPLE) /* "1": one delivery, payload inline, no idempotency key, session or \
-                       request id, no delivery hash: retention removes it without a read */
+                       request id, no delivery hash: retention removes it without a read */ \
+    X(LEASE_TLS_CA) /* the endpoint's own CA bundle (PEM), "" for the system store */ \
+    X(LEASE_TLS_CERT) /* its client certificate chain (PEM) for mutual TLS, or "" */ \
+    X(LEASE_TLS_KEY) /* that certificate's key as stored (sealed: store/secrets.h), or "" */
 
 /* One outcome in complete.lua's arguments (store/lease.h). */
 #define OUTCOME_FIELD_LIST(X) \

@@ -36,6 +36,7 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         [LEASE_ID] = &l->id,           [LEASE_EVENT_ID] = &l->event_id, [LEASE_ENDPOINT_ID] = &l->endpoint_id,
         [LEASE_URL] = &l->url,         [LEASE_SECRET] = &l->secret,     [LEASE_PREV_SECRET] = &l->prev_secret,
         [LEASE_PAYLOAD] = &l->payload, [LEASE_FENCE] = &l->fence,       [LEASE_ATTEMPT_COUNT] = &l->attempt_count,
+        [LEASE_TLS_CA] = &l->tls_ca,   [LEASE_TLS_CERT] = &l->tls_cert, [LEASE_TLS_KEY] = &l->tls_key,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
         const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;
@@ -68,6 +69,22 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         }
         strcpy(secrets[i], clear);
         OPENSSL_cleanse(clear, sizeof(clear));
+    }
+    if (l->tls_key[0]) { /* sealed like a secret; a key opens no larger than it is stored */
+        size_t cap = strlen(l->tls_key) + 1;
+        char *clear = malloc(cap);
+        if (!clear || secrets_open(l->endpoint_id, l->tls_key, clear, cap, NULL) < 0) {
+            LOG_ERR("an endpoint's TLS client key opens with no configured key; not sent", "endpoint_id",
+                    l->endpoint_id, NULL);
+            if (clear)
+                OPENSSL_cleanse(clear, cap);
+            free(clear);
+            crypto_cleanse_free(l, total);
+            return NULL;
+        }
+        strcpy(l->tls_key, clear);
+        OPENSSL_cleanse(clear, cap);
+        free(clear);
     }
     l->tries = atoi(f[LEASE_TRIES]->str);
     l->simple = f[LEASE_SIMPLE]->str[0] == '1';

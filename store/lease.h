@@ -25,6 +25,7 @@ struct lease {
     size_t payload_len;
     char *fence;             /* the lease's score, handed back with the outcome */
     char *attempt_count;     /* all attempts before this one */
+    char *tls_ca, *tls_cert, *tls_key; /* the endpoint's own TLS material (PEM, key opened), "" when none */
 };
 
 /* LEASE_FIELDS reply elements -> a lease (malloc'd, the caller owns it);

@@ -50,13 +50,16 @@ int secrets_sealing(void) { return K.have_key; }
 
 static int seal_with(const uint8_t key[32], const char *ad, const char *plain, char *out, size_t cap)
 {
-    uint8_t box[SECRET_SEALED_MAX];
     size_t n = strlen(plain), p = strlen(SEALED_PREFIX);
-    int len = aead_seal(key, ad, strlen(ad), plain, n, box, sizeof(box));
-    if (len < 0 || cap <= p)
-        return -1;
-    memcpy(out, SEALED_PREFIX, p);
-    return base64_encode(box, (size_t)len, out + p, cap - p) < 0 ? -1 : 0;
+    uint8_t *box = malloc(n + SEAL_OVERHEAD); /* values run from a secret to a TLS key of 64 KiB */
+    int len = box ? aead_seal(key, ad, strlen(ad), plain, n, box, n + SEAL_OVERHEAD) : -1;
+    int rc = len < 0 || cap <= p ? -1 : 0;
+    if (rc == 0) {
+        memcpy(out, SEALED_PREFIX, p);
+        rc = base64_encode(box, (size_t)len, out + p, cap - p) < 0 ? -1 : 0;
+    }
+    free(box);
+    return rc;
 }
 
 int secrets_seal(const char *ad, const char *plain, char *out, size_t cap)
@@ -90,18 +93,18 @@ int secrets_open(const char *ad, const char *stored, char *out, size_t cap, int 
         strcpy(out, stored);
         return 0;
     }
-    uint8_t box[SECRET_SEALED_MAX];
-    int len = base64_decode(stored + p, strlen(stored + p), box, sizeof(box));
-    if (len < 0)
-        return -1;
-    if (K.have_key && open_with(K.key, ad, box, len, out, cap) == 0)
-        return 0;
-    if (K.have_previous && open_with(K.previous, ad, box, len, out, cap) == 0) {
+    size_t b64 = strlen(stored + p);
+    uint8_t *box = malloc(b64 / 4 * 3 + 3);
+    int len = box ? base64_decode(stored + p, b64, box, b64 / 4 * 3 + 3) : -1, rc = -1;
+    if (len >= 0 && K.have_key && open_with(K.key, ad, box, len, out, cap) == 0)
+        rc = 0;
+    else if (len >= 0 && K.have_previous && open_with(K.previous, ad, box, len, out, cap) == 0) {
         if (previous)
             *previous = 1;
-        return 0;
+        rc = 0;
     }
-    return -1;
+    free(box);
+    return rc;
 }
 
 /* ---- start-up: the key against the store, then the walk ---- */

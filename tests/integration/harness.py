@@ -329,7 +329,7 @@ class Receiver:
     "close" (close without answering). n counts requests from 1.
     """
 
-    def __init__(self, behaviour=None, tls=None):
+    def __init__(self, behaviour=None, tls=None, client_ca=None):
         self.requests = []
         self.lock = threading.Lock()
         self.behaviour = behaviour or (lambda n, p, h, b: (200, {}, b"ok"))
@@ -396,6 +396,9 @@ class Receiver:
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(tls[0], tls[1])
+            if client_ca:  # mutual TLS: a client certificate from this CA or no connection
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(client_ca)
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
