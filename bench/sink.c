@@ -1,7 +1,7 @@
 /*
  * hookd-sink: a webhook receiver for demos and benchmarks. Answers every
  * POST with 200 over keep-alive, and counts.
- *   hookd-sink [--port N] [--verbose] [--delay-ms N] [--secret whsec_...]
+ *   hookd-sink [--port N] [--verbose] [--delay-ms N] [--secret whsec_... | --public-key whpk_...]
  * --verbose  prints each request's webhook headers and body (demos)
  * --secret   checks each request's Standard Webhooks signature against the
  *            endpoint's secret and prints (with --verbose) and counts the verdict
@@ -22,9 +22,10 @@
 #include <time.h>
 
 #include "reactor/signing.h"
+#include "store/crypto.h"
 
 static unsigned long long received, bad_signatures;
-static const char *secret;
+static const char *secret, *public_key;
 static int verbose, delay_ms;
 static struct event_base *base;
 static uint32_t *delays;
@@ -89,8 +90,26 @@ static int signature_verifies(struct evhttp_request *req, struct evbuffer *in)
     const char *sigs = evhttp_find_header(h, "webhook-signature");
     char want[SIGNATURE_MAX];
     size_t n = evbuffer_get_length(in);
-    if (!id || !ts || !sigs ||
-        sign_payload(id, strtoll(ts, NULL, 10), (const char *)evbuffer_pullup(in, -1), n, secret, NULL, want) < 0)
+    if (!id || !ts || !sigs)
+        return 0;
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    if (public_key) { /* v1a: any Ed25519 signature the public key verifies */
+        const void *parts[] = {id, ".", ts, ".", body ? body : ""};
+        size_t lens[] = {strlen(id), 1, strlen(ts), 1, n};
+        for (const char *p = strstr(sigs, "v1a,"); p; p = strstr(p + 4, "v1a,")) {
+            char one[100];
+            size_t l = strcspn(p + 4, " ");
+            if (l >= sizeof(one))
+                continue;
+            memcpy(one, p + 4, l);
+            one[l] = '\0';
+            if (ed25519_verify(public_key, parts, lens, 5, one) == 1)
+                return 1;
+        }
+        return 0;
+    }
+    struct sig_keys k = {SIG_V1, secret, NULL, NULL, NULL};
+    if (sign_payload(id, strtoll(ts, NULL, 10), body, n, &k, want) < 0)
         return 0;
     size_t wl = strlen(want);
     for (const char *p = sigs; (p = strstr(p, want)) != NULL; p += wl)
@@ -119,7 +138,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     received++;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     record_delay(in);
-    int verified = secret ? signature_verifies(req, in) : -1;
+    int verified = secret || public_key ? signature_verifies(req, in) : -1;
     if (verified == 0)
         bad_signatures++;
     if (verbose) {
@@ -134,7 +153,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         }
         printf("  body: %.*s\n", (int)(n > 2048 ? 2048 : n), (const char *)evbuffer_pullup(in, -1));
         if (verified >= 0)
-            printf("  signature: %s\n", verified ? "verified" : "INVALID (no v1 signature matches --secret)");
+            printf("  signature: %s\n", verified ? "verified" : "INVALID (no signature matches --secret or --public-key)");
         fflush(stdout);
     }
     if (delay_ms > 0) {
@@ -162,8 +181,10 @@ int main(int argc, char **argv)
             verbose = 1;
         else if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
             secret = argv[++i];
+        else if (strcmp(argv[i], "--public-key") == 0 && i + 1 < argc)
+            public_key = argv[++i];
         else {
-            fprintf(stderr, "usage: hookd-sink [--port N] [--verbose] [--delay-ms N] [--secret whsec_...]\n");
+            fprintf(stderr, "usage: hookd-sink [--port N] [--verbose] [--delay-ms N] [--secret whsec_... | --public-key whpk_...]\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }

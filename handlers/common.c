@@ -168,6 +168,9 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));
     jw_ktime(w, "created_at", flat_int(e, "created_at"));
     jw_ktime(w, "updated_at", flat_int(e, "updated_at"));
+    const char *scheme = flat_get(e, "signature_scheme"), *pk = flat_get(e, "public_key");
+    jw_kstr(w, "signature_scheme", scheme && scheme[0] ? scheme : "v1");
+    jw_kstr(w, "public_key", pk && pk[0] && scheme && strcmp(scheme, "v1") ? pk : NULL);
     /* the endpoint's own TLS material, described, never the key */
     const char *ca = flat_get(e, "tls_ca"), *cert = flat_get(e, "tls_cert");
     char sha[65], subject[256], not_after[32];

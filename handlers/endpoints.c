@@ -157,9 +157,28 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
 /* The fields create and patch share; NULL members were absent (or null:
  * *_null says which, for the TLS fields PATCH removes with null). */
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif, ca, cert, key;
+    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme;
     int ca_null, cert_null, key_null;
 };
+
+/* A v1a key pair for the script: the private key sealed (*sealed owned by
+ * the caller) and the public one; -1 after replying. */
+static int new_sign_keys(struct req *r, const char *id, char **sealed, char pk[ED25519_KEY_TEXT])
+{
+    char sk[ED25519_KEY_TEXT];
+    size_t cap = 256;
+    *sealed = NULL;
+    if (!secrets_ready() || ed25519_keypair(sk, pk) < 0 || !(*sealed = malloc(cap)) ||
+        secrets_seal(id, sk, *sealed, cap) < 0) {
+        OPENSSL_cleanse(sk, sizeof(sk));
+        free(*sealed);
+        *sealed = NULL;
+        reply_unavailable(r);
+        return -1;
+    }
+    OPENSSL_cleanse(sk, sizeof(sk));
+    return 0;
+}
 
 static int member_null(yajl_val obj, const char *name)
 {
@@ -188,12 +207,23 @@ static int tls_check(struct req *r, struct endpoint_in *in)
     return 0;
 }
 
-/* argv pairs for the TLS fields given (the key sealed into *sealed, owned
- * by the caller); the number of argv entries added, or -1 after replying. */
-static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in, const char **argv, char **sealed)
+/* argv pairs for the TLS fields and the signature scheme given (the keys
+ * sealed into sealed[0..1], owned by the caller; pk holds the public key);
+ * the number of argv entries added, or -1 after replying. */
+static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in, const char **argv, char **sealed,
+                     char pk[ED25519_KEY_TEXT])
 {
     int n = 0;
-    *sealed = NULL;
+    sealed[0] = sealed[1] = NULL;
+    if (in->scheme) {
+        argv[n++] = "signature_scheme", argv[n++] = in->scheme->u.string;
+        if (strcmp(in->scheme->u.string, "v1") != 0) { /* made once: the script keeps an existing pair */
+            if (new_sign_keys(r, id, &sealed[1], pk) < 0)
+                return -1;
+            argv[n++] = "sign_key", argv[n++] = sealed[1];
+            argv[n++] = "public_key", argv[n++] = pk;
+        }
+    }
     if (in->ca || in->ca_null)
         argv[n++] = "tls_ca", argv[n++] = in->ca ? in->ca->u.string : "";
     if (in->cert || in->cert_null)
@@ -201,13 +231,14 @@ static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in
     if (in->key || in->key_null) {
         const char *key = in->key ? in->key->u.string : "";
         size_t cap = strlen(key) * 4 / 3 + 128;
-        if (!secrets_ready() || !(*sealed = malloc(cap)) || secrets_seal(id, key, *sealed, cap) < 0) {
-            free(*sealed);
-            *sealed = NULL;
+        if (!secrets_ready() || !(sealed[0] = malloc(cap)) || secrets_seal(id, key, sealed[0], cap) < 0) {
+            free(sealed[0]);
+            free(sealed[1]);
+            sealed[0] = sealed[1] = NULL;
             reply_unavailable(r);
             return -1;
         }
-        argv[n++] = "tls_key", argv[n++] = *sealed;
+        argv[n++] = "tls_key", argv[n++] = sealed[0];
     }
     return n;
 }
@@ -223,12 +254,13 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"max_in_flight", JT_INT, 0, &in->mif},
                              {"tls_ca", JT_STRING, 0, &in->ca},
                              {"tls_client_cert", JT_STRING, 0, &in->cert},
-                             {"tls_client_key", JT_STRING, 0, &in->key}};
+                             {"tls_client_key", JT_STRING, 0, &in->key},
+                             {"signature_scheme", JT_STRING, 0, &in->scheme}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
     }
-    if (json_fields(r->json, f, 8, 1, &bad, msg, sizeof(msg)) < 0) {
+    if (json_fields(r->json, f, 9, 1, &bad, msg, sizeof(msg)) < 0) {
         reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
         return -1;
     }
@@ -260,6 +292,11 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
     }
     if (tls_check(r, in) < 0)
         return -1;
+    const char *sch = in->scheme ? in->scheme->u.string : NULL;
+    if (sch && strcmp(sch, "v1") && strcmp(sch, "v1a") && strcmp(sch, "both")) {
+        reply_error(r, 422, "invalid_field", "signature_scheme", "signature_scheme must be v1, v1a or both");
+        return -1;
+    }
     return types_join(r, in->types, types);
 }
 
@@ -280,10 +317,10 @@ void h_endpoint_create(struct req *r)
     snprintf(mif, sizeof(mif), "%lld",
              in.mif ? YAJL_GET_INTEGER(in.mif) : (long long)server_conf()->default_max_in_flight);
     snprintf(now, sizeof(now), "%lld", (long long)t);
-    const char *argv[14] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
+    const char *argv[20] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
                             mif, now};
-    char *sealed_key = NULL;
-    int extra = tls_pairs(r, id, &in, argv + 8, &sealed_key);
+    char *sealed_key[2], pk[ED25519_KEY_TEXT];
+    int extra = tls_pairs(r, id, &in, argv + 8, sealed_key, pk);
     if (extra < 0) {
         OPENSSL_cleanse(secret, sizeof(secret));
         return;
@@ -294,7 +331,8 @@ void h_endpoint_create(struct req *r)
         argv[5] = sealed;
         call_with_secret(r, kept, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8 + extra, argv);
     }
-    free(sealed_key); /* the store copied the arguments */
+    free(sealed_key[0]); /* the store copied the arguments */
+    free(sealed_key[1]);
 }
 
 void h_endpoint_patch(struct req *r)
@@ -304,7 +342,7 @@ void h_endpoint_patch(struct req *r)
     char types[TYPES_BUF], mif[24], now[24];
     if (!id || endpoint_check(r, &in, 0, types) < 0)
         return;
-    const char *argv[24] = {r->who.org_id, id, now};
+    const char *argv[32] = {r->who.org_id, id, now};
     int argc = 3;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     if (in.url) {
@@ -324,15 +362,13 @@ void h_endpoint_patch(struct req *r)
         argv[argc++] = "max_in_flight";
         argv[argc++] = mif;
     }
-    char *sealed_key = NULL;
-    int extra = tls_pairs(r, id, &in, argv + argc, &sealed_key);
+    char *sealed_key[2], pk[ED25519_KEY_TEXT];
+    int extra = tls_pairs(r, id, &in, argv + argc, sealed_key, pk);
     if (extra < 0)
         return;
     call_script(r, SCRIPT_ENDPOINT_UPDATE, on_endpoint, argc + extra, argv);
-    if (sealed_key) {
-        OPENSSL_cleanse(sealed_key, strlen(sealed_key));
-        free(sealed_key);
-    }
+    free(sealed_key[0]); /* the store copied the arguments */
+    free(sealed_key[1]);
 }
 
 void h_endpoint_get(struct req *r)
@@ -430,6 +466,14 @@ void h_endpoint_rotate(struct req *r)
     OPENSSL_cleanse(secret, sizeof(secret));
     if (!kept)
         return;
-    const char *argv[] = {r->who.org_id, id, sealed, until, now};
-    call_with_secret(r, kept, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 5, argv);
+    char *sealed_sk, pk[ED25519_KEY_TEXT];
+    if (new_sign_keys(r, id, &sealed_sk, pk) < 0) { /* replied */
+        OPENSSL_cleanse(kept, strlen(kept));
+        free(kept);
+        return;
+    }
+    /* the script moves the pair to prev_ only when the endpoint has one (v1a) */
+    const char *argv[] = {r->who.org_id, id, sealed, until, now, sealed_sk, pk};
+    call_with_secret(r, kept, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 7, argv);
+    free(sealed_sk);
 }

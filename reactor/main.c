@@ -176,12 +176,18 @@ static int exit_code; /* set before the loop is broken for a fatal reason */
 
 /* A configured key that does not open this store's secrets: stop before
  * anything is written with it. */
+static void on_drained(void *arg);
+
 static void on_secrets_fatal(const char *why)
 {
     LOG_ERR("start-up refused", "error", why, NULL);
     fprintf(stderr, "hookd: %s\n", why);
     exit_code = 2;
-    event_base_loopbreak(base);
+    /* the same way out as SIGTERM: calls in flight finish before the
+     * modules they answer to are freed */
+    notify_systemd("STOPPING=1");
+    server_stop_accepting();
+    pump_drain(on_drained, NULL);
 }
 
 static void on_drained(void *arg)

@@ -362,7 +362,8 @@ static void job_send(struct job *j)
     int64_t now_s = now_ms() / 1000;
     snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
     snprintf(ua, sizeof(ua), "hookd/%s", HOOKD_VERSION);
-    if (sign_payload(l->event_id, now_s, l->payload, l->payload_len, l->secret, l->prev_secret, sig) < 0) {
+    struct sig_keys keys = {sig_scheme_parse(l->scheme), l->secret, l->prev_secret, l->sign_key, l->prev_sign_key};
+    if (sign_payload(l->event_id, now_s, l->payload, l->payload_len, &keys, sig) < 0) {
         LOG_ERR("cannot sign: endpoint secret is malformed", "endpoint_id", l->endpoint_id, NULL);
         record(j, RESULT_FAILURE, 0, ATTEMPT_FAILED_SIGNING, "", now_ms(), 0, -1, ACTION_ABORT);
         return;

@@ -1,6 +1,7 @@
 #include "store/crypto.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/core_names.h>
@@ -123,5 +124,78 @@ int aead_open(const uint8_t key[32], const void *ad, size_t adlen, const uint8_t
     rc = n + fin;
 done:
     EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+static EVP_PKEY *ed25519_key(const char *text, int private)
+{
+    uint8_t raw[48];
+    const char *prefix = private ? "whsk_" : "whpk_";
+    if (strncmp(text, prefix, 5) != 0 || base64_decode(text + 5, strlen(text + 5), raw, sizeof(raw)) != 32)
+        return NULL;
+    return private ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32)
+                   : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
+}
+
+int ed25519_keypair(char sk[ED25519_KEY_TEXT], char pk[ED25519_KEY_TEXT])
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    uint8_t priv[32], pub[32];
+    size_t pl = sizeof(priv), ul = sizeof(pub);
+    int rc = -1;
+    if (k && EVP_PKEY_get_raw_private_key(k, priv, &pl) == 1 && EVP_PKEY_get_raw_public_key(k, pub, &ul) == 1 &&
+        pl == 32 && ul == 32) {
+        memcpy(sk, "whsk_", 5), memcpy(pk, "whpk_", 5);
+        rc = base64_encode(priv, 32, sk + 5, ED25519_KEY_TEXT - 5) < 0 || base64_encode(pub, 32, pk + 5, ED25519_KEY_TEXT - 5) < 0
+                 ? -1
+                 : 0;
+    }
+    OPENSSL_cleanse(priv, sizeof(priv));
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+/* The message as one buffer: EdDSA signs in one shot. Owned by the caller. */
+static uint8_t *join_parts(const void *const *parts, const size_t *lens, int nparts, size_t *n)
+{
+    *n = 0;
+    for (int i = 0; i < nparts; i++)
+        *n += lens[i];
+    uint8_t *m = malloc(*n + 1), *p = m;
+    for (int i = 0; m && i < nparts; i++)
+        memcpy(p, parts[i], lens[i]), p += lens[i];
+    return m;
+}
+
+int ed25519_sign(const char *sk, const void *const *parts, const size_t *lens, int nparts, char out[96])
+{
+    EVP_PKEY *k = ed25519_key(sk, 1);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    size_t n, sl = 64;
+    uint8_t sig[64], *m = join_parts(parts, lens, nparts, &n);
+    int rc = -1;
+    if (k && md && m && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 && EVP_DigestSign(md, sig, &sl, m, n) == 1 &&
+        sl == 64)
+        rc = base64_encode(sig, 64, out, 96) < 0 ? -1 : 0;
+    free(m);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int ed25519_verify(const char *pk, const void *const *parts, const size_t *lens, int nparts, const char *sig_b64)
+{
+    uint8_t sig[72];
+    EVP_PKEY *k = ed25519_key(pk, 0);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    size_t n;
+    uint8_t *m = join_parts(parts, lens, nparts, &n);
+    int sl = base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig)), rc = -1;
+    if (k && md && m && sl == 64 && EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1)
+        rc = EVP_DigestVerify(md, sig, 64, m, n) == 1;
+    ERR_clear_error();
+    free(m);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k);
     return rc;
 }

@@ -23,6 +23,15 @@ void crypto_cleanse_free(void *p, size_t len);
 /* Constant-time string compare for secrets. */
 int secret_equal(const char *a, const char *b);
 
+/* Ed25519 (Standard Webhooks v1a). Keys travel as "whsk_" + base64 of the
+ * raw 32-byte private key and "whpk_" + base64 of the raw public key. */
+#define ED25519_KEY_TEXT 64
+int ed25519_keypair(char sk[ED25519_KEY_TEXT], char pk[ED25519_KEY_TEXT]);
+/* 0 with the base64 of the 64-byte signature in out (89 bytes), or -1. */
+int ed25519_sign(const char *sk, const void *const *parts, const size_t *lens, int nparts, char out[96]);
+/* 1 when sig_b64 is pk's signature of the parts, 0 when not, -1 on bad input. */
+int ed25519_verify(const char *pk, const void *const *parts, const size_t *lens, int nparts, const char *sig_b64);
+
 /* AES-256-GCM with a fresh random 12-byte nonce: out = nonce | ciphertext |
  * tag (16), so outlen >= len + 28. `ad` is authenticated, not stored: a
  * ciphertext opens only with the same ad. Returns the output length, -1. */

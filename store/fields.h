@@ -43,7 +43,10 @@
                        request id, no delivery hash: retention removes it without a read */ \
     X(LEASE_TLS_CA) /* the endpoint's own CA bundle (PEM), "" for the system store */ \
     X(LEASE_TLS_CERT) /* its client certificate chain (PEM) for mutual TLS, or "" */ \
-    X(LEASE_TLS_KEY) /* that certificate's key as stored (sealed: store/secrets.h), or "" */
+    X(LEASE_TLS_KEY) /* that certificate's key as stored (sealed: store/secrets.h), or "" */ \
+    X(LEASE_SCHEME) /* signature_scheme: "" or "v1", "v1a", "both" (reactor/signing.h) */ \
+    X(LEASE_SIGN_KEY) /* the Ed25519 key (whsk_) as stored (sealed), or "" */ \
+    X(LEASE_PREV_SIGN_KEY) /* the previous one while the rotation overlap lasts, or "" */
 
 /* One outcome in complete.lua's arguments (store/lease.h). */
 #define OUTCOME_FIELD_LIST(X) \

@@ -37,6 +37,7 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         [LEASE_URL] = &l->url,         [LEASE_SECRET] = &l->secret,     [LEASE_PREV_SECRET] = &l->prev_secret,
         [LEASE_PAYLOAD] = &l->payload, [LEASE_FENCE] = &l->fence,       [LEASE_ATTEMPT_COUNT] = &l->attempt_count,
         [LEASE_TLS_CA] = &l->tls_ca,   [LEASE_TLS_CERT] = &l->tls_cert, [LEASE_TLS_KEY] = &l->tls_key,
+        [LEASE_SCHEME] = &l->scheme,   [LEASE_SIGN_KEY] = &l->sign_key, [LEASE_PREV_SIGN_KEY] = &l->prev_sign_key,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
         const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;
@@ -50,13 +51,13 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
     free(json);
     /* the secrets as stored (sealed: store/secrets.h) opened in place: a
      * clear secret is never longer than its sealed form */
-    char *secrets[2] = {l->secret, l->prev_secret};
-    for (int i = 0; i < 2; i++) {
+    char *secrets[4] = {l->secret, l->prev_secret, l->sign_key, l->prev_sign_key};
+    for (int i = 0; i < 4; i++) {
         char clear[SECRET_SEALED_MAX];
         int rc = secrets_open(l->endpoint_id, secrets[i], clear, sizeof(clear), NULL);
         if (rc < 0)
             OPENSSL_cleanse(clear, sizeof(clear)); /* GCM wrote bytes before the tag failed */
-        if (rc < 0 && i == 1) { /* the previous secret only: sign with the current one alone */
+        if (rc < 0 && i % 2 == 1) { /* a previous one only: sign with the current one alone */
             LOG_WARNING("an endpoint's previous secret opens with no configured key; signing with the current one",
                         "endpoint_id", l->endpoint_id, NULL);
             secrets[i][0] = '\0';

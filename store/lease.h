@@ -26,6 +26,7 @@ struct lease {
     char *fence;             /* the lease's score, handed back with the outcome */
     char *attempt_count;     /* all attempts before this one */
     char *tls_ca, *tls_cert, *tls_key; /* the endpoint's own TLS material (PEM, key opened), "" when none */
+    char *scheme, *sign_key, *prev_sign_key; /* signature_scheme and its Ed25519 keys (opened), "" when none */
 };
 
 /* LEASE_FIELDS reply elements -> a lease (malloc'd, the caller owns it);

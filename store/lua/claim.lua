@@ -43,7 +43,8 @@ for _, ep in ipairs(ready) do
   if n >= budget then break end
   local ek = P .. ':ep:' .. ep
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
-                       'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key')
+                       'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
+                       'sign_key', 'prev_sign_key')
   if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
@@ -75,7 +76,8 @@ for _, ep in ipairs(ready) do
         -- sets state or event_id): pruning then deletes no delivery key
         local simple = ev[2]
         if d[1] or d[4] then simple = '0' end
-        lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple, e[8], e[9], e[10])
+        lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple, e[8], e[9], e[10],
+                     e[11], e[12], prev_secret_in_force(e[13], e[7], now))
       end
       n = n + #due
       e[2] = tostring(tonumber(e[2]) + #due)

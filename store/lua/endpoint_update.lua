@@ -10,7 +10,10 @@ for i = 4, #ARGV, 2 do
     sub_remove(P, org, id, redis.call('HGET', k, 'event_types'))
     sub_add(P, org, id, ARGV[i + 1])
   end
-  redis.call('HSET', k, ARGV[i], ARGV[i + 1])
+  -- a v1a key pair is made once: a scheme change back and forth keeps it
+  if (ARGV[i] ~= 'sign_key' and ARGV[i] ~= 'public_key') or not redis.call('HGET', k, ARGV[i]) then
+    redis.call('HSET', k, ARGV[i], ARGV[i + 1])
+  end
 end
 redis.call('HSET', k, 'updated_at', now)
 -- a larger max_in_flight may give the endpoint capacity for due work

@@ -58,10 +58,11 @@ local function endpoint(ep)
   if not e then
     local ek = P .. ':ep:' .. ep
     local h = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
-                         'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key')
+                         'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
+                         'sign_key', 'prev_sign_key')
     e = {ek = ek, types = h[1], active = h[2] == EP_ACTIVE, in_flight = tonumber(h[3]) or 0,
          max = tonumber(h[4]) or 0, url = h[5], secret = h[6], prev = h[7], prev_expires = h[8], added = 0,
-         ca = h[9], cert = h[10], key = h[11]}
+         ca = h[9], cert = h[10], key = h[11], scheme = h[12], sk = h[13], psk = h[14]}
     eps[ep] = e
   end
   return e
@@ -137,7 +138,8 @@ local function ingest_one(a)
         -- simple: known once every endpoint is matched
         leased[#leased + 1] = lease_tuple(id, evid, ep, e.url, e.secret,
                                           prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
-                                          '0', '0', e.ca, e.cert, e.key)
+                                          '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
+                                          prev_secret_in_force(e.psk, e.prev_expires, now))
       else
         zadd_later(e.ek .. ':due', now, id)
         e.due = true

@@ -1,9 +1,11 @@
 -- lib/lease.lua: one leased delivery as claim.lua and ingest.lua return it,
 -- each value at its LEASE_* position of store/fields.h (the script requires
 -- "fields" too), so C reads it by the same names.
-local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries, fence, ac, simple, ca, cert, key)
+local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries, fence, ac, simple, ca, cert, key,
+                            scheme, sk, psk)
   local b = #out + 1
   out[b + LEASE_TLS_CA], out[b + LEASE_TLS_CERT], out[b + LEASE_TLS_KEY] = ca or '', cert or '', key or ''
+  out[b + LEASE_SCHEME], out[b + LEASE_SIGN_KEY], out[b + LEASE_PREV_SIGN_KEY] = scheme or '', sk or '', psk or ''
   out[b + LEASE_ID], out[b + LEASE_EVENT_ID], out[b + LEASE_ENDPOINT_ID] = id, evid, ep
   out[b + LEASE_URL], out[b + LEASE_SECRET], out[b + LEASE_PREV_SECRET] = url, secret, prev
   out[b + LEASE_PAYLOAD], out[b + LEASE_TRIES], out[b + LEASE_FENCE] = payload, tries, fence
