@@ -117,15 +117,21 @@ static void on_ignored(redisReply *rep, void *priv) { (void)rep, (void)priv; }
  * (re)sealed under the current key, 0 when it is fine, -1 when no key opens it. */
 static int reseal(const char *ad, const char *stored, char *out, size_t cap)
 {
-    char plain[SECRET_SEALED_MAX];
     int previous;
     if (!stored[0])
         return 0;
-    if (secrets_open(ad, stored, plain, sizeof(plain), &previous) < 0)
+    size_t pcap = strlen(stored) + 1; /* a clear value is never longer than it is stored */
+    char *plain = malloc(pcap);
+    if (!plain || secrets_open(ad, stored, plain, pcap, &previous) < 0) {
+        if (plain)
+            OPENSSL_cleanse(plain, pcap);
+        free(plain);
         return -1;
+    }
     int clear = strncmp(stored, SEALED_PREFIX, strlen(SEALED_PREFIX)) != 0;
     int rc = clear || previous ? (seal_with(K.key, ad, plain, out, cap) == 0 ? 1 : -1) : 0;
-    OPENSSL_cleanse(plain, sizeof(plain));
+    OPENSSL_cleanse(plain, pcap);
+    free(plain);
     return rc;
 }
 
@@ -180,38 +186,46 @@ static void on_written(redisReply *rep, void *priv)
     advance();
 }
 
+/* The endpoint hash's fields that hold something sealed. */
+static const char *const SEALED_FIELDS[] = {"secret", "prev_secret", "sign_key", "prev_sign_key", "tls_key"};
+#define NSEALED (int)(sizeof(SEALED_FIELDS) / sizeof(SEALED_FIELDS[0]))
+
 static void on_scanned(redisReply *rep, void *priv)
 {
     (void)priv;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || (rep->elements - 1) % 3 ||
+    size_t w = 1 + NSEALED; /* an endpoint's id and its fields */
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || (rep->elements - 1) % w ||
         rep->element[0]->type != REDIS_REPLY_STRING) {
         struct timeval sec = {1, 0};
         event_add(K.step_ev, &sec); /* Redis away: the same batch again */
         return;
     }
-    size_t n = (rep->elements - 1) / 3, argc = 2;
+    size_t n = (rep->elements - 1) / w, argc = 2;
     long fields = 0;
-    const char **argv = calloc(2 + 5 * n, sizeof(*argv));
-    char (*buf)[SECRET_SEALED_MAX] = calloc(2 * n + 1, sizeof(*buf));
+    const char **argv = calloc(2 + 4 * n * NSEALED, sizeof(*argv));
+    char **sealed = calloc(n * NSEALED + 1, sizeof(*sealed)); /* owned: the new values */
     char prefix[KEY_PREFIX_MAX];
     key_prefix(prefix, K.partition);
-    if (!argv || !buf)
+    if (!argv || !sealed)
         K.incomplete = 1;
-    for (size_t i = 0; argv && buf && i < n; i++) {
-        redisReply **e = rep->element + 1 + 3 * i;
+    for (size_t i = 0; argv && sealed && i < n; i++) {
+        redisReply **e = rep->element + 1 + w * i;
         const char *id = e[0]->str;
-        int a = reseal(id, e[1]->str, buf[2 * i], sizeof(buf[0])), b = reseal(id, e[2]->str, buf[2 * i + 1], sizeof(buf[0]));
-        if (a < 0 || b < 0) {
-            LOG_ERR("a stored secret opens with neither secret_key nor secret_key_previous; left as it is",
-                    "endpoint_id", id, NULL);
-            K.incomplete = 1;
+        for (int f = 0; f < NSEALED; f++) {
+            const char *stored = e[1 + f]->str;
+            size_t cap = strlen(stored) * 4 / 3 + 128;
+            char **slot = &sealed[i * NSEALED + f];
+            int rc = (*slot = malloc(cap)) ? reseal(id, stored, *slot, cap) : -1;
+            if (rc < 0) {
+                LOG_ERR("a stored secret opens with neither secret_key nor secret_key_previous; left as it is",
+                        "endpoint_id", id, "field", SEALED_FIELDS[f], NULL);
+                K.incomplete = 1;
+            }
+            if (rc <= 0)
+                continue;
+            argv[argc++] = id, argv[argc++] = SEALED_FIELDS[f], argv[argc++] = stored, argv[argc++] = *slot;
+            fields++;
         }
-        if (a <= 0 && b <= 0)
-            continue;
-        argv[argc++] = id;
-        argv[argc++] = e[1]->str, argv[argc++] = a > 0 ? buf[2 * i] : e[1]->str;
-        argv[argc++] = e[2]->str, argv[argc++] = b > 0 ? buf[2 * i + 1] : e[2]->str;
-        fields += (a > 0) + (b > 0);
     }
     snprintf(K.cursor, sizeof(K.cursor), "%s", rep->element[0]->str);
     int sent = 0;
@@ -223,9 +237,9 @@ static void on_scanned(redisReply *rep, void *priv)
         else
             K.incomplete = 1;
     }
-    if (buf)
-        OPENSSL_cleanse(buf, (2 * n + 1) * sizeof(*buf));
-    free(buf);
+    for (size_t i = 0; sealed && i < n * NSEALED; i++)
+        free(sealed[i]); /* sealed values: nothing to wipe */
+    free(sealed);
     free(argv);
     if (!sent)
         advance(); /* else on_written goes on */
@@ -235,9 +249,11 @@ static void step(evutil_socket_t fd, short what, void *arg)
 {
     char prefix[KEY_PREFIX_MAX];
     key_prefix(prefix, K.partition);
-    const char *argv[] = {prefix, "scan", K.cursor, SCAN_COUNT};
+    const char *argv[4 + NSEALED] = {prefix, "scan", K.cursor, SCAN_COUNT};
+    for (int f = 0; f < NSEALED; f++)
+        argv[4 + f] = SEALED_FIELDS[f];
     evutil_gettimeofday(&K.step_started, NULL);
-    if (store_script(SCRIPT_SEAL, on_scanned, NULL, 1, 4, argv, NULL) < 0) {
+    if (store_script(SCRIPT_SEAL, on_scanned, NULL, 1, 4 + NSEALED, argv, NULL) < 0) {
         struct timeval sec = {1, 0};
         event_add(K.step_ev, &sec);
     }

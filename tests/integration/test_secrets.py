@@ -123,15 +123,17 @@ class MigrationTest(unittest.TestCase):
         plain = self.run_hookd(secret_key="", allow_plaintext_secrets="yes")
         plain.wait_ready()
         tok = tenant(plain)
-        ep = call("POST", plain.url("/v1/endpoints"), {"url": self.rx.url()}, tok)[1]
-        clear, _ = stored_secret(self.redis, ep["id"])
+        ep = call("POST", plain.url("/v1/endpoints"), {"url": self.rx.url(), "signature_scheme": "both"}, tok)[1]
+        clear, key = stored_secret(self.redis, ep["id"])
         self.assertEqual(clear, ep["secret"])  # the older way: in clear
+        self.assertTrue(self.redis.cli("HGET", key, "sign_key").strip().startswith("whsk_"))
         self.assertEqual(plain.stop(), 0)
 
         first = self.run_hookd()  # TEST_SECRET_KEY
         first.wait_ready()
         wait_for(lambda: stored_secret(self.redis, ep["id"])[0].startswith("hk1:"), what="the secret sealed")
         self.assertIn("every endpoint secret is sealed", first.log())
+        self.assertTrue(self.redis.cli("HGET", key, "sign_key").strip().startswith("hk1:"))  # the v1a key too
         self.deliver(first, tok, ep["secret"])
         self.assertEqual(first.stop(), 0)
         sealed_k1, _ = stored_secret(self.redis, ep["id"])
