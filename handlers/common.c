@@ -174,7 +174,7 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     /* the endpoint's own TLS material, described, never the key */
     const char *ca = flat_get(e, "tls_ca"), *cert = flat_get(e, "tls_cert");
     char sha[65], subject[256], not_after[32];
-    int count;
+    int count, expired = 0;
     jw_key(w, "tls_ca");
     if (ca && ca[0] && tls_ca_describe(ca, &count, sha) == 0) {
         jw_map_open(w);
@@ -185,11 +185,12 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
         jw_null(w);
     }
     jw_key(w, "tls_client_cert");
-    if (cert && cert[0] && tls_cert_describe(cert, subject, sizeof(subject), not_after, sha) == 0) {
+    if (cert && cert[0] && tls_cert_describe(cert, subject, sizeof(subject), not_after, sha, &expired) == 0) {
         jw_map_open(w);
         jw_kstr(w, "subject", subject);
         jw_kstr(w, "not_after", not_after);
         jw_kstr(w, "sha256", sha);
+        jw_kbool(w, "expired", expired); /* accepted all the same: the receiver decides */
         jw_map_close(w);
     } else {
         jw_null(w);

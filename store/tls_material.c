@@ -85,7 +85,8 @@ static void hex(const unsigned char *d, unsigned n, char *out)
     out[2 * n] = '\0';
 }
 
-int tls_cert_describe(const char *pem, char *subject, size_t slen, char not_after[32], char sha256[65])
+int tls_cert_describe(const char *pem, char *subject, size_t slen, char not_after[32], char sha256[65],
+                      int *expired)
 {
     BIO *b = pem_bio(pem);
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
@@ -97,6 +98,7 @@ int tls_cert_describe(const char *pem, char *subject, size_t slen, char not_afte
         X509_NAME_oneline(X509_get_subject_name(x), subject, (int)slen);
         strftime(not_after, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
         hex(md, n, sha256);
+        *expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;
         rc = 0;
     }
     X509_free(x);

@@ -20,7 +20,8 @@ int tls_material_check(const char *ca, const char *cert, const char *key, const 
 
 /* A certificate chain's first certificate: subject (one line), not_after
  * (RFC 3339) and the SHA-256 of its DER in hex. 0 or -1. */
-int tls_cert_describe(const char *pem, char *subject, size_t slen, char not_after[32], char sha256[65]);
+int tls_cert_describe(const char *pem, char *subject, size_t slen, char not_after[32], char sha256[65],
+                      int *expired);
 /* How many certificates a bundle holds, and the SHA-256 of the bundle's text. */
 int tls_ca_describe(const char *pem, int *count, char sha256[65]);
 

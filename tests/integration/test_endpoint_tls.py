@@ -66,6 +66,7 @@ class EndpointTlsTest(HookdCase):
                                   tls_client_cert=pem(self.stranger[0]), tls_client_key=pem(self.stranger[1]))
         self.assertEqual(mtls["tls_client_cert"]["subject"], "/CN=hookd-client")
         self.assertRegex(mtls["tls_client_cert"]["not_after"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertIs(mtls["tls_client_cert"]["expired"], False)
         self.assertNotIn("tls_client_key", mtls)
         ok = self.send_event(tok, "m.cert")["delivery_ids"][0]
         self.wait_state(tok, ok, "completed")
