@@ -168,6 +168,18 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     jw_kint(w, "max_in_flight", flat_int(e, "max_in_flight"));
     jw_ktime(w, "created_at", flat_int(e, "created_at"));
     jw_ktime(w, "updated_at", flat_int(e, "updated_at"));
+    const char *au = flat_get(e, "auth_token_url"), *asc = flat_get(e, "auth_scope");
+    jw_key(w, "auth"); /* never the client secret */
+    if (au && au[0]) {
+        jw_map_open(w);
+        jw_kstr(w, "type", "oauth2_client_credentials");
+        jw_kstr(w, "token_url", au);
+        jw_kstr(w, "client_id", flat_get(e, "auth_client_id"));
+        jw_kstr(w, "scope", asc && asc[0] ? asc : NULL);
+        jw_map_close(w);
+    } else {
+        jw_null(w);
+    }
     const char *scheme = flat_get(e, "signature_scheme"), *pk = flat_get(e, "public_key");
     jw_kstr(w, "signature_scheme", scheme && scheme[0] ? scheme : "v1");
     jw_kstr(w, "public_key", pk && pk[0] && scheme && strcmp(scheme, "v1") ? pk : NULL);

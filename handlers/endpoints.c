@@ -157,9 +157,51 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
 /* The fields create and patch share; NULL members were absent (or null:
  * *_null says which, for the TLS fields PATCH removes with null). */
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme;
-    int ca_null, cert_null, key_null;
+    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth;
+    int ca_null, cert_null, key_null, auth_null;
 };
+
+static int member_null(yajl_val obj, const char *name)
+{
+    const char *path[] = {name, NULL};
+    return yajl_tree_get(obj, path, yajl_t_null) != NULL;
+}
+
+#define AUTH_TYPE "oauth2_client_credentials"
+
+/* auth: {type, token_url, client_id, client_secret, scope?} or null; 422
+ * naming the member at fault. */
+static int auth_check(struct req *r, struct endpoint_in *in)
+{
+    in->auth_null = member_null(r->json, "auth");
+    if (!in->auth)
+        return 0;
+    yajl_val type, url, id, secret, scope;
+    const char *bad = NULL;
+    char msg[160], why[128];
+    struct json_field f[] = {{"type", JT_STRING, 1, &type}, {"token_url", JT_STRING, 1, &url},
+                             {"client_id", JT_STRING, 1, &id}, {"client_secret", JT_STRING, 1, &secret},
+                             {"scope", JT_STRING, 0, &scope}};
+    if (json_fields(in->auth, f, 5, 1, &bad, msg, sizeof(msg)) < 0) {
+        reply_error(r, 422, "invalid_field", "auth", "auth%s%s %s", bad ? "." : "", bad ? bad : "", msg);
+        return -1;
+    }
+    if (strcmp(type->u.string, AUTH_TYPE) != 0) {
+        reply_error(r, 422, "invalid_field", "auth", "auth.type must be " AUTH_TYPE);
+        return -1;
+    }
+    if (!valid_url(url->u.string, why, sizeof(why)) || url_host_ambiguous(url->u.string)) {
+        reply_error(r, 422, "invalid_field", "auth", "auth.token_url %s", why[0] ? why : "is not a usable URL");
+        return -1;
+    }
+    if (!id->u.string[0] || strlen(id->u.string) > 256 || !secret->u.string[0] || strlen(secret->u.string) > 128 ||
+        (scope && strlen(scope->u.string) > 1024)) {
+        reply_error(r, 422, "invalid_field", "auth",
+                    "auth.client_id (1-256), auth.client_secret (1-128) and auth.scope (up to 1024) are too long or empty");
+        return -1;
+    }
+    return 0;
+}
 
 /* A v1a key pair for the script: the private key sealed (*sealed owned by
  * the caller) and the public one; -1 after replying. */
@@ -178,12 +220,6 @@ static int new_sign_keys(struct req *r, const char *id, char **sealed, char pk[E
     }
     OPENSSL_cleanse(sk, sizeof(sk));
     return 0;
-}
-
-static int member_null(yajl_val obj, const char *name)
-{
-    const char *path[] = {name, NULL};
-    return yajl_tree_get(obj, path, yajl_t_null) != NULL;
 }
 
 /* The endpoint's own TLS material: parses, the key matches, or 422. */
@@ -214,7 +250,28 @@ static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in
                      char pk[ED25519_KEY_TEXT])
 {
     int n = 0;
-    sealed[0] = sealed[1] = NULL;
+    sealed[0] = sealed[1] = sealed[2] = NULL;
+    if (in->auth || in->auth_null) {
+        const char *path[] = {NULL, NULL};
+        const char *names[] = {"token_url", "client_id", "client_secret", "scope"};
+        const char *fields[] = {"auth_token_url", "auth_client_id", "auth_client_secret", "auth_scope"};
+        for (int i = 0; i < 4; i++) {
+            path[0] = names[i];
+            yajl_val v = in->auth ? yajl_tree_get(in->auth, path, yajl_t_string) : NULL;
+            const char *val = v ? YAJL_GET_STRING(v) : "";
+            if (i == 2 && val[0]) { /* the client secret is sealed like the signing secret */
+                size_t cap = strlen(val) * 4 / 3 + 128;
+                if (!secrets_ready() || !(sealed[2] = malloc(cap)) || secrets_seal(id, val, sealed[2], cap) < 0) {
+                    free(sealed[2]);
+                    sealed[2] = NULL;
+                    reply_unavailable(r);
+                    return -1;
+                }
+                val = sealed[2];
+            }
+            argv[n++] = fields[i], argv[n++] = val;
+        }
+    }
     if (in->scheme) {
         argv[n++] = "signature_scheme", argv[n++] = in->scheme->u.string;
         if (strcmp(in->scheme->u.string, "v1") != 0) { /* made once: the script keeps an existing pair */
@@ -234,7 +291,8 @@ static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in
         if (!secrets_ready() || !(sealed[0] = malloc(cap)) || secrets_seal(id, key, sealed[0], cap) < 0) {
             free(sealed[0]);
             free(sealed[1]);
-            sealed[0] = sealed[1] = NULL;
+            free(sealed[2]);
+            sealed[0] = sealed[1] = sealed[2] = NULL;
             reply_unavailable(r);
             return -1;
         }
@@ -255,12 +313,13 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"tls_ca", JT_STRING, 0, &in->ca},
                              {"tls_client_cert", JT_STRING, 0, &in->cert},
                              {"tls_client_key", JT_STRING, 0, &in->key},
-                             {"signature_scheme", JT_STRING, 0, &in->scheme}};
+                             {"signature_scheme", JT_STRING, 0, &in->scheme},
+                             {"auth", JT_OBJECT, 0, &in->auth}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
     }
-    if (json_fields(r->json, f, 9, 1, &bad, msg, sizeof(msg)) < 0) {
+    if (json_fields(r->json, f, 10, 1, &bad, msg, sizeof(msg)) < 0) {
         reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
         return -1;
     }
@@ -290,7 +349,7 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
         reply_error(r, 400, "invalid_field", "max_in_flight", "max_in_flight must be between 1 and 10000");
         return -1;
     }
-    if (tls_check(r, in) < 0)
+    if (tls_check(r, in) < 0 || auth_check(r, in) < 0)
         return -1;
     const char *sch = in->scheme ? in->scheme->u.string : NULL;
     if (sch && strcmp(sch, "v1") && strcmp(sch, "v1a") && strcmp(sch, "both")) {
@@ -317,9 +376,9 @@ void h_endpoint_create(struct req *r)
     snprintf(mif, sizeof(mif), "%lld",
              in.mif ? YAJL_GET_INTEGER(in.mif) : (long long)server_conf()->default_max_in_flight);
     snprintf(now, sizeof(now), "%lld", (long long)t);
-    const char *argv[20] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
+    const char *argv[32] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
                             mif, now};
-    char *sealed_key[2], pk[ED25519_KEY_TEXT];
+    char *sealed_key[3], pk[ED25519_KEY_TEXT];
     int extra = tls_pairs(r, id, &in, argv + 8, sealed_key, pk);
     if (extra < 0) {
         OPENSSL_cleanse(secret, sizeof(secret));
@@ -333,6 +392,7 @@ void h_endpoint_create(struct req *r)
     }
     free(sealed_key[0]); /* the store copied the arguments */
     free(sealed_key[1]);
+    free(sealed_key[2]);
 }
 
 void h_endpoint_patch(struct req *r)
@@ -342,7 +402,7 @@ void h_endpoint_patch(struct req *r)
     char types[TYPES_BUF], mif[24], now[24];
     if (!id || endpoint_check(r, &in, 0, types) < 0)
         return;
-    const char *argv[32] = {r->who.org_id, id, now};
+    const char *argv[40] = {r->who.org_id, id, now};
     int argc = 3;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     if (in.url) {
@@ -362,13 +422,14 @@ void h_endpoint_patch(struct req *r)
         argv[argc++] = "max_in_flight";
         argv[argc++] = mif;
     }
-    char *sealed_key[2], pk[ED25519_KEY_TEXT];
+    char *sealed_key[3], pk[ED25519_KEY_TEXT];
     int extra = tls_pairs(r, id, &in, argv + argc, sealed_key, pk);
     if (extra < 0)
         return;
     call_script(r, SCRIPT_ENDPOINT_UPDATE, on_endpoint, argc + extra, argv);
     free(sealed_key[0]); /* the store copied the arguments */
     free(sealed_key[1]);
+    free(sealed_key[2]);
 }
 
 void h_endpoint_get(struct req *r)

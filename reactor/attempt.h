@@ -15,6 +15,7 @@ enum attempt_error {
     ATTEMPT_FAILED_TLS,
     ATTEMPT_RESPONSE_TOO_LARGE,
     ATTEMPT_FAILED_SIGNING,
+    ATTEMPT_AUTH_FAILED, /* the endpoint's OAuth2 token endpoint gave no token */
     ATTEMPT_ERROR_COUNT
 };
 
@@ -30,6 +31,7 @@ static inline const char *attempt_error_label(enum attempt_error e)
         [ATTEMPT_FAILED_TLS] = "failed_tls",
         [ATTEMPT_RESPONSE_TOO_LARGE] = "response_too_large",
         [ATTEMPT_FAILED_SIGNING] = "failed_signing",
+        [ATTEMPT_AUTH_FAILED] = "auth_failed",
     };
     return (unsigned)e < ATTEMPT_ERROR_COUNT ? names[e] : "http_status";
 }

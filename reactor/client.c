@@ -73,6 +73,7 @@ struct client_req {
     int64_t start_mono_us;
     struct client_result res;
     SSL_CTX *tls_ctx;           /* the endpoint's own (a reference held), NULL: C.ssl_ctx */
+    int keep_body;              /* client_keep_body(): res.body is filled (owned here) */
     char tls_id[17];            /* that material's short hash, in the pool key */
 };
 
@@ -179,6 +180,7 @@ static void fail(struct client_req *cr, enum attempt_error error)
 
 static void req_free(struct client_req *cr)
 {
+    free(cr->res.body);
     if (cr->tls_ctx)
         SSL_CTX_free(cr->tls_ctx); /* the request's reference */
     if (cr->deadline)
@@ -267,6 +269,11 @@ static void on_response(struct evhttp_request *req, void *arg)
         char tmp[CLIENT_BODY_HEAD];
         n = (size_t)evbuffer_copyout(in, tmp, n);
         sanitize_head(cr->res.body_head, tmp, n);
+        size_t all = evbuffer_get_length(in);
+        if (cr->keep_body && (cr->res.body = malloc(all + 1))) {
+            cr->res.body_len = (size_t)evbuffer_copyout(in, cr->res.body, all);
+            cr->res.body[cr->res.body_len] = '\0';
+        }
     }
     conn_release(cr->conn);
     cr->conn = NULL;
@@ -680,6 +687,11 @@ struct client_req *client_post(const char *url, const struct client_header *h, i
     if (cr->resolving)
         cr->dns_req = d;
     return cr;
+}
+
+void client_keep_body(struct client_req *cr)
+{
+    cr->keep_body = 1;
 }
 
 void client_cancel(struct client_req *cr)

@@ -32,6 +32,8 @@ struct client_result {
     char webhook_delivery[32]; /* the receiver's webhook-delivery header */
     int64_t started_ms;      /* wall clock */
     double seconds;          /* duration */
+    char *body;              /* the whole body, only after client_keep_body(); the request's */
+    size_t body_len;
 };
 
 struct client_header {
@@ -57,6 +59,9 @@ struct client_tls {
  * Returns NULL only when out of memory (callback not called). */
 struct client_req *client_post(const char *url, const struct client_header *h, int nh,
                                const char *body, size_t len, const struct client_tls *tls, client_cb cb, void *arg);
+/* Keep the whole response body (up to response_max_bytes) for the
+ * callback, as res->body: a token endpoint's answer, not a receiver's. */
+void client_keep_body(struct client_req *cr);
 /* Abandon a send; its callback will not run. */
 void client_cancel(struct client_req *cr);
 

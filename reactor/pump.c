@@ -12,6 +12,7 @@
 #include "reactor/client.h"
 #include "conf/log.h"
 #include "reactor/metrics.h"
+#include "reactor/receiver_auth.h"
 #include "reactor/retry.h"
 #include "reactor/signing.h"
 #include "store/ids.h"
@@ -39,6 +40,9 @@ struct job {
     struct job *prev, *next;   /* the in-flight list, for draining */
     struct client_req *cr;     /* the send in progress, or NULL */
     struct lease *l;           /* owned */
+    struct receiver_auth_wait *auth_wait; /* waiting for the receiver's OAuth2 token, or NULL */
+    char *token;               /* owned: the token this attempt sent, for a 401's refresh */
+    int auth_retried;          /* a 401 has already fetched a fresh token once */
 };
 
 struct completion;
@@ -123,6 +127,15 @@ static void maybe_drained(void)
     }
 }
 
+static void job_link(struct job *j)
+{
+    j->next = PM.jobs;
+    j->prev = NULL;
+    if (PM.jobs)
+        PM.jobs->prev = j;
+    PM.jobs = j;
+}
+
 static void job_unlink(struct job *j)
 {
     if (j->prev) j->prev->next = j->next;
@@ -136,6 +149,7 @@ static void job_done(struct job *j)
     PM.inflight--;
     metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
     free(j->l);
+    free(j->token);
     free(j);
     maybe_drained();
 }
@@ -326,11 +340,18 @@ static void record(struct job *j, enum attempt_result result, int status, enum a
     }
 }
 
+static void job_authorize(struct job *j, const char *stale);
+
 static void on_sent(const struct client_result *res, void *arg)
 {
     struct job *j = arg;
     j->cr = NULL;
     job_unlink(j);
+    if (res->status == 401 && j->l->auth_url[0] && !j->auth_retried) {
+        j->auth_retried = 1; /* a token the receiver refused: one fresh one, one more try */
+        job_authorize(j, j->token);
+        return;
+    }
     int ok = res->status >= 200 && res->status < 300;
     enum outcome_action action = ACTION_NONE;
     if (!ok && res->status == 410)
@@ -355,7 +376,8 @@ static void on_sent(const struct client_result *res, void *arg)
            next_at, action);
 }
 
-static void job_send(struct job *j)
+/* Send with the receiver's token, if it needs one. */
+static void job_post(struct job *j, const char *token)
 {
     const struct lease *l = j->l;
     char ts[24], sig[SIGNATURE_MAX], ua[64];
@@ -368,21 +390,60 @@ static void job_send(struct job *j)
         record(j, RESULT_FAILURE, 0, ATTEMPT_FAILED_SIGNING, "", now_ms(), 0, -1, ACTION_ABORT);
         return;
     }
+    char bearer[4096];
+    if (token && snprintf(bearer, sizeof(bearer), "Bearer %s", token) >= (int)sizeof(bearer))
+        token = NULL; /* a token this long is no token: the receiver answers 401 */
     struct client_header h[] = {
         {"Content-Type", "application/json"}, {"User-Agent", ua},
         {"webhook-id", l->event_id}, {"webhook-timestamp", ts},
         {"webhook-signature", sig}, {PM.conf->delivery_id_header, l->id},
+        {"Authorization", token ? bearer : ""},
     };
-    j->next = PM.jobs;
-    if (PM.jobs)
-        PM.jobs->prev = j;
-    PM.jobs = j;
+    job_link(j);
     struct client_tls tls = {l->tls_ca, l->tls_cert, l->tls_key};
-    j->cr = client_post(l->url, h, 6, l->payload, l->payload_len, &tls, on_sent, j);
+    j->cr = client_post(l->url, h, token ? 7 : 6, l->payload, l->payload_len, &tls, on_sent, j);
     if (!j->cr) {
         job_unlink(j);
         record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);
     }
+}
+
+static void on_job_token(void *arg, const char *token, const char *why)
+{
+    struct job *j = arg;
+    j->auth_wait = NULL;
+    job_unlink(j);
+    if (!token) {
+        LOG_WARNING("no token from the endpoint's token_url", "endpoint_id", j->l->endpoint_id, "why", why, NULL);
+        int64_t delay = retry_delay(PM.conf, j->l->tries + 1, rnd());
+        record(j, RESULT_FAILURE, 0, ATTEMPT_AUTH_FAILED, why, now_ms(), 0, delay >= 0 ? now_ms() + delay : -1,
+               ACTION_NONE);
+        return;
+    }
+    free(j->token);
+    j->token = strdup(token);
+    job_post(j, j->token);
+}
+
+/* The receiver's OAuth2 token first (cached, or fetched: the job waits in
+ * the in-flight list, so draining finds it); `stale`: one it refused. */
+static void job_authorize(struct job *j, const char *stale)
+{
+    struct receiver_auth a = {j->l->endpoint_id, j->l->auth_url, j->l->auth_client_id, j->l->auth_secret,
+                              j->l->auth_scope};
+    job_link(j);
+    /* the callback may run before this returns, and may free j: only a wait touches it */
+    struct receiver_auth_wait *w = receiver_auth_token(&a, stale, on_job_token, j);
+    if (w)
+        j->auth_wait = w;
+}
+
+static void job_send(struct job *j)
+{
+    if (j->l->auth_url[0])
+        job_authorize(j, NULL);
+    else
+        job_post(j, NULL);
 }
 
 /* Leased deliveries (each now owned by a job) are sent. */
@@ -565,8 +626,12 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     while (PM.jobs) {
         struct job *j = PM.jobs;
         job_unlink(j);
-        client_cancel(j->cr);
+        if (j->auth_wait)
+            receiver_auth_cancel(j->auth_wait);
+        if (j->cr)
+            client_cancel(j->cr);
         j->cr = NULL;
+        j->auth_wait = NULL;
         record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);
     }
     maybe_drained();
@@ -593,10 +658,15 @@ void pump_free(void)
     while (PM.jobs) { /* only when the loop ended without draining */
         struct job *j = PM.jobs;
         job_unlink(j);
-        client_cancel(j->cr);
+        if (j->auth_wait)
+            receiver_auth_cancel(j->auth_wait);
+        if (j->cr)
+            client_cancel(j->cr);
         free(j->l);
+        free(j->token);
         free(j);
     }
+    receiver_auth_free(); /* its token fetches are the client's */
     client_free();
     for (int p = 0; PM.pending && p < PM.conf->partitions; p++)
         while (PM.pending[p]) { /* never sent: their leases expire */

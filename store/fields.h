@@ -46,7 +46,11 @@
     X(LEASE_TLS_KEY) /* that certificate's key as stored (sealed: store/secrets.h), or "" */ \
     X(LEASE_SCHEME) /* signature_scheme: "" or "v1", "v1a", "both" (reactor/signing.h) */ \
     X(LEASE_SIGN_KEY) /* the Ed25519 key (whsk_) as stored (sealed), or "" */ \
-    X(LEASE_PREV_SIGN_KEY) /* the previous one while the rotation overlap lasts, or "" */
+    X(LEASE_PREV_SIGN_KEY) /* the previous one while the rotation overlap lasts, or "" */ \
+    X(LEASE_AUTH_URL) /* OAuth2 to the receiver (reactor/receiver_auth.h): token_url, or "" for none */ \
+    X(LEASE_AUTH_CLIENT_ID) \
+    X(LEASE_AUTH_SECRET) /* its client_secret as stored (sealed) */ \
+    X(LEASE_AUTH_SCOPE) /* "" for none */
 
 /* One outcome in complete.lua's arguments (store/lease.h). */
 #define OUTCOME_FIELD_LIST(X) \

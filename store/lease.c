@@ -38,6 +38,8 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         [LEASE_PAYLOAD] = &l->payload, [LEASE_FENCE] = &l->fence,       [LEASE_ATTEMPT_COUNT] = &l->attempt_count,
         [LEASE_TLS_CA] = &l->tls_ca,   [LEASE_TLS_CERT] = &l->tls_cert, [LEASE_TLS_KEY] = &l->tls_key,
         [LEASE_SCHEME] = &l->scheme,   [LEASE_SIGN_KEY] = &l->sign_key, [LEASE_PREV_SIGN_KEY] = &l->prev_sign_key,
+        [LEASE_AUTH_URL] = &l->auth_url, [LEASE_AUTH_CLIENT_ID] = &l->auth_client_id,
+        [LEASE_AUTH_SECRET] = &l->auth_secret, [LEASE_AUTH_SCOPE] = &l->auth_scope,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
         const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;
@@ -51,13 +53,13 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
     free(json);
     /* the secrets as stored (sealed: store/secrets.h) opened in place: a
      * clear secret is never longer than its sealed form */
-    char *secrets[4] = {l->secret, l->prev_secret, l->sign_key, l->prev_sign_key};
-    for (int i = 0; i < 4; i++) {
+    char *secrets[6] = {l->secret, l->prev_secret, l->sign_key, l->prev_sign_key, l->auth_secret, NULL};
+    for (int i = 0; secrets[i]; i++) {
         char clear[SECRET_SEALED_MAX];
         int rc = secrets_open(l->endpoint_id, secrets[i], clear, sizeof(clear), NULL);
         if (rc < 0)
             OPENSSL_cleanse(clear, sizeof(clear)); /* GCM wrote bytes before the tag failed */
-        if (rc < 0 && i % 2 == 1) { /* a previous one only: sign with the current one alone */
+        if (rc < 0 && (i == 1 || i == 3)) { /* a previous one only: sign with the current one alone */
             LOG_WARNING("an endpoint's previous secret opens with no configured key; signing with the current one",
                         "endpoint_id", l->endpoint_id, NULL);
             secrets[i][0] = '\0';

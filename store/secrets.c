@@ -187,7 +187,8 @@ static void on_written(redisReply *rep, void *priv)
 }
 
 /* The endpoint hash's fields that hold something sealed. */
-static const char *const SEALED_FIELDS[] = {"secret", "prev_secret", "sign_key", "prev_sign_key", "tls_key"};
+static const char *const SEALED_FIELDS[] = {"secret", "prev_secret", "sign_key", "prev_sign_key", "tls_key",
+                                            "auth_client_secret"};
 #define NSEALED (int)(sizeof(SEALED_FIELDS) / sizeof(SEALED_FIELDS[0]))
 
 static void on_scanned(redisReply *rep, void *priv)

@@ -59,10 +59,12 @@ local function endpoint(ep)
     local ek = P .. ':ep:' .. ep
     local h = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                          'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
-                         'sign_key', 'prev_sign_key')
+                         'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
+                         'auth_scope')
     e = {ek = ek, types = h[1], active = h[2] == EP_ACTIVE, in_flight = tonumber(h[3]) or 0,
          max = tonumber(h[4]) or 0, url = h[5], secret = h[6], prev = h[7], prev_expires = h[8], added = 0,
-         ca = h[9], cert = h[10], key = h[11], scheme = h[12], sk = h[13], psk = h[14]}
+         ca = h[9], cert = h[10], key = h[11], scheme = h[12], sk = h[13], psk = h[14], au = h[15], ai = h[16],
+         as = h[17], asc = h[18]}
     eps[ep] = e
   end
   return e
@@ -139,7 +141,8 @@ local function ingest_one(a)
         leased[#leased + 1] = lease_tuple(id, evid, ep, e.url, e.secret,
                                           prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
                                           '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
-                                          prev_secret_in_force(e.psk, e.prev_expires, now))
+                                          prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as,
+                                          e.asc)
       else
         zadd_later(e.ek .. ':due', now, id)
         e.due = true

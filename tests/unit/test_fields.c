@@ -52,13 +52,14 @@ static redisReply *eval(redisContext *rc, const char *lib, const char *body, int
 static void lease_round_trip(redisContext *rc, const char *lib)
 {
     const char *in[] = {"dl-1", "ev-1", "ep-1", "https://x.test/h", "whsec_a", "whsec_b", "{\"k\":1}", "3", "12345",
-                        "4", "1", "ca-pem", "cert-pem", "", "both", "", ""};
+                        "4", "1", "ca-pem", "cert-pem", "", "both", "", "", "https://t.test/token", "cid", "", "s1"};
     redisReply *r = eval(rc, lib,
                          "local out = {'head'}\n"
                          "lease_append(out, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8],"
-                         " ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17])\n"
+                         " ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17],"
+                         " ARGV[18], ARGV[19], ARGV[20], ARGV[21])\n"
                          "return out",
-                         17, in);
+                         21, in);
     CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 + LEASE_FIELDS, "lease reply: %s",
           r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 + LEASE_FIELDS)
@@ -85,6 +86,9 @@ static void lease_round_trip(redisContext *rc, const char *lib)
     CHECK_STR(l->tls_key, "");
     CHECK_STR(l->scheme, "both");
     CHECK_STR(l->sign_key, "");
+    CHECK_STR(l->auth_url, "https://t.test/token");
+    CHECK_STR(l->auth_client_id, "cid");
+    CHECK_STR(l->auth_scope, "s1");
     free(l);
 done:
     freeReplyObject(r);

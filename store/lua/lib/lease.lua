@@ -2,8 +2,10 @@
 -- each value at its LEASE_* position of store/fields.h (the script requires
 -- "fields" too), so C reads it by the same names.
 local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries, fence, ac, simple, ca, cert, key,
-                            scheme, sk, psk)
+                            scheme, sk, psk, au, ai, as, asc)
   local b = #out + 1
+  out[b + LEASE_AUTH_URL], out[b + LEASE_AUTH_CLIENT_ID] = au or '', ai or ''
+  out[b + LEASE_AUTH_SECRET], out[b + LEASE_AUTH_SCOPE] = as or '', asc or ''
   out[b + LEASE_TLS_CA], out[b + LEASE_TLS_CERT], out[b + LEASE_TLS_KEY] = ca or '', cert or '', key or ''
   out[b + LEASE_SCHEME], out[b + LEASE_SIGN_KEY], out[b + LEASE_PREV_SIGN_KEY] = scheme or '', sk or '', psk or ''
   out[b + LEASE_ID], out[b + LEASE_EVENT_ID], out[b + LEASE_ENDPOINT_ID] = id, evid, ep
