@@ -575,12 +575,14 @@ static int cmd_resend(int argc, char **argv)
 {
     const char *s = opt(argc, argv, "--since"), *u = opt(argc, argv, "--until");
     if (!s || !u)
-        die_usage("resend --since T --until T [--dry-run]");
+        die_usage("resend --since T --until T [--endpoint E] [--dry-run]");
+    const char *ep = opt(argc, argv, "--endpoint");
     char since[24], until[24];
     snprintf(since, sizeof(since), "%lld", when(s, "--since"));
     snprintf(until, sizeof(until), "%lld", when(u, "--until"));
     const char *kv[] = {"search_type", "s", "time_range", "request_timestamp", "r", since, "end_request_timestamp", "r",
-                        until, "dry_run", "r", flag(argc, argv, "--dry-run") ? "true" : "false", NULL};
+                        until, "dry_run", "r", flag(argc, argv, "--dry-run") ? "true" : "false", "endpoint_id", "s",
+                        ep ? id_arg(ep, "--endpoint") : NULL, NULL};
     char *body = object(kv);
     struct reply r = request(EVHTTP_REQ_POST, "/api/webhooks/resend", body);
     free(body);
@@ -640,7 +642,8 @@ static void usage(FILE *out)
           "  deliveries get ID | deliveries attempts ID\n"
           "  redeliver DELIVERY_ID                  send one delivery again (a new delivery)\n"
           "  requeue ENDPOINT_ID --failed | --delivery ID\n"
-          "  resend --since T --until T [--dry-run]  replay a time range, following its job\n"
+          "  resend --since T --until T [--endpoint E] [--dry-run]\n"
+          "                                         replay a time range, following its job\n"
           "  jobs get|cancel ID\n"
           "\n"
           "Lists take --limit N and --cursor C. Times are Unix seconds or 2026-01-02T03:04:05Z.\n"

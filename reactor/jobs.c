@@ -204,7 +204,7 @@ int jobs_start(const struct job_spec *s, char job_id[37], void (*created)(int, v
         [JOB_SEARCH_TYPE] = s->search_type, [JOB_DRY_RUN] = s->dry_run ? "1" : "0",
         [JOB_OWNER] = J.owner,      [JOB_LEASE_UNTIL] = until, [JOB_INDEX] = s->index,
         [JOB_MIN_ID] = min_id,      [JOB_MAX_ID] = max_id,   [JOB_STATUS] = s->status,
-        [JOB_COUNTERS] = s->counters, [JOB_USER_ID] = uid,
+        [JOB_COUNTERS] = s->counters, [JOB_USER_ID] = uid, [JOB_ENDPOINT_ID] = s->endpoint_id,
     };
     if (redeliver_job_create(j->prefix, v, on_created, j) < 0) {
         run_free(j);

@@ -31,6 +31,7 @@ struct job_spec {
     char counters[1024];  /* ",1,2," or "" */
     int dry_run;
     char search_type[40];
+    char endpoint_id[37]; /* only this endpoint's deliveries; "" for all */
 };
 
 int jobs_init(struct event_base *base, const struct conf *c);

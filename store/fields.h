@@ -84,7 +84,8 @@
     X(JOB_MAX_ID) \
     X(JOB_STATUS) /* success, fail or all */ \
     X(JOB_COUNTERS) /* ",1,2," or "" */ \
-    X(JOB_USER_ID)
+    X(JOB_USER_ID) \
+    X(JOB_ENDPOINT_ID) /* only this endpoint's deliveries, or "" for all */
 
 /* One step of a job, redeliver.lua's 'range' mode (after the mode). */
 #define JOB_STEP_FIELD_LIST(X) \

@@ -66,15 +66,15 @@ static int bad(struct req *r, const char *fmt, const char *what)
  * matches no variant. */
 static int parse(struct req *r, struct job_spec *s)
 {
-    yajl_val st, sess, ctr, status, t0, t1, org, rid, dry;
+    yajl_val st, sess, ctr, status, t0, t1, org, rid, dry, ep;
     const char *badf = NULL;
     char msg[128];
     struct json_field f[] = {{"search_type", JT_STRING, 1, &st}, {"sync_session_id", JT_STRING, 0, &sess},
                              {"webhook_counter", JT_ARRAY, 0, &ctr}, {"status", JT_STRING, 0, &status},
                              {"request_timestamp", JT_INT, 0, &t0}, {"end_request_timestamp", JT_INT, 0, &t1},
                              {"client_org_id", JT_STRING, 0, &org}, {"request_id", JT_STRING, 0, &rid},
-                             {"dry_run", JT_BOOL, 0, &dry}};
-    if (json_fields(r->json, f, 9, 0, &badf, msg, sizeof(msg)) < 0)
+                             {"dry_run", JT_BOOL, 0, &dry}, {"endpoint_id", JT_STRING, 0, &ep}};
+    if (json_fields(r->json, f, 10, 0, &badf, msg, sizeof(msg)) < 0)
         return bad(r, "invalid request payload: %s", badf ? badf : "a JSON object with search_type is required");
     const char *needs = NULL;
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
@@ -86,6 +86,9 @@ static int parse(struct req *r, struct job_spec *s)
     snprintf(s->org, sizeof(s->org), "%s", r->who.org_id);
     s->user_id = r->who.user_id;
     s->dry_run = dry && YAJL_IS_TRUE(dry);
+    if (ep && !id_valid(ep->u.string)) /* hookd's addition: one endpoint's deliveries only */
+        return bad(r, "invalid request payload: %s", "endpoint_id must be a UUID");
+    snprintf(s->endpoint_id, sizeof(s->endpoint_id), "%s", ep ? ep->u.string : "");
     strcpy(s->index, "org");
     strcpy(s->status, "all");
     s->min_ms = 0;

@@ -117,7 +117,8 @@ if mode == 'job' then
              'matched', 0, 'done', 0, 'search_type', arg(JOB_SEARCH_TYPE), 'dry_run', arg(JOB_DRY_RUN),
              'created_at', now, 'updated_at', now, 'owner', arg(JOB_OWNER), 'owner_since', now,
              'index', arg(JOB_INDEX), 'min_id', arg(JOB_MIN_ID), 'max_id', arg(JOB_MAX_ID), 'cursor', '',
-             'status', arg(JOB_STATUS), 'counters', arg(JOB_COUNTERS), 'user_id', arg(JOB_USER_ID))
+             'status', arg(JOB_STATUS), 'counters', arg(JOB_COUNTERS), 'user_id', arg(JOB_USER_ID),
+             'endpoint_id', arg(JOB_ENDPOINT_ID))
   redis.call('PEXPIRE', jk, 7 * 86400 * 1000)
   redis.call('ZADD', P .. ':jobs', arg(JOB_LEASE_UNTIL), id)
   return 1
@@ -162,12 +163,12 @@ if mode == 'range' then
   local lease_until, limit, keep = arg(STEP_LEASE_UNTIL), tonumber(arg(STEP_LIMIT)), arg(STEP_RETENTION_MS)
   local jk = P .. ':job:' .. job
   local j = redis.call('HMGET', jk, 'state', 'owner', 'index', 'min_id', 'max_id', 'cursor', 'status',
-                       'counters', 'dry_run', 'user_id', 'org_id')
+                       'counters', 'dry_run', 'user_id', 'org_id', 'endpoint_id')
   if j[11] ~= org then return {'stop', 'gone'} end
   if j[1] ~= JOB_STATE_RUNNING then return {'stop', j[1]} end
   if j[2] ~= owner then return {'lost'} end -- taken over: this process must not step it
   local index, min_id, max_id, cursor, status, counters = j[3], j[4], j[5], j[6], j[7], j[8]
-  local dry, uid = j[9] == '1', j[10]
+  local dry, uid, only_ep = j[9] == '1', j[10], j[12] or ''
   local O = P .. ':org:' .. org
   local key = O .. ':dls'
   if index ~= 'org' then key = O .. ':' .. index .. ':dls' end
@@ -184,7 +185,8 @@ if mode == 'range' then
     local d = dl_get(P, src, org)
     -- a search selects original deliveries only: replays made by earlier
     -- resends would otherwise be matched again and multiply on every resend
-    if d and not d.replay_of and status_matches(d, status) and counter_matches(d, counters) then
+    if d and not d.replay_of and status_matches(d, status) and counter_matches(d, counters) and
+       (only_ep == '' or d.endpoint_id == only_ep) then
       matched = matched + 1
       if not dry and endpoint(d.endpoint_id) then
         if replay(src, d, org, now, uid, next_id()) then wake = true end

@@ -94,6 +94,20 @@ class HookdctlTest(HookdCase):
         rc, _, err = self.ctl("deliveries", "ls", "--since", "yesterday", token=tok)
         self.assertEqual(rc, 2, err)
 
+    def test_resend_can_be_limited_to_one_endpoint(self):
+        _, tok = self.tenant()
+        a = self.new_endpoint(tok, self.rx.url("/a"))
+        self.new_endpoint(tok, self.rx.url("/b"))
+        t0 = int(time.time()) - 1
+        for i in range(2):
+            for d in self.send_event(tok, "x", {"i": i})["delivery_ids"]:
+                self.wait_state(tok, d, "completed")
+        rc, out, err = self.ctl("--json", "resend", "--since", str(t0), "--until", str(int(time.time()) + 1),
+                                "--endpoint", a["id"], "--dry-run", token=tok)
+        self.assertEqual(rc, 0, err)
+        job = json.loads(out)
+        self.assertEqual((job["state"], job["matched"]), ("completed", 2))  # a's two of the four
+
     def test_a_dead_garbage_or_hanging_server_is_a_one_line_error(self):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))

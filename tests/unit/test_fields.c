@@ -152,14 +152,14 @@ static void job_round_trip(redisContext *rc)
     const char *v[JOB_FIELDS] = {
         [JOB_ORG] = "o", [JOB_NOW] = "n", [JOB_ID] = "i", [JOB_SEARCH_TYPE] = "t", [JOB_DRY_RUN] = "d",
         [JOB_OWNER] = "w", [JOB_LEASE_UNTIL] = "l", [JOB_INDEX] = "x", [JOB_MIN_ID] = "a", [JOB_MAX_ID] = "b",
-        [JOB_STATUS] = "s", [JOB_COUNTERS] = "c", [JOB_USER_ID] = "u",
+        [JOB_STATUS] = "s", [JOB_COUNTERS] = "c", [JOB_USER_ID] = "u", [JOB_ENDPOINT_ID] = "e",
     };
     expect_read(rc, "job",
                 "ARGV[1 + JOB_ORG], ARGV[1 + JOB_NOW], ARGV[1 + JOB_ID], ARGV[1 + JOB_SEARCH_TYPE],"
                 " ARGV[1 + JOB_DRY_RUN], ARGV[1 + JOB_OWNER], ARGV[1 + JOB_LEASE_UNTIL], ARGV[1 + JOB_INDEX],"
                 " ARGV[1 + JOB_MIN_ID], ARGV[1 + JOB_MAX_ID], ARGV[1 + JOB_STATUS], ARGV[1 + JOB_COUNTERS],"
-                " ARGV[1 + JOB_USER_ID]",
-                JOB_FIELDS, v, "o\nn\ni\nt\nd\nw\nl\nx\na\nb\ns\nc\nu");
+                " ARGV[1 + JOB_USER_ID], ARGV[1 + JOB_ENDPOINT_ID]",
+                JOB_FIELDS, v, "o\nn\ni\nt\nd\nw\nl\nx\na\nb\ns\nc\nu\ne");
     const char *w[JOB_STEP_FIELDS] = {
         [STEP_ORG] = "o", [STEP_NOW] = "n", [STEP_BASE_ID] = "b", [STEP_JOB_ID] = "j", [STEP_OWNER] = "w",
         [STEP_LEASE_UNTIL] = "l", [STEP_LIMIT] = "m", [STEP_RETENTION_MS] = "r",
