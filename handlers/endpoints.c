@@ -178,7 +178,7 @@ static int auth_check(struct req *r, struct endpoint_in *in)
         return 0;
     yajl_val type, url, id, secret, scope;
     const char *bad = NULL;
-    char msg[160], why[128];
+    char msg[160], why[128] = "";
     struct json_field f[] = {{"type", JT_STRING, 1, &type}, {"token_url", JT_STRING, 1, &url},
                              {"client_id", JT_STRING, 1, &id}, {"client_secret", JT_STRING, 1, &secret},
                              {"scope", JT_STRING, 0, &scope}};
@@ -190,8 +190,13 @@ static int auth_check(struct req *r, struct endpoint_in *in)
         reply_error(r, 422, "invalid_field", "auth", "auth.type must be " AUTH_TYPE);
         return -1;
     }
-    if (!valid_url(url->u.string, why, sizeof(why)) || url_host_ambiguous(url->u.string)) {
-        reply_error(r, 422, "invalid_field", "auth", "auth.token_url %s", why[0] ? why : "is not a usable URL");
+    if (!valid_url(url->u.string, why, sizeof(why))) {
+        reply_error(r, 422, "invalid_field", "auth", "auth.token_url %s", why);
+        return -1;
+    }
+    if (url_host_ambiguous(url->u.string)) {
+        reply_error(r, 422, "invalid_field", "auth",
+                    "auth.token_url names an IPv4 address in an ambiguous spelling; write it as four decimal parts");
         return -1;
     }
     if (!id->u.string[0] || strlen(id->u.string) > 256 || !secret->u.string[0] || strlen(secret->u.string) > 128 ||
