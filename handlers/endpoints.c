@@ -280,8 +280,11 @@ static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in
     if (in->scheme) {
         argv[n++] = "signature_scheme", argv[n++] = in->scheme->u.string;
         if (strcmp(in->scheme->u.string, "v1") != 0) { /* made once: the script keeps an existing pair */
-            if (new_sign_keys(r, id, &sealed[1], pk) < 0)
+            if (new_sign_keys(r, id, &sealed[1], pk) < 0) {
+                free(sealed[2]); /* the auth client secret, sealed just before */
+                sealed[2] = NULL;
                 return -1;
+            }
             argv[n++] = "sign_key", argv[n++] = sealed[1];
             argv[n++] = "public_key", argv[n++] = pk;
         }

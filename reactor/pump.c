@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <stdint.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -144,12 +145,22 @@ static void job_unlink(struct job *j)
     j->prev = j->next = NULL;
 }
 
+/* The receiver's bearer token this job sent: wiped before it goes. */
+static void token_free(struct job *j)
+{
+    if (j->token) {
+        OPENSSL_cleanse(j->token, strlen(j->token));
+        free(j->token);
+    }
+    j->token = NULL;
+}
+
 static void job_done(struct job *j)
 {
     PM.inflight--;
     metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
     free(j->l);
-    free(j->token);
+    token_free(j);
     free(j);
     maybe_drained();
 }
@@ -420,7 +431,7 @@ static void on_job_token(void *arg, const char *token, const char *why)
                ACTION_NONE);
         return;
     }
-    free(j->token);
+    token_free(j);
     j->token = strdup(token);
     job_post(j, j->token);
 }
@@ -663,7 +674,7 @@ void pump_free(void)
         if (j->cr)
             client_cancel(j->cr);
         free(j->l);
-        free(j->token);
+        token_free(j);
         free(j);
     }
     receiver_auth_free(); /* its token fetches are the client's */
@@ -673,6 +684,7 @@ void pump_free(void)
             struct completion *c = PM.pending[p];
             PM.pending[p] = c->next;
             free(c->job->l);
+            token_free(c->job);
             free(c->job);
             free((char *)c->out.attempt);
             free(c);

@@ -65,6 +65,16 @@ static struct entry *entry_for(const char *id)
     return pick;
 }
 
+/* The form holds the client secret: wiped before it goes. */
+static void form_free(struct entry *e)
+{
+    if (e->form) {
+        OPENSSL_cleanse(e->form, strlen(e->form));
+        free(e->form);
+    }
+    e->form = NULL;
+}
+
 static void answer_all(struct entry *e, const char *token, const char *why)
 {
     struct receiver_auth_wait *w = e->waiting;
@@ -82,8 +92,7 @@ static void on_token(const struct client_result *res, void *arg)
     struct entry *e = arg;
     char why[160] = "";
     e->fetch = NULL;
-    free(e->form);
-    e->form = NULL;
+    form_free(e);
     yajl_val v = NULL;
     char err[64];
     if (res->status == 0)
@@ -96,12 +105,16 @@ static void on_token(const struct client_result *res, void *arg)
     yajl_val tok = v ? yajl_tree_get(v, tp, yajl_t_string) : NULL, exp = v ? yajl_tree_get(v, ep, yajl_t_number) : NULL;
     if (v && !tok)
         snprintf(why, sizeof(why), "token endpoint answered no access_token");
+    entry_clear_token(e); /* an expired token never goes out as if it were fresh */
     if (tok) {
         long long life = exp && YAJL_IS_INTEGER(exp) && YAJL_GET_INTEGER(exp) > 0 ? YAJL_GET_INTEGER(exp) : 3600;
+        if (life > 86400LL * 365)
+            life = 86400LL * 365; /* a year at most: no overflow below */
         int64_t ms = life * 1000, margin = ms / 10 < MARGIN_MS ? ms / 10 : MARGIN_MS;
-        entry_clear_token(e);
         const char *t = YAJL_GET_STRING(tok);
         e->token = t ? strdup(t) : NULL;
+        if (!e->token)
+            snprintf(why, sizeof(why), "out of memory");
         e->expires_ms = now_ms() + ms - margin;
     }
     answer_all(e, e->token, e->token ? NULL : why);
@@ -175,8 +188,7 @@ struct receiver_auth_wait *receiver_auth_token(const struct receiver_auth *a, co
         e->form = form_of(a);
         e->fetch = e->form ? client_post(a->token_url, h, 3, e->form, strlen(e->form), NULL, on_token, e) : NULL;
         if (!e->fetch) {
-            free(e->form);
-            e->form = NULL;
+            form_free(e);
             e->waiting = w->next;
             free(w);
             cb(arg, NULL, "could not start the token request");
@@ -208,7 +220,7 @@ void receiver_auth_free(void)
             e->waiting = w->next;
             free(w);
         }
-        free(e->form);
+        form_free(e);
         entry_clear_token(e);
     }
     memset(&R, 0, sizeof(R));

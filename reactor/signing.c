@@ -1,5 +1,6 @@
 #include "reactor/signing.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +17,9 @@ static int sign_one(const char *msg_id, const char *ts, const char *body, size_t
         return -1;
     const void *parts[] = {msg_id, ".", ts, ".", body};
     size_t lens[] = {strlen(msg_id), 1, strlen(ts), 1, len};
-    if (hmac_sha256(key, (size_t)klen, parts, lens, 5, mac) < 0)
+    int rc = hmac_sha256(key, (size_t)klen, parts, lens, 5, mac);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (rc < 0)
         return -1;
     if (outlen < 3 + 45)
         return -1;

@@ -131,10 +131,14 @@ static EVP_PKEY *ed25519_key(const char *text, int private)
 {
     uint8_t raw[48];
     const char *prefix = private ? "whsk_" : "whpk_";
-    if (strncmp(text, prefix, 5) != 0 || base64_decode(text + 5, strlen(text + 5), raw, sizeof(raw)) != 32)
+    if (strncmp(text, prefix, 5) != 0 || base64_decode(text + 5, strlen(text + 5), raw, sizeof(raw)) != 32) {
+        OPENSSL_cleanse(raw, sizeof(raw));
         return NULL;
-    return private ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32)
-                   : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
+    }
+    EVP_PKEY *k = private ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32)
+                          : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return k;
 }
 
 int ed25519_keypair(char sk[ED25519_KEY_TEXT], char pk[ED25519_KEY_TEXT])

@@ -7,6 +7,7 @@ and never returned."""
 import http.server
 import json
 import threading
+import time
 import urllib.parse
 
 from harness import HookdCase, Receiver
@@ -97,6 +98,20 @@ class ReceiverAuthTest(HookdCase):
         s, att, _ = self.api("GET", "/v1/deliveries/%s/attempts" % d, None, self.tok)
         self.assertEqual(att["data"][0]["error"], "auth_failed")
         self.assertEqual(self.rx.count(), 0)  # never sent without its token
+
+    def test_an_expired_token_is_not_sent_when_its_refresh_fails(self):
+        self.ts.expires_in = 1  # kept 0.9 s
+        self.endpoint("e.t")
+        d = self.send_event(self.tok, "e.t", {"i": 1})["delivery_ids"][0]
+        self.wait_state(self.tok, d, "completed")
+        time.sleep(1.2)
+        self.ts.fail = True
+        before = self.rx.count()
+        d = self.send_event(self.tok, "e.t", {"i": 2})["delivery_ids"][0]
+        self.wait_state(self.tok, d, ("retrying", "errored"))
+        s, att, _ = self.api("GET", "/v1/deliveries/%s/attempts" % d, None, self.tok)
+        self.assertEqual(att["data"][0]["error"], "auth_failed")
+        self.assertEqual(self.rx.count(), before)  # the expired token was not used
 
     def test_bad_auth_is_422_and_null_removes_it(self):
         for bad in ({"type": "basic"}, {"client_id": ""}, {"token_url": "ftp://x/"}, {"client_secret": "s" * 200}):
