@@ -8,11 +8,12 @@
 #include "conf/log.h"
 #include "store/keys.h"
 #include "store/redis.h"
+#include "store/redis_config.h"
 #include "store/scripts.h"
 
 #define IDEMPOTENCY_TTL_S "86400"
-/* ingest.lua's header arguments before the events: offer, lease_ms, idem_ttl_s */
-#define HEADER_ARGS 3
+/* ingest.lua's header arguments before the events: offer, lease_ms, idem_ttl_s, payload chunk */
+#define HEADER_ARGS 4
 
 /* One queued event; its values live in the same allocation. */
 struct item {
@@ -180,7 +181,9 @@ static void send_batch(int p)
     snprintf(offer, sizeof(offer), "%ld", b->offered);
     key_prefix(prefix, p);
     size_t a = 0;
-    argv[a++] = prefix, argv[a++] = offer, argv[a++] = lease, argv[a++] = IDEMPOTENCY_TTL_S;
+    char chunk[16];
+    snprintf(chunk, sizeof(chunk), "%d", redis_config_payload_chunk());
+    argv[a++] = prefix, argv[a++] = offer, argv[a++] = lease, argv[a++] = IDEMPOTENCY_TTL_S, argv[a++] = chunk;
     for (size_t i = 0; i < a; i++)
         lens[i] = strlen(argv[i]);
     for (struct item *it = items; it; it = it->next)

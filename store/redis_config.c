@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/log.h"
@@ -10,6 +11,7 @@
 #define RECHECK_MS 60000
 
 static struct {
+    int chunk; /* hash-max-listpack-value, 64-2048: the payload chunk that keeps an event hash compact */
     struct event *timer;
     unsigned warnings;
     int checked;
@@ -17,6 +19,7 @@ static struct {
 } RC;
 
 unsigned redis_config_warnings(void) { return RC.warnings; }
+int redis_config_payload_chunk(void) { return RC.chunk ? RC.chunk : 64; }
 
 void redis_config_describe(char *out, size_t len)
 {
@@ -57,6 +60,9 @@ static void on_config(redisReply *r, void *priv)
         if (strcmp(aof, "yes") != 0 && save[0] == '\0')
             w |= REDIS_WARN_NOT_PERSISTENT;
     }
+    const char *lpv = r->type == REDIS_REPLY_ARRAY ? field(r, "hash-max-listpack-value") : NULL;
+    long v = lpv ? strtol(lpv, NULL, 10) : 64;
+    RC.chunk = v < 64 ? 64 : v > 2048 ? 2048 : (int)v;
     if (w != RC.warnings || !RC.checked) {
         char text[512];
         RC.warnings = w;
@@ -71,11 +77,11 @@ static void on_config(redisReply *r, void *priv)
 
 void redis_config_check(void)
 {
-    const char *argv[] = {"CONFIG", "GET", "maxmemory-policy", "appendonly", "save"};
-    size_t lens[5];
-    for (int i = 0; i < 5; i++)
+    const char *argv[] = {"CONFIG", "GET", "maxmemory-policy", "appendonly", "save", "hash-max-listpack-value"};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
-    store_command(on_config, NULL, 5, argv, lens); /* not ready: the ready hook calls again */
+    store_command(on_config, NULL, 6, argv, lens); /* not ready: the ready hook calls again */
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)

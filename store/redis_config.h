@@ -24,6 +24,10 @@ int redis_config_start(struct event_base *base);
 /* Run a check now (the store calls it each time the connection is ready). */
 void redis_config_check(void);
 unsigned redis_config_warnings(void);
+/* Redis's hash-max-listpack-value (64 until read; clamped to 64-2048): a
+ * payload stored in its event hash is cut into chunks of this size, so a
+ * Redis configured with a larger value stores it in fewer fields. */
+int redis_config_payload_chunk(void);
 /* The warnings as text, "; "-separated, into out; "" when none. */
 void redis_config_describe(char *out, size_t len);
 void redis_config_free(void);

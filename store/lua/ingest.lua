@@ -3,7 +3,7 @@
 -- matching endpoints, scheduling. One atomic step: a batch's events and all
 -- their deliveries exist, or none do.
 -- KEYS[1] = P
--- ARGV: offer, lease_ms, idem_ttl_s, then per event the INGEST_FIELDS of
+-- ARGV: offer, lease_ms, idem_ttl_s, payload chunk, then per event the INGEST_FIELDS of
 --       store/fields.h (org, event_id, type, payload in its stored form,
 --       now, idempotency_key, ...), read by those names
 -- Returns one entry per event, in order: its INGEST_REPLY_FIELDS of
@@ -27,7 +27,8 @@
 -- requires: lib/schedule.lua
 -- requires: lib/subs.lua
 local P, offer, lease_ms, idem_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local FIRST = 4
+local chunk = tonumber(ARGV[4]) -- Redis's hash-max-listpack-value as hookd read it (lib/payload.lua)
+local FIRST = 5
 -- What the events of a batch share is read once and written once: each
 -- redis.call costs a few microseconds of conversion on top of its command,
 -- which profiles showed to be most of an ingest's Redis time.
@@ -161,7 +162,7 @@ local function ingest_one(a)
   -- no 'id' field: the key names it (record_get.lua adds it for the API)
   local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
   -- the payload in the hash when it is small enough (lib/payload.lua)
-  if not payload_fields(ev, payload) then redis.call('SET', P .. ':ev:' .. evid .. ':body', payload) end
+  if not payload_fields(ev, payload, chunk) then redis.call('SET', P .. ':ev:' .. evid .. ':body', payload) end
   local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
   -- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
   if #to == 1 then field('ep', to[1]) end

@@ -6,7 +6,7 @@ import json
 import random
 import unittest
 
-from harness import HookdCase
+from harness import ROOT_TOKEN, Hookd, HookdCase, Receiver, Redis, call, wait_for
 
 
 class PayloadTest(HookdCase):
@@ -62,6 +62,37 @@ class PayloadTest(HookdCase):
         self.assertEqual((self.redis.cli("HGET", ek, "b").strip(), self.redis.cli("HGET", ek, "b1").strip()),
                          ("1", '{"x": 1}'))
 
+
+
+class LargerChunkTest(unittest.TestCase):
+    """A Redis configured with a larger hash-max-listpack-value keeps a
+    payload in fewer fields of a still compact event hash (hookd reads the
+    setting when Redis becomes ready)."""
+
+    def test_payload_chunks_follow_hash_max_listpack_value(self):
+        redis = Redis()
+        self.addCleanup(redis.close)
+        redis.cli("CONFIG", "SET", "hash-max-listpack-value", "1024")
+        h = Hookd(redis)
+        self.addCleanup(lambda: self.assertEqual(h.stop(), 0))
+        h.wait_ready()
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        org = call("POST", h.url("/v1/orgs"), {"name": "c"}, ROOT_TOKEN)[1]["id"]
+        tok = call("POST", h.url("/v1/tokens"), {"org_id": org, "user_id": 1, "admin": True, "name": "t",
+                                                 "scopes": ["webhooks:manage", "webhooks:read", "events:write"]},
+                   ROOT_TOKEN)[1]["token"]
+        call("POST", h.url("/v1/endpoints"), {"url": rx.url()}, tok)
+        rng = random.Random(5)
+        payload = {"blob": "".join(rng.choice("0123456789abcdef") for _ in range(900))}  # zstd keeps ~half
+        s, ev, _ = call("POST", h.url("/v1/events"), {"type": "t", "payload": payload}, tok)
+        self.assertEqual(s, 202, ev)
+        ek = redis.cli("--scan", "--pattern", "*:ev:%s" % ev["id"]).split()[0]
+        self.assertEqual(redis.cli("HGET", ek, "b").strip(), "1")  # one field instead of ~8
+        self.assertEqual(redis.cli("OBJECT", "ENCODING", ek).strip(), "listpack")
+        wait_for(lambda: rx.count() == 1, what="the delivery")
+        self.assertEqual(json.loads(rx.requests[0]["body"]), payload)
+        self.assertEqual(call("GET", h.url("/v1/events/" + ev["id"]), None, tok)[1]["payload"], payload)
 
 if __name__ == "__main__":
     unittest.main()

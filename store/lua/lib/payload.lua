@@ -3,8 +3,9 @@
 --
 -- The stored form (JSON, or a zstd frame of it: store/payload.h) of up to
 -- PAYLOAD_INLINE_MAX bytes is kept inside the event hash, cut into fields
--- "b1".."b<k>" of at most 64 bytes each, with "b" = k. 64 bytes is Redis's
--- default hash-max-listpack-value: the hash stays a compact listpack, and
+-- "b1".."b<k>" of at most `chunk` bytes each, with "b" = k. The chunk is
+-- Redis's hash-max-listpack-value as hookd read it (64 by default, up to
+-- 2048: store/redis_config.h): the hash stays a compact listpack, and
 -- the event is one key instead of two (a key costs ~110 bytes of Redis
 -- memory and ~1.3 us to delete, which retention pays once per event).
 -- 32 chunks plus the event's other fields (at most 12) and its compact
@@ -15,14 +16,14 @@ local PAYLOAD_CHUNK, PAYLOAD_INLINE_MAX = 64, 2048
 
 -- append the payload's fields to an HSET argument list; true when it fits
 -- there, false when it needs the body key
-local function payload_fields(args, payload)
-  local n = #payload
+local function payload_fields(args, payload, chunk)
+  local n, size = #payload, chunk or PAYLOAD_CHUNK
   if n > PAYLOAD_INLINE_MAX then return false end
   local k = 0
-  for at = 1, n, PAYLOAD_CHUNK do
+  for at = 1, n, size do
     k = k + 1
     args[#args + 1] = 'b' .. k
-    args[#args + 1] = string.sub(payload, at, at + PAYLOAD_CHUNK - 1)
+    args[#args + 1] = string.sub(payload, at, at + size - 1)
   end
   if k == 0 then -- an empty stored payload still needs a chunk to say so
     k = 1
