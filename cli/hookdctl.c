@@ -376,15 +376,20 @@ static int cmd_health(int argc, char **argv)
     return rc;
 }
 
+/* `X ls [--limit N] [--cursor C]`: one page of a collection as a table. */
+static int list_cmd(int argc, char **argv, const char *base, const char *const *cols, const char *what)
+{
+    char q[512], path[600];
+    const char *kv[] = {"limit", opt(argc, argv, "--limit"), "cursor", opt(argc, argv, "--cursor"), NULL};
+    query(q, sizeof(q), kv);
+    snprintf(path, sizeof(path), "%s%s", base, q);
+    return show(EVHTTP_REQ_GET, path, NULL, SHAPE_LIST, cols, what);
+}
+
 static int cmd_orgs(int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "ls") == 0) {
-        char q[512], path[600];
-        const char *kv[] = {"limit", opt(argc, argv, "--limit"), "cursor", opt(argc, argv, "--cursor"), NULL};
-        query(q, sizeof(q), kv);
-        snprintf(path, sizeof(path), "/v1/orgs%s", q);
-        return show(EVHTTP_REQ_GET, path, NULL, SHAPE_LIST, ORG_COLS, "orgs ls");
-    }
+    if (argc >= 1 && strcmp(argv[0], "ls") == 0)
+        return list_cmd(argc, argv, "/v1/orgs", ORG_COLS, "orgs ls");
     if (argc >= 2 && strcmp(argv[0], "create") == 0) {
         const char *kv[] = {"name", "s", argv[1], NULL};
         char *body = object(kv);
@@ -398,13 +403,8 @@ static int cmd_orgs(int argc, char **argv)
 static int cmd_tokens(int argc, char **argv)
 {
     static const char *const valued[] = {"--org", "--user", "--scopes", "--name", "--limit", "--cursor", NULL};
-    if (argc >= 1 && strcmp(argv[0], "ls") == 0) {
-        char q[512], path[600];
-        const char *kv[] = {"limit", opt(argc, argv, "--limit"), "cursor", opt(argc, argv, "--cursor"), NULL};
-        query(q, sizeof(q), kv);
-        snprintf(path, sizeof(path), "/v1/tokens%s", q);
-        return show(EVHTTP_REQ_GET, path, NULL, SHAPE_LIST, TOKEN_COLS, "tokens ls");
-    }
+    if (argc >= 1 && strcmp(argv[0], "ls") == 0)
+        return list_cmd(argc, argv, "/v1/tokens", TOKEN_COLS, "tokens ls");
     if (argc >= 1 && strcmp(argv[0], "create") == 0) {
         const char *org = opt(argc, argv, "--org"), *scopes = opt(argc, argv, "--scopes");
         if (!org || !scopes)
@@ -439,13 +439,8 @@ static int cmd_endpoints(int argc, char **argv)
 {
     static const char *const valued[] = {"--limit", "--cursor", NULL};
     char path[600];
-    if (argc >= 1 && strcmp(argv[0], "ls") == 0) {
-        char q[512];
-        const char *kv[] = {"limit", opt(argc, argv, "--limit"), "cursor", opt(argc, argv, "--cursor"), NULL};
-        query(q, sizeof(q), kv);
-        snprintf(path, sizeof(path), "/v1/endpoints%s", q);
-        return show(EVHTTP_REQ_GET, path, NULL, SHAPE_LIST, EP_COLS, "endpoints ls");
-    }
+    if (argc >= 1 && strcmp(argv[0], "ls") == 0)
+        return list_cmd(argc, argv, "/v1/endpoints", EP_COLS, "endpoints ls");
     static const struct {
         const char *word, *suffix;
         enum evhttp_cmd_type method;

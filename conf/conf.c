@@ -1,9 +1,9 @@
 #include "conf/conf.h"
+#include "store/crypto.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,14 +426,12 @@ int conf_finish(struct conf *c, char *err, size_t errlen)
 /* How many bytes a padded standard base64 string decodes to; -1 if it is not one. */
 static int base64_bytes(const char *v)
 {
+    uint8_t raw[96];
     size_t n = strlen(v);
-    unsigned char raw[96];
-    if (n == 0 || n % 4 || n > 128 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+    /* EVP_DecodeBlock would skip surrounding blanks: a key must be only base64 */
+    if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
         return -1;
-    int len = EVP_DecodeBlock(raw, (const unsigned char *)v, (int)n);
-    if (len < 0)
-        return -1;
-    return len - (v[n - 1] == '=') - (n > 1 && v[n - 2] == '=');
+    return base64_decode(v, n, raw, sizeof(raw));
 }
 
 static int finish_checks(struct conf *c, char *err, size_t errlen)

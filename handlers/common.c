@@ -175,7 +175,7 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
         jw_kstr(w, "type", "oauth2_client_credentials");
         jw_kstr(w, "token_url", au);
         jw_kstr(w, "client_id", flat_get(e, "auth_client_id"));
-        jw_kstr(w, "scope", asc && asc[0] ? asc : NULL);
+        render_kstr_opt(w, "scope", asc);
         jw_map_close(w);
     } else {
         jw_null(w);

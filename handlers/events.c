@@ -185,7 +185,7 @@ static void on_event(redisReply *rep, void *priv)
     jw_kstr(&w, "type", flat_get(rep, "type"));
     jw_key(&w, "payload");
     if (have && plen) /* stored as the producer sent it (valid JSON, checked at ingest) */
-        jw_raw_value(&w, unpacked ? unpacked : stored->str, plen);
+        jw_raw_number(&w, unpacked ? unpacked : stored->str, plen);
     else
         jw_null(&w);
     free(unpacked);

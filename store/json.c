@@ -187,7 +187,6 @@ void jw_null(struct jw *w) { JW(yajl_gen_null(w->g)); }
 void jw_raw_number(struct jw *w, const char *s, size_t n) { JW(yajl_gen_number(w->g, s, n)); }
 /* yajl_gen_number writes its bytes as they are, with the separators a value
  * needs: the one way to put raw JSON into yajl's output. */
-void jw_raw_value(struct jw *w, const char *s, size_t n) { JW(yajl_gen_number(w->g, s, n)); }
 void jw_kstr(struct jw *w, const char *k, const char *s) { jw_key(w, k); jw_str(w, s); }
 void jw_kint(struct jw *w, const char *k, long long v) { jw_key(w, k); jw_int(w, v); }
 void jw_kbool(struct jw *w, const char *k, int v) { jw_key(w, k); jw_bool(w, v); }

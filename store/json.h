@@ -74,9 +74,9 @@ void jw_strn(struct jw *w, const char *s, size_t n);
 void jw_int(struct jw *w, long long v);
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
+/* Any JSON value as already-valid bytes (a number, or a payload as the
+ * producer sent it): yajl copies a number's bytes verbatim. */
 void jw_raw_number(struct jw *w, const char *s, size_t n);
-/* Any JSON value as already-valid bytes (a payload as the producer sent it). */
-void jw_raw_value(struct jw *w, const char *s, size_t n);
 /* key + value in one call */
 void jw_kstr(struct jw *w, const char *k, const char *s);
 void jw_kint(struct jw *w, const char *k, long long v);

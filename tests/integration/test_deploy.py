@@ -33,6 +33,7 @@ class DeployTest(HookdCase):
             alerts = re.findall(r"- alert: (\w+)", f.read())
         with open(RULE_TESTS) as f:
             tested = set(re.findall(r"alertname: (\w+)", f.read()))
+        self.assertTrue(alerts, "no alert found in " + RULES)
         self.assertEqual(set(alerts) - tested, set(), "rules without a unit test")
 
     def test_every_metric_queried_is_exposed(self):
@@ -47,6 +48,7 @@ class DeployTest(HookdCase):
             dash = json.load(f)
         in_dash = queried_metrics(" ".join(t["expr"] for p in dash["panels"] for t in p["targets"]))
         self.assertGreater(len(in_dash), 10)
+        self.assertTrue(in_rules, "no metric found in " + RULES)
         self.assertEqual(in_rules - exposed, set(), "rules query metrics /metrics does not have")
         self.assertEqual(in_dash - exposed, set(), "the dashboard queries metrics /metrics does not have")
         self.assertTrue(all(p["datasource"]["uid"] == "${datasource}" for p in dash["panels"]))

@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Hookd, Receiver, Redis, _spawn, call, free_port, wait_for
+from harness import HOOKD_BIN, Hookd, Receiver, Redis, _spawn, call, free_port, wait_for
 from test_cluster import Producer, delivered_ids, tenant
 
 
@@ -70,7 +70,7 @@ class SentinelTest(unittest.TestCase):
     def test_a_bad_sentinel_url_is_a_startup_error(self):
         for url in ("redis+sentinel://127.0.0.1:1", "redis+sentinel:///m", "redis+sentinel://h:1/m/0",
                     "redis+sentinel://a@h:1/m"):
-            out = subprocess.run([os.environ["HOOKD_BIN"], "--check-config", "--redis-url=" + url],
+            out = subprocess.run([HOOKD_BIN, "--check-config", "--redis-url=" + url],
                                  capture_output=True, text=True)
             self.assertEqual(out.returncode, 2, url)
             self.assertIn("redis_url", out.stderr)

@@ -55,11 +55,9 @@ static void lease_round_trip(redisContext *rc, const char *lib)
                         "4", "1", "ca-pem", "cert-pem", "", "both", "", "", "https://t.test/token", "cid", "", "s1"};
     redisReply *r = eval(rc, lib,
                          "local out = {'head'}\n"
-                         "lease_append(out, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8],"
-                         " ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17],"
-                         " ARGV[18], ARGV[19], ARGV[20], ARGV[21])\n"
+                         "lease_append(out, unpack(ARGV))\n"
                          "return out",
-                         21, in);
+                         (int)(sizeof(in) / sizeof(in[0])), in);
     CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 + LEASE_FIELDS, "lease reply: %s",
           r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 + LEASE_FIELDS)
