@@ -53,6 +53,14 @@ class OpenApiDocumentTest(unittest.TestCase):
                     self.assertGreater(len(tags.get(t, "")), 10, "tag %r of %s has no description" % (t, what))
         self.assertEqual(len(ids), len(set(ids)), "operationIds repeat")
 
+    def test_the_licence_is_named_and_is_the_repositorys(self):
+        """info.license names the licence by its SPDX identifier, the one
+        LICENSE at the top of the repository holds."""
+        lic = openapi_check.doc()["info"].get("license", {})
+        self.assertEqual(lic.get("identifier"), "BSD-3-Clause")
+        with open(os.path.join(ROOT, "LICENSE")) as f:
+            self.assertIn("BSD 3-Clause License", f.readline())
+
     def test_a_broken_document_is_refused_by_the_same_check(self):
         with open(os.path.join(ROOT, "tests", "openapi", "oas-3.1-schema.json")) as f:
             meta = json.load(f)

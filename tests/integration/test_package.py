@@ -60,6 +60,8 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(oct(st.st_mode & 0o777), "0o640")  # it may hold a token
         st = os.stat("/etc/default/hookd")  # postinst made the secret key, readable by root only
         self.assertEqual(oct(st.st_mode & 0o777), "0o600")
+        with open("/usr/share/doc/hookd/copyright") as f:  # the licence, where Debian looks for it
+            self.assertIn("BSD 3-Clause License", f.read())
         for prog in ("/usr/bin/hookd", "/usr/bin/hookdctl", "/usr/bin/hookd-sink"):
             out = run(prog, "--help")
             self.assertEqual(out.returncode, 0, prog)
