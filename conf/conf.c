@@ -1,6 +1,8 @@
 #include "conf/conf.h"
 #include "store/crypto.h"
 
+#include <openssl/crypto.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +27,7 @@ const struct conf_row conf_table[] = {
     {"log_level", CONF_STR, F(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"delivery_id_header", CONF_STR, F(delivery_id_header), "webhook-delivery-id", 0, 0, "header that carries the delivery id"},
     {"ca_file", CONF_STR, F(ca_file), "", 0, 0, "extra PEM CA bundle trusted for https deliveries (beside the system store)"},
+    {"egress_proxy", CONF_STR, F(egress_proxy), "", 0, 0, "http://[user:password@]host:port: every delivery goes through an HTTP CONNECT tunnel of this proxy (empty: direct)"},
     {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data"},
     {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)"},
     {"max_body_memory", CONF_INT, F(max_body_memory), "67108864", 1 << 20, 1LL << 40, "bytes all request bodies in flight may hold together (503 above)"},
@@ -403,6 +406,81 @@ static int parse_redis_url(struct conf *c)
     return 0;
 }
 
+/* %XX-decoded copy of [s, s + n) into out (size cap); -1 on a bad escape. */
+static int url_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 1 >= cap)
+            return -1;
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+            return -1;
+        char hex[3] = {s[i + 1], s[i + 2], '\0'};
+        long v = strtol(hex, NULL, 16);
+        if (v == 0)
+            return -1;
+        out[o++] = (char)v;
+        i += 2;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* egress_proxy = http://[user:password@]host:port[/]: the host and port,
+ * and with credentials the Proxy-Authorization value ("Basic ..."). Errors
+ * never repeat the value: it may hold a password. */
+static int parse_egress_proxy(struct conf *c, char *err, size_t errlen)
+{
+    const char *s = c->egress_proxy;
+    free(c->proxy_host);
+    c->proxy_host = NULL;
+    c->proxy_port = 0;
+    c->proxy_authorization[0] = '\0';
+    if (!s[0])
+        return 0;
+    if (strncmp(s, "http://", 7) != 0) {
+        snprintf(err, errlen, "egress_proxy: must be http://[user:password@]host:port (https proxies are not supported)");
+        return -1;
+    }
+    s += 7;
+    const char *at = strrchr(s, '@'), *hp = at ? at + 1 : s;
+    size_t n = strcspn(hp, "/");
+    char host[300];
+    if (n == 0 || n >= sizeof(host) - 8 || (hp[n] == '/' && hp[n + 1])) {
+        snprintf(err, errlen, "egress_proxy: must be http://[user:password@]host:port with nothing after the port");
+        return -1;
+    }
+    memcpy(host, hp, n);
+    host[n] = '\0';
+    if (parse_hostport(host, &c->proxy_host, &c->proxy_port) < 0 || c->proxy_port == 0) {
+        snprintf(err, errlen, "egress_proxy: the proxy's host:port is missing or malformed");
+        return -1;
+    }
+    if (at) {
+        char cred[512];
+        uint8_t raw[512];
+        if (url_unescape(s, (size_t)(at - s), cred, sizeof(cred)) < 0 || !strchr(cred, ':')) {
+            snprintf(err, errlen, "egress_proxy: credentials must be user:password, %%-escaped");
+            return -1;
+        }
+        size_t cl = strlen(cred);
+        memcpy(raw, cred, cl);
+        memcpy(c->proxy_authorization, "Basic ", 6);
+        int rc = base64_encode(raw, cl, c->proxy_authorization + 6, sizeof(c->proxy_authorization) - 6);
+        OPENSSL_cleanse(cred, sizeof(cred));
+        OPENSSL_cleanse(raw, sizeof(raw));
+        if (rc < 0) {
+            snprintf(err, errlen, "egress_proxy: credentials too long");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int finish_checks(struct conf *c, char *err, size_t errlen);
 
 /* Checks across keys; an error names the key and where its value came from. */
@@ -445,7 +523,8 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
                  c->redis_url);
         return -1;
     }
-    if (parse_allow(c, err, errlen) < 0 || parse_schedule(c, err, errlen) < 0)
+    if (parse_allow(c, err, errlen) < 0 || parse_schedule(c, err, errlen) < 0 ||
+        parse_egress_proxy(c, err, errlen) < 0)
         return -1;
     if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&
         strcmp(c->log_level, "warn") && strcmp(c->log_level, "error")) {
@@ -504,5 +583,7 @@ void conf_free(struct conf *c)
         free(c->sentinel_host[k]);
     free(c->sentinel_master);
     free(c->listen_host);
+    free(c->proxy_host);
+    OPENSSL_cleanse(c->proxy_authorization, sizeof(c->proxy_authorization));
     memset(c, 0, sizeof(*c));
 }

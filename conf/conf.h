@@ -34,6 +34,7 @@ struct conf {
     char *log_level;         /* debug|info|warn|error */
     char *delivery_id_header;
     char *ca_file;           /* extra CA bundle trusted for https deliveries */
+    char *egress_proxy;      /* http://[user:password@]host:port, "" for none; never logged */
     char *durability;        /* master|replicated */
     int64_t partitions;
     int64_t max_body_bytes;
@@ -75,6 +76,9 @@ struct conf {
     char *redis_host;        /* "" with Sentinel: asked of the sentinels */
     int redis_port;          /* 0 with Sentinel */
     int redis_db;
+    char *proxy_host;        /* egress_proxy's host (NULL without one) and port */
+    int proxy_port;
+    char proxy_authorization[700]; /* "Basic <base64 user:password>", or "" */
     int sentinels;           /* redis+sentinel://: how many, and where */
     char *sentinel_host[CONF_MAX_SENTINELS];
     int sentinel_port[CONF_MAX_SENTINELS];

@@ -24,6 +24,7 @@
 
 #include "conf/conf.h"
 #include "conf/log.h"
+#include "reactor/egress_proxy.h"
 #include "reactor/netaddr.h"
 #include "store/crypto.h"
 #include "store/ids.h"
@@ -75,6 +76,8 @@ struct client_req {
     SSL_CTX *tls_ctx;           /* the endpoint's own (a reference held), NULL: C.ssl_ctx */
     int keep_body;              /* client_keep_body(): res.body is filled (owned here) */
     char tls_id[17];            /* that material's short hash, in the pool key */
+    struct tunnel *tunnel;      /* the egress proxy's tunnel being opened (egress_proxy.h) */
+    char ip[INET6_ADDRSTRLEN];  /* the vetted address, while a tunnel to it opens */
 };
 
 #define TLS_CTX_CACHE 64
@@ -316,7 +319,8 @@ static void on_tls_msg(int write_p, int version, int content_type, const void *b
         c->tls_heard = 1;
 }
 
-static struct conn *conn_new(struct client_req *cr, const char *ip, const char *key, unsigned bucket)
+/* A connection for cr, made to ip:port (the receiver, or a tunnel's local end). */
+static struct conn *conn_new(struct client_req *cr, const char *ip, int port, const char *key, unsigned bucket)
 {
     struct conn *c = calloc(1, sizeof(*c));
     SSL *ssl = NULL;
@@ -344,7 +348,7 @@ static struct conn *conn_new(struct client_req *cr, const char *ip, const char *
         ssl = NULL; /* the bufferevent owns it now */
         bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     }
-    c->evcon = evhttp_connection_base_bufferevent_new(C.base, C.dns, bev, ip, (unsigned short)cr->port);
+    c->evcon = evhttp_connection_base_bufferevent_new(C.base, C.dns, bev, ip, (unsigned short)port);
     if (!c->evcon)
         goto fail;
     bev = NULL; /* owned by the connection */
@@ -366,21 +370,39 @@ fail:
     return NULL;
 }
 
-static struct conn *conn_get(struct client_req *cr, const char *ip, int *fresh)
+static void pool_key(const struct client_req *cr, const char *ip, char key[POOL_KEY_MAX])
 {
-    char key[POOL_KEY_MAX];
-    snprintf(key, sizeof(key), "%s|%s|%s|%d|%s", cr->scheme, cr->host, ip, cr->port, cr->tls_id);
-    unsigned b = key_bucket(key);
+    snprintf(key, POOL_KEY_MAX, "%s|%s|%s|%d|%s", cr->scheme, cr->host, ip, cr->port, cr->tls_id);
+}
+
+static struct conn *conn_idle(const char *key, unsigned b, int take)
+{
     for (struct conn **p = &C.idle[b]; *p; p = &(*p)->next) {
         if (strcmp((*p)->key, key) == 0) {
             struct conn *c = *p;
-            *p = c->next;
-            c->busy = 1;
-            *fresh = 0;
+            if (take) {
+                *p = c->next;
+                c->busy = 1;
+            }
             return c;
         }
     }
-    struct conn *c = conn_new(cr, ip, key, b);
+    return NULL;
+}
+
+/* An idle connection to ip, else a new one made to via_port on 127.0.0.1
+ * (a tunnel) or, when via_port is 0, to ip itself. */
+static struct conn *conn_get(struct client_req *cr, const char *ip, int via_port, int *fresh)
+{
+    char key[POOL_KEY_MAX];
+    pool_key(cr, ip, key);
+    unsigned b = key_bucket(key);
+    struct conn *c = conn_idle(key, b, 1);
+    if (c) {
+        *fresh = 0;
+        return c;
+    }
+    c = via_port ? conn_new(cr, "127.0.0.1", via_port, key, b) : conn_new(cr, ip, cr->port, key, b);
     if (c) {
         c->busy = 1;
         *fresh = 1;
@@ -388,10 +410,10 @@ static struct conn *conn_get(struct client_req *cr, const char *ip, int *fresh)
     return c;
 }
 
-static void send_on(struct client_req *cr, const char *ip)
+static void send_on(struct client_req *cr, const char *ip, int via_port)
 {
     int fresh = 0;
-    cr->conn = conn_get(cr, ip, &fresh);
+    cr->conn = conn_get(cr, ip, via_port, &fresh);
     if (!cr->conn) {
         fail(cr, ATTEMPT_DESTINATION_UNREACHABLE);
         return;
@@ -432,6 +454,37 @@ static void send_on(struct client_req *cr, const char *ip)
     }
 }
 
+/* The proxy's tunnel is up (or not): connect evhttp to its local end and
+ * name that socket, so the tunnel splices only it. */
+static void on_tunnel(struct tunnel *t, int ok, int port, void *arg)
+{
+    struct client_req *cr = arg;
+    cr->tunnel = NULL;
+    if (!ok) {
+        fail(cr, ATTEMPT_PROXY_ERROR);
+        return;
+    }
+    send_on(cr, cr->ip, port);
+    struct bufferevent *bev = cr->conn ? evhttp_connection_get_bufferevent(cr->conn->evcon) : NULL;
+    tunnel_attach(t, bev ? bufferevent_getfd(bev) : -1);
+}
+
+/* Through the egress proxy: a pooled connection (already tunnelled) when
+ * there is one, else a new tunnel to the vetted address. */
+static void send_via_proxy(struct client_req *cr, const char *ip)
+{
+    char key[POOL_KEY_MAX];
+    pool_key(cr, ip, key);
+    if (conn_idle(key, key_bucket(key), 0)) {
+        send_on(cr, ip, 0);
+        return;
+    }
+    snprintf(cr->ip, sizeof(cr->ip), "%s", ip);
+    cr->tunnel = tunnel_open(ip, cr->port, on_tunnel, cr);
+    if (!cr->tunnel)
+        fail(cr, ATTEMPT_PROXY_ERROR);
+}
+
 static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 {
     if (result == EVUTIL_EAI_CANCEL)
@@ -461,7 +514,10 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
         fail(cr, ATTEMPT_PRIVATE_URI);
         return;
     }
-    send_on(cr, ip);
+    if (egress_proxy_enabled())
+        send_via_proxy(cr, ip);
+    else
+        send_on(cr, ip, 0);
 }
 
 /* The deadline event both ends a request that ran out of time and delivers
@@ -483,7 +539,11 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
             conn_free_later(cr->conn);
             cr->conn = NULL;
         }
-        cr->res.error = cr->resolving ? ATTEMPT_DNS_LOOKUP_FAILED : ATTEMPT_CONNECTION_TIMEOUT;
+        cr->res.error = cr->resolving ? ATTEMPT_DNS_LOOKUP_FAILED
+                        : cr->tunnel  ? ATTEMPT_PROXY_ERROR
+                                      : ATTEMPT_CONNECTION_TIMEOUT;
+        tunnel_abandon(cr->tunnel);
+        cr->tunnel = NULL;
         cr->res.status = 0;
         cr->finished = 1;
         cr->res.seconds = (double)(mono_us() - cr->start_mono_us) / 1e6;
@@ -698,6 +758,7 @@ void client_cancel(struct client_req *cr)
 {
     if (cr->dns_req)
         evdns_getaddrinfo_cancel(cr->dns_req);
+    tunnel_abandon(cr->tunnel);
     if (cr->ev_req) {
         evhttp_cancel_request(cr->ev_req);
         cr->conn->busy = 0;
@@ -735,7 +796,7 @@ int client_init(struct event_base *base, const struct conf *c)
     }
     SSL_CTX_set_verify(C.ssl_ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_options(C.ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-    return 0;
+    return egress_proxy_init(base, c);
 }
 
 int client_check_ca_file(const char *path, char *why, size_t len)
@@ -763,6 +824,7 @@ void client_free(void)
             evhttp_connection_free(c->evcon);
             free(c);
         }
+    egress_proxy_free();
     if (C.dns)
         evdns_base_free(C.dns, 0);
     if (C.ssl_ctx)

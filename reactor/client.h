@@ -8,7 +8,9 @@
  * in exactly one callback with either an HTTP status or one of the error
  * names of DESIGN.md:
  *   private_uri, dns_lookup_failed, connection_timeout,
- *   destination_unreachable, failed_tls, response_too_large
+ *   destination_unreachable, failed_tls, response_too_large, proxy_error
+ * (with egress_proxy set, every connection goes through a CONNECT tunnel:
+ * egress_proxy.h)
  */
 #ifndef HOOKD_CLIENT_H
 #define HOOKD_CLIENT_H

@@ -148,6 +148,20 @@
     X(JOB_STATE_COMPLETED, "completed") \
     X(JOB_STATE_CANCELED, "canceled")
 
+/* An attempt's error class (reactor/attempt.h): the client sets one, the
+ * attempt record and the metrics carry its name, complete.lua reads it. */
+#define ATTEMPT_ERROR_NAME_LIST(X) \
+    X(ATTEMPT_HTTP_STATUS, "http_status") /* none of the below: an HTTP status came back */ \
+    X(ATTEMPT_PRIVATE_URI, "private_uri") \
+    X(ATTEMPT_DNS_LOOKUP_FAILED, "dns_lookup_failed") \
+    X(ATTEMPT_CONNECTION_TIMEOUT, "connection_timeout") \
+    X(ATTEMPT_DESTINATION_UNREACHABLE, "destination_unreachable") \
+    X(ATTEMPT_FAILED_TLS, "failed_tls") \
+    X(ATTEMPT_RESPONSE_TOO_LARGE, "response_too_large") \
+    X(ATTEMPT_FAILED_SIGNING, "failed_signing") \
+    X(ATTEMPT_AUTH_FAILED, "auth_failed") /* the endpoint's OAuth2 token endpoint gave no token */ \
+    X(ATTEMPT_PROXY_ERROR, "proxy_error") /* the egress proxy was down or refused the tunnel: not the endpoint's fault */
+
 #define FIELD_ENUM_MEMBER(name) name,
 enum ingest_field { INGEST_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_FIELDS };
 enum lease_field { LEASE_FIELD_LIST(FIELD_ENUM_MEMBER) LEASE_FIELDS };

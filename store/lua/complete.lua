@@ -118,7 +118,9 @@ local function one(i, score)
   local msg = err
   if msg == '' then msg = 'HTTP ' .. code end
   local disabled = 0
-  if e then disabled = failed(ek, e, code, action) end
+  -- the egress proxy's failure is not the receiver's: no consecutive
+  -- failure, no auto-disable (the delivery's schedule still advances)
+  if e and err ~= ATTEMPT_PROXY_ERROR then disabled = failed(ek, e, code, action) end
   local state = DL_RETRYING
   if action == 'abort' or next_at == '-1' or not e then state = DL_ERRORED next_at = '' end
   redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
