@@ -160,6 +160,12 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     jw_kstr(w, "description", flat_get(e, "description"));
     jw_key(w, "event_types");
     render_types(w, flat_get(e, "event_types"));
+    const char *filter = flat_get(e, "filter");
+    jw_key(w, "filter"); /* stored as given, checked when it was */
+    if (filter && filter[0])
+        jw_raw_number(w, filter, strlen(filter));
+    else
+        jw_null(w);
     jw_kstr(w, "status", flat_get(e, "status"));
     jw_kint(w, "consecutive_failures", flat_int(e, "consecutive_failures"));
     jw_ktime(w, "failing_since", flat_int(e, "failing_since"));

@@ -11,6 +11,7 @@
 #include "store/tls_material.h"
 #include "handlers/handlers.h"
 #include "store/crypto.h"
+#include "store/filter.h"
 #include "store/ids.h"
 #include "store/notice.h"
 
@@ -157,14 +158,39 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
 /* The fields create and patch share; NULL members were absent (or null:
  * *_null says which, for the TLS fields PATCH removes with null). */
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth;
-    int ca_null, cert_null, key_null, auth_null;
+    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter;
+    int ca_null, cert_null, key_null, auth_null, filter_null;
+    char filter_text[FILTER_MAX_BYTES + 1]; /* the filter's own bytes from the body, checked */
 };
 
 static int member_null(yajl_val obj, const char *name)
 {
     const char *path[] = {name, NULL};
     return yajl_tree_get(obj, path, yajl_t_null) != NULL;
+}
+
+/* filter: an object in the filter grammar (store/filter.h), or null; its
+ * own bytes are what is stored (reads return them as given). */
+static int filter_check(struct req *r, struct endpoint_in *in)
+{
+    struct json_span span;
+    struct filter *f = NULL;
+    char why[160] = "";
+    in->filter_null = member_null(r->json, "filter");
+    if (!in->filter)
+        return 0;
+    if (!json_member_span(r->body, r->body_len, "filter", &span) || span.len > FILTER_MAX_BYTES) {
+        reply_error(r, 422, "invalid_field", "filter", "filter is larger than %d bytes", FILTER_MAX_BYTES);
+        return -1;
+    }
+    if (filter_compile(r->body + span.at, span.len, &f, why, sizeof(why)) < 0) {
+        reply_error(r, 422, "invalid_field", "filter", "filter: %s", why);
+        return -1;
+    }
+    filter_free(f);
+    memcpy(in->filter_text, r->body + span.at, span.len);
+    in->filter_text[span.len] = '\0';
+    return 0;
 }
 
 #define AUTH_TYPE "oauth2_client_credentials"
@@ -248,14 +274,17 @@ static int tls_check(struct req *r, struct endpoint_in *in)
     return 0;
 }
 
-/* argv pairs for the TLS fields and the signature scheme given (the keys
- * sealed into sealed[0..1], owned by the caller; pk holds the public key);
- * the number of argv entries added, or -1 after replying. */
-static int tls_pairs(struct req *r, const char *id, const struct endpoint_in *in, const char **argv, char **sealed,
+/* argv pairs for the optional fields given: filter, auth, the signature
+ * scheme, the TLS fields (the keys sealed into sealed[0..2], owned by the
+ * caller; pk holds the public key); the number of argv entries added, or
+ * -1 after replying. */
+static int optional_pairs(struct req *r, const char *id, const struct endpoint_in *in, const char **argv, char **sealed,
                      char pk[ED25519_KEY_TEXT])
 {
     int n = 0;
     sealed[0] = sealed[1] = sealed[2] = NULL;
+    if (in->filter || in->filter_null) /* "" removes it */
+        argv[n++] = "filter", argv[n++] = in->filter ? in->filter_text : "";
     if (in->auth || in->auth_null) {
         const char *path[] = {NULL, NULL};
         const char *names[] = {"token_url", "client_id", "client_secret", "scope"};
@@ -322,13 +351,17 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"tls_client_cert", JT_STRING, 0, &in->cert},
                              {"tls_client_key", JT_STRING, 0, &in->key},
                              {"signature_scheme", JT_STRING, 0, &in->scheme},
-                             {"auth", JT_OBJECT, 0, &in->auth}};
+                             {"auth", JT_OBJECT, 0, &in->auth},
+                             {"filter", JT_OBJECT, 0, &in->filter}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
     }
-    if (json_fields(r->json, f, 10, 1, &bad, msg, sizeof(msg)) < 0) {
-        reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
+    if (json_fields(r->json, f, 11, 1, &bad, msg, sizeof(msg)) < 0) {
+        if (bad && !strcmp(bad, "filter")) /* the grammar's own field: 422 like its other errors */
+            reply_error(r, 422, "invalid_field", bad, "filter must be a JSON object (or null to remove it)");
+        else
+            reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
         return -1;
     }
     if (!creating && in->secret) {
@@ -357,7 +390,7 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
         reply_error(r, 400, "invalid_field", "max_in_flight", "max_in_flight must be between 1 and 10000");
         return -1;
     }
-    if (tls_check(r, in) < 0 || auth_check(r, in) < 0)
+    if (tls_check(r, in) < 0 || auth_check(r, in) < 0 || filter_check(r, in) < 0)
         return -1;
     const char *sch = in->scheme ? in->scheme->u.string : NULL;
     if (sch && strcmp(sch, "v1") && strcmp(sch, "v1a") && strcmp(sch, "both")) {
@@ -387,7 +420,7 @@ void h_endpoint_create(struct req *r)
     const char *argv[32] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
                             mif, now};
     char *sealed_key[3], pk[ED25519_KEY_TEXT];
-    int extra = tls_pairs(r, id, &in, argv + 8, sealed_key, pk);
+    int extra = optional_pairs(r, id, &in, argv + 8, sealed_key, pk);
     if (extra < 0) {
         OPENSSL_cleanse(secret, sizeof(secret));
         return;
@@ -431,7 +464,7 @@ void h_endpoint_patch(struct req *r)
         argv[argc++] = mif;
     }
     char *sealed_key[3], pk[ED25519_KEY_TEXT];
-    int extra = tls_pairs(r, id, &in, argv + argc, sealed_key, pk);
+    int extra = optional_pairs(r, id, &in, argv + argc, sealed_key, pk);
     if (extra < 0)
         return;
     call_script(r, SCRIPT_ENDPOINT_UPDATE, on_endpoint, argc + extra, argv);

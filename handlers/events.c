@@ -155,7 +155,7 @@ void h_event_create(struct req *r)
     };
     size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = packed ? packed_len : plen}; /* 0: a C string */
     int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
-    if (ingest_submit(p, v, lens, on_ingested, r) < 0)
+    if (ingest_submit(p, v, lens, pbytes, plen, on_ingested, r) < 0)
         reply_unavailable(r);
     free(packed); /* the store copied the arguments */
 }

@@ -29,6 +29,7 @@
 #include "store/redis.h"
 #include "store/redis_config.h"
 #include "store/secrets.h"
+#include "store/subscriptions.h"
 
 extern char **environ;
 
@@ -311,6 +312,7 @@ out:
     store_close();
     /* after store_close, which answers every pending call with NULL: their
      * callbacks still find these modules' state */
+    subs_free();
     retention_free();
     redis_config_free();
     jobs_free();

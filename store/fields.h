@@ -25,7 +25,9 @@
     X(INGEST_SYNC_SESSION_ID) /* "" when none */ \
     X(INGEST_REQUEST_ID) /* "" when none */ \
     X(INGEST_USER_ID) \
-    X(INGEST_FINGERPRINT) /* of the request an idempotency key stands for */
+    X(INGEST_FINGERPRINT) /* of the request an idempotency key stands for */ \
+    X(INGEST_ROUTES_VERSION) /* the org's version its endpoints were matched under (store/subscriptions.h) */ \
+    X(INGEST_ENDPOINTS) /* the matched endpoints' ids, 36 characters each, no separator */
 
 /* One leased delivery in claim.lua's and ingest.lua's replies (store/lease.h). */
 #define LEASE_FIELD_LIST(X) \
@@ -112,7 +114,8 @@
 #define INGEST_STATUS_FIELD_LIST(X) \
     X(INGEST_STORED) \
     X(INGEST_REPLAYED) /* the idempotency key's event, stored before */ \
-    X(INGEST_KEY_REUSED) /* the idempotency key stands for another request: only INGR_EVENT_ID follows */
+    X(INGEST_KEY_REUSED) /* the idempotency key stands for another request: only INGR_EVENT_ID follows */ \
+    X(INGEST_STALE) /* the org's endpoints changed since it was matched: nothing written; match again */
 
 /* claim.lua's reply: this head, then CLAIM_LEASED leases of LEASE_FIELDS. */
 #define CLAIM_REPLY_FIELD_LIST(X) \

@@ -6,22 +6,34 @@
 #include <string.h>
 
 #include "conf/log.h"
+#include "store/ids.h"
 #include "store/keys.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
 #include "store/scripts.h"
+#include "store/subscriptions.h"
 
 #define IDEMPOTENCY_TTL_S "86400"
 /* ingest.lua's header arguments before the events: offer, lease_ms, idem_ttl_s, payload chunk */
 #define HEADER_ARGS 4
 
-/* One queued event; its values live in the same allocation. */
+/* A match went stale this many times in a row (its org's endpoints kept
+ * changing under it): the producer gets 503 and retries. */
+#define STALE_TRIES_MAX 3
+
+/* One queued event; its values live in the same allocation, but for its
+ * match (store/subscriptions.h), which it owns. */
 struct item {
     struct item *next;
     ingest_done_cb cb;
     void *arg;
+    int partition;
+    int stale_tries;
+    struct subs_match match;
     const char *v[INGEST_FIELDS];
     size_t len[INGEST_FIELDS];
+    const char *payload; /* the producer's JSON, for filters */
+    size_t payload_len;
 };
 
 struct queue {
@@ -43,8 +55,15 @@ static struct {
     int partitions;
     struct ingest_handoff h;
     struct queue *q;         /* owned, one per partition */
+    struct item *parked;     /* owned: events whose org is being loaded (subscriptions.h) */
     unsigned long long calls, events;
 } IG;
+
+static void item_free(struct item *it)
+{
+    free(it->match.ids);
+    free(it);
+}
 
 /* Every item is answered with the call's failure. */
 static void free_items(struct item *it, const redisReply *error)
@@ -53,8 +72,56 @@ static void free_items(struct item *it, const redisReply *error)
     while (it) {
         struct item *next = it->next;
         it->cb(it->arg, &failed);
-        free(it);
+        item_free(it);
         it = next;
+    }
+}
+
+static void enqueue(struct item *it);
+
+/* Match the event to its org's endpoints, then queue it; or park it until
+ * the org is loaded. */
+static void route(struct item *it)
+{
+    free(it->match.ids);
+    it->match.ids = NULL;
+    int r = subs_match(it->v[INGEST_ORG], it->v[INGEST_TYPE], it->payload, it->payload_len, &it->match);
+    if (r < 0) {
+        it->next = NULL;
+        free_items(it, NULL);
+        return;
+    }
+    if (r == 0) {
+        it->next = IG.parked;
+        IG.parked = it;
+        return;
+    }
+    it->v[INGEST_ROUTES_VERSION] = it->match.version, it->len[INGEST_ROUTES_VERSION] = strlen(it->match.version);
+    it->v[INGEST_ENDPOINTS] = it->match.ids, it->len[INGEST_ENDPOINTS] = it->match.n * ID_LEN;
+    enqueue(it);
+}
+
+/* An org's load ended: its parked events are matched now, or fail. */
+static void on_org_loaded(const char *org, int ok)
+{
+    struct item *mine = NULL;
+    for (struct item **p = &IG.parked; *p;) {
+        struct item *it = *p;
+        if (strcmp(it->v[INGEST_ORG], org) == 0) {
+            *p = it->next;
+            it->next = mine;
+            mine = it;
+        } else {
+            p = &it->next;
+        }
+    }
+    if (!ok) {
+        free_items(mine, NULL);
+        return;
+    }
+    for (struct item *it = mine, *next; it; it = next) {
+        next = it->next;
+        route(it);
     }
 }
 
@@ -66,8 +133,8 @@ static int is(const redisReply *e, size_t i, int type)
     return i < e->elements && e->element[i]->type == type;
 }
 
-/* An event's entry: its INGEST_REPLY_FIELDS (for a reused key, only the
- * status and the event id); 0 when it has another shape. */
+/* An event's entry: its INGEST_REPLY_FIELDS (for a reused key or a stale
+ * match, only the status and the event id); 0 when it has another shape. */
 static int read_entry(const redisReply *e, struct ingest_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -76,7 +143,7 @@ static int read_entry(const redisReply *e, struct ingest_result *res)
     res->answered = 1;
     res->status = (enum ingest_status)e->element[INGR_STATUS]->integer;
     res->event_id = e->element[INGR_EVENT_ID]->str;
-    if (res->status == INGEST_KEY_REUSED)
+    if (res->status == INGEST_KEY_REUSED || res->status == INGEST_STALE)
         return 1;
     if ((res->status != INGEST_STORED && res->status != INGEST_REPLAYED) ||
         !is(e, INGR_WEBHOOK_COUNTER, REDIS_REPLY_STRING) || !is(e, INGR_DELIVERY_IDS, REDIS_REPLY_STRING) ||
@@ -152,8 +219,15 @@ static void on_batch(redisReply *rep, void *priv)
             struct ingest_result res;
             if (!read_entry(rep->element[i], &res))
                 res = (struct ingest_result){.answered = 0, .error = &unexpected};
+            if (res.answered && res.status == INGEST_STALE && ++it->stale_tries <= STALE_TRIES_MAX) {
+                subs_stale(it->v[INGEST_ORG], it->match.version);
+                route(it); /* matched again against the org as it is now */
+                continue;
+            }
+            if (res.answered && res.status == INGEST_STALE)
+                res = (struct ingest_result){.answered = 0, .error = NULL};
             it->cb(it->arg, &res);
-            free(it);
+            item_free(it);
         }
     } else {
         if (rep && rep->type != REDIS_REPLY_ERROR)
@@ -218,7 +292,7 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
     IG.h = *h;
     IG.q = calloc((size_t)partitions, sizeof(*IG.q));
     IG.flush_ev = evtimer_new(base, on_flush, NULL);
-    if (!IG.q || !IG.flush_ev) {
+    if (!IG.q || !IG.flush_ev || subs_start(partitions, on_org_loaded) < 0) {
         ingest_free();
         return -1;
     }
@@ -227,25 +301,46 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
     return 0;
 }
 
+/* The fields this layer fills in itself (route). */
+static int is_routing(int f)
+{
+    return f == INGEST_ROUTES_VERSION || f == INGEST_ENDPOINTS;
+}
+
 int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],
-                  ingest_done_cb cb, void *arg)
+                  const char *payload, size_t payload_len, ingest_done_cb cb, void *arg)
 {
     if (!IG.q || partition < 0 || partition >= IG.partitions)
         return -1;
     size_t lens[INGEST_FIELDS], total = sizeof(struct item);
     for (int f = 0; f < INGEST_FIELDS; f++)
-        total += (lens[f] = len && len[f] ? len[f] : strlen(v[f])) + 1;
+        total += (lens[f] = is_routing(f) ? 0 : len && len[f] ? len[f] : strlen(v[f])) + 1;
+    total += payload_len + 1;
     struct item *it = malloc(total);
     if (!it)
         return -1;
     char *p = (char *)(it + 1);
     for (int f = 0; f < INGEST_FIELDS; f++) {
-        memcpy(p, v[f], lens[f]);
+        if (lens[f])
+            memcpy(p, v[f], lens[f]);
         p[lens[f]] = '\0';
         it->v[f] = p, it->len[f] = lens[f];
         p += lens[f] + 1;
     }
+    memcpy(p, payload, payload_len);
+    p[payload_len] = '\0';
+    it->payload = p, it->payload_len = payload_len;
     it->cb = cb, it->arg = arg, it->next = NULL;
+    it->partition = partition, it->stale_tries = 0;
+    memset(&it->match, 0, sizeof(it->match));
+    route(it);
+    return 0;
+}
+
+static void enqueue(struct item *it)
+{
+    int partition = it->partition;
+    it->next = NULL;
     struct queue *q = &IG.q[partition];
     *q->tail = it, q->tail = &it->next;
     if (++q->n >= batch_limit(partition)) {
@@ -255,7 +350,6 @@ int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_
         if (evtimer_add(IG.flush_ev, &now) < 0)
             send_batch(partition); /* cannot wait for the next pass: alone */
     }
-    return 0;
 }
 
 void ingest_counts(unsigned long long *calls, unsigned long long *events)
@@ -272,6 +366,8 @@ void ingest_free(void)
         free_items(IG.q[p].head, NULL);
         IG.q[p].head = NULL;
     }
+    free_items(IG.parked, NULL);
+    IG.parked = NULL;
     free(IG.q);
     IG.q = NULL;
 }

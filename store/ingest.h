@@ -58,11 +58,14 @@ typedef void (*ingest_done_cb)(void *arg, const struct ingest_result *res);
 
 /* h: every member set (main.c takes them from pump_handoff()). */
 int ingest_start(struct event_base *base, int partitions, const struct ingest_handoff *h);
-/* Queue one event (the values are copied; len[i] may be 0 for a C string).
- * 0, or -1 when it could not be queued (not started, out of memory): then
- * cb is not called. */
+/* Queue one event (the values are copied; len[i] may be 0 for a C string;
+ * INGEST_ROUTES_VERSION and INGEST_ENDPOINTS are filled here). `payload`
+ * is its JSON as the producer sent it (v[INGEST_PAYLOAD] may be packed):
+ * what endpoint filters are evaluated on. The event is matched to its
+ * org's endpoints here (store/subscriptions.h). 0, or -1 when it could not
+ * be queued (not started, out of memory): then cb is not called. */
 int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],
-                  ingest_done_cb cb, void *arg);
+                  const char *payload, size_t payload_len, ingest_done_cb cb, void *arg);
 /* Script calls made and events they carried (metrics: their ratio is the
  * mean batch size). */
 void ingest_counts(unsigned long long *calls, unsigned long long *events);

@@ -15,9 +15,8 @@
  *
  * Per partition, P = "hookd:{p}":
  *   P:org:<org>:eps                lex    the org's endpoint ids
- *   P:org:<org>:sub:<type>         lex    endpoints subscribed to <type> (lib/subs.lua)
- *   P:org:<org>:sub:*              lex    endpoints that take every type
- *   P:org:<org>:subs               string "ready" once the subscription index is complete
+ *   P:org:<org>:ver                string the org's routes version: bumped when an endpoint is
+ *                                         added, removed or retyped (lib/routes.lua, store/subscriptions.h)
  *   P:org:<org>:dls                lex    the org's delivery ids
  *   P:org:<org>:idem:<key>         string event id for an Idempotency-Key (24 h TTL)
  *   P:org:<org>:sess:<sid>         string last webhook_counter of a sync session

@@ -50,7 +50,7 @@ static void notice_submit(const char *org, int partitions, const char *type, str
         [INGEST_USER_ID] = "0", [INGEST_FINGERPRINT] = "",
     };
     size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = len};
-    if (ingest_submit(key_partition(org, partitions), v, lens, on_noticed, NULL) < 0)
+    if (ingest_submit(key_partition(org, partitions), v, lens, (const char *)json, len, on_noticed, NULL) < 0)
         LOG_WARNING("an operational event could not be queued", "type", type, NULL);
 }
 

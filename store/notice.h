@@ -2,7 +2,8 @@
  * notice: hookd's own events about an org's webhooks (operational events),
  * ingested like any event of that org, so they are signed, retried and
  * redeliverable, and go only to the org's endpoints that name their type
- * (store/lua/lib/subs.lua):
+ * (store/subscriptions.c matches hookd.* types only to the endpoints that
+ * name them):
  *
  * Each payload is {"type": <type>, "timestamp": <ISO 8601>, "data": {...}}
  * (Standard Webhooks' envelope: a receiver gets the payload only), data:

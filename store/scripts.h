@@ -29,6 +29,7 @@ enum script_id {
     SCRIPT_ADMIN,
     SCRIPT_AUTH,
     SCRIPT_SEAL,
+    SCRIPT_SUBS_LOAD,
     SCRIPT_COUNT
 };
 

@@ -2,10 +2,10 @@
 -- every delivery record stays readable until retention removes it.
 -- KEYS[1] = P; ARGV: org, id. Returns 0 when not the org's.
 local P, org, id = KEYS[1], ARGV[1], ARGV[2]
--- requires: lib/subs.lua
+-- requires: lib/routes.lua
 local k = P .. ':ep:' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return 0 end
-sub_remove(P, org, id, redis.call('HGET', k, 'event_types'))
+routes_changed(P, org)
 redis.call('ZREM', P .. ':org:' .. org .. ':eps', id)
 redis.call('ZREM', P .. ':ready', id)
 local held = redis.call('ZCARD', k .. ':due')

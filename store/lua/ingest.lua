@@ -10,7 +10,13 @@
 --   store/fields.h (status INGEST_STORED or INGEST_REPLAYED, event_id,
 --   webhook_counter, "dl1,dl2,...", scheduled, n), then n leased
 --   deliveries, LEASE_FIELDS each (lib/lease.lua); or {INGEST_KEY_REUSED,
---   event_id} when the idempotency key was used for another request
+--   event_id} when the idempotency key was used for another request; or
+--   {INGEST_STALE, event_id} when the org's endpoints changed since hookd
+--   matched the event (INGEST_ROUTES_VERSION): nothing of it is written
+-- Fan-out: hookd matched the event to the org's endpoints in its cache
+-- (store/subscriptions.c) and passes their ids; the version it matched under
+-- is checked here, once per org per batch, in the same atomic step as the
+-- writes, so a stale cache costs a retry and never a wrong fan-out.
 -- The idempotency key's value is "<event id>:<fingerprint>".
 -- Direct hand-off: up to `offer` deliveries in all whose endpoint is ACTIVE,
 -- has free capacity and nothing waiting in its due set are leased here for
@@ -25,14 +31,14 @@
 -- requires: lib/lease.lua
 -- requires: lib/payload.lua
 -- requires: lib/schedule.lua
--- requires: lib/subs.lua
+-- requires: lib/routes.lua
 local P, offer, lease_ms, idem_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local chunk = tonumber(ARGV[4]) -- Redis's hash-max-listpack-value as hookd read it (lib/payload.lua)
 local FIRST = 5
 -- What the events of a batch share is read once and written once: each
 -- redis.call costs a few microseconds of conversion on top of its command,
 -- which profiles showed to be most of an ingest's Redis time.
-local wake, subs, eps, zadds, lease_args, finished, scheduled_all = false, {}, {}, {}, {}, {}, 0
+local wake, versions, eps, zadds, lease_args, finished, scheduled_all = false, {}, {}, {}, {}, {}, 0
 
 -- sorted-set members gathered over the batch: key -> {score, member, ...}
 local function zadd_later(key, score, member)
@@ -58,14 +64,12 @@ local function endpoint(ep)
   local e = eps[ep]
   if not e then
     local ek = P .. ':ep:' .. ep
-    local h = redis.call('HMGET', ek, 'event_types', 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
-                         'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
-                         'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
-                         'auth_scope')
-    e = {ek = ek, types = h[1], active = h[2] == EP_ACTIVE, in_flight = tonumber(h[3]) or 0,
-         max = tonumber(h[4]) or 0, url = h[5], secret = h[6], prev = h[7], prev_expires = h[8], added = 0,
-         ca = h[9], cert = h[10], key = h[11], scheme = h[12], sk = h[13], psk = h[14], au = h[15], ai = h[16],
-         as = h[17], asc = h[18]}
+    local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret', 'prev_secret',
+                         'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme', 'sign_key',
+                         'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope')
+    e = {ek = ek, active = h[1] == EP_ACTIVE, in_flight = tonumber(h[2]) or 0, max = tonumber(h[3]) or 0,
+         url = h[4], secret = h[5], prev = h[6], prev_expires = h[7], added = 0, ca = h[8], cert = h[9], key = h[10],
+         scheme = h[11], sk = h[12], psk = h[13], au = h[14], ai = h[15], as = h[16], asc = h[17]}
     eps[ep] = e
   end
   return e
@@ -76,19 +80,14 @@ local function has_due(e)
   return e.due
 end
 
--- the endpoints an event of (org, etype) goes to, once per batch
--- (lib/subs.lua); every endpoint only while the index of data older than it
--- is being built
-local function targets(org, etype)
-  local k = org .. ' ' .. etype
-  local t = subs[k]
-  if not t then
-    local list = sub_endpoints(P, org, etype)
-    t = {list = list, indexed = list ~= nil}
-    if not t.indexed then t.list = redis.call('ZRANGEBYLEX', P .. ':org:' .. org .. ':eps', '-', '+') end
-    subs[k] = t
+-- the org's routes version, read once per batch
+local function version(org)
+  local v = versions[org]
+  if not v then
+    v = routes_version(P, org)
+    versions[org] = v
   end
-  return t
+  return v
 end
 
 -- an event's entry of the reply, its INGEST_REPLY_FIELDS by name
@@ -106,6 +105,7 @@ local function ingest_one(a)
   local reqid, uid, fp = ARGV[a + INGEST_REQUEST_ID], ARGV[a + INGEST_USER_ID], ARGV[a + INGEST_FINGERPRINT]
   local until_s = string.format('%d', tonumber(now) + lease_ms)
   local O = P .. ':org:' .. org
+  if ARGV[a + INGEST_ROUTES_VERSION] ~= version(org) then return {INGEST_STALE, evid} end
   if idem ~= '' then
     local prev = redis.call('GET', O .. ':idem:' .. idem)
     if prev then
@@ -120,36 +120,34 @@ local function ingest_one(a)
   if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
   local head = string.sub(evid, 1, 32)
   local ids, to, leased, scheduled = {}, {}, {}, 0
-  local t = targets(org, etype)
-  for _, ep in ipairs(t.list) do
+  local list = ARGV[a + INGEST_ENDPOINTS]
+  for at = 1, #list, 36 do
+    local ep = string.sub(list, at, at + 35)
     local e = endpoint(ep)
-    if t.indexed or (e.types and ((e.types == '' and not sub_opt_in_only(etype)) or
-                                  string.find(e.types, ',' .. etype .. ',', 1, true))) then
-      if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
-      local id = head .. string.format('%04x', #ids + 1)
-      ids[#ids + 1] = id
-      to[#to + 1] = ep
-      zadd_later(O .. ':dls', 0, id)
-      if sess ~= '' then zadd_later(O .. ':sess:' .. sess .. ':dls', 0, id) end
-      if reqid ~= '' then zadd_later(O .. ':req:' .. reqid .. ':dls', 0, id) end
-      local free = e.active and e.in_flight < e.max
-      if free and offer > 0 and not has_due(e) then
-        offer = offer - 1
-        e.in_flight, e.added = e.in_flight + 1, e.added + 1
-        lease_args[#lease_args + 1] = until_s
-        lease_args[#lease_args + 1] = id
-        -- simple: known once every endpoint is matched
-        leased[#leased + 1] = lease_tuple(id, evid, ep, e.url, e.secret,
-                                          prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
-                                          '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
-                                          prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as,
-                                          e.asc)
-      else
-        zadd_later(e.ek .. ':due', now, id)
-        e.due = true
-        scheduled = scheduled + 1
-        if free and (not e.ready_at or tonumber(now) < tonumber(e.ready_at)) then e.ready_at = now end
-      end
+    if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
+    local id = head .. string.format('%04x', #ids + 1)
+    ids[#ids + 1] = id
+    to[#to + 1] = ep
+    zadd_later(O .. ':dls', 0, id)
+    if sess ~= '' then zadd_later(O .. ':sess:' .. sess .. ':dls', 0, id) end
+    if reqid ~= '' then zadd_later(O .. ':req:' .. reqid .. ':dls', 0, id) end
+    local free = e.active and e.in_flight < e.max
+    if free and offer > 0 and not has_due(e) then
+      offer = offer - 1
+      e.in_flight, e.added = e.in_flight + 1, e.added + 1
+      lease_args[#lease_args + 1] = until_s
+      lease_args[#lease_args + 1] = id
+      -- simple: known once every endpoint is matched
+      leased[#leased + 1] = lease_tuple(id, evid, ep, e.url, e.secret,
+                                        prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
+                                        '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
+                                        prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as,
+                                        e.asc)
+    else
+      zadd_later(e.ek .. ':due', now, id)
+      e.due = true
+      scheduled = scheduled + 1
+      if free and (not e.ready_at or tonumber(now) < tonumber(e.ready_at)) then e.ready_at = now end
     end
   end
   scheduled_all = scheduled_all + scheduled

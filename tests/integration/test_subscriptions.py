@@ -1,9 +1,13 @@
-"""Issue 10: an ingest reads only the endpoints an event goes to (the
-subscription index, store/lua/lib/subs.lua), whatever the org holds."""
+"""Issues 10 and 20: an event goes to exactly the org's endpoints that take
+its type, whatever the org holds. hookd matches events in its own cache of
+each org's endpoints (store/subscriptions.c), checked against the org's
+routes version in the same atomic step as the write (store/lua/ingest.lua),
+so a change made a moment before, by any process, holds for the next
+event."""
 import time
 import unittest
 
-from harness import HookdCase, Hookd, call, wait_for
+from harness import HookdCase, Hookd, Receiver, call, wait_for
 
 
 class SubscriptionTest(HookdCase):
@@ -57,19 +61,43 @@ class SubscriptionTest(HookdCase):
         finally:
             self.assertEqual(other.stop(), 0)
 
-    def test_data_older_than_the_index_is_indexed_in_steps_and_matches_meanwhile(self):
+    def test_an_org_loaded_in_pages_matches_every_endpoint(self):
+        """More endpoints than one page of subs_load.lua (512): the cache
+        is filled a page at a time and matches across pages."""
+        _, tok = self.tenant()
+        rx = Receiver()  # its own: the other tests count what the class receiver gets
+        self.addCleanup(rx.close)
+        for i in range(1100):
+            self.new_endpoint(tok, rx.url("/o"), event_types=["t%d" % (i % 3), "all"])
+        self.assertEqual(len(self.send_event(tok, "t1")["delivery_ids"]), len(range(1, 1100, 3)))
+        self.assertEqual(len(self.send_event(tok, "all")["delivery_ids"]), 1100)
+        self.assertEqual(len(self.send_event(tok, "none")["delivery_ids"]), 0)
+
+    def test_a_change_written_behind_the_cache_is_caught_by_the_version(self):
+        """An endpoint written straight into Redis with the version bumped,
+        as another process's create would: the next event here sees it,
+        though this process's cache was loaded before (INGEST_STALE, then a
+        fresh match)."""
         org, tok = self.tenant()
-        for i in range(300):
-            self.new_endpoint(tok, self.rx.url("/o"), event_types=["t%d" % (i % 3)])
-        # make it look like data written before the index existed
-        for k in self.redis.cli("--scan", "--pattern", "*:org:%s:sub*" % org).split():
-            self.redis.cli("DEL", k)
-        flag = [k for k in self.redis.cli("--scan", "--pattern", "*:org:%s:eps" % org).split()][0][:-4] + ":subs"
-        self.assertEqual(len(self.send_event(tok, "t1")["delivery_ids"]), 100)  # full scan while building
-        self.assertNotEqual(self.redis.cli("GET", flag).strip(), "ready")  # 256 indexed so far
-        self.assertEqual(len(self.send_event(tok, "t1")["delivery_ids"]), 100)
-        self.assertEqual(self.redis.cli("GET", flag).strip(), "ready")
-        self.assertEqual(len(self.send_event(tok, "t2")["delivery_ids"]), 100)  # from the index
+        a = self.new_endpoint(tok, self.rx.url("/a"), event_types=["v.t"])
+        self.assertEqual(len(self.send_event(tok, "v.t")["delivery_ids"]), 1)  # the cache holds the org now
+        ver = self.redis.cli("--scan", "--pattern", "*:org:%s:ver" % org).split()[0]
+        ek = self.redis.cli("--scan", "--pattern", "*:ep:%s" % a["id"]).split()[0]
+        self.redis.cli("HSET", ek, "event_types", ",other,")  # retyped behind hookd's back ...
+        self.assertEqual(len(self.send_event(tok, "v.t")["delivery_ids"]), 1)  # ... the version has not moved
+        self.redis.cli("INCR", ver)  # ... now it has
+        self.assertEqual(len(self.send_event(tok, "v.t")["delivery_ids"]), 0)
+        self.assertEqual(len(self.send_event(tok, "other")["delivery_ids"]), 1)
+
+    def test_hookd_types_go_only_to_endpoints_that_name_them(self):
+        _, tok = self.tenant()
+        every = self.new_endpoint(tok, self.rx.url("/every"))
+        named = self.new_endpoint(tok, self.rx.url("/named"), event_types=["hookd.endpoint.disabled", "x"])
+        s, b, _ = self.api("POST", "/v1/endpoints/%s/disable" % every["id"], None, tok)
+        self.assertEqual(s, 200, b)
+        # the notice about `every` went to `named` only
+        wait_for(lambda: any(r["path"] == "/named" for r in self.rx.requests), what="the notice")
+        self.assertFalse([r for r in self.rx.requests if r["path"] == "/every"])
 
 
 if __name__ == "__main__":

@@ -135,12 +135,14 @@ static void ingest_round_trip(redisContext *rc)
         [INGEST_ORG] = "org", [INGEST_EVENT_ID] = "evid", [INGEST_TYPE] = "type", [INGEST_PAYLOAD] = "{}",
         [INGEST_NOW] = "42", [INGEST_IDEMPOTENCY_KEY] = "idem", [INGEST_SYNC_SESSION_ID] = "sess",
         [INGEST_REQUEST_ID] = "req", [INGEST_USER_ID] = "uid", [INGEST_FINGERPRINT] = "fp",
+        [INGEST_ROUTES_VERSION] = "7", [INGEST_ENDPOINTS] = "ep1ep2",
     };
     expect_read(rc, "ingest",
                 "ARGV[1 + INGEST_ORG], ARGV[1 + INGEST_EVENT_ID], ARGV[1 + INGEST_TYPE], ARGV[1 + INGEST_PAYLOAD],"
                 " ARGV[1 + INGEST_NOW], ARGV[1 + INGEST_IDEMPOTENCY_KEY], ARGV[1 + INGEST_SYNC_SESSION_ID],"
-                " ARGV[1 + INGEST_REQUEST_ID], ARGV[1 + INGEST_USER_ID], ARGV[1 + INGEST_FINGERPRINT]",
-                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp");
+                " ARGV[1 + INGEST_REQUEST_ID], ARGV[1 + INGEST_USER_ID], ARGV[1 + INGEST_FINGERPRINT],"
+                " ARGV[1 + INGEST_ROUTES_VERSION], ARGV[1 + INGEST_ENDPOINTS]",
+                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2");
 }
 
 /* A job's record and step arguments as reactor/jobs.c fills them, by enum;

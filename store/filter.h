@@ -1,0 +1,42 @@
+/*
+ * filter: an endpoint's payload filter, MongoDB-style, evaluated against
+ * the document {"type": <event type>, "payload": <payload>}.
+ *
+ *   {"payload.amount": 10}                 equality (deep for objects and
+ *                                          arrays); dotted paths, a number
+ *                                          segment indexes an array
+ *   {"<path>": {"$eq"|"$ne": v}}           {"$in"|"$nin": [v, ...]}
+ *   {"<path>": {"$gt"|"$gte"|"$lt"|"$lte": number or string}}
+ *   {"<path>": {"$exists": true|false}}    {"<path>": {"$startsWith": "s"}}
+ *   several keys in one object: AND;       {"$and": [f, ...]}, {"$or": [f, ...]},
+ *                                          {"$not": f}
+ *
+ * Comparisons never coerce types ("10" is not 10; a number compares with
+ * a number, a string with a string, bytewise). A missing path matches only
+ * $exists: false, $ne and $nin. Limits: FILTER_MAX_BYTES of JSON, depth
+ * FILTER_MAX_DEPTH, FILTER_MAX_CONDITIONS conditions.
+ *
+ * A filter is compiled once (parsed and checked) and evaluated many times
+ * without parsing: store/subscriptions.c compiles an org's filters when it
+ * loads the org.
+ */
+#ifndef HOOKD_STORE_FILTER_H
+#define HOOKD_STORE_FILTER_H
+
+#include <stddef.h>
+#include <yajl/yajl_tree.h>
+
+#define FILTER_MAX_BYTES 4096
+#define FILTER_MAX_DEPTH 8
+#define FILTER_MAX_CONDITIONS 64
+
+struct filter;
+
+/* 0 with *out (owned by the caller: filter_free), or -1 with `why` naming
+ * the path and operator at fault. */
+int filter_compile(const char *json, size_t len, struct filter **out, char *why, size_t whylen);
+/* 1 when the event (its type, its parsed payload) matches. */
+int filter_match(const struct filter *f, const char *type, yajl_val payload);
+void filter_free(struct filter *f);
+
+#endif

@@ -1,0 +1,401 @@
+#include "store/subscriptions.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf/log.h"
+#include "store/filter.h"
+#include "store/json.h"
+#include "store/ids.h"
+#include "store/keys.h"
+#include "store/redis.h"
+#include "store/scripts.h"
+
+#define BUCKETS 4096
+#define PAGE 512
+#define OPT_IN_PREFIX "hookd." /* hookd's own types go only to endpoints that name them */
+
+/* The endpoints taking one event type, as indexes into org.eps (ascending,
+ * so creation order). */
+struct type_list {
+    char *type; /* owned */
+    int *idx;   /* owned */
+    int n;
+};
+
+struct org {
+    struct org *next;        /* hash chain */
+    char id[ID_LEN + 1];
+    char version[24];        /* as the first page of the load read it */
+    int ready;               /* loaded and indexed */
+    int loading;             /* a page is in flight: the entry is not freed meanwhile */
+    int restart;             /* went stale during the load: start again when the page returns */
+    char after[ID_LEN + 1];  /* the last id the load has read ("" before the first page) */
+    int64_t used_ms;
+    char (*eps)[ID_LEN + 1]; /* owned: every endpoint, in creation order */
+    char **types;            /* owned, per endpoint while loading: ",a,b," or "" (every type) */
+    struct filter **filters; /* owned, per endpoint: its compiled filter, or NULL for none */
+    int n, cap;
+    struct type_list *by_type; /* owned, sorted by type */
+    int ntypes;
+    int *every;              /* owned: endpoints taking every type */
+    int nevery;
+};
+
+static struct {
+    struct org *b[BUCKETS];
+    int partitions;
+    subs_loaded_cb loaded;
+    unsigned long long orgs, loads;
+} S;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned bucket(const char *org)
+{
+    uint32_t h = 2166136261u;
+    for (; *org; org++)
+        h = (h ^ (unsigned char)*org) * 16777619u;
+    return h % BUCKETS;
+}
+
+/* Back to "not loaded": the data goes, the entry stays. */
+static void org_clear(struct org *o)
+{
+    for (int i = 0; i < o->n; i++) {
+        free(o->types ? o->types[i] : NULL);
+        filter_free(o->filters ? o->filters[i] : NULL);
+    }
+    for (int t = 0; t < o->ntypes; t++) {
+        free(o->by_type[t].type);
+        free(o->by_type[t].idx);
+    }
+    free(o->eps);
+    free(o->types);
+    free(o->filters);
+    free(o->by_type);
+    free(o->every);
+    o->eps = NULL, o->types = NULL, o->filters = NULL, o->by_type = NULL, o->every = NULL;
+    o->n = o->cap = o->ntypes = o->nevery = 0;
+    o->ready = 0;
+    o->after[0] = '\0';
+}
+
+/* Drop entries idle for SUBS_IDLE_MS (none that is loading). */
+static void evict_idle(void)
+{
+    int64_t cut = mono_ms() - SUBS_IDLE_MS;
+    for (int b = 0; b < BUCKETS; b++)
+        for (struct org **p = &S.b[b]; *p;) {
+            struct org *o = *p;
+            if (!o->loading && o->used_ms < cut) {
+                *p = o->next;
+                org_clear(o);
+                free(o);
+                S.orgs--;
+            } else {
+                p = &o->next;
+            }
+        }
+}
+
+static struct org *org_find(const char *org, int create)
+{
+    unsigned h = bucket(org);
+    for (struct org *o = S.b[h]; o; o = o->next)
+        if (strcmp(o->id, org) == 0)
+            return o;
+    if (!create)
+        return NULL;
+    if (S.orgs >= SUBS_MAX_ORGS)
+        evict_idle();
+    struct org *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    snprintf(o->id, sizeof(o->id), "%s", org);
+    o->next = S.b[h];
+    S.b[h] = o;
+    S.orgs++;
+    return o;
+}
+
+/* (type, endpoint index) pairs, sorted, make the index. */
+struct pair {
+    const char *type;
+    size_t len;
+    int idx;
+};
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const struct pair *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->type, y->type, n);
+    if (c == 0 && x->len != y->len)
+        c = x->len < y->len ? -1 : 1;
+    return c ? c : x->idx - y->idx;
+}
+
+static int org_index(struct org *o)
+{
+    size_t np = 0, cap = 0;
+    struct pair *pairs = NULL;
+    if (o->n && !(o->every = malloc((size_t)o->n * sizeof(int))))
+        return -1;
+    for (int i = 0; i < o->n; i++) {
+        const char *t = o->types[i];
+        if (!t[0]) {
+            o->every[o->nevery++] = i;
+            continue;
+        }
+        for (const char *s = t; *s;) {
+            size_t len = strcspn(s, ",");
+            if (len) {
+                if (np == cap) {
+                    struct pair *g = realloc(pairs, (cap = cap ? cap * 2 : 64) * sizeof(*g));
+                    if (!g)
+                        goto fail;
+                    pairs = g;
+                }
+                pairs[np++] = (struct pair){s, len, i};
+            }
+            s += len + (s[len] == ',');
+        }
+    }
+    if (np)
+        qsort(pairs, np, sizeof(*pairs), pair_cmp);
+    if (np && !(o->by_type = calloc(np, sizeof(*o->by_type))))
+        goto fail;
+    for (size_t k = 0; k < np;) {
+        size_t e = k;
+        while (e < np && pairs[e].len == pairs[k].len && memcmp(pairs[e].type, pairs[k].type, pairs[k].len) == 0)
+            e++;
+        struct type_list *tl = &o->by_type[o->ntypes++];
+        tl->type = strndup(pairs[k].type, pairs[k].len);
+        tl->idx = malloc((e - k) * sizeof(int));
+        if (!tl->type || !tl->idx)
+            goto fail;
+        for (size_t q = k; q < e; q++)
+            if (tl->n == 0 || tl->idx[tl->n - 1] != pairs[q].idx) /* a type named twice */
+                tl->idx[tl->n++] = pairs[q].idx;
+        k = e;
+    }
+    free(pairs);
+    for (int i = 0; i < o->n; i++)
+        free(o->types[i]);
+    free(o->types); /* the index holds what matching needs */
+    o->types = NULL;
+    return 0;
+fail:
+    free(pairs);
+    return -1;
+}
+
+static void load_page(struct org *o);
+
+/* An endpoint's stored filter, compiled; NULL for none. A filter that no
+ * longer compiles (the grammar's limits changed) matches nothing. */
+static struct filter *compile_stored(const redisReply *text, const char *ep, int *bad)
+{
+    struct filter *f = NULL;
+    char why[160];
+    *bad = 0;
+    if (text->len == 0)
+        return NULL;
+    if (filter_compile(text->str, text->len, &f, why, sizeof(why)) < 0) {
+        LOG_WARNING("subscriptions: a stored filter does not compile; the endpoint gets nothing", "endpoint_id", ep,
+                    "why", why, NULL);
+        *bad = 1;
+    }
+    return f;
+}
+
+/* One page of subs_load.lua: {version, id, types, filter, ...}. */
+static void on_page(redisReply *rep, void *priv)
+{
+    struct org *o = priv;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->elements % 3 == 1 &&
+             rep->element[0]->type == REDIS_REPLY_STRING;
+    o->loading = 0;
+    if (o->restart) {
+        o->restart = 0;
+        org_clear(o);
+        if (ok) {
+            load_page(o);
+            return;
+        }
+    }
+    if (ok && o->n == 0)
+        snprintf(o->version, sizeof(o->version), "%s", rep->element[0]->str);
+    size_t got = ok ? (rep->elements - 1) / 3 : 0;
+    if (ok && o->n + (int)got > o->cap) {
+        int cap = o->n + (int)got;
+        void *e = realloc(o->eps, (size_t)cap * sizeof(*o->eps));
+        if (e)
+            o->eps = e;
+        void *t = e ? realloc(o->types, (size_t)cap * sizeof(*o->types)) : NULL;
+        if (t)
+            o->types = t;
+        void *f = t ? realloc(o->filters, (size_t)cap * sizeof(*o->filters)) : NULL;
+        if (f)
+            o->filters = f;
+        ok = e && t && f;
+        if (ok)
+            o->cap = cap;
+    }
+    for (size_t k = 0; ok && k < got; k++) {
+        const redisReply *id = rep->element[1 + 3 * k], *types = rep->element[2 + 3 * k],
+                         *filter = rep->element[3 + 3 * k];
+        int bad;
+        if (id->type != REDIS_REPLY_STRING || id->len != ID_LEN || types->type != REDIS_REPLY_STRING ||
+            filter->type != REDIS_REPLY_STRING) {
+            ok = 0;
+            break;
+        }
+        memcpy(o->after, id->str, ID_LEN + 1);
+        o->filters[o->n] = compile_stored(filter, id->str, &bad);
+        if (bad)
+            continue; /* matches nothing: left out */
+        if (!(o->types[o->n] = strdup(types->str))) {
+            filter_free(o->filters[o->n]);
+            ok = 0;
+            break;
+        }
+        memcpy(o->eps[o->n], id->str, ID_LEN + 1);
+        o->n++;
+    }
+    if (ok && got == PAGE) {
+        load_page(o);
+        return;
+    }
+    if (ok && org_index(o) == 0) {
+        o->ready = 1;
+        S.loads++;
+    } else {
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            LOG_WARNING("subscriptions: cannot load an org's endpoints", "org_id", o->id, "error", rep->str, NULL);
+        org_clear(o);
+        ok = 0;
+    }
+    char org[ID_LEN + 1];
+    memcpy(org, o->id, sizeof(org)); /* the callback may drop the entry */
+    S.loaded(org, ok);
+}
+
+static void load_page(struct org *o)
+{
+    char prefix[KEY_PREFIX_MAX], limit[16];
+    key_prefix(prefix, key_partition(o->id, S.partitions));
+    snprintf(limit, sizeof(limit), "%d", PAGE);
+    const char *argv[] = {prefix, o->id, o->after, limit};
+    o->loading = 1;
+    if (store_script(SCRIPT_SUBS_LOAD, on_page, o, 1, 4, argv, NULL) < 0)
+        on_page(NULL, o);
+}
+
+static const struct type_list *find_type(const struct org *o, const char *type)
+{
+    int lo = 0, hi = o->ntypes - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(o->by_type[mid].type, type);
+        if (c == 0)
+            return &o->by_type[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+/* Endpoint k takes the event: no filter, or its filter matches the
+ * payload (parsed once, on the first filter that needs it). */
+static int passes(const struct org *o, int k, const char *type, const char *payload, size_t plen, yajl_val *doc,
+                  int *parsed)
+{
+    if (!o->filters[k])
+        return 1;
+    if (!*parsed) {
+        char err[64];
+        *parsed = 1;
+        *doc = payload ? json_parse(payload, plen, err, sizeof(err)) : NULL;
+    }
+    return *doc && filter_match(o->filters[k], type, *doc);
+}
+
+int subs_match(const char *org, const char *type, const char *payload, size_t plen, struct subs_match *out)
+{
+    struct org *o = org_find(org, 1);
+    if (!o)
+        return -1;
+    o->used_ms = mono_ms();
+    if (!o->ready) {
+        if (!o->loading)
+            load_page(o);
+        return 0;
+    }
+    const struct type_list *tl = find_type(o, type);
+    int na = tl ? tl->n : 0, nb = strncmp(type, OPT_IN_PREFIX, strlen(OPT_IN_PREFIX)) == 0 ? 0 : o->nevery;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->version, sizeof(out->version), "%s", o->version);
+    if (!(out->ids = malloc((size_t)(na + nb) * ID_LEN + 1)))
+        return -1;
+    char *w = out->ids;
+    yajl_val doc = NULL;
+    int parsed = 0;
+    for (int i = 0, j = 0; i < na || j < nb;) { /* two ascending lists merged: creation order */
+        int k = j >= nb || (i < na && tl->idx[i] < o->every[j]) ? tl->idx[i++] : o->every[j++];
+        if (!passes(o, k, type, payload, plen, &doc, &parsed))
+            continue;
+        memcpy(w, o->eps[k], ID_LEN);
+        w += ID_LEN;
+        out->n++;
+    }
+    *w = '\0';
+    if (doc)
+        yajl_tree_free(doc);
+    return 1;
+}
+
+void subs_stale(const char *org, const char *version)
+{
+    struct org *o = org_find(org, 0);
+    if (!o)
+        return;
+    if (o->loading)
+        o->restart = 1;
+    else if (!o->ready || strcmp(o->version, version) == 0)
+        org_clear(o);
+}
+
+int subs_start(int partitions, subs_loaded_cb loaded)
+{
+    S.partitions = partitions;
+    S.loaded = loaded;
+    return 0;
+}
+
+void subs_counts(unsigned long long *orgs, unsigned long long *loads)
+{
+    *orgs = S.orgs, *loads = S.loads;
+}
+
+void subs_free(void)
+{
+    for (int b = 0; b < BUCKETS; b++)
+        while (S.b[b]) {
+            struct org *o = S.b[b];
+            S.b[b] = o->next;
+            org_clear(o);
+            free(o);
+        }
+    memset(&S, 0, sizeof(S));
+}

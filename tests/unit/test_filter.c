@@ -1,0 +1,122 @@
+/* The filter grammar (store/filter.h), one row per case: a filter, an event
+ * (type and payload) and whether it matches; then the filters that must be
+ * refused, with a word the reason must contain. */
+#include <string.h>
+
+#include "check.h"
+#include "store/filter.h"
+#include "store/json.h"
+
+static const char *const PAYLOAD =
+    "{\"amount\": 10, \"currency\": \"EUR\", \"code\": \"10\", \"customer\": {\"id\": \"c_1\", \"vip\": true,"
+    " \"tags\": [\"a\", \"b\"]}, \"items\": [{\"sku\": \"x\", \"qty\": 2}], \"note\": null, \"ratio\": 0.5}";
+
+static const struct {
+    const char *filter, *type;
+    int want;
+} MATCH[] = {
+    {"{}", "order.paid", 1},
+    {"{\"payload.amount\": 10}", "order.paid", 1},
+    {"{\"payload.amount\": 10.0}", "order.paid", 1},
+    {"{\"payload.amount\": \"10\"}", "order.paid", 0}, /* no coercion */
+    {"{\"payload.code\": 10}", "order.paid", 0},
+    {"{\"payload.code\": \"10\"}", "order.paid", 1},
+    {"{\"type\": \"order.paid\"}", "order.paid", 1},
+    {"{\"type\": {\"$startsWith\": \"order.\"}}", "order.paid", 1},
+    {"{\"type\": {\"$startsWith\": \"user.\"}}", "order.paid", 0},
+    {"{\"payload.customer.id\": \"c_1\"}", "t", 1},
+    {"{\"payload.customer.tags.1\": \"b\"}", "t", 1},
+    {"{\"payload.customer.tags.2\": \"b\"}", "t", 0},
+    {"{\"payload.items.0.qty\": {\"$gte\": 2}}", "t", 1},
+    {"{\"payload.items.0.qty\": {\"$gt\": 2}}", "t", 0},
+    {"{\"payload.amount\": {\"$lt\": 11, \"$gt\": 9}}", "t", 1},
+    {"{\"payload.amount\": {\"$lte\": 9}}", "t", 0},
+    {"{\"payload.currency\": {\"$gt\": \"DKK\"}}", "t", 1},
+    {"{\"payload.code\": {\"$gt\": 5}}", "t", 0}, /* a string never orders against a number */
+    {"{\"payload.amount\": {\"$in\": [5, 10]}}", "t", 1},
+    {"{\"payload.amount\": {\"$in\": [\"10\"]}}", "t", 0},
+    {"{\"payload.amount\": {\"$nin\": [5, 6]}}", "t", 1},
+    {"{\"payload.amount\": {\"$ne\": 10}}", "t", 0},
+    {"{\"payload.amount\": {\"$eq\": 10}}", "t", 1},
+    {"{\"payload.customer\": {\"id\": \"c_1\", \"vip\": true, \"tags\": [\"a\", \"b\"]}}", "t", 1},
+    {"{\"payload.customer.tags\": [\"b\", \"a\"]}", "t", 0},
+    {"{\"payload.note\": null}", "t", 1},
+    {"{\"payload.note\": {\"$exists\": true}}", "t", 1},
+    /* a missing path: only $exists false, $ne and $nin match */
+    {"{\"payload.missing\": {\"$exists\": false}}", "t", 1},
+    {"{\"payload.missing\": {\"$exists\": true}}", "t", 0},
+    {"{\"payload.missing\": {\"$ne\": 1}}", "t", 1},
+    {"{\"payload.missing\": {\"$nin\": [1]}}", "t", 1},
+    {"{\"payload.missing\": {\"$in\": [null]}}", "t", 0},
+    {"{\"payload.missing\": null}", "t", 0},
+    {"{\"payload.missing\": {\"$lt\": 1}}", "t", 0},
+    {"{\"other.x\": {\"$exists\": false}}", "t", 1},
+    {"{\"payload.amount.deeper\": {\"$exists\": false}}", "t", 1},
+    /* combinations */
+    {"{\"payload.amount\": 10, \"payload.currency\": \"USD\"}", "t", 0},
+    {"{\"$or\": [{\"payload.currency\": \"USD\"}, {\"payload.amount\": {\"$gte\": 10}}]}", "t", 1},
+    {"{\"$or\": [{\"payload.currency\": \"USD\"}, {\"payload.amount\": 3}]}", "t", 0},
+    {"{\"$and\": [{\"payload.currency\": \"EUR\"}, {\"payload.ratio\": {\"$lt\": 1}}]}", "t", 1},
+    {"{\"$not\": {\"payload.currency\": \"EUR\"}}", "t", 0},
+    {"{\"$not\": {\"payload.missing\": {\"$exists\": true}}}", "t", 1},
+    {"{\"$and\": [{\"$or\": [{\"type\": \"t\"}, {\"type\": \"u\"}]}, {\"$not\": {\"payload.amount\": 3}}]}", "t", 1},
+};
+
+static const struct {
+    const char *filter, *because;
+} REFUSE[] = {
+    {"[]", "object"},
+    {"\"x\"", "object"},
+    {"{\"payload.a\": {\"$regex\": \"x\"}}", "$regex"},
+    {"{\"$where\": \"1\"}", "$where"},
+    {"{\"payload.a\": {\"$in\": 3}}", "array"},
+    {"{\"payload.a\": {\"$nin\": {}}}", "array"},
+    {"{\"payload.a\": {\"$gt\": true}}", "number or a string"},
+    {"{\"payload.a\": {\"$exists\": 1}}", "true or false"},
+    {"{\"payload.a\": {\"$startsWith\": 1}}", "string"},
+    {"{\"payload.a\": {\"$eq\": 1, \"b\": 2}}", "mixes"},
+    {"{\"$and\": []}", "$and"},
+    {"{\"$or\": {}}", "$or"},
+    {"{\"$not\": 3}", "object"},
+    {"{\"\": 1}", "path"},
+    {"{\"payload..a\": 1}", "path"},
+    {"{\"payload.a.\": 1}", "path"},
+    {"{\"payload.a\": 1", "JSON"},
+    {"{\"$not\":{\"$not\":{\"$not\":{\"$not\":{\"$not\":{\"$not\":{\"$not\":{\"$not\":{\"a\":1}}}}}}}}}", "deeper"},
+};
+
+int main(void)
+{
+    char err[128], why[160];
+    yajl_val payload = json_parse(PAYLOAD, strlen(PAYLOAD), err, sizeof(err));
+    CHECK(payload != NULL, "payload parses: %s", err);
+    for (size_t i = 0; i < sizeof(MATCH) / sizeof(MATCH[0]); i++) {
+        struct filter *f = NULL;
+        int rc = filter_compile(MATCH[i].filter, strlen(MATCH[i].filter), &f, why, sizeof(why));
+        CHECK(rc == 0, "%s compiles: %s", MATCH[i].filter, why);
+        if (rc == 0)
+            CHECK(filter_match(f, MATCH[i].type, payload) == MATCH[i].want, "%s on %s: want %d", MATCH[i].filter,
+                  MATCH[i].type, MATCH[i].want);
+        filter_free(f);
+    }
+    for (size_t i = 0; i < sizeof(REFUSE) / sizeof(REFUSE[0]); i++) {
+        struct filter *f = NULL;
+        why[0] = '\0';
+        int rc = filter_compile(REFUSE[i].filter, strlen(REFUSE[i].filter), &f, why, sizeof(why));
+        CHECK(rc < 0 && f == NULL, "%s refused", REFUSE[i].filter);
+        CHECK(strstr(why, REFUSE[i].because) != NULL, "%s: reason '%s' names '%s'", REFUSE[i].filter, why,
+              REFUSE[i].because);
+    }
+    /* the limits: 64 conditions, 4 KiB */
+    char big[8192] = "{";
+    for (int i = 0; i < 65; i++)
+        snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"payload.f%d\": %d", i ? ", " : "", i, i);
+    strcat(big, "}");
+    struct filter *f = NULL;
+    CHECK(filter_compile(big, strlen(big), &f, why, sizeof(why)) < 0 && strstr(why, "64"), "65 conditions: %s", why);
+    memset(big, ' ', 5000);
+    memcpy(big, "{}", 2);
+    CHECK(filter_compile(big, 5000, &f, why, sizeof(why)) < 0 && strstr(why, "4096"), "5000 bytes: %s", why);
+    yajl_tree_free(payload);
+    return CHECK_DONE();
+}
