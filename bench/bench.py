@@ -679,6 +679,37 @@ def scenario_many_endpoints(r):
     return res
 
 
+def scenario_filters(r):
+    """Issue 22: ingest into an org whose 1,000 endpoints each carry a filter
+    (every one reached by the type, so every filter is tried on every event;
+    one matches) against an org with one endpoint and no filter. Endpoints
+    disabled: only ingest runs."""
+    res = {}
+    h, sink = Hookd(r), Sink()
+    tok = tenant(h)
+    endpoints(h, tok, sink, 1, active=False)
+    rc0, hc0 = r.cpu_s(), h.cpu_s()
+    w = wrk(h.url + "/v1/events", body_1k(), tok)
+    n = max(1, w["rps"] * SECONDS)
+    res["plain_1"] = {"rps": w["rps"], "redis_cpu_us": 1e6 * (r.cpu_s() - rc0) / n,
+                      "hookd_cpu_us": 1e6 * (h.cpu_s() - hc0) / n}
+    tok = tenant(h)
+    for i in range(1000):
+        f = {"payload.pad": {"$exists": True}} if i == 0 else {"$or": [{"payload.bucket": i}, {"type": "x.%d" % i}]}
+        ep = api(h.url, "POST", "/v1/endpoints", {"url": sink.url + "/f", "filter": f}, tok)
+        api(h.url, "POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+    rc0, hc0 = r.cpu_s(), h.cpu_s()
+    w = wrk(h.url + "/v1/events", body_1k(), tok)
+    n = max(1, w["rps"] * SECONDS)
+    res["filtered_1000"] = {"rps": w["rps"], "redis_cpu_us": 1e6 * (r.cpu_s() - rc0) / n,
+                            "hookd_cpu_us": 1e6 * (h.cpu_s() - hc0) / n}
+    res["ratio"] = res["filtered_1000"]["rps"] / res["plain_1"]["rps"]
+    h.close()
+    sink.close()
+    r.cli("FLUSHALL")
+    return res
+
+
 SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
 SOAK_RATE = int(os.environ.get("BENCH_SOAK_RATE", "500"))
 
@@ -820,7 +851,8 @@ def run(fsync):
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
-                         ("many_endpoints", scenario_many_endpoints), ("cores", scenario_cores),
+                         ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters),
+                         ("cores", scenario_cores),
                          ("cluster", lambda r: scenario_cluster(r, fsync)), ("durability", scenario_durability)):
             if ONLY and name not in ONLY:
                 continue
@@ -951,6 +983,11 @@ def table(results):
         "%.1f / %.1f / %.1f")
     row("9 1,000 / 1 and 10,000 / 1", lambda x: (x["many_endpoints"]["ratio_1000"], x["many_endpoints"]["ratio_10000"]),
         "%.2fx / %.2fx", ">= 0.9x")
+    row("22 ingest, 1 endpoint without a filter / 1,000 each with a filter (req/s)",
+        lambda x: (x["filters"]["plain_1"]["rps"], x["filters"]["filtered_1000"]["rps"]), "%.0f / %.0f")
+    row("22 ... hookd CPU per event (us)",
+        lambda x: (x["filters"]["plain_1"]["hookd_cpu_us"], x["filters"]["filtered_1000"]["hookd_cpu_us"]), "%.1f / %.1f")
+    row("22 filtered / plain", lambda x: x["filters"]["ratio"], "%.2fx", ">= 0.8x")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next((s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t), float("nan"))
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),

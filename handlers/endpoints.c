@@ -579,3 +579,63 @@ void h_endpoint_rotate(struct req *r)
     call_with_secret(r, kept, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 7, argv);
     free(sealed_sk);
 }
+
+/* test-filter: the endpoint's stored filter against a sample event, the
+ * same compile and match the router uses (store/subscriptions.c). Only the
+ * filter is tried: whether the type is subscribed is the endpoint's
+ * event_types, shown in its read. */
+static void on_filter_tested(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    struct filter *f = NULL;
+    char why[160];
+    int matches = 1;
+    if (reply_failed(r, rep))
+        return;
+    if (reply_empty(rep)) {
+        reply_error(r, 404, "not_found", NULL, "no such endpoint");
+        return;
+    }
+    const char *text = flat_get(rep, "filter");
+    if (text && text[0]) {
+        if (filter_compile(text, strlen(text), &f, why, sizeof(why)) < 0) {
+            reply_error(r, 500, "internal", NULL, "the stored filter no longer compiles: %s", why);
+            return;
+        }
+        const char *type_path[] = {"type", NULL}, *payload_path[] = {"payload", NULL};
+        yajl_val type = yajl_tree_get(r->json, type_path, yajl_t_string);
+        matches = filter_match(f, YAJL_GET_STRING(type), yajl_tree_get(r->json, payload_path, yajl_t_any));
+        filter_free(f);
+    }
+    struct jw w;
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    jw_map_open(&w);
+    jw_key(&w, "matches");
+    jw_bool(&w, matches);
+    jw_map_close(&w);
+    reply_json(r, 200, &w);
+}
+
+void h_endpoint_test_filter(struct req *r)
+{
+    const char *id = path_id(r, 0, "endpoint");
+    yajl_val type = NULL, payload = NULL;
+    const char *bad = NULL;
+    char msg[128];
+    if (!id)
+        return;
+    struct json_field f[] = {{"type", JT_STRING, 1, &type}, {"payload", JT_ANY, 1, &payload}};
+    if (!r->json) {
+        reply_error(r, 400, "missing_body", NULL, "a JSON object body with type and payload is required");
+        return;
+    }
+    if (json_fields(r->json, f, 2, 1, &bad, msg, sizeof(msg)) < 0) {
+        reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
+        return;
+    }
+    const char *argv[] = {"ep", id, r->who.org_id};
+    call_script(r, SCRIPT_RECORD_GET, on_filter_tested, 3, argv);
+}

@@ -31,6 +31,7 @@ void h_endpoint_delete(struct req *r);
 void h_endpoint_enable(struct req *r);
 void h_endpoint_disable(struct req *r);
 void h_endpoint_rotate(struct req *r);
+void h_endpoint_test_filter(struct req *r);
 
 void h_event_create(struct req *r);
 void h_event_get(struct req *r);

@@ -37,6 +37,7 @@ const struct route routes[] = {
     {POST, "/v1/endpoints/:id/enable", h_endpoint_enable, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0, NULL},
     {POST, "/v1/endpoints/:id/disable", h_endpoint_disable, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0, NULL},
     {POST, "/v1/endpoints/:id/rotate-secret", h_endpoint_rotate, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0, NULL},
+    {POST, "/v1/endpoints/:id/test-filter", h_endpoint_test_filter, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0, NULL},
 
     {POST, "/v1/events", h_event_create, NEED_TOKEN, SCOPE_EVENTS, 0, ERR_PROBLEM, 0, "payload"},
     {GET, "/v1/events/:id", h_event_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0, NULL},

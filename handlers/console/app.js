@@ -65,6 +65,7 @@ async function endpointsPage() {
     el('td', {}, e.disabled_at ? 'disabled ' + when(e.disabled_at) + (e.disabled_reason ? ' (' + e.disabled_reason + ')' : '')
       : e.failing_since ? 'failing since ' + when(e.failing_since) + ' (' + e.consecutive_failures + ' consecutive failures)' : ''),
     el('td', {}, e.event_types.length ? e.event_types.join(', ') : 'every type'),
+    el('td', {}, el('a', {href: '#/filter/' + e.id, class: 'filter'}, e.filter ? JSON.stringify(e.filter) : 'none')),
     el('td', {},
       writeButton(e.status === 'ACTIVE' ? 'Disable' : 'Enable', () =>
         api('POST', '/v1/endpoints/' + e.id + (e.status === 'ACTIVE' ? '/disable' : '/enable')).then(route, fail)),
@@ -82,7 +83,32 @@ async function endpointsPage() {
         .then((r) => show(el('p', {class: 'notice', id: 'requeued'}, r.requeued + ' failed deliveries requeued'),
           el('p', {}, el('a', {href: '#/endpoints'}, 'Back to endpoints'))), fail)))));
   show(el('h2', {}, 'Endpoints'),
-    el('table', {id: 'endpoints'}, el('tr', {}, ...['URL', 'Status', 'Failing', 'Event types', ''].map((h) => el('th', {}, h))), ...rows));
+    el('table', {id: 'endpoints'}, el('tr', {}, ...['URL', 'Status', 'Failing', 'Event types', 'Filter', ''].map((h) => el('th', {}, h))), ...rows));
+}
+
+// An endpoint's filter, and a form that tries it on a sample event
+// (POST /v1/endpoints/{id}/test-filter, read scope: nothing is stored).
+async function filterPage(id) {
+  const e = await api('GET', '/v1/endpoints/' + encodeURIComponent(id));
+  const result = el('p', {id: 'filter-result'});
+  const form = el('form', {id: 'try-filter'},
+    el('label', {}, 'Event type ', el('input', {name: 'type', value: e.event_types[0] || 'order.paid'})),
+    el('label', {}, 'Payload (JSON) ', el('textarea', {name: 'payload', rows: '6', cols: '60'}, '{}')),
+    el('button', {type: 'submit'}, 'Try'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    let payload;
+    try { payload = JSON.parse(form.elements.payload.value); } catch (err) {
+      result.textContent = 'the payload is not JSON: ' + err.message;
+      return;
+    }
+    api('POST', '/v1/endpoints/' + encodeURIComponent(id) + '/test-filter', {type: form.elements.type.value, payload})
+      .then((r) => { result.textContent = r.matches ? 'matches: a delivery would be made' : 'does not match'; },
+        (err) => { result.textContent = String(err.message || err); });
+  });
+  show(el('h2', {}, 'Filter of ' + e.url),
+    el('pre', {id: 'filter'}, e.filter ? JSON.stringify(e.filter, null, 2) : 'none: every event of a subscribed type'),
+    form, result, el('p', {}, el('a', {href: '#/endpoints'}, 'Back to endpoints')));
 }
 
 const FILTERS = ['state', 'endpoint_id', 'event_type', 'created_since', 'created_until'];
@@ -183,6 +209,7 @@ async function route() {
   try {
     if (path.startsWith('/delivery/')) await deliveryPage(decodeURIComponent(path.slice('/delivery/'.length)));
     else if (path === '/deliveries') await deliveriesPage(params);
+    else if (path.startsWith('/filter/')) await filterPage(decodeURIComponent(path.slice('/filter/'.length)));
     else await endpointsPage();
   } catch (err) { fail(err); }
 }

@@ -146,6 +146,22 @@ class ConsoleTest(HookdCase):
         self.assertEqual(b.find_elements(By.CSS_SELECTOR, ".write, #resend"), [])
         self.shot("read_only")
 
+    def test_an_endpoint_filter_is_shown_and_tried_from_the_console(self):
+        ep = self.new_endpoint(self.tok, self.rx.url(), filter={"payload.amount": {"$gte": 100}})
+        ro = self.new_token(self.org, scopes=("webhooks:read",))["token"]  # trying needs only read
+        b = self.browser
+        self.sign_in(ro)
+        self.wait_css('tr[data-endpoint="%s"] a.filter' % ep["id"], "the endpoint listed with its filter")
+        self.assertIn('"$gte":100', self.text('tr[data-endpoint="%s"] a.filter' % ep["id"]))
+        self.open("#/filter/" + ep["id"], "#try-filter", "the filter page")
+        self.assertIn('"payload.amount"', self.text("#filter"))
+        form = b.find_element(By.ID, "try-filter")
+        for amount, want in ((250, "matches: a delivery would be made"), (5, "does not match")):
+            b.execute_script("arguments[0].elements.payload.value = arguments[1];", form, '{"amount": %d}' % amount)
+            form.find_element(By.TAG_NAME, "button").click()
+            wait_for(lambda: self.text("#filter-result") == want, what="the filter's answer for %d" % amount)
+        self.shot("filter")
+
     def test_the_console_is_served_with_a_strict_content_security_policy(self):
         for path in ("/console", "/console/app.js", "/console/app.css"):
             s, body, hdrs = call("GET", self.hookd.url(path))
