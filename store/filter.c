@@ -142,7 +142,7 @@ fail:
 /* ---- evaluation ---- */
 
 /* The node `path` names in the document, or NULL when it is missing. */
-static yajl_val resolve(const char *path, yajl_val type, yajl_val payload)
+yajl_val filter_resolve(const char *path, yajl_val type, yajl_val payload)
 {
     size_t n = strcspn(path, ".");
     yajl_val v;
@@ -268,7 +268,7 @@ static int eval(yajl_val f, yajl_val type, yajl_val payload)
         } else if (!strcmp(k, "$not")) {
             ok = !eval(c, type, payload);
         } else {
-            yajl_val v = resolve(k, type, payload);
+            yajl_val v = filter_resolve(k, type, payload);
             if (YAJL_IS_OBJECT(c) && c->u.object.len > 0 && c->u.object.keys[0][0] == '$') {
                 ok = 1;
                 for (size_t j = 0; j < c->u.object.len && ok; j++)
@@ -283,13 +283,64 @@ static int eval(yajl_val f, yajl_val type, yajl_val payload)
     return 1;
 }
 
+void filter_type_value(struct yajl_val_s *out, const char *type)
+{
+    memset(out, 0, sizeof(*out));
+    out->type = yajl_t_string;
+    out->u.string = (char *)type; /* read only */
+}
+
 int filter_match(const struct filter *f, const char *type, yajl_val payload)
 {
     struct yajl_val_s t;
-    memset(&t, 0, sizeof(t));
-    t.type = yajl_t_string;
-    t.u.string = (char *)type; /* read only */
+    filter_type_value(&t, type);
     return eval(f->root, &t, payload);
+}
+
+int filter_value_key(yajl_val v, char key[FILTER_KEY_MAX])
+{
+    if (!v)
+        return 0;
+    if (YAJL_IS_NUMBER(v)) {
+        double d = YAJL_GET_DOUBLE(v);
+        snprintf(key, FILTER_KEY_MAX, "n%.17g", d == 0 ? 0.0 : d); /* -0 equals 0 */
+        return 1;
+    }
+    if (YAJL_IS_STRING(v)) {
+        size_t n = strlen(v->u.string);
+        if (n + 2 > FILTER_KEY_MAX)
+            return 0;
+        key[0] = 's';
+        memcpy(key + 1, v->u.string, n + 1);
+        return 1;
+    }
+    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v) || YAJL_IS_NULL(v)) {
+        snprintf(key, FILTER_KEY_MAX, "%s", YAJL_IS_TRUE(v) ? "t" : YAJL_IS_FALSE(v) ? "f" : "z");
+        return 1;
+    }
+    return 0;
+}
+
+int filter_index_key(const struct filter *f, const char **path, char key[FILTER_KEY_MAX])
+{
+    yajl_val root = f->root;
+    for (size_t i = 0; i < root->u.object.len; i++) {
+        const char *k = root->u.object.keys[i];
+        yajl_val c = root->u.object.values[i];
+        if (k[0] == '$')
+            continue; /* $and, $or, $not */
+        if (YAJL_IS_OBJECT(c) && c->u.object.len > 0 && c->u.object.keys[0][0] == '$') {
+            for (size_t j = 0; j < c->u.object.len; j++)
+                if (!strcmp(c->u.object.keys[j], "$eq") && filter_value_key(c->u.object.values[j], key)) {
+                    *path = k;
+                    return 1;
+                }
+        } else if (filter_value_key(c, key)) {
+            *path = k;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void filter_free(struct filter *f)

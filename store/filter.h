@@ -39,4 +39,21 @@ int filter_compile(const char *json, size_t len, struct filter **out, char *why,
 int filter_match(const struct filter *f, const char *type, yajl_val payload);
 void filter_free(struct filter *f);
 
+/* Equality index (store/subscriptions.c): a filter that can match only
+ * events holding one fixed scalar at one path ({"<path>": scalar} or
+ * {"<path>": {"$eq": scalar, ...}} among its top-level conditions) is tried
+ * only on events whose value there has the same key. Keys are equal
+ * whenever the values are equal by the filter's rules (so no match is
+ * lost); a shared key only means the filter is tried. */
+#define FILTER_KEY_MAX 128
+/* 1 with the path (owned by f) and key text, 0 when f has no such condition. */
+int filter_index_key(const struct filter *f, const char **path, char key[FILTER_KEY_MAX]);
+/* 1 with the key of a document value, 0 when it has none (missing, object,
+ * array, a string too long for any key). */
+int filter_value_key(yajl_val v, char key[FILTER_KEY_MAX]);
+/* The value `path` names in {"type": type, "payload": payload}, or NULL. */
+yajl_val filter_resolve(const char *path, yajl_val type, yajl_val payload);
+/* `type` as a document value, for filter_resolve (it points at type). */
+void filter_type_value(struct yajl_val_s *out, const char *type);
+
 #endif

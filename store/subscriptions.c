@@ -26,6 +26,14 @@ struct type_list {
     int n;
 };
 
+/* An indexed filter's (path, key) and its endpoint (filter.h, "Equality
+ * index"); an org's entries are sorted by path, then key. */
+struct eq_entry {
+    const char *path; /* in the endpoint's compiled filter */
+    char *key;        /* owned */
+    int idx;
+};
+
 struct org {
     struct org *next;        /* hash chain */
     char id[ID_LEN + 1];
@@ -43,6 +51,11 @@ struct org {
     int ntypes;
     int *every;              /* owned: endpoints taking every type */
     int nevery;
+    struct eq_entry *eq;     /* owned: the equality index of the org's filters */
+    int neq;
+    const char **eq_paths;   /* owned array: the distinct paths of eq */
+    int npaths;
+    unsigned char *indexed;  /* owned, per endpoint: 1 when its filter is in eq */
 };
 
 static struct {
@@ -83,8 +96,14 @@ static void org_clear(struct org *o)
     free(o->filters);
     free(o->by_type);
     free(o->every);
+    for (int i = 0; i < o->neq; i++)
+        free(o->eq[i].key);
+    free(o->eq);
+    free(o->eq_paths);
+    free(o->indexed);
     o->eps = NULL, o->types = NULL, o->filters = NULL, o->by_type = NULL, o->every = NULL;
-    o->n = o->cap = o->ntypes = o->nevery = 0;
+    o->eq = NULL, o->eq_paths = NULL, o->indexed = NULL;
+    o->n = o->cap = o->ntypes = o->nevery = o->neq = o->npaths = 0;
     o->ready = 0;
     o->after[0] = '\0';
 }
@@ -144,8 +163,47 @@ static int pair_cmp(const void *a, const void *b)
     return c ? c : x->idx - y->idx;
 }
 
+static int eq_cmp(const void *a, const void *b)
+{
+    const struct eq_entry *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+/* The equality index of the org's filters: each filter that has one key
+ * (filter_index_key) is tried only on events that hold that key. */
+static int org_index_filters(struct org *o)
+{
+    char key[FILTER_KEY_MAX];
+    const char *path;
+    if (o->n && !(o->indexed = calloc((size_t)o->n, 1)))
+        return -1;
+    for (int i = 0; i < o->n; i++) {
+        if (!o->filters[i] || !filter_index_key(o->filters[i], &path, key))
+            continue;
+        if (!o->eq && !(o->eq = malloc((size_t)o->n * sizeof(*o->eq))))
+            return -1;
+        if (!(o->eq[o->neq].key = strdup(key)))
+            return -1;
+        o->eq[o->neq].path = path;
+        o->eq[o->neq++].idx = i;
+        o->indexed[i] = 1;
+    }
+    if (!o->neq)
+        return 0;
+    qsort(o->eq, (size_t)o->neq, sizeof(*o->eq), eq_cmp);
+    if (!(o->eq_paths = malloc((size_t)o->neq * sizeof(*o->eq_paths))))
+        return -1;
+    for (int i = 0; i < o->neq; i++)
+        if (o->npaths == 0 || strcmp(o->eq_paths[o->npaths - 1], o->eq[i].path))
+            o->eq_paths[o->npaths++] = o->eq[i].path;
+    return 0;
+}
+
 static int org_index(struct org *o)
 {
+    if (org_index_filters(o) < 0)
+        return -1;
     size_t np = 0, cap = 0;
     struct pair *pairs = NULL;
     if (o->n && !(o->every = malloc((size_t)o->n * sizeof(int))))
@@ -316,19 +374,68 @@ static const struct type_list *find_type(const struct org *o, const char *type)
     return NULL;
 }
 
+/* What one event's matching works out once, on the first endpoint that
+ * needs it: the parsed payload, and which indexed filters hold its keys. */
+struct event_view {
+    const char *type, *payload;
+    size_t plen;
+    int parsed, looked_up;
+    yajl_val doc;        /* owned */
+    unsigned char *hits; /* owned, a bit per endpoint: its indexed filter holds the event's key */
+};
+
+/* The first entry of eq at (path, key) or after it. */
+static int eq_lower_bound(const struct org *o, const char *path, const char *key)
+{
+    struct eq_entry want = {path, (char *)key, 0};
+    int lo = 0, hi = o->neq;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (eq_cmp(&o->eq[mid], &want) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void look_up_keys(const struct org *o, struct event_view *ev)
+{
+    char key[FILTER_KEY_MAX];
+    struct yajl_val_s t;
+    ev->looked_up = 1;
+    if (!ev->doc || !(ev->hits = calloc((size_t)o->n / 8 + 1, 1)))
+        return;
+    filter_type_value(&t, ev->type);
+    for (int p = 0; p < o->npaths; p++) {
+        if (!filter_value_key(filter_resolve(o->eq_paths[p], &t, ev->doc), key))
+            continue;
+        for (int i = eq_lower_bound(o, o->eq_paths[p], key);
+             i < o->neq && !strcmp(o->eq[i].path, o->eq_paths[p]) && !strcmp(o->eq[i].key, key); i++)
+            ev->hits[o->eq[i].idx / 8] |= (unsigned char)(1u << (o->eq[i].idx % 8));
+    }
+}
+
 /* Endpoint k takes the event: no filter, or its filter matches the
- * payload (parsed once, on the first filter that needs it). */
-static int passes(const struct org *o, int k, const char *type, const char *payload, size_t plen, yajl_val *doc,
-                  int *parsed)
+ * payload. An indexed filter is tried only when the event holds its key. */
+static int passes(const struct org *o, int k, struct event_view *ev)
 {
     if (!o->filters[k])
         return 1;
-    if (!*parsed) {
+    if (!ev->parsed) {
         char err[64];
-        *parsed = 1;
-        *doc = payload ? json_parse(payload, plen, err, sizeof(err)) : NULL;
+        ev->parsed = 1;
+        ev->doc = ev->payload ? json_parse(ev->payload, ev->plen, err, sizeof(err)) : NULL;
     }
-    return *doc && filter_match(o->filters[k], type, *doc);
+    if (!ev->doc)
+        return 0;
+    if (o->indexed[k]) {
+        if (!ev->looked_up)
+            look_up_keys(o, ev);
+        if (ev->hits && !(ev->hits[k / 8] & (1u << (k % 8))))
+            return 0;
+    }
+    return filter_match(o->filters[k], ev->type, ev->doc);
 }
 
 int subs_match(const char *org, const char *type, const char *payload, size_t plen, struct subs_match *out)
@@ -349,19 +456,19 @@ int subs_match(const char *org, const char *type, const char *payload, size_t pl
     if (!(out->ids = malloc((size_t)(na + nb) * ID_LEN + 1)))
         return -1;
     char *w = out->ids;
-    yajl_val doc = NULL;
-    int parsed = 0;
+    struct event_view ev = {.type = type, .payload = payload, .plen = plen};
     for (int i = 0, j = 0; i < na || j < nb;) { /* two ascending lists merged: creation order */
         int k = j >= nb || (i < na && tl->idx[i] < o->every[j]) ? tl->idx[i++] : o->every[j++];
-        if (!passes(o, k, type, payload, plen, &doc, &parsed))
+        if (!passes(o, k, &ev))
             continue;
         memcpy(w, o->eps[k], ID_LEN);
         w += ID_LEN;
         out->n++;
     }
     *w = '\0';
-    if (doc)
-        yajl_tree_free(doc);
+    if (ev.doc)
+        yajl_tree_free(ev.doc);
+    free(ev.hits);
     return 1;
 }
 

@@ -117,6 +117,44 @@ int main(void)
     memset(big, ' ', 5000);
     memcpy(big, "{}", 2);
     CHECK(filter_compile(big, 5000, &f, why, sizeof(why)) < 0 && strstr(why, "4096"), "5000 bytes: %s", why);
+    /* the equality index: which filters have a key, and equal values share one */
+    static const struct {
+        const char *filter, *path, *key; /* path NULL: not indexed */
+    } INDEX[] = {
+        {"{\"payload.a\": 10}", "payload.a", "n10"},
+        {"{\"payload.a\": {\"$gt\": 1}, \"payload.b\": {\"$eq\": \"x\", \"$ne\": 3}}", "payload.b", "sx"},
+        {"{\"type\": \"order.paid\"}", "type", "sorder.paid"},
+        {"{\"payload.a\": -0.0}", "payload.a", "n0"},
+        {"{\"payload.a\": null}", "payload.a", "z"},
+        {"{\"payload.a\": {\"x\": 1}}", NULL, NULL},
+        {"{\"payload.a\": [1]}", NULL, NULL},
+        {"{\"$or\": [{\"payload.a\": 1}, {\"payload.a\": 2}]}", NULL, NULL},
+        {"{\"payload.a\": {\"$in\": [1, 2]}}", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(INDEX) / sizeof(INDEX[0]); i++) {
+        char key[FILTER_KEY_MAX];
+        const char *path = NULL;
+        f = NULL;
+        CHECK(filter_compile(INDEX[i].filter, strlen(INDEX[i].filter), &f, why, sizeof(why)) == 0, "%s", why);
+        if (!f)
+            continue;
+        int has = filter_index_key(f, &path, key);
+        CHECK(has == (INDEX[i].path != NULL), "%s indexed: %d", INDEX[i].filter, has);
+        if (has && INDEX[i].path)
+            CHECK(!strcmp(path, INDEX[i].path) && !strcmp(key, INDEX[i].key), "%s: %s %s", INDEX[i].filter, path,
+                  key);
+        filter_free(f);
+    }
+    const char *same[][2] = {{"10", "1e1"}, {"10", "10.0"}, {"0", "-0"}, {"\"a\"", "\"a\""}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        char err[64], ka[FILTER_KEY_MAX], kb[FILTER_KEY_MAX];
+        yajl_val a = json_parse(same[i][0], strlen(same[i][0]), err, sizeof(err)),
+                 b = json_parse(same[i][1], strlen(same[i][1]), err, sizeof(err));
+        CHECK(a && b && filter_value_key(a, ka) && filter_value_key(b, kb) && !strcmp(ka, kb), "%s and %s share a key",
+              same[i][0], same[i][1]);
+        yajl_tree_free(a);
+        yajl_tree_free(b);
+    }
     yajl_tree_free(payload);
     return CHECK_DONE();
 }
