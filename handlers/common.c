@@ -160,6 +160,9 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     jw_kstr(w, "description", flat_get(e, "description"));
     jw_key(w, "event_types");
     render_types(w, flat_get(e, "event_types"));
+    const char *ordering = flat_get(e, "ordering");
+    jw_key(w, "ordering");
+    jw_str(w, ordering && ordering[0] ? ordering : "none");
     const char *filter = flat_get(e, "filter");
     jw_key(w, "filter"); /* stored as given, checked when it was */
     if (filter && filter[0])
@@ -247,6 +250,8 @@ void render_delivery(struct jw *w, const redisReply *d)
     render_kstr_opt(w, "sync_session_id", flat_get(d, "sync_session_id"));
     render_kint_opt(w, "webhook_counter", flat_get(d, "webhook_counter"));
     render_kstr_opt(w, "request_id", flat_get(d, "request_id"));
+    render_kstr_opt(w, "ordering_key", flat_get(d, "ordering_key"));
+    render_kstr_opt(w, "held_by", flat_get(d, "held_by"));
     jw_ktime(w, "created_at", flat_int(d, "created_at"));
     jw_ktime(w, "updated_at", flat_int(d, "updated_at"));
     jw_map_close(w);

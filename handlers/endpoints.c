@@ -158,7 +158,7 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
 /* The fields create and patch share; NULL members were absent (or null:
  * *_null says which, for the TLS fields PATCH removes with null). */
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter;
+    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter, ordering;
     int ca_null, cert_null, key_null, auth_null, filter_null;
     char filter_text[FILTER_MAX_BYTES + 1]; /* the filter's own bytes from the body, checked */
 };
@@ -285,6 +285,11 @@ static int optional_pairs(struct req *r, const char *id, const struct endpoint_i
     sealed[0] = sealed[1] = sealed[2] = NULL;
     if (in->filter || in->filter_null) /* "" removes it */
         argv[n++] = "filter", argv[n++] = in->filter ? in->filter_text : "";
+    if (in->ordering) {
+        argv[n++] = "ordering", argv[n++] = in->ordering->u.string;
+        if (!strcmp(in->ordering->u.string, "fifo")) /* for good: its queues drain in order (store/lua/lib/fifo.lua) */
+            argv[n++] = "fifo_used", argv[n++] = "1";
+    }
     if (in->auth || in->auth_null) {
         const char *path[] = {NULL, NULL};
         const char *names[] = {"token_url", "client_id", "client_secret", "scope"};
@@ -352,12 +357,13 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"tls_client_key", JT_STRING, 0, &in->key},
                              {"signature_scheme", JT_STRING, 0, &in->scheme},
                              {"auth", JT_OBJECT, 0, &in->auth},
-                             {"filter", JT_OBJECT, 0, &in->filter}};
+                             {"filter", JT_OBJECT, 0, &in->filter},
+                             {"ordering", JT_STRING, 0, &in->ordering}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
     }
-    if (json_fields(r->json, f, 11, 1, &bad, msg, sizeof(msg)) < 0) {
+    if (json_fields(r->json, f, sizeof(f) / sizeof(f[0]), 1, &bad, msg, sizeof(msg)) < 0) {
         if (bad && !strcmp(bad, "filter")) /* the grammar's own field: 422 like its other errors */
             reply_error(r, 422, "invalid_field", bad, "filter must be a JSON object (or null to remove it)");
         else
@@ -392,6 +398,11 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
     }
     if (tls_check(r, in) < 0 || auth_check(r, in) < 0 || filter_check(r, in) < 0)
         return -1;
+    const char *ord = in->ordering ? in->ordering->u.string : NULL;
+    if (ord && strcmp(ord, "none") && strcmp(ord, "fifo")) {
+        reply_error(r, 422, "invalid_field", "ordering", "ordering must be none or fifo");
+        return -1;
+    }
     const char *sch = in->scheme ? in->scheme->u.string : NULL;
     if (sch && strcmp(sch, "v1") && strcmp(sch, "v1a") && strcmp(sch, "both")) {
         reply_error(r, 422, "invalid_field", "signature_scheme", "signature_scheme must be v1, v1a or both");
@@ -417,7 +428,7 @@ void h_endpoint_create(struct req *r)
     snprintf(mif, sizeof(mif), "%lld",
              in.mif ? YAJL_GET_INTEGER(in.mif) : (long long)server_conf()->default_max_in_flight);
     snprintf(now, sizeof(now), "%lld", (long long)t);
-    const char *argv[32] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
+    const char *argv[48] = {r->who.org_id, id, in.url->u.string, in.desc ? in.desc->u.string : "", types, NULL,
                             mif, now};
     char *sealed_key[3], pk[ED25519_KEY_TEXT];
     int extra = optional_pairs(r, id, &in, argv + 8, sealed_key, pk);
@@ -443,7 +454,7 @@ void h_endpoint_patch(struct req *r)
     char types[TYPES_BUF], mif[24], now[24];
     if (!id || endpoint_check(r, &in, 0, types) < 0)
         return;
-    const char *argv[40] = {r->who.org_id, id, now};
+    const char *argv[48] = {r->who.org_id, id, now};
     int argc = 3;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms());
     if (in.url) {

@@ -89,20 +89,24 @@ static int valid_idem_key(const char *s)
     return 1;
 }
 
+#define ORDERING_KEY_MAX 128
+
 void h_event_create(struct req *r)
 {
-    yajl_val type, payload, sess, reqid;
+    yajl_val type, payload, sess, reqid, okey;
     const char *bad = NULL;
     char msg[128];
     struct json_field f[] = {{"type", JT_STRING, 1, &type}, {"payload", JT_ANY, 1, &payload},
                              {"sync_session_id", JT_STRING, 0, &sess},
-                             {"request_id", JT_STRING, 0, &reqid}};
+                             {"request_id", JT_STRING, 0, &reqid},
+                             {"ordering_key", JT_STRING, 0, &okey}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON body {\"type\", \"payload\"} is required");
         return;
     }
-    if (json_fields(r->json, f, 4, 1, &bad, msg, sizeof(msg)) < 0) {
-        reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
+    if (json_fields(r->json, f, sizeof(f) / sizeof(f[0]), 1, &bad, msg, sizeof(msg)) < 0) {
+        int own = bad && !strcmp(bad, "ordering_key"); /* 422 like its other errors */
+        reply_error(r, own ? 422 : 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
         return;
     }
     if (!valid_event_type(type->u.string)) {
@@ -119,6 +123,11 @@ void h_event_create(struct req *r)
     }
     if (reqid && !valid_token_chars(reqid->u.string, 128)) {
         reply_error(r, 400, "invalid_field", "request_id", "request_id must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    if (okey && (!okey->u.string[0] || strlen(okey->u.string) > ORDERING_KEY_MAX)) {
+        reply_error(r, 422, "invalid_field", "ordering_key", "ordering_key must be a string of 1 to %d bytes",
+                    ORDERING_KEY_MAX);
         return;
     }
     const char *idem = req_header(r, "Idempotency-Key");
@@ -152,6 +161,7 @@ void h_event_create(struct req *r)
         [INGEST_PAYLOAD] = packed ? (const char *)packed : pbytes, [INGEST_NOW] = now,
         [INGEST_IDEMPOTENCY_KEY] = idem ? idem : "", [INGEST_SYNC_SESSION_ID] = sess ? sess->u.string : "",
         [INGEST_REQUEST_ID] = reqid ? reqid->u.string : "", [INGEST_USER_ID] = uid, [INGEST_FINGERPRINT] = fp,
+        [INGEST_ORDERING_KEY] = okey ? okey->u.string : "",
     };
     size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = packed ? packed_len : plen}; /* 0: a C string */
     int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
@@ -192,6 +202,7 @@ static void on_event(redisReply *rep, void *priv)
     render_kstr_opt(&w, "sync_session_id", flat_get(rep, "sync_session_id"));
     render_kint_opt(&w, "webhook_counter", wc);
     render_kstr_opt(&w, "request_id", flat_get(rep, "request_id"));
+    render_kstr_opt(&w, "ordering_key", flat_get(rep, "okey"));
     jw_key(&w, "delivery_ids");
     render_id_list(&w, flat_get(rep, "dls"));
     jw_ktime(&w, "created_at", flat_int(rep, "created_at"));

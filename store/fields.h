@@ -27,7 +27,8 @@
     X(INGEST_USER_ID) \
     X(INGEST_FINGERPRINT) /* of the request an idempotency key stands for */ \
     X(INGEST_ROUTES_VERSION) /* the org's version its endpoints were matched under (store/subscriptions.h) */ \
-    X(INGEST_ENDPOINTS) /* the matched endpoints' ids, 36 characters each, no separator */
+    X(INGEST_ENDPOINTS) /* the matched endpoints' ids, 36 characters each, no separator */ \
+    X(INGEST_ORDERING_KEY) /* "" when none (on a fifo endpoint the events without one share one queue) */
 
 /* One leased delivery in claim.lua's and ingest.lua's replies (store/lease.h). */
 #define LEASE_FIELD_LIST(X) \
@@ -52,7 +53,9 @@
     X(LEASE_AUTH_URL) /* OAuth2 to the receiver (reactor/receiver_auth.h): token_url, or "" for none */ \
     X(LEASE_AUTH_CLIENT_ID) \
     X(LEASE_AUTH_SECRET) /* its client_secret as stored (sealed) */ \
-    X(LEASE_AUTH_SCOPE) /* "" for none */
+    X(LEASE_AUTH_SCOPE) /* "" for none */ \
+    X(LEASE_QUEUE) /* "" or, when its endpoint keeps fifo queues, "q" and the event's ordering_key: \
+                      the queue complete.lua advances when the delivery finishes (lib/fifo.lua) */
 
 /* One outcome in complete.lua's arguments (store/lease.h). */
 #define OUTCOME_FIELD_LIST(X) \
@@ -69,7 +72,8 @@
     X(OUT_ACTION) /* "", "disable" or "abort" */ \
     X(OUT_EVENT_ID) \
     X(OUT_COMPACT) /* a first-attempt success as "code|started|ms|body", else "" */ \
-    X(OUT_SIMPLE) /* "1": compact, and the event is simple (LEASE_SIMPLE) */
+    X(OUT_SIMPLE) /* "1": compact, and the event is simple (LEASE_SIMPLE) */ \
+    X(OUT_QUEUE) /* LEASE_QUEUE as leased */
 
 /* A redelivery job's record, as redeliver.lua's 'job' mode creates it
  * (after the mode; store/redeliver.h). */

@@ -314,7 +314,7 @@ int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_
         return -1;
     size_t lens[INGEST_FIELDS], total = sizeof(struct item);
     for (int f = 0; f < INGEST_FIELDS; f++)
-        total += (lens[f] = is_routing(f) ? 0 : len && len[f] ? len[f] : strlen(v[f])) + 1;
+        total += (lens[f] = is_routing(f) || !v[f] ? 0 : len && len[f] ? len[f] : strlen(v[f])) + 1; /* NULL: "" */
     total += payload_len + 1;
     struct item *it = malloc(total);
     if (!it)

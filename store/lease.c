@@ -39,7 +39,7 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         [LEASE_TLS_CA] = &l->tls_ca,   [LEASE_TLS_CERT] = &l->tls_cert, [LEASE_TLS_KEY] = &l->tls_key,
         [LEASE_SCHEME] = &l->scheme,   [LEASE_SIGN_KEY] = &l->sign_key, [LEASE_PREV_SIGN_KEY] = &l->prev_sign_key,
         [LEASE_AUTH_URL] = &l->auth_url, [LEASE_AUTH_CLIENT_ID] = &l->auth_client_id,
-        [LEASE_AUTH_SECRET] = &l->auth_secret, [LEASE_AUTH_SCOPE] = &l->auth_scope,
+        [LEASE_AUTH_SECRET] = &l->auth_secret, [LEASE_AUTH_SCOPE] = &l->auth_scope, [LEASE_QUEUE] = &l->queue,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
         const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;
@@ -198,6 +198,7 @@ void outcome_fields(const struct outcome *o, struct outcome_text *text, const ch
     f[OUT_ERROR] = o->error, f[OUT_ATTEMPT] = o->attempt, f[OUT_STARTED] = text->started;
     f[OUT_NEXT_AT] = text->next_at, f[OUT_ACTION] = action_text[o->action], f[OUT_EVENT_ID] = l->event_id;
     f[OUT_COMPACT] = o->compact, f[OUT_SIMPLE] = o->compact[0] && l->simple ? "1" : "";
+    f[OUT_QUEUE] = l->queue;
 }
 
 int lease_complete(int partition, const struct outcome *const *o, int n, int64_t now,

@@ -28,6 +28,7 @@ struct lease {
     char *tls_ca, *tls_cert, *tls_key; /* the endpoint's own TLS material (PEM, key opened), "" when none */
     char *scheme, *sign_key, *prev_sign_key; /* signature_scheme and its Ed25519 keys (opened), "" when none */
     char *auth_url, *auth_client_id, *auth_secret, *auth_scope; /* OAuth2 to the receiver (secret opened), "" when none */
+    char *queue;             /* LEASE_QUEUE, handed back with the outcome */
 };
 
 /* LEASE_FIELDS reply elements -> a lease (malloc'd, the caller owns it);

@@ -15,6 +15,7 @@
 -- requires: lib/delivery.lua
 -- requires: lib/payload.lua
 -- requires: lib/schedule.lua
+-- requires: lib/fifo.lua
 local P, now, lease_ms, budget = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 -- strings for redis.call: a Lua number would be formatted as a float each time
 local now_s, until_s = ARGV[1], string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
@@ -45,7 +46,7 @@ for _, ep in ipairs(ready) do
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
                        'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
-                       'auth_scope')
+                       'auth_scope', 'fifo_used')
   if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
@@ -69,8 +70,8 @@ for _, ep in ipairs(ready) do
         local ev = events[evid]
         if not ev then
           local ek = P .. ':ev:' .. evid
-          local h = redis.call('HMGET', ek, 'b', 'n', 'idempotency_key', 'sync_session_id', 'request_id')
-          ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5])}
+          local h = redis.call('HMGET', ek, 'b', 'n', 'idempotency_key', 'sync_session_id', 'request_id', 'okey')
+          ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5]), h[6] or ''}
           events[evid] = ev
         end
         -- simple also needs the delivery to have no hash (every write of one
@@ -78,7 +79,8 @@ for _, ep in ipairs(ready) do
         local simple = ev[2]
         if d[1] or d[4] then simple = '0' end
         lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple, e[8], e[9], e[10],
-                     e[11], e[12], prev_secret_in_force(e[13], e[7], now), e[14], e[15], e[16], e[17])
+                     e[11], e[12], prev_secret_in_force(e[13], e[7], now), e[14], e[15], e[16], e[17],
+                     fifo_mark(e[18], ev[3]))
       end
       n = n + #due
       e[2] = tostring(tonumber(e[2]) + #due)

@@ -23,10 +23,24 @@
 -- requires: fields
 -- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
+-- requires: lib/fifo.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nnow = tonumber(now)
 local FIRST = 4
 local out, eps, done, finished, compacts = {}, {}, {}, {}, {}
+local advanced = false
+
+-- a delivery of a fifo queue (OUT_QUEUE) finished: the next of its key is
+-- scheduled now (lib/fifo.lua); a deleted endpoint's queues are canceled
+-- instead (prune.lua)
+local function queue_advance(ek, e, queue, id)
+  if queue == '' or not e then return end
+  local nxt = fifo_advance(ek, string.sub(queue, 2), id)
+  if nxt then
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, nxt))
+    advanced = true
+  end
+end
 
 -- the endpoint's state, read once per batch; nil when it was deleted
 local function endpoint(ep)
@@ -68,6 +82,7 @@ local function one(i, score)
   local ok, code, err, att = ARGV[i + OUT_OK], ARGV[i + OUT_CODE], ARGV[i + OUT_ERROR], ARGV[i + OUT_ATTEMPT]
   local started, next_at, action = ARGV[i + OUT_STARTED], ARGV[i + OUT_NEXT_AT], ARGV[i + OUT_ACTION]
   local evid, compact, simple = ARGV[i + OUT_EVENT_ID], ARGV[i + OUT_COMPACT], ARGV[i + OUT_SIMPLE]
+  local queue = ARGV[i + OUT_QUEUE]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
   local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
@@ -112,6 +127,7 @@ local function one(i, score)
       redis.call('ZREM', ek .. ':failed', id)
       e.cf, e.since = 0, 0
     end
+    queue_advance(ek, e, queue, id)
     return 1, 0
   end
   redis.call('RPUSH', dk .. ':att', att)
@@ -130,6 +146,7 @@ local function one(i, score)
     if e then redis.call('ZADD', ek .. ':failed', 0, id) end
     finished[#finished + 1] = finished_entry(now, 'd', id)
     etype = redis.call('HGET', P .. ':ev:' .. evid, 'type') or ''
+    queue_advance(ek, e, queue, id)
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
@@ -162,4 +179,5 @@ for ep, e in pairs(eps) do
     ready_refresh(P, ep, {e.status, f, e.max})
   end
 end
+if advanced then redis.call('PUBLISH', 'hookd:wake', P) end
 return out

@@ -16,5 +16,7 @@ if held > 0 then
   redis.call('RENAME', k .. ':due', k .. ':canceling')
   redis.call('SADD', P .. ':canceling', id)
 end
+-- so are the deliveries held in its fifo queues (lib/fifo.lua)
+if redis.call('EXISTS', k .. ':fifos') == 1 then redis.call('SADD', P .. ':canceling', id) end
 redis.call('DEL', k, k .. ':failed')
 return 1

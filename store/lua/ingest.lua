@@ -32,6 +32,7 @@
 -- requires: lib/payload.lua
 -- requires: lib/schedule.lua
 -- requires: lib/routes.lua
+-- requires: lib/fifo.lua
 local P, offer, lease_ms, idem_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local chunk = tonumber(ARGV[4]) -- Redis's hash-max-listpack-value as hookd read it (lib/payload.lua)
 local FIRST = 5
@@ -66,10 +67,12 @@ local function endpoint(ep)
     local ek = P .. ':ep:' .. ep
     local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret', 'prev_secret',
                          'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme', 'sign_key',
-                         'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope')
+                         'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope',
+                         'ordering', 'fifo_used')
     e = {ek = ek, active = h[1] == EP_ACTIVE, in_flight = tonumber(h[2]) or 0, max = tonumber(h[3]) or 0,
          url = h[4], secret = h[5], prev = h[6], prev_expires = h[7], added = 0, ca = h[8], cert = h[9], key = h[10],
-         scheme = h[11], sk = h[12], psk = h[13], au = h[14], ai = h[15], as = h[16], asc = h[17]}
+         scheme = h[11], sk = h[12], psk = h[13], au = h[14], ai = h[15], as = h[16], asc = h[17],
+         fifo = h[18] == 'fifo', fifo_used = h[19]}
     eps[ep] = e
   end
   return e
@@ -103,6 +106,7 @@ local function ingest_one(a)
                                     ARGV[a + INGEST_PAYLOAD]
   local now, idem, sess = ARGV[a + INGEST_NOW], ARGV[a + INGEST_IDEMPOTENCY_KEY], ARGV[a + INGEST_SYNC_SESSION_ID]
   local reqid, uid, fp = ARGV[a + INGEST_REQUEST_ID], ARGV[a + INGEST_USER_ID], ARGV[a + INGEST_FINGERPRINT]
+  local okey = ARGV[a + INGEST_ORDERING_KEY]
   local until_s = string.format('%d', tonumber(now) + lease_ms)
   local O = P .. ':org:' .. org
   if ARGV[a + INGEST_ROUTES_VERSION] ~= version(org) then return {INGEST_STALE, evid} end
@@ -132,7 +136,9 @@ local function ingest_one(a)
     if sess ~= '' then zadd_later(O .. ':sess:' .. sess .. ':dls', 0, id) end
     if reqid ~= '' then zadd_later(O .. ':req:' .. reqid .. ':dls', 0, id) end
     local free = e.active and e.in_flight < e.max
-    if free and offer > 0 and not has_due(e) then
+    if e.fifo and not fifo_push(e.ek, okey, id) then
+      -- held behind an earlier delivery of its key (lib/fifo.lua)
+    elseif free and offer > 0 and not has_due(e) then
       offer = offer - 1
       e.in_flight, e.added = e.in_flight + 1, e.added + 1
       lease_args[#lease_args + 1] = until_s
@@ -142,7 +148,7 @@ local function ingest_one(a)
                                         prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
                                         '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
                                         prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as,
-                                        e.asc)
+                                        e.asc, fifo_mark(e.fifo_used, okey))
     else
       zadd_later(e.ek .. ':due', now, id)
       e.due = true
@@ -169,6 +175,7 @@ local function ingest_one(a)
   if sess ~= '' then field('sync_session_id', sess) field('webhook_counter', counter) end
   if reqid ~= '' then field('request_id', reqid) end
   if idem ~= '' then field('idempotency_key', idem) end
+  if okey ~= '' then field('okey', okey) end
   redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
   if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', idem_ttl) end
   -- an event that went nowhere is finished at once (prune.lua)

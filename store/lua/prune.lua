@@ -122,7 +122,25 @@ local canceled, finished = 0, {}
 local cep = redis.call('SRANDMEMBER', P .. ':canceling')
 if cep then
   local ck = P .. ':ep:' .. cep .. ':canceling'
-  local ids = redis.call('ZRANGE', ck, 0, limit / 4 - 1)
+  -- first its fifo queues (lib/fifo.lua): a queue's held deliveries join
+  -- the canceling set; its first was due (already there) or in flight
+  -- (complete.lua records it), so it is left alone
+  local fk = P .. ':ep:' .. cep .. ':fifos'
+  local okey = redis.call('SRANDMEMBER', fk)
+  if okey then
+    local q = P .. ':ep:' .. cep .. ':fifo:' .. okey
+    local moved = redis.call('LPOP', q, math.max(1, math.floor(limit / 4))) or {}
+    for _, id in ipairs(moved) do
+      if not redis.call('ZSCORE', P .. ':lease', id) and not redis.call('ZSCORE', ck, id) then
+        redis.call('ZADD', ck, 0, id)
+      end
+    end
+    if redis.call('EXISTS', q) == 0 then redis.call('SREM', fk, okey) end
+  end
+  -- the canceling set once every queue is in it: a queue's first, in the
+  -- set, is so seen by the check above before it is canceled
+  local ids = {}
+  if not okey then ids = redis.call('ZRANGE', ck, 0, limit / 4 - 1) end
   for _, id in ipairs(ids) do
     local dk = P .. ':dl:' .. id
     redis.call('HSET', dk, 'state', DL_CANCELED, 'next_retry_at', '', 'updated_at', now, 'endpoint_id', cep)
@@ -134,7 +152,7 @@ if cep then
     redis.call('ZREMRANGEBYRANK', ck, 0, #ids - 1)
     redis.call('RPUSH', R, unpack(finished))
   end
-  if redis.call('EXISTS', ck) == 0 then redis.call('SREM', P .. ':canceling', cep) end
+  if redis.call('EXISTS', ck) == 0 and redis.call('EXISTS', fk) == 0 then redis.call('SREM', P .. ':canceling', cep) end
 end
 
 -- the head of the list, as far as it is older than the cutoff and the

@@ -28,6 +28,7 @@
 -- Jobs being run: P:jobs (zset) job id -> lease expiry (ms).
 -- requires: fields
 -- requires: lib/delivery.lua
+-- requires: lib/fifo.lua
 local P, mode = KEYS[1], ARGV[1]
 -- a field of the 'job' and 'range' modes by its store/fields.h name
 local function arg(f) return ARGV[2 + f] end
@@ -35,10 +36,11 @@ local function arg(f) return ARGV[2 + f] end
 -- Endpoints are read once per call, whatever the number of replays to them.
 local eps, added = {}, 0
 
--- the endpoint's {status, in_flight, max_in_flight, readied}, or false when it is gone
+-- the endpoint's {status, in_flight, max_in_flight, ordering, readied = bool},
+-- or false when it is gone
 local function endpoint(ep)
   if eps[ep] == nil then
-    local e = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'in_flight', 'max_in_flight')
+    local e = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'in_flight', 'max_in_flight', 'ordering')
     eps[ep] = e[1] and e or false
   end
   return eps[ep]
@@ -54,8 +56,13 @@ local function replay(src, d, org, now, uid, id)
   redis.call('ZADD', O .. ':dls', 0, id)
   if d.sync_session_id then redis.call('ZADD', O .. ':sess:' .. d.sync_session_id .. ':dls', 0, id) end
   if d.request_id then redis.call('ZADD', O .. ':req:' .. d.request_id .. ':dls', 0, id) end
-  redis.call('ZADD', ek .. ':due', now, id)
-  added = added + 1
+  local e = endpoint(d.endpoint_id)
+  -- on a fifo endpoint it goes to the back of its key's queue
+  local held = e[4] == 'fifo' and not fifo_push(ek, d.ordering_key or '', id)
+  if not held then
+    redis.call('ZADD', ek .. ':due', now, id)
+    added = added + 1
+  end
   -- the event stays while any of its deliveries does (prune.lua); `live`
   -- is absent until the first replay, and then n stands for it
   local evk = P .. ':ev:' .. d.event_id
@@ -63,9 +70,8 @@ local function replay(src, d, org, now, uid, id)
   redis.call('HSET', evk, 'live', tostring((tonumber(lv[1] or lv[2]) or 0) + 1))
   -- its original's entry may say "simple" (prune.lua): no longer
   if not lv[1] and lv[2] == '1' then redis.call('SADD', P .. ':pinned', d.event_id) end
-  local e = endpoint(d.endpoint_id)
-  if e[1] == EP_ACTIVE and not e[4] and tonumber(e[2]) < tonumber(e[3]) then
-    e[4] = true -- every replay of this call has the same due time
+  if not held and e[1] == EP_ACTIVE and not e.readied and tonumber(e[2]) < tonumber(e[3]) then
+    e.readied = true -- every replay of this call has the same due time
     return redis.call('ZADD', P .. ':ready', 'LT', 'CH', now, d.endpoint_id) == 1
   end
   return false

@@ -7,21 +7,39 @@
 -- calls again while `more` is 1, so no call walks an unbounded set.
 -- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
+-- requires: lib/fifo.lua
 -- requires: fields
 local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local ek = P .. ':ep:' .. ep
-if redis.call('HGET', ek, 'org_id') ~= org then return {'no_endpoint'} end
+local owner = redis.call('HMGET', ek, 'org_id', 'ordering')
+if owner[1] ~= org then return {'no_endpoint'} end
+local fifo = owner[2] == 'fifo'
+
+-- on a fifo endpoint a requeued delivery goes to the back of its key's
+-- queue (lib/fifo.lua): true when it waits there behind another; nil when
+-- it is in its queue already (nothing to do)
+local function queue_back(id, dk)
+  local evid = redis.call('HGET', dk, 'event_id') or dl_origin(id)
+  local okey = redis.call('HGET', P .. ':ev:' .. evid, 'okey') or ''
+  if redis.call('LPOS', ek .. ':fifo:' .. okey, id) then return nil end
+  return not fifo_push(ek, okey, id)
+end
 
 -- finished: the delivery was completed, errored or canceled, so
 -- P:finished names it; that entry is now stale (prune.lua skips it)
 local function requeue(id, finished)
   if redis.call('ZSCORE', P .. ':lease', id) then return end -- being attempted right now
   local dk = P .. ':dl:' .. id
+  local held = false
+  if fifo then
+    held = queue_back(id, dk)
+    if held == nil then return end
+  end
   local ac = tonumber(redis.call('HGET', dk, 'attempt_count') or '0')
   local st = DL_RETRYING
-  if ac == 0 then st = DL_PENDING end
+  if ac == 0 or held then st = DL_PENDING end
   redis.call('HSET', dk, 'state', st, 'next_retry_at', now, 'sched_base', ac, 'updated_at', now)
-  redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
+  if not held then redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id)) end
   redis.call('ZREM', ek .. ':failed', id)
   if finished then redis.call('HINCRBY', P .. ':requeued', id, 1) end -- unfinished again: never pruned
 end

@@ -52,7 +52,7 @@ static redisReply *eval(redisContext *rc, const char *lib, const char *body, int
 static void lease_round_trip(redisContext *rc, const char *lib)
 {
     const char *in[] = {"dl-1", "ev-1", "ep-1", "https://x.test/h", "whsec_a", "whsec_b", "{\"k\":1}", "3", "12345",
-                        "4", "1", "ca-pem", "cert-pem", "", "both", "", "", "https://t.test/token", "cid", "", "s1"};
+                        "4", "1", "ca-pem", "cert-pem", "", "both", "", "", "https://t.test/token", "cid", "", "s1", "qk"};
     redisReply *r = eval(rc, lib,
                          "local out = {'head'}\n"
                          "lease_append(out, unpack(ARGV))\n"
@@ -68,6 +68,7 @@ static void lease_round_trip(redisContext *rc, const char *lib)
         goto done;
     CHECK_STR(l->id, "dl-1");
     CHECK_STR(l->event_id, "ev-1");
+    CHECK_STR(l->queue, "qk");
     CHECK_STR(l->endpoint_id, "ep-1");
     CHECK_STR(l->url, "https://x.test/h");
     CHECK_STR(l->secret, "whsec_a");
@@ -111,7 +112,7 @@ static void expect_read(redisContext *rc, const char *what, const char *names, i
 static void outcome_round_trip(redisContext *rc)
 {
     struct lease l = {.id = "dl-2", .event_id = "ev-2", .endpoint_id = "ep-2", .fence = "999",
-                      .attempt_count = "0", .simple = 1};
+                      .attempt_count = "0", .simple = 1, .queue = "qk"};
     struct outcome o = {.lease = &l, .result = RESULT_FAILURE, .action = ACTION_DISABLE, .status = 410,
                         .error = "failed_tls", .attempt = "{\"number\":1}", .compact = "410|5|6|x",
                         .started_ms = 1700000000123, .next_at = -1};
@@ -122,10 +123,10 @@ static void outcome_round_trip(redisContext *rc)
                 "ARGV[1 + OUT_ID], ARGV[1 + OUT_FENCE], ARGV[1 + OUT_ENDPOINT_ID], ARGV[1 + OUT_ATTEMPT_COUNT],"
                 " ARGV[1 + OUT_OK], ARGV[1 + OUT_CODE], ARGV[1 + OUT_ERROR], ARGV[1 + OUT_ATTEMPT],"
                 " ARGV[1 + OUT_STARTED], ARGV[1 + OUT_NEXT_AT], ARGV[1 + OUT_ACTION], ARGV[1 + OUT_EVENT_ID],"
-                " ARGV[1 + OUT_COMPACT], ARGV[1 + OUT_SIMPLE]",
+                " ARGV[1 + OUT_COMPACT], ARGV[1 + OUT_SIMPLE], ARGV[1 + OUT_QUEUE]",
                 OUTCOME_FIELDS, f,
                 "dl-2\n999\nep-2\n0\n0\n410\nfailed_tls\n{\"number\":1}\n1700000000123\n-1\ndisable\nev-2\n"
-                "410|5|6|x\n1");
+                "410|5|6|x\n1\nqk");
 }
 
 /* An event's arguments as the events handler fills them, by enum. */
@@ -135,14 +136,14 @@ static void ingest_round_trip(redisContext *rc)
         [INGEST_ORG] = "org", [INGEST_EVENT_ID] = "evid", [INGEST_TYPE] = "type", [INGEST_PAYLOAD] = "{}",
         [INGEST_NOW] = "42", [INGEST_IDEMPOTENCY_KEY] = "idem", [INGEST_SYNC_SESSION_ID] = "sess",
         [INGEST_REQUEST_ID] = "req", [INGEST_USER_ID] = "uid", [INGEST_FINGERPRINT] = "fp",
-        [INGEST_ROUTES_VERSION] = "7", [INGEST_ENDPOINTS] = "ep1ep2",
+        [INGEST_ROUTES_VERSION] = "7", [INGEST_ENDPOINTS] = "ep1ep2", [INGEST_ORDERING_KEY] = "ok",
     };
     expect_read(rc, "ingest",
                 "ARGV[1 + INGEST_ORG], ARGV[1 + INGEST_EVENT_ID], ARGV[1 + INGEST_TYPE], ARGV[1 + INGEST_PAYLOAD],"
                 " ARGV[1 + INGEST_NOW], ARGV[1 + INGEST_IDEMPOTENCY_KEY], ARGV[1 + INGEST_SYNC_SESSION_ID],"
                 " ARGV[1 + INGEST_REQUEST_ID], ARGV[1 + INGEST_USER_ID], ARGV[1 + INGEST_FINGERPRINT],"
-                " ARGV[1 + INGEST_ROUTES_VERSION], ARGV[1 + INGEST_ENDPOINTS]",
-                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2");
+                " ARGV[1 + INGEST_ROUTES_VERSION], ARGV[1 + INGEST_ENDPOINTS], ARGV[1 + INGEST_ORDERING_KEY]",
+                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2\nok");
 }
 
 /* A job's record and step arguments as reactor/jobs.c fills them, by enum;

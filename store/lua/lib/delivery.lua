@@ -72,6 +72,16 @@ local function dl_origin_endpoint(P, id)
   return ev_endpoint(P, evid, e[2], tonumber(e[1]) or 0, idx)
 end
 
+-- The delivery a held one waits behind in its fifo queue (lib/fifo.lua),
+-- or nil (it heads its queue, or is in none). Looks no further than the
+-- first 10,000 of the queue.
+local function fifo_held_by(ek, okey, id)
+  local q = ek .. ':fifo:' .. okey
+  local at = redis.call('LPOS', q, id, 'MAXLEN', 10000)
+  if not at or at == 0 then return nil end
+  return redis.call('LINDEX', q, at - 1) or nil
+end
+
 -- A delivery of org as a field table, or nil when there is none: another
 -- org's delivery reads exactly like a missing one.
 local function dl_get(P, id, org)
@@ -85,7 +95,7 @@ local function dl_get(P, id, org)
   local cfield = 'n' -- a field read anyway: a placeholder when there is no compact one to read
   if idx then cfield = 'r' .. idx end
   local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
-                       'sync_session_id', 'webhook_counter', 'request_id', cfield)
+                       'sync_session_id', 'webhook_counter', 'request_id', cfield, 'okey')
   if e[1] ~= org then return nil end
   -- an original delivery without a hash exists while its org lists it:
   -- retention (prune.lua) may have removed it while its event, still
@@ -100,6 +110,7 @@ local function dl_get(P, id, org)
   d.user_id = d.user_id or e[4]
   d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
   d.state = d.state or DL_PENDING
+  d.ordering_key = e[11] or nil
   local c = cfield ~= 'n' and e[10] and compact_decode(e[10])
   if c then -- succeeded at its first attempt, kept compact: it wins over a
     -- hash left by a shutdown's release before that attempt
@@ -111,6 +122,10 @@ local function dl_get(P, id, org)
   if d.state ~= DL_COMPLETED and d.state ~= DL_ERRORED and d.state ~= DL_CANCELED and
      redis.call('ZSCORE', P .. ':lease', id) then
     d.state = DL_IN_PROGRESS
+  end
+  if d.state == DL_PENDING then
+    local ek = P .. ':ep:' .. d.endpoint_id
+    if redis.call('HGET', ek, 'fifo_used') == '1' then d.held_by = fifo_held_by(ek, d.ordering_key or '', id) end
   end
   d.attempt_count = d.attempt_count or '0'
   d.next_retry_at = d.next_retry_at or d.created_at
