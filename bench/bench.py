@@ -197,13 +197,14 @@ def set_status(h, tok, ids, status):
         api(h.url, "POST", "/v1/endpoints/%s/%s" % (i, status), None, tok)
 
 
-def pace(h, tok, rate, seconds, conns=64, size=1024, types=("bench",), cores=None):
+def pace(h, tok, rate, seconds, conns=64, size=1024, types=("bench",), cores=None, keys=0):
     """hookd-pace against one hookd or a list of them, with one token or a
     list (connection i uses the i-th of each, round robin), on `cores` if given."""
     hs, toks = h if isinstance(h, list) else [h], tok if isinstance(tok, list) else [tok]
     out = subprocess.check_output([os.path.join(BUILD, "hookd-pace"), "--url", ",".join(x.url + "/v1/events" for x in hs),
                                    "--token", ",".join(toks), "--type", ",".join(types), "--rate", str(rate),
-                                   "--seconds", str(seconds), "--conns", str(conns), "--size", str(size)],
+                                   "--seconds", str(seconds), "--conns", str(conns), "--size", str(size),
+                                   "--keys", str(keys)],
                                   preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     return json.loads(out)
 
@@ -720,6 +721,31 @@ def scenario_filters(r):
     return res
 
 
+def scenario_fifo(r):
+    """Issue 22: end to end at saturation on one endpoint with ordering
+    "none", then "fifo" with events spread over 256 ordering keys: Redis and
+    hookd CPU per delivery, and the rate (a key's deliveries wait for each
+    other, so fifo's rate is bounded by keys / round trip)."""
+    res = {}
+    for ordering in ("none", "fifo"):
+        h, sink = Hookd(r), Sink()
+        tok = tenant(h)
+        api(h.url, "POST", "/v1/endpoints", {"url": sink.url + "/e", "max_in_flight": 256, "ordering": ordering}, tok)
+        sink.get("/reset")
+        rc0, hc0, t0 = r.cpu_s(), h.cpu_s(), time.time()
+        p = pace(h, tok, 0, SECONDS + 3, conns=64, keys=256 if ordering == "fifo" else 0)
+        took = wait_delivered(sink, p["ok"], 120)
+        elapsed = time.time() - t0
+        got = max(1, sink.get("/stats")["received"])
+        res[ordering] = {"in_rate": p["rate"], "out_rate": got / elapsed, "drained": took is not None,
+                         "redis_cpu_us_per_delivery": 1e6 * (r.cpu_s() - rc0) / got,
+                         "hookd_cpu_us_per_delivery": 1e6 * (h.cpu_s() - hc0) / got}
+        h.close()
+        sink.close()
+        r.cli("FLUSHALL")
+    return res
+
+
 SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
 SOAK_RATE = int(os.environ.get("BENCH_SOAK_RATE", "500"))
 
@@ -861,7 +887,7 @@ def run(fsync):
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
-                         ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters),
+                         ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters), ("fifo", scenario_fifo),
                          ("cores", scenario_cores),
                          ("cluster", lambda r: scenario_cluster(r, fsync)), ("durability", scenario_durability)):
             if ONLY and name not in ONLY:
@@ -1001,6 +1027,12 @@ def table(results):
         "%.1f / %.1f / %.1f")
     row("22 filtered / plain: equality, $or", lambda x: (x["filters"]["ratio_eq"], x["filters"]["ratio_or"]),
         "%.2fx / %.2fx", ">= 0.8x")
+    row("22 e2e saturation, ordering none / fifo over 256 keys: deliveries/s",
+        lambda x: (x["fifo"]["none"]["out_rate"], x["fifo"]["fifo"]["out_rate"]), "%.0f / %.0f")
+    row("22 ... Redis / hookd CPU per delivery (us), none; fifo",
+        lambda x: tuple(x["fifo"][o][k] for o in ("none", "fifo") for k in ("redis_cpu_us_per_delivery",
+                                                                           "hookd_cpu_us_per_delivery")),
+        "%.1f / %.1f; %.1f / %.1f")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next((s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t), float("nan"))
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),

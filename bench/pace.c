@@ -4,6 +4,7 @@
  *
  *   hookd-pace --url http://127.0.0.1:8080/v1/events --token T
  *              [--rate N (0 = saturate)] [--seconds S] [--conns C] [--size B] [--type T]
+ *              [--keys K (events carry ordering_key k0..k<K-1> in turn; 0: none)]
  *
  * --url, --token and --type may be comma-separated lists (several hookd
  * processes, several orgs, several endpoints of one org; the URLs differ
@@ -44,7 +45,7 @@ static struct {
     char host[256], path[512], type[65536];
     char *auth[PACE_MAX_TOKENS], *types[PACE_MAX_TOKENS];
     int ports[PACE_MAX_PORTS], nports, nauth, ntypes;
-    int conns, size;
+    int conns, size, keys;
     double rate, seconds;
     int64_t start_us, end_us;
     long issued, done, ok, errors;
@@ -112,7 +113,10 @@ static void send_one(struct conn *c, int64_t due)
         memset(xs, 'x', sizeof(xs));
     if (pad > 0)
         evbuffer_add(out, xs, (size_t)(pad < 65536 ? pad : 65536));
-    evbuffer_add(out, "\"}}", 3);
+    if (P.keys > 0)
+        evbuffer_add_printf(out, "\"},\"ordering_key\":\"k%ld\"}", P.issued % P.keys);
+    else
+        evbuffer_add(out, "\"}}", 3);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", P.host);
     evhttp_add_header(h, "Content-Type", "application/json");
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
     P.seconds = 5;
     strcpy(P.type, "bench");
     static const char usage[] =
-        "usage: hookd-pace [--url URL] [--token T] [--rate N] [--seconds S] [--conns N] [--size BYTES] [--type T]\n"
+        "usage: hookd-pace [--url URL] [--token T] [--rate N] [--seconds S] [--conns N] [--size BYTES] [--type T] [--keys K]\n"
         "  posts events at --rate per second (0: as fast as it can) for --seconds over --conns\n"
         "  keep-alive connections and prints {sent, ok, rate, p50_us, p99_us, ...} as JSON\n";
     for (int i = 1; i < argc; i++)
@@ -180,6 +184,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seconds")) P.seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--conns")) P.conns = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--size")) P.size = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--keys")) P.keys = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--type")) snprintf(P.type, sizeof(P.type), "%s", argv[i + 1]);
         else {
             fprintf(stderr, "hookd-pace: unknown option %s\n%s", argv[i], usage);

@@ -1,15 +1,31 @@
 #include "store/filter.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/json.h"
 
-/* The compiled form is the checked tree itself: evaluation walks it and
- * never parses. */
+enum op { OP_AND, OP_OR, OP_NOT, OP_EQ, OP_NE, OP_IN, OP_NIN, OP_GT, OP_GTE, OP_LT, OP_LTE, OP_EXISTS, OP_STARTS };
+
+/* A compiled filter: a tree of nodes over the checked yajl tree (operands
+ * and path names point into it), each path named once per filter so an
+ * event resolves it once (struct filter_event). */
+struct node {
+    enum op op;
+    int path;          /* a condition's path: its index in filter.paths */
+    yajl_val operand;  /* a condition's operand, in filter.root */
+    struct node *kids; /* owned: AND, OR and NOT's operands */
+    int nkids;
+};
+
 struct filter {
-    yajl_val root; /* owned */
+    yajl_val root;      /* owned: the checked JSON */
+    struct node top;    /* an AND of the top-level members */
+    const char **paths; /* owned array; the names live in root */
+    int *ids;           /* owned: each path's id in the org's filter_paths, -1 unbound */
+    int npaths;
 };
 
 struct check {
@@ -110,6 +126,88 @@ static int check_filter(yajl_val f, int depth, struct check *c)
     return 0;
 }
 
+/* ---- compiling: a checked tree into nodes ---- */
+
+static int path_index(struct filter *f, const char *path)
+{
+    for (int i = 0; i < f->npaths; i++)
+        if (!strcmp(f->paths[i], path))
+            return i;
+    f->paths[f->npaths] = path;
+    return f->npaths++;
+}
+
+static const struct {
+    const char *name;
+    enum op op;
+} OPS[] = {{"$eq", OP_EQ},   {"$ne", OP_NE},   {"$in", OP_IN},   {"$nin", OP_NIN},       {"$gt", OP_GT},
+           {"$gte", OP_GTE}, {"$lt", OP_LT},   {"$lte", OP_LTE}, {"$exists", OP_EXISTS}, {"$startsWith", OP_STARTS}};
+
+static enum op op_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof(OPS) / sizeof(OPS[0]); i++)
+        if (!strcmp(OPS[i].name, name))
+            return OPS[i].op;
+    return OP_EQ; /* check_ops admits no other name */
+}
+
+static int build_object(struct filter *f, yajl_val obj, struct node *out);
+
+/* A member of a filter object: $and, $or, $not, or a path's conditions. */
+static int build_member(struct filter *f, const char *k, yajl_val v, struct node *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!strcmp(k, "$and") || !strcmp(k, "$or")) {
+        out->op = k[1] == 'a' ? OP_AND : OP_OR;
+        if (!(out->kids = calloc(v->u.array.len, sizeof(*out->kids))))
+            return -1;
+        out->nkids = (int)v->u.array.len;
+        for (size_t i = 0; i < v->u.array.len; i++)
+            if (build_object(f, v->u.array.values[i], &out->kids[i]) < 0)
+                return -1;
+        return 0;
+    }
+    if (!strcmp(k, "$not")) {
+        out->op = OP_NOT;
+        if (!(out->kids = calloc(1, sizeof(*out->kids))))
+            return -1;
+        out->nkids = 1;
+        return build_object(f, v, &out->kids[0]);
+    }
+    int path = path_index(f, k);
+    if (!YAJL_IS_OBJECT(v) || v->u.object.len == 0 || !is_op(v->u.object.keys[0])) {
+        *out = (struct node){.op = OP_EQ, .path = path, .operand = v};
+        return 0;
+    }
+    out->op = OP_AND; /* {"$gt": 1, "$lt": 5}: each operator holds */
+    if (!(out->kids = calloc(v->u.object.len, sizeof(*out->kids))))
+        return -1;
+    out->nkids = (int)v->u.object.len;
+    for (size_t i = 0; i < v->u.object.len; i++)
+        out->kids[i] = (struct node){.op = op_named(v->u.object.keys[i]), .path = path, .operand = v->u.object.values[i]};
+    return 0;
+}
+
+static int build_object(struct filter *f, yajl_val obj, struct node *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->op = OP_AND;
+    if (!(out->kids = calloc(obj->u.object.len + 1, sizeof(*out->kids))))
+        return -1;
+    out->nkids = (int)obj->u.object.len;
+    for (size_t i = 0; i < obj->u.object.len; i++)
+        if (build_member(f, obj->u.object.keys[i], obj->u.object.values[i], &out->kids[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static void free_node(struct node *n)
+{
+    for (int i = 0; i < n->nkids; i++)
+        free_node(&n->kids[i]);
+    free(n->kids);
+}
+
 int filter_compile(const char *json, size_t len, struct filter **out, char *why, size_t whylen)
 {
     char err[128];
@@ -127,14 +225,26 @@ int filter_compile(const char *json, size_t len, struct filter **out, char *why,
     struct filter *f = NULL;
     if (check_filter(root, 1, &c) < 0)
         goto fail;
-    if (!(f = malloc(sizeof(*f)))) {
+    /* at most one path per condition: the arrays never grow */
+    if (!(f = calloc(1, sizeof(*f))) || !(f->paths = calloc((size_t)c.conditions + 1, sizeof(*f->paths))) ||
+        !(f->ids = malloc(((size_t)c.conditions + 1) * sizeof(*f->ids)))) {
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
     f->root = root;
+    if (build_object(f, root, &f->top) < 0) {
+        snprintf(why, whylen, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < f->npaths; i++)
+        f->ids[i] = -1;
     *out = f;
     return 0;
 fail:
+    if (f) {
+        f->root = NULL; /* freed below */
+        filter_free(f);
+    }
     yajl_tree_free(root);
     return -1;
 }
@@ -226,61 +336,77 @@ static int in_list(yajl_val v, yajl_val list)
     return 0;
 }
 
-static int op_match(const char *op, yajl_val operand, yajl_val v)
+static int op_match(enum op op, yajl_val operand, yajl_val v)
 {
-    if (!strcmp(op, "$exists"))
+    switch (op) {
+    case OP_EXISTS:
         return (v != NULL) == YAJL_IS_TRUE(operand);
-    if (!strcmp(op, "$ne"))
+    case OP_NE:
         return !v || !equal(v, operand);
-    if (!strcmp(op, "$nin"))
+    case OP_NIN:
         return !v || !in_list(v, operand);
+    default:
+        break;
+    }
     if (!v)
         return 0; /* a missing path matches nothing else */
-    if (!strcmp(op, "$eq"))
+    switch (op) {
+    case OP_EQ:
         return equal(v, operand);
-    if (!strcmp(op, "$in"))
+    case OP_IN:
         return in_list(v, operand);
-    if (!strcmp(op, "$startsWith"))
+    case OP_STARTS:
         return YAJL_IS_STRING(v) && !strncmp(v->u.string, operand->u.string, strlen(operand->u.string));
+    default:
+        break;
+    }
     int o = order(v, operand);
     if (o == 2)
         return 0;
-    if (!strcmp(op, "$gt"))
+    switch (op) {
+    case OP_GT:
         return o > 0;
-    if (!strcmp(op, "$gte"))
+    case OP_GTE:
         return o >= 0;
-    if (!strcmp(op, "$lt"))
+    case OP_LT:
         return o < 0;
-    return o <= 0; /* $lte: compile admits nothing else */
+    default:
+        return o <= 0; /* OP_LTE: compile makes nothing else */
+    }
 }
 
-static int eval(yajl_val f, yajl_val type, yajl_val payload)
+/* The value of the filter's path p in the event: resolved once per event
+ * for a path bound to the org's table, else each time. */
+static yajl_val path_value(const struct filter *f, int p, struct filter_event *ev)
 {
-    for (size_t i = 0; i < f->u.object.len; i++) {
-        const char *k = f->u.object.keys[i];
-        yajl_val c = f->u.object.values[i];
-        int ok;
-        if (!strcmp(k, "$and") || !strcmp(k, "$or")) {
-            int any = k[1] == 'o';
-            ok = !any;
-            for (size_t j = 0; j < c->u.array.len && ok == !any; j++)
-                ok = eval(c->u.array.values[j], type, payload);
-        } else if (!strcmp(k, "$not")) {
-            ok = !eval(c, type, payload);
-        } else {
-            yajl_val v = filter_resolve(k, type, payload);
-            if (YAJL_IS_OBJECT(c) && c->u.object.len > 0 && c->u.object.keys[0][0] == '$') {
-                ok = 1;
-                for (size_t j = 0; j < c->u.object.len && ok; j++)
-                    ok = op_match(c->u.object.keys[j], c->u.object.values[j], v);
-            } else {
-                ok = v && equal(v, c);
-            }
-        }
-        if (!ok)
-            return 0;
+    int id = f->ids[p];
+    if (id < 0 || !ev->vals)
+        return filter_resolve(f->paths[p], ev->type, ev->payload);
+    if (!ev->resolved[id]) {
+        ev->vals[id] = filter_resolve(f->paths[p], ev->type, ev->payload);
+        ev->resolved[id] = 1;
     }
-    return 1;
+    return ev->vals[id];
+}
+
+static int eval(const struct filter *f, const struct node *n, struct filter_event *ev)
+{
+    switch (n->op) {
+    case OP_AND:
+        for (int i = 0; i < n->nkids; i++)
+            if (!eval(f, &n->kids[i], ev))
+                return 0;
+        return 1;
+    case OP_OR:
+        for (int i = 0; i < n->nkids; i++)
+            if (eval(f, &n->kids[i], ev))
+                return 1;
+        return 0;
+    case OP_NOT:
+        return !eval(f, &n->kids[0], ev);
+    default:
+        return op_match(n->op, n->operand, path_value(f, n->path, ev));
+    }
 }
 
 void filter_type_value(struct yajl_val_s *out, const char *type)
@@ -290,11 +416,85 @@ void filter_type_value(struct yajl_val_s *out, const char *type)
     out->u.string = (char *)type; /* read only */
 }
 
+int filter_match_event(const struct filter *f, struct filter_event *ev)
+{
+    return eval(f, &f->top, ev);
+}
+
 int filter_match(const struct filter *f, const char *type, yajl_val payload)
 {
     struct yajl_val_s t;
     filter_type_value(&t, type);
-    return eval(f->root, &t, payload);
+    struct filter_event ev = {.type = &t, .payload = payload};
+    return eval(f, &f->top, &ev);
+}
+
+/* ---- paths shared by an org's filters ---- */
+
+struct filter_paths {
+    const char **names; /* open addressing; the names live in the filters */
+    int *ids;
+    size_t cap, n;
+};
+
+static uint32_t path_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+struct filter_paths *filter_paths_new(void) { return calloc(1, sizeof(struct filter_paths)); }
+
+static int paths_grow(struct filter_paths *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    const char **names = calloc(cap, sizeof(*names));
+    int *ids = malloc(cap * sizeof(*ids));
+    if (!names || !ids) {
+        free(names);
+        free(ids);
+        return -1;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->names[i])
+            continue;
+        size_t k = path_hash(t->names[i]) & (cap - 1);
+        while (names[k])
+            k = (k + 1) & (cap - 1);
+        names[k] = t->names[i], ids[k] = t->ids[i];
+    }
+    free(t->names);
+    free(t->ids);
+    t->names = names, t->ids = ids, t->cap = cap;
+    return 0;
+}
+
+int filter_paths_bind(struct filter_paths *t, struct filter *f)
+{
+    for (int p = 0; p < f->npaths; p++) {
+        if ((t->n + 1) * 2 > t->cap && paths_grow(t) < 0)
+            return -1;
+        size_t k = path_hash(f->paths[p]) & (t->cap - 1);
+        while (t->names[k] && strcmp(t->names[k], f->paths[p]))
+            k = (k + 1) & (t->cap - 1);
+        if (!t->names[k])
+            t->names[k] = f->paths[p], t->ids[k] = (int)t->n++;
+        f->ids[p] = t->ids[k];
+    }
+    return 0;
+}
+
+int filter_paths_count(const struct filter_paths *t) { return (int)t->n; }
+
+void filter_paths_free(struct filter_paths *t)
+{
+    if (!t)
+        return;
+    free(t->names);
+    free(t->ids);
+    free(t);
 }
 
 int filter_value_key(yajl_val v, char key[FILTER_KEY_MAX])
@@ -347,6 +547,9 @@ void filter_free(struct filter *f)
 {
     if (!f)
         return;
+    free_node(&f->top);
+    free(f->paths);
+    free(f->ids);
     yajl_tree_free(f->root);
     free(f);
 }

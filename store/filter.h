@@ -37,6 +37,26 @@ struct filter;
 int filter_compile(const char *json, size_t len, struct filter **out, char *why, size_t whylen);
 /* 1 when the event (its type, its parsed payload) matches. */
 int filter_match(const struct filter *f, const char *type, yajl_val payload);
+
+/* Many filters, one event (store/subscriptions.c): an org's filters are
+ * bound to one table of the paths they name, and an event resolves each
+ * path once, whatever the number of filters that name it. */
+struct filter_paths;
+struct filter_paths *filter_paths_new(void);
+/* Gives f's paths their ids in t (f must outlive t's use); 0, or -1 when
+ * out of memory. */
+int filter_paths_bind(struct filter_paths *t, struct filter *f);
+int filter_paths_count(const struct filter_paths *t);
+void filter_paths_free(struct filter_paths *t);
+
+/* An event as the filters of one org see it. vals and resolved have
+ * filter_paths_count() entries (resolved zeroed); NULL: resolve each time. */
+struct filter_event {
+    yajl_val type, payload;
+    yajl_val *vals;
+    unsigned char *resolved;
+};
+int filter_match_event(const struct filter *f, struct filter_event *ev);
 void filter_free(struct filter *f);
 
 /* Equality index (store/subscriptions.c): a filter that can match only

@@ -25,13 +25,18 @@
  *   P:ep:<ep>                      hash   endpoint (see endpoint_create.lua)
  *   P:ep:<ep>:failed               lex    the endpoint's errored delivery ids
  *   P:ep:<ep>:due                  zset   delivery id -> next_retry_at (ms)
+ *   P:ep:<ep>:fifo:<key>           list   a fifo endpoint's deliveries of one ordering key, in
+ *                                         acceptance order: the first is scheduled, the rest held
+ *                                         (lib/fifo.lua)
+ *   P:ep:<ep>:fifos                set    the ordering keys that have a P:ep:<ep>:fifo:<key>
  *   P:ep:<ep>:canceling            zset   a deleted endpoint's queued deliveries, being
  *                                         marked canceled a batch at a time (prune.lua)
  *   P:ev:<ev>                      hash   event: type, created_at, n (deliveries), ep (the
  *                                         endpoint when n is 1), live (deliveries not yet
  *                                         pruned, once a replay made it differ from n),
  *                                         r<i> (delivery i's compact record: it succeeded
- *                                         at its first attempt, lib/delivery.lua), ...
+ *                                         at its first attempt, lib/delivery.lua), okey (its
+ *                                         ordering_key, when it has one), ...
  *   P:ev:<ev>                      ...    b1..b<k>, b: the payload in 64-byte chunks, when its stored form
  *                                         is at most 2 KiB (lib/payload.lua); the hash stays a listpack
  *   P:ev:<ev>:body                 string a larger payload: JSON, or a zstd frame of it (store/payload.h)

@@ -56,6 +56,7 @@ struct org {
     const char **eq_paths;   /* owned array: the distinct paths of eq */
     int npaths;
     unsigned char *indexed;  /* owned, per endpoint: 1 when its filter is in eq */
+    struct filter_paths *paths; /* owned: the paths the org's filters name, each resolved once per event */
 };
 
 static struct {
@@ -101,6 +102,8 @@ static void org_clear(struct org *o)
     free(o->eq);
     free(o->eq_paths);
     free(o->indexed);
+    filter_paths_free(o->paths);
+    o->paths = NULL;
     o->eps = NULL, o->types = NULL, o->filters = NULL, o->by_type = NULL, o->every = NULL;
     o->eq = NULL, o->eq_paths = NULL, o->indexed = NULL;
     o->n = o->cap = o->ntypes = o->nevery = o->neq = o->npaths = 0;
@@ -178,7 +181,11 @@ static int org_index_filters(struct org *o)
     const char *path;
     if (o->n && !(o->indexed = calloc((size_t)o->n, 1)))
         return -1;
+    if (!(o->paths = filter_paths_new()))
+        return -1;
     for (int i = 0; i < o->n; i++) {
+        if (o->filters[i] && filter_paths_bind(o->paths, o->filters[i]) < 0)
+            return -1;
         if (!o->filters[i] || !filter_index_key(o->filters[i], &path, key))
             continue;
         if (!o->eq && !(o->eq = malloc((size_t)o->n * sizeof(*o->eq))))
@@ -382,6 +389,8 @@ struct event_view {
     int parsed, looked_up;
     yajl_val doc;        /* owned */
     unsigned char *hits; /* owned, a bit per endpoint: its indexed filter holds the event's key */
+    struct yajl_val_s type_value;
+    struct filter_event fe; /* vals and resolved: owned, one block */
 };
 
 /* The first entry of eq at (path, key) or after it. */
@@ -424,8 +433,13 @@ static int passes(const struct org *o, int k, struct event_view *ev)
         return 1;
     if (!ev->parsed) {
         char err[64];
+        size_t n = (size_t)filter_paths_count(o->paths);
         ev->parsed = 1;
         ev->doc = ev->payload ? json_parse(ev->payload, ev->plen, err, sizeof(err)) : NULL;
+        filter_type_value(&ev->type_value, ev->type);
+        ev->fe.type = &ev->type_value, ev->fe.payload = ev->doc;
+        if (n && (ev->fe.vals = calloc(n, sizeof(*ev->fe.vals) + 1))) /* NULL: resolved each time */
+            ev->fe.resolved = (unsigned char *)(ev->fe.vals + n);
     }
     if (!ev->doc)
         return 0;
@@ -435,7 +449,7 @@ static int passes(const struct org *o, int k, struct event_view *ev)
         if (ev->hits && !(ev->hits[k / 8] & (1u << (k % 8))))
             return 0;
     }
-    return filter_match(o->filters[k], ev->type, ev->doc);
+    return filter_match_event(o->filters[k], &ev->fe);
 }
 
 int subs_match(const char *org, const char *type, const char *payload, size_t plen, struct subs_match *out)
@@ -469,6 +483,7 @@ int subs_match(const char *org, const char *type, const char *payload, size_t pl
     if (ev.doc)
         yajl_tree_free(ev.doc);
     free(ev.hits);
+    free(ev.fe.vals);
     return 1;
 }
 

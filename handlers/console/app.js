@@ -64,7 +64,7 @@ async function endpointsPage() {
     el('td', {class: 'status status-' + e.status}, e.status),
     el('td', {}, e.disabled_at ? 'disabled ' + when(e.disabled_at) + (e.disabled_reason ? ' (' + e.disabled_reason + ')' : '')
       : e.failing_since ? 'failing since ' + when(e.failing_since) + ' (' + e.consecutive_failures + ' consecutive failures)' : ''),
-    el('td', {}, e.event_types.length ? e.event_types.join(', ') : 'every type'),
+    el('td', {}, (e.event_types.length ? e.event_types.join(', ') : 'every type') + (e.ordering === 'fifo' ? ' (in order per key)' : '')),
     el('td', {}, el('a', {href: '#/filter/' + e.id, class: 'filter'}, e.filter ? JSON.stringify(e.filter) : 'none')),
     el('td', {},
       writeButton(e.status === 'ACTIVE' ? 'Disable' : 'Enable', () =>
@@ -188,6 +188,8 @@ async function deliveryPage(id) {
   const facts = [['Delivery', d.id], ['Event', d.event_id], ['Event type', d.event_type], ['Endpoint', d.endpoint_id],
     ['State', d.state], ['Attempts', d.attempt_count], ['Next retry', when(d.next_retry_at)],
     ['Delivered', when(d.delivered_at)], ['Replay of', d.replay_of_delivery_id || ''], ['Created', when(d.created_at)]];
+  if (d.ordering_key != null) facts.push(['Ordering key', d.ordering_key]);
+  if (d.held_by) facts.push(['Held behind', el('a', {href: '#/delivery/' + d.held_by, id: 'held-by'}, d.held_by)]);
   const redeliver = writeButton('Redeliver', () => api('POST', '/v1/webhooks/deliveries/' + d.id + '/replay')
     .then((r) => { location.hash = '#/delivery/' + r.id; }, fail), 'redeliver');
   show(el('h2', {}, 'Delivery'),

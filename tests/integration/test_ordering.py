@@ -47,7 +47,7 @@ class OrderedReceiver(Receiver):
             return out
 
 
-class OrderingTest(HookdCase):
+class OrderingCase(HookdCase):
     hookd_conf = FAST
 
     def send_keys(self, tok, hookds, keys, per_key, start=0):
@@ -73,6 +73,12 @@ class OrderingTest(HookdCase):
             t.join()
         self.assertEqual(errors, [])
 
+    def check_in_order(self, rx, keys, per_key):
+        for k in keys:
+            self.assertEqual(rx.firsts(k), list(range(per_key)), k)
+
+
+class OrderingTest(OrderingCase):
     def test_endpoint_ordering_and_event_ordering_key_are_checked(self):
         _, tok = self.tenant()
         s, b, _ = self.api("POST", "/v1/endpoints", {"url": "http://127.0.0.1:9/x", "ordering": "lifo"}, tok)
@@ -88,10 +94,6 @@ class OrderingTest(HookdCase):
         s, got, _ = self.api("GET", "/v1/events/" + ev["id"], None, tok)
         self.assertEqual(got["ordering_key"], "k" * 128)
         self.assertEqual(self.delivery(tok, ev["delivery_ids"][0])["ordering_key"], "k" * 128)
-
-    def check_in_order(self, rx, keys, per_key):
-        for k in keys:
-            self.assertEqual(rx.firsts(k), list(range(per_key)), k)
 
     def test_three_processes_deliver_each_key_in_acceptance_order_despite_failures(self):
         rx = OrderedReceiver()
@@ -189,6 +191,28 @@ class OrderingTest(HookdCase):
         wait_for(lambda: all(self.delivery(tok, d)["state"] == "canceled" for d in held[:5] + held[6:]),
                  timeout=60, what="the held deliveries canceled")
         self.assertEqual(rx.firsts("k"), [0])
+
+
+
+class OrderingRedisRestartTest(OrderingCase):
+    """The queues live in Redis (appendonly, fsync always here): a Redis
+    restart midway loses no key's order."""
+    redis_aof = True
+
+    def test_a_redis_restart_midway_breaks_no_key_order(self):
+        rx = OrderedReceiver(seed=5)
+        self.addCleanup(rx.close)
+        _, tok = self.tenant()
+        self.new_endpoint(tok, rx.url(), ordering="fifo", max_in_flight=32)
+        keys = ["key-%d" % i for i in range(20)]
+        self.send_keys(tok, [self.hookd], keys, 15)
+        wait_for(lambda: sum(len(rx.firsts(k)) for k in keys) >= 60, timeout=120, what="deliveries under way")
+        self.redis.stop()
+        self.redis.start()
+        self.hookd.wait_ready()
+        self.send_keys(tok, [self.hookd], keys, 15, start=15)
+        wait_for(lambda: all(len(rx.firsts(k)) == 30 for k in keys), timeout=180, what="every event delivered")
+        self.check_in_order(rx, keys, 30)
 
 
 if __name__ == "__main__":

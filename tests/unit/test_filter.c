@@ -94,9 +94,22 @@ int main(void)
         struct filter *f = NULL;
         int rc = filter_compile(MATCH[i].filter, strlen(MATCH[i].filter), &f, why, sizeof(why));
         CHECK(rc == 0, "%s compiles: %s", MATCH[i].filter, why);
-        if (rc == 0)
+        if (rc == 0) {
             CHECK(filter_match(f, MATCH[i].type, payload) == MATCH[i].want, "%s on %s: want %d", MATCH[i].filter,
                   MATCH[i].type, MATCH[i].want);
+            /* the same through a path table, each path resolved once (twice over: the second from the table) */
+            struct filter_paths *paths = filter_paths_new();
+            CHECK(paths && filter_paths_bind(paths, f) == 0, "bind");
+            struct yajl_val_s t;
+            filter_type_value(&t, MATCH[i].type);
+            yajl_val vals[256];
+            unsigned char resolved[256] = {0};
+            struct filter_event ev = {&t, payload, vals, resolved};
+            CHECK(filter_paths_count(paths) <= 256, "paths");
+            CHECK(filter_match_event(f, &ev) == MATCH[i].want && filter_match_event(f, &ev) == MATCH[i].want,
+                  "%s on %s through the table: want %d", MATCH[i].filter, MATCH[i].type, MATCH[i].want);
+            filter_paths_free(paths);
+        }
         filter_free(f);
     }
     for (size_t i = 0; i < sizeof(REFUSE) / sizeof(REFUSE[0]); i++) {
