@@ -61,6 +61,7 @@ struct node {
                               * that a WAIT, which holds up its connection, holds up no read */
     int ready;               /* main connected and every script loaded */
     int loading;             /* SCRIPT LOAD replies still awaited */
+    int load_failed;         /* one of them failed: the watchdog loads all again once none is awaited */
     int in_map;              /* single Redis: always; cluster: owns slots now */
 };
 
@@ -635,10 +636,13 @@ static void on_script_loaded(redisReply *reply, void *priv)
     if (!reply || reply->type != REDIS_REPLY_STRING || strcmp(reply->str, s->sha) != 0) {
         LOG_ERR("redis: SCRIPT LOAD failed", "redis", n->addr, "script", s->name,
                 "error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply", NULL);
-        n->loading = 0;
-        return; /* stays not ready; the watchdog or a disconnect retries */
+        n->load_failed = 1; /* stays not ready; the watchdog or a disconnect retries */
     }
-    if (--n->loading == 0 && !n->ready) {
+    /* every reply counts, failed or not: a Redis still loading its AOF fails
+     * the first and answers the rest */
+    if (n->loading > 0)
+        n->loading--;
+    if (n->loading == 0 && !n->load_failed && !n->ready) {
         n->ready = 1;
         n->main.backoff_ms = BACKOFF_MIN_MS;
         update_ready();
@@ -649,10 +653,11 @@ static void load_scripts(struct node *n)
 {
     int idx = n->index;
     n->loading = SCRIPT_COUNT;
+    n->load_failed = 0;
     for (int i = 0; i < SCRIPT_COUNT; i++) {
         const char *argv[3] = {"SCRIPT", "LOAD", script_get((enum script_id)i)->body};
         if (node_call(n, on_script_loaded, (void *)(intptr_t)(idx * SCRIPT_COUNT + i), 3, argv) < 0) {
-            n->loading = 0;
+            n->loading = 0, n->load_failed = 1; /* the replies of those sent change nothing */
             return;
         }
     }
