@@ -1,5 +1,6 @@
 #include "store/filter.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,26 +522,86 @@ int filter_value_key(yajl_val v, char key[FILTER_KEY_MAX])
     return 0;
 }
 
-int filter_index_key(const struct filter *f, const char **path, char key[FILTER_KEY_MAX])
+/* Keys, into out[0..cap), at least one of which every event n matches
+ * holds: their count, 0 when nothing can be said. */
+static int node_keys(const struct filter *f, const struct node *n, struct filter_key *out, int cap)
 {
-    yajl_val root = f->root;
-    for (size_t i = 0; i < root->u.object.len; i++) {
-        const char *k = root->u.object.keys[i];
-        yajl_val c = root->u.object.values[i];
-        if (k[0] == '$')
-            continue; /* $and, $or, $not */
-        if (YAJL_IS_OBJECT(c) && c->u.object.len > 0 && c->u.object.keys[0][0] == '$') {
-            for (size_t j = 0; j < c->u.object.len; j++)
-                if (!strcmp(c->u.object.keys[j], "$eq") && filter_value_key(c->u.object.values[j], key)) {
-                    *path = k;
-                    return 1;
-                }
-        } else if (filter_value_key(c, key)) {
-            *path = k;
-            return 1;
+    struct filter_key best[FILTER_INDEX_MAX];
+    int nbest = 0, got = 0;
+    switch (n->op) {
+    case OP_EQ:
+        if (cap < 1 || !filter_value_key(n->operand, out[0].key))
+            return 0;
+        out[0].path = f->paths[n->path];
+        return 1;
+    case OP_IN:
+        if (n->operand->u.array.len == 0 || n->operand->u.array.len > (size_t)cap)
+            return 0;
+        for (size_t i = 0; i < n->operand->u.array.len; i++) {
+            if (!filter_value_key(n->operand->u.array.values[i], out[i].key))
+                return 0;
+            out[i].path = f->paths[n->path];
+        }
+        return (int)n->operand->u.array.len;
+    case OP_AND: /* any member's keys will do: the fewest */
+        for (int i = 0; i < n->nkids; i++) {
+            int k = node_keys(f, &n->kids[i], best, cap);
+            if (k > 0 && (nbest == 0 || k < nbest)) {
+                memcpy(out, best, (size_t)k * sizeof(*out));
+                nbest = k;
+            }
+        }
+        return nbest;
+    case OP_OR: /* every branch must have keys: all of them */
+        for (int i = 0; i < n->nkids; i++) {
+            int k = node_keys(f, &n->kids[i], out + got, cap - got);
+            if (k == 0)
+                return 0;
+            got += k;
+        }
+        return got;
+    default:
+        return 0;
+    }
+}
+
+int filter_index_keys(const struct filter *f, struct filter_key out[FILTER_INDEX_MAX])
+{
+    return node_keys(f, &f->top, out, FILTER_INDEX_MAX);
+}
+
+/* A range bound of one condition node onto [*lo, *hi] when it names path
+ * p (or p is unset: it becomes the node's). */
+static void bound(const struct node *c, int *p, double *lo, double *hi)
+{
+    if (c->op < OP_GT || c->op > OP_LTE || !YAJL_IS_NUMBER(c->operand) || (*p >= 0 && c->path != *p))
+        return;
+    double v = YAJL_GET_DOUBLE(c->operand);
+    *p = c->path;
+    if ((c->op == OP_GT || c->op == OP_GTE) && v > *lo)
+        *lo = v;
+    if ((c->op == OP_LT || c->op == OP_LTE) && v < *hi)
+        *hi = v;
+}
+
+int filter_index_range(const struct filter *f, const char **path, double *lo, double *hi)
+{
+    int p = -1;
+    *lo = -HUGE_VAL, *hi = HUGE_VAL;
+    for (int i = 0; i < f->top.nkids; i++) {
+        const struct node *k = &f->top.kids[i];
+        if (k->op == OP_AND) { /* a member's operators: {"$gte": 1, "$lt": 5} */
+            for (int j = 0; j < k->nkids; j++)
+                if (!k->kids[j].kids)
+                    bound(&k->kids[j], &p, lo, hi);
+        } else if (!k->kids) {
+            bound(k, &p, lo, hi);
         }
     }
-    return 0;
+    if (p < 0)
+        return 0;
+    *path = f->paths[p];
+    return 1;
 }
 
 void filter_free(struct filter *f)

@@ -60,14 +60,24 @@ int filter_match_event(const struct filter *f, struct filter_event *ev);
 void filter_free(struct filter *f);
 
 /* Equality index (store/subscriptions.c): a filter that can match only
- * events holding one fixed scalar at one path ({"<path>": scalar} or
- * {"<path>": {"$eq": scalar, ...}} among its top-level conditions) is tried
- * only on events whose value there has the same key. Keys are equal
- * whenever the values are equal by the filter's rules (so no match is
- * lost); a shared key only means the filter is tried. */
+ * events holding one of a few fixed scalars at fixed paths is tried only on
+ * events that hold one of them. Such keys come from equality ({"<path>":
+ * scalar}, $eq), $in of scalars, any member of an AND, and every branch
+ * of an $or. Keys are equal whenever the values are equal by the filter's
+ * rules (so no match is lost); a shared key only means the filter is tried. */
 #define FILTER_KEY_MAX 128
-/* 1 with the path (owned by f) and key text, 0 when f has no such condition. */
-int filter_index_key(const struct filter *f, const char **path, char key[FILTER_KEY_MAX]);
+#define FILTER_INDEX_MAX 16
+struct filter_key {
+    const char *path; /* owned by the filter */
+    char key[FILTER_KEY_MAX];
+};
+/* How many keys (1..FILTER_INDEX_MAX) f wrote, 0 when it has none. */
+int filter_index_keys(const struct filter *f, struct filter_key out[FILTER_INDEX_MAX]);
+/* Range index: 1 with a path and bounds [lo, hi] (closed, from the
+ * filter's top-level $gt, $gte, $lt, $lte on numbers at that path; a
+ * missing side is infinite) when every event f matches holds a number
+ * within them there; 0 when f has no such bound. */
+int filter_index_range(const struct filter *f, const char **path, double *lo, double *hi);
 /* 1 with the key of a document value, 0 when it has none (missing, object,
  * array, a string too long for any key). */
 int filter_value_key(yajl_val v, char key[FILTER_KEY_MAX]);

@@ -34,6 +34,14 @@ struct eq_entry {
     int idx;
 };
 
+/* A range-indexed filter's path, bounds and endpoint; sorted by path,
+ * then lo. */
+struct range_entry {
+    const char *path; /* in the endpoint's compiled filter */
+    double lo, hi;
+    int idx;
+};
+
 struct org {
     struct org *next;        /* hash chain */
     char id[ID_LEN + 1];
@@ -55,7 +63,9 @@ struct org {
     int neq;
     const char **eq_paths;   /* owned array: the distinct paths of eq */
     int npaths;
-    unsigned char *indexed;  /* owned, per endpoint: 1 when its filter is in eq */
+    struct range_entry *ranges; /* owned: the range index of the filters eq does not hold */
+    int nranges;
+    unsigned char *indexed;  /* owned, per endpoint: 1 when its filter is in eq or ranges */
     struct filter_paths *paths; /* owned: the paths the org's filters name, each resolved once per event */
 };
 
@@ -102,11 +112,12 @@ static void org_clear(struct org *o)
     free(o->eq);
     free(o->eq_paths);
     free(o->indexed);
+    free(o->ranges);
     filter_paths_free(o->paths);
     o->paths = NULL;
     o->eps = NULL, o->types = NULL, o->filters = NULL, o->by_type = NULL, o->every = NULL;
-    o->eq = NULL, o->eq_paths = NULL, o->indexed = NULL;
-    o->n = o->cap = o->ntypes = o->nevery = o->neq = o->npaths = 0;
+    o->eq = NULL, o->eq_paths = NULL, o->indexed = NULL, o->ranges = NULL;
+    o->n = o->cap = o->ntypes = o->nevery = o->neq = o->npaths = o->nranges = 0;
     o->ready = 0;
     o->after[0] = '\0';
 }
@@ -173,29 +184,64 @@ static int eq_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->key, y->key);
 }
 
-/* The equality index of the org's filters: each filter that has one key
- * (filter_index_key) is tried only on events that hold that key. */
+static int range_cmp(const void *a, const void *b)
+{
+    const struct range_entry *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* A filter without keys but with numeric bounds (filter_index_range) goes
+ * in the range index. */
+static int index_range(struct org *o, int i)
+{
+    struct range_entry r = {.idx = i};
+    if (!filter_index_range(o->filters[i], &r.path, &r.lo, &r.hi))
+        return 0;
+    if (!o->ranges && !(o->ranges = malloc((size_t)o->n * sizeof(*o->ranges))))
+        return -1;
+    o->ranges[o->nranges++] = r;
+    o->indexed[i] = 1;
+    return 0;
+}
+
+/* The equality index of the org's filters: a filter with keys
+ * (filter_index_keys) is tried only on events that hold one of them. */
 static int org_index_filters(struct org *o)
 {
-    char key[FILTER_KEY_MAX];
-    const char *path;
+    struct filter_key keys[FILTER_INDEX_MAX];
+    int cap = 0;
     if (o->n && !(o->indexed = calloc((size_t)o->n, 1)))
         return -1;
     if (!(o->paths = filter_paths_new()))
         return -1;
     for (int i = 0; i < o->n; i++) {
-        if (o->filters[i] && filter_paths_bind(o->paths, o->filters[i]) < 0)
-            return -1;
-        if (!o->filters[i] || !filter_index_key(o->filters[i], &path, key))
+        if (!o->filters[i])
             continue;
-        if (!o->eq && !(o->eq = malloc((size_t)o->n * sizeof(*o->eq))))
+        if (filter_paths_bind(o->paths, o->filters[i]) < 0)
             return -1;
-        if (!(o->eq[o->neq].key = strdup(key)))
+        int nk = filter_index_keys(o->filters[i], keys);
+        if (o->neq + nk > cap) {
+            int ncap = cap ? cap * 2 : 64;
+            while (ncap < o->neq + nk)
+                ncap *= 2;
+            struct eq_entry *g = realloc(o->eq, (size_t)ncap * sizeof(*g));
+            if (!g)
+                return -1;
+            o->eq = g, cap = ncap;
+        }
+        for (int k = 0; k < nk; k++) {
+            if (!(o->eq[o->neq].key = strdup(keys[k].key)))
+                return -1;
+            o->eq[o->neq].path = keys[k].path;
+            o->eq[o->neq++].idx = i;
+        }
+        o->indexed[i] = nk > 0;
+        if (nk == 0 && index_range(o, i) < 0)
             return -1;
-        o->eq[o->neq].path = path;
-        o->eq[o->neq++].idx = i;
-        o->indexed[i] = 1;
     }
+    if (o->nranges)
+        qsort(o->ranges, (size_t)o->nranges, sizeof(*o->ranges), range_cmp);
     if (!o->neq)
         return 0;
     qsort(o->eq, (size_t)o->neq, sizeof(*o->eq), eq_cmp);
@@ -422,6 +468,18 @@ static void look_up_keys(const struct org *o, struct event_view *ev)
         for (int i = eq_lower_bound(o, o->eq_paths[p], key);
              i < o->neq && !strcmp(o->eq[i].path, o->eq_paths[p]) && !strcmp(o->eq[i].key, key); i++)
             ev->hits[o->eq[i].idx / 8] |= (unsigned char)(1u << (o->eq[i].idx % 8));
+    }
+    /* ranges, a path at a time, ascending by lo: those with lo <= x, and hi >= x */
+    for (int g = 0, e; g < o->nranges; g = e) {
+        for (e = g + 1; e < o->nranges && !strcmp(o->ranges[e].path, o->ranges[g].path); e++)
+            ;
+        yajl_val v = filter_resolve(o->ranges[g].path, &t, ev->doc);
+        if (!v || !YAJL_IS_NUMBER(v))
+            continue;
+        double x = YAJL_GET_DOUBLE(v);
+        for (int i = g; i < e && o->ranges[i].lo <= x; i++)
+            if (o->ranges[i].hi >= x)
+                ev->hits[o->ranges[i].idx / 8] |= (unsigned char)(1u << (o->ranges[i].idx % 8));
     }
 }
 

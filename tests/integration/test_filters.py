@@ -141,5 +141,23 @@ class FilterTest(HookdCase):
         self.assertEqual(self.send_event(tok, "t", {"bucket": "7"})["delivery_ids"], [])
 
 
+    def test_range_filters_route_each_amount_to_its_bands(self):
+        """filters with numeric bounds only: the range index picks the
+        candidates, the filter decides (open bounds, strings, missing)"""
+        _, tok = self.tenant()
+        band = {}
+        for i in range(200):
+            band[i] = self.new_endpoint(tok, self.rx.url("/r"), filter={"payload.amount": {"$gt": i, "$lte": i + 1}})["id"]
+        above = self.new_endpoint(tok, self.rx.url("/r"), filter={"payload.amount": {"$gte": 150}})["id"]
+        below = self.new_endpoint(tok, self.rx.url("/r"), filter={"payload.amount": {"$lt": 0.5}, "type": "t"})["id"]
+        self.assertEqual(self.fanned_to(tok, "t", {"amount": 7.5}), {band[7]})
+        self.assertEqual(self.fanned_to(tok, "t", {"amount": 8}), {band[7]})  # (7, 8]: 8 is in, (8, 9] is not
+        self.assertEqual(self.fanned_to(tok, "t", {"amount": 150}), {band[149], above})
+        self.assertEqual(self.fanned_to(tok, "t", {"amount": 0}), {below})
+        self.assertEqual(self.fanned_to(tok, "u", {"amount": 0}), set())
+        self.assertEqual(self.fanned_to(tok, "t", {"amount": "7.5"}), set())
+        self.assertEqual(self.fanned_to(tok, "t", {"other": 1}), set())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,6 +1,7 @@
 /* The filter grammar (store/filter.h), one row per case: a filter, an event
  * (type and payload) and whether it matches; then the filters that must be
  * refused, with a word the reason must contain. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -130,32 +131,63 @@ int main(void)
     memset(big, ' ', 5000);
     memcpy(big, "{}", 2);
     CHECK(filter_compile(big, 5000, &f, why, sizeof(why)) < 0 && strstr(why, "4096"), "5000 bytes: %s", why);
-    /* the equality index: which filters have a key, and equal values share one */
+    /* the equality index: which keys a filter has ("" none), and equal values share one */
     static const struct {
-        const char *filter, *path, *key; /* path NULL: not indexed */
+        const char *filter, *keys; /* "path=key" joined by "|" */
     } INDEX[] = {
-        {"{\"payload.a\": 10}", "payload.a", "n10"},
-        {"{\"payload.a\": {\"$gt\": 1}, \"payload.b\": {\"$eq\": \"x\", \"$ne\": 3}}", "payload.b", "sx"},
-        {"{\"type\": \"order.paid\"}", "type", "sorder.paid"},
-        {"{\"payload.a\": -0.0}", "payload.a", "n0"},
-        {"{\"payload.a\": null}", "payload.a", "z"},
-        {"{\"payload.a\": {\"x\": 1}}", NULL, NULL},
-        {"{\"payload.a\": [1]}", NULL, NULL},
-        {"{\"$or\": [{\"payload.a\": 1}, {\"payload.a\": 2}]}", NULL, NULL},
-        {"{\"payload.a\": {\"$in\": [1, 2]}}", NULL, NULL},
+        {"{\"payload.a\": 10}", "payload.a=n10"},
+        {"{\"payload.a\": {\"$gt\": 1}, \"payload.b\": {\"$eq\": \"x\", \"$ne\": 3}}", "payload.b=sx"},
+        {"{\"type\": \"order.paid\"}", "type=sorder.paid"},
+        {"{\"payload.a\": -0.0}", "payload.a=n0"},
+        {"{\"payload.a\": null}", "payload.a=z"},
+        {"{\"payload.a\": {\"x\": 1}}", ""},
+        {"{\"payload.a\": [1]}", ""},
+        {"{\"payload.a\": {\"$gt\": 1}}", ""},
+        {"{\"$not\": {\"payload.a\": 1}}", ""},
+        {"{\"$or\": [{\"payload.a\": 1}, {\"type\": \"t\"}]}", "payload.a=n1|type=st"},
+        {"{\"$or\": [{\"payload.a\": 1}, {\"payload.b\": {\"$gt\": 2}}]}", ""},
+        {"{\"payload.a\": {\"$in\": [1, \"1\"]}}", "payload.a=n1|payload.a=s1"},
+        {"{\"payload.a\": {\"$in\": [1, [2]]}}", ""},
+        {"{\"$and\": [{\"payload.x\": {\"$in\": [1, 2]}}, {\"payload.y\": 3}]}", "payload.y=n3"},
+        {"{\"payload.a\": {\"$in\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}}", ""},
     };
     for (size_t i = 0; i < sizeof(INDEX) / sizeof(INDEX[0]); i++) {
-        char key[FILTER_KEY_MAX];
-        const char *path = NULL;
+        struct filter_key keys[FILTER_INDEX_MAX];
+        char got[1024] = "";
         f = NULL;
         CHECK(filter_compile(INDEX[i].filter, strlen(INDEX[i].filter), &f, why, sizeof(why)) == 0, "%s", why);
         if (!f)
             continue;
-        int has = filter_index_key(f, &path, key);
-        CHECK(has == (INDEX[i].path != NULL), "%s indexed: %d", INDEX[i].filter, has);
-        if (has && INDEX[i].path)
-            CHECK(!strcmp(path, INDEX[i].path) && !strcmp(key, INDEX[i].key), "%s: %s %s", INDEX[i].filter, path,
-                  key);
+        int n = filter_index_keys(f, keys);
+        for (int k = 0; k < n; k++)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s=%s", k ? "|" : "", keys[k].path, keys[k].key);
+        CHECK(!strcmp(got, INDEX[i].keys), "%s: keys '%s', want '%s'", INDEX[i].filter, got, INDEX[i].keys);
+        filter_free(f);
+    }
+    /* the range index: a path and closed bounds, or none */
+    static const struct {
+        const char *filter, *path;
+        double lo, hi;
+    } RANGE[] = {
+        {"{\"payload.a\": {\"$gte\": 1, \"$lt\": 5}}", "payload.a", 1, 5},
+        {"{\"payload.a\": {\"$gt\": 1}, \"payload.a\": {\"$lte\": 3}}", "payload.a", 1, 3},
+        {"{\"payload.b\": \"x\", \"payload.a\": {\"$lt\": -2}}", "payload.a", -HUGE_VAL, -2},
+        {"{\"payload.a\": {\"$gt\": \"m\"}}", NULL, 0, 0},
+        {"{\"$or\": [{\"payload.a\": {\"$gt\": 1}}]}", NULL, 0, 0},
+        {"{\"payload.a\": {\"$gt\": 1}, \"payload.c\": {\"$lt\": 0}}", "payload.a", 1, HUGE_VAL},
+    };
+    for (size_t i = 0; i < sizeof(RANGE) / sizeof(RANGE[0]); i++) {
+        const char *path = NULL;
+        double lo = 0, hi = 0;
+        f = NULL;
+        CHECK(filter_compile(RANGE[i].filter, strlen(RANGE[i].filter), &f, why, sizeof(why)) == 0, "%s", why);
+        if (!f)
+            continue;
+        int has = filter_index_range(f, &path, &lo, &hi);
+        CHECK(has == (RANGE[i].path != NULL), "%s ranged: %d", RANGE[i].filter, has);
+        if (has && RANGE[i].path)
+            CHECK(!strcmp(path, RANGE[i].path) && lo == RANGE[i].lo && hi == RANGE[i].hi, "%s: %s [%g, %g]",
+                  RANGE[i].filter, path, lo, hi);
         filter_free(f);
     }
     const char *same[][2] = {{"10", "1e1"}, {"10", "10.0"}, {"0", "-0"}, {"\"a\"", "\"a\""}};
