@@ -173,6 +173,39 @@ class OrderingTest(OrderingCase):
             self.assertEqual(hookd.stop(), 0)
 
 
+    def test_a_requeued_delivery_goes_to_the_back_of_its_key(self):
+        hookd = Hookd(self.redis, retry_schedule="0,50ms", retry_jitter_pct=0)
+        rx = OrderedReceiver(fail_share=0)
+        self.addCleanup(rx.close)
+        try:
+            _, tok = self.tenant()
+            ep = self.new_endpoint(tok, rx.url(), ordering="fifo")
+            rx.fail_when = lambda doc: doc["seq"] == 0
+
+            def post(seq, **extra):
+                s, b, _ = call("POST", hookd.url("/v1/events"),
+                               {"type": "o", "payload": dict({"key": "k", "seq": seq}, **extra), "ordering_key": "k"},
+                               tok)
+                self.assertEqual(s, 202, b)
+                return b["delivery_ids"][0]
+
+            first = post(0)
+            post(1)
+            wait_for(lambda: rx.firsts("k") == [1], what="the next one after the exhausted first")
+            rx.gate = threading.Event()
+            blocked = post(2, block=True)
+            rx.fail_when = lambda doc: False
+            s, b, _ = call("POST", hookd.url("/api/partner/v1/webhook-endpoints/%s/redeliver" % ep["id"]),
+                           {"deliveryId": first}, tok)
+            self.assertEqual((s, b.get("requeued")), (200, 1), b)
+            d = self.delivery(tok, first)
+            self.assertEqual((d["state"], d["held_by"]), ("pending", blocked))
+            rx.gate.set()
+            wait_for(lambda: len(rx.firsts("k")) == 3, what="the requeued one delivered")
+            self.assertEqual(rx.firsts("k"), [1, 2, 0])
+        finally:
+            self.assertEqual(hookd.stop(), 0)
+
     def test_deleting_a_fifo_endpoint_cancels_what_its_queues_hold(self):
         rx = OrderedReceiver(fail_share=0)
         self.addCleanup(rx.close)
