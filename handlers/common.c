@@ -163,6 +163,17 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     const char *ordering = flat_get(e, "ordering");
     jw_key(w, "ordering");
     jw_str(w, ordering && ordering[0] ? ordering : "none");
+    jw_key(w, "headers"); /* "Name: value\n" lines, checked when they were set */
+    jw_map_open(w);
+    for (const char *h = flat_get(e, "headers"); h && *h;) {
+        const char *colon = strstr(h, ": "), *end = strchr(h, '\n');
+        if (!colon || !end || colon > end)
+            break;
+        jw_strn(w, h, (size_t)(colon - h)); /* a key: yajl writes it as one in a map */
+        jw_strn(w, colon + 2, (size_t)(end - colon - 2));
+        h = end + 1;
+    }
+    jw_map_close(w);
     const char *filter = flat_get(e, "filter");
     jw_key(w, "filter"); /* stored as given, checked when it was */
     if (filter && filter[0])

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf.h"
 #include "handlers/common.h"
@@ -157,16 +158,83 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
 
 /* The fields create and patch share; NULL members were absent (or null:
  * *_null says which, for the TLS fields PATCH removes with null). */
+#define HEADERS_MAX 20
+#define HEADERS_MAX_BYTES 4096
+
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter, ordering;
-    int ca_null, cert_null, key_null, auth_null, filter_null;
+    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter, ordering, headers;
+    int ca_null, cert_null, key_null, auth_null, filter_null, headers_null;
     char filter_text[FILTER_MAX_BYTES + 1]; /* the filter's own bytes from the body, checked */
+    char headers_text[HEADERS_MAX_BYTES + HEADERS_MAX * 3 + 1]; /* "Name: value\n" lines, checked */
 };
 
 static int member_null(yajl_val obj, const char *name)
 {
     const char *path[] = {name, NULL};
     return yajl_tree_get(obj, path, yajl_t_null) != NULL;
+}
+
+/* A header name as RFC 9110 allows one (a token). */
+static int header_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 256 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                          "!#$%&'*+-.^_`|~") == n;
+}
+
+/* Headers hookd sets itself, and those that frame the request. */
+static int header_reserved(const char *s)
+{
+    static const char *const own[] = {"host", "content-length", "content-type", "transfer-encoding", "connection",
+                                      "user-agent"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        if (!strcasecmp(s, own[i]))
+            return 1;
+    return !strncasecmp(s, "webhook-", 8) || !strcasecmp(s, server_conf()->delivery_id_header);
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* headers: custom request headers sent with every delivery, or null; kept
+ * as "Name: value\n" lines (the lease carries them, reactor/pump.c). */
+static int headers_check(struct req *r, struct endpoint_in *in)
+{
+    yajl_val h = in->headers;
+    size_t total = 0, at = 0;
+    in->headers_null = member_null(r->json, "headers");
+    if (!h)
+        return 0;
+    if (h->u.object.len > HEADERS_MAX) {
+        reply_error(r, 422, "invalid_field", "headers", "headers holds at most %d headers", HEADERS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < h->u.object.len; i++) {
+        const char *name = h->u.object.keys[i];
+        yajl_val v = h->u.object.values[i];
+        const char *why = !header_name_valid(name)     ? "is not a valid header name"
+                          : header_reserved(name)      ? "is set by hookd and cannot be given"
+                          : !YAJL_IS_STRING(v)         ? "must have a string value"
+                          : has_control(v->u.string)   ? "has control characters in its value"
+                                                       : NULL;
+        if (why) {
+            reply_error(r, 422, "invalid_field", "headers", "header '%.64s' %s", has_control(name) ? "?" : name, why);
+            return -1;
+        }
+        total += strlen(name) + strlen(v->u.string);
+        if (total > HEADERS_MAX_BYTES) {
+            reply_error(r, 422, "invalid_field", "headers", "headers are larger than %d bytes in all", HEADERS_MAX_BYTES);
+            return -1;
+        }
+        at += (size_t)snprintf(in->headers_text + at, sizeof(in->headers_text) - at, "%s: %s\n", name, v->u.string);
+    }
+    in->headers_text[at] = '\0';
+    return 0;
 }
 
 /* filter: an object in the filter grammar (store/filter.h), or null; its
@@ -285,6 +353,8 @@ static int optional_pairs(struct req *r, const char *id, const struct endpoint_i
     sealed[0] = sealed[1] = sealed[2] = NULL;
     if (in->filter || in->filter_null) /* "" removes it */
         argv[n++] = "filter", argv[n++] = in->filter ? in->filter_text : "";
+    if (in->headers || in->headers_null) /* "" removes them */
+        argv[n++] = "headers", argv[n++] = in->headers ? in->headers_text : "";
     if (in->ordering) {
         argv[n++] = "ordering", argv[n++] = in->ordering->u.string;
         if (!strcmp(in->ordering->u.string, "fifo")) /* for good: its queues drain in order (store/lua/lib/fifo.lua) */
@@ -358,7 +428,8 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"signature_scheme", JT_STRING, 0, &in->scheme},
                              {"auth", JT_OBJECT, 0, &in->auth},
                              {"filter", JT_OBJECT, 0, &in->filter},
-                             {"ordering", JT_STRING, 0, &in->ordering}};
+                             {"ordering", JT_STRING, 0, &in->ordering},
+                             {"headers", JT_OBJECT, 0, &in->headers}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
@@ -366,6 +437,8 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
     if (json_fields(r->json, f, sizeof(f) / sizeof(f[0]), 1, &bad, msg, sizeof(msg)) < 0) {
         if (bad && !strcmp(bad, "filter")) /* the grammar's own field: 422 like its other errors */
             reply_error(r, 422, "invalid_field", bad, "filter must be a JSON object (or null to remove it)");
+        else if (bad && !strcmp(bad, "headers"))
+            reply_error(r, 422, "invalid_field", bad, "headers must be an object of name -> value (or null)");
         else
             reply_error(r, 400, "invalid_field", bad, "%s %s", bad ? bad : "body", msg);
         return -1;
@@ -396,7 +469,7 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
         reply_error(r, 400, "invalid_field", "max_in_flight", "max_in_flight must be between 1 and 10000");
         return -1;
     }
-    if (tls_check(r, in) < 0 || auth_check(r, in) < 0 || filter_check(r, in) < 0)
+    if (tls_check(r, in) < 0 || auth_check(r, in) < 0 || filter_check(r, in) < 0 || headers_check(r, in) < 0)
         return -1;
     const char *ord = in->ordering ? in->ordering->u.string : NULL;
     if (ord && strcmp(ord, "none") && strcmp(ord, "fifo")) {

@@ -31,7 +31,7 @@
 
 #define POOL_BUCKETS 256
 #define POOL_KEY_MAX 320
-#define MAX_HEADERS 16
+#define MAX_HEADERS 32 /* hookd's own 7 and an endpoint's 20 */
 #define CLIENT_MAX_HEADER_BYTES (64 * 1024) /* a receiver's response header block */
 
 /* One outbound connection. Owned by the pool while idle and by its request

@@ -387,6 +387,30 @@ static void on_sent(const struct client_result *res, void *arg)
            next_at, action);
 }
 
+#define CUSTOM_HEADERS_MAX 20 /* handlers/endpoints.c allows no more */
+
+/* The endpoint's custom headers ("Name: value\n" lines) into h, split in
+ * buf (the lease stays as it is: a 401 sends it again); their number. An
+ * Authorization of its own is left out when OAuth2 supplies one. */
+static int custom_headers(const char *lines, char *buf, size_t cap, struct client_header *h, int oauth)
+{
+    int n = 0;
+    if (snprintf(buf, cap, "%s", lines) >= (int)cap)
+        return 0; /* longer than handlers/endpoints.c allows: not ours */
+    for (char *s = buf, *end; n < CUSTOM_HEADERS_MAX && (end = strchr(s, '\n')); s = end + 1) {
+        char *colon = strstr(s, ": ");
+        *end = '\0';
+        if (!colon || colon > end)
+            continue;
+        *colon = '\0';
+        if (oauth && !strcasecmp(s, "Authorization"))
+            continue;
+        h[n].name = s, h[n].value = colon + 2;
+        n++;
+    }
+    return n;
+}
+
 /* Send with the receiver's token, if it needs one. */
 static void job_post(struct job *j, const char *token)
 {
@@ -404,15 +428,19 @@ static void job_post(struct job *j, const char *token)
     char bearer[4096];
     if (token && snprintf(bearer, sizeof(bearer), "Bearer %s", token) >= (int)sizeof(bearer))
         token = NULL; /* a token this long is no token: the receiver answers 401 */
-    struct client_header h[] = {
+    struct client_header h[7 + CUSTOM_HEADERS_MAX] = {
         {"Content-Type", "application/json"}, {"User-Agent", ua},
         {"webhook-id", l->event_id}, {"webhook-timestamp", ts},
         {"webhook-signature", sig}, {PM.conf->delivery_id_header, l->id},
         {"Authorization", token ? bearer : ""},
     };
+    int nh = token ? 7 : 6;
+    char custom[8192];
+    if (l->headers[0])
+        nh += custom_headers(l->headers, custom, sizeof(custom), h + nh, token != NULL);
     job_link(j);
     struct client_tls tls = {l->tls_ca, l->tls_cert, l->tls_key};
-    j->cr = client_post(l->url, h, token ? 7 : 6, l->payload, l->payload_len, &tls, on_sent, j);
+    j->cr = client_post(l->url, h, nh, l->payload, l->payload_len, &tls, on_sent, j);
     if (!j->cr) {
         job_unlink(j);
         record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);

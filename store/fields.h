@@ -55,7 +55,8 @@
     X(LEASE_AUTH_SECRET) /* its client_secret as stored (sealed) */ \
     X(LEASE_AUTH_SCOPE) /* "" for none */ \
     X(LEASE_QUEUE) /* "" or, when its endpoint keeps fifo queues, "q" and the event's ordering_key: \
-                      the queue complete.lua advances when the delivery finishes (lib/fifo.lua) */
+                      the queue complete.lua advances when the delivery finishes (lib/fifo.lua) */ \
+    X(LEASE_HEADERS) /* the endpoint's custom headers as "Name: value\n" lines, "" for none */
 
 /* One outcome in complete.lua's arguments (store/lease.h). */
 #define OUTCOME_FIELD_LIST(X) \

@@ -40,6 +40,7 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         [LEASE_SCHEME] = &l->scheme,   [LEASE_SIGN_KEY] = &l->sign_key, [LEASE_PREV_SIGN_KEY] = &l->prev_sign_key,
         [LEASE_AUTH_URL] = &l->auth_url, [LEASE_AUTH_CLIENT_ID] = &l->auth_client_id,
         [LEASE_AUTH_SECRET] = &l->auth_secret, [LEASE_AUTH_SCOPE] = &l->auth_scope, [LEASE_QUEUE] = &l->queue,
+        [LEASE_HEADERS] = &l->headers,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
         const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;

@@ -29,6 +29,7 @@ struct lease {
     char *scheme, *sign_key, *prev_sign_key; /* signature_scheme and its Ed25519 keys (opened), "" when none */
     char *auth_url, *auth_client_id, *auth_secret, *auth_scope; /* OAuth2 to the receiver (secret opened), "" when none */
     char *queue;             /* LEASE_QUEUE, handed back with the outcome */
+    char *headers;           /* LEASE_HEADERS: "Name: value\n" lines */
 };
 
 /* LEASE_FIELDS reply elements -> a lease (malloc'd, the caller owns it);

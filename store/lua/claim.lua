@@ -46,7 +46,7 @@ for _, ep in ipairs(ready) do
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
                        'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
-                       'auth_scope', 'fifo_used')
+                       'auth_scope', 'fifo_used', 'headers')
   if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
@@ -80,7 +80,7 @@ for _, ep in ipairs(ready) do
         if d[1] or d[4] then simple = '0' end
         lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple, e[8], e[9], e[10],
                      e[11], e[12], prev_secret_in_force(e[13], e[7], now), e[14], e[15], e[16], e[17],
-                     fifo_mark(e[18], ev[3]))
+                     fifo_mark(e[18], ev[3]), e[19])
       end
       n = n + #due
       e[2] = tostring(tonumber(e[2]) + #due)

@@ -52,7 +52,7 @@ static redisReply *eval(redisContext *rc, const char *lib, const char *body, int
 static void lease_round_trip(redisContext *rc, const char *lib)
 {
     const char *in[] = {"dl-1", "ev-1", "ep-1", "https://x.test/h", "whsec_a", "whsec_b", "{\"k\":1}", "3", "12345",
-                        "4", "1", "ca-pem", "cert-pem", "", "both", "", "", "https://t.test/token", "cid", "", "s1", "qk"};
+                        "4", "1", "ca-pem", "cert-pem", "", "both", "", "", "https://t.test/token", "cid", "", "s1", "qk", "X-A: 1\n"};
     redisReply *r = eval(rc, lib,
                          "local out = {'head'}\n"
                          "lease_append(out, unpack(ARGV))\n"
@@ -69,6 +69,7 @@ static void lease_round_trip(redisContext *rc, const char *lib)
     CHECK_STR(l->id, "dl-1");
     CHECK_STR(l->event_id, "ev-1");
     CHECK_STR(l->queue, "qk");
+    CHECK_STR(l->headers, "X-A: 1\n");
     CHECK_STR(l->endpoint_id, "ep-1");
     CHECK_STR(l->url, "https://x.test/h");
     CHECK_STR(l->secret, "whsec_a");

@@ -2,7 +2,7 @@
 -- each value at its LEASE_* position of store/fields.h (the script requires
 -- "fields" too), so C reads it by the same names.
 local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries, fence, ac, simple, ca, cert, key,
-                            scheme, sk, psk, au, ai, as, asc, queue)
+                            scheme, sk, psk, au, ai, as, asc, queue, headers)
   local b = #out + 1
   out[b + LEASE_AUTH_URL], out[b + LEASE_AUTH_CLIENT_ID] = au or '', ai or ''
   out[b + LEASE_AUTH_SECRET], out[b + LEASE_AUTH_SCOPE] = as or '', asc or ''
@@ -12,6 +12,7 @@ local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries
   out[b + LEASE_URL], out[b + LEASE_SECRET], out[b + LEASE_PREV_SECRET] = url, secret, prev
   out[b + LEASE_PAYLOAD], out[b + LEASE_TRIES], out[b + LEASE_FENCE] = payload, tries, fence
   out[b + LEASE_ATTEMPT_COUNT], out[b + LEASE_SIMPLE], out[b + LEASE_QUEUE] = ac, simple, queue or ''
+  out[b + LEASE_HEADERS] = headers or ''
 end
 
 local function lease_tuple(...)
