@@ -148,6 +148,21 @@ class CanceledTest(HookdCase):
         time.sleep(1)
         self.assertEqual(rx.count(), 1)  # never sent
 
+    def test_a_deleted_endpoints_queued_deliveries_read_canceled_at_once(self):
+        """issue 21: no wait for the pruner's round, in reads and in the
+        list's state filter"""
+        _, tok = self.tenant()
+        ep = self.new_endpoint(tok, "http://127.0.0.1:9/never", event_types=["b"])
+        self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)  # nothing leaves
+        ids = [self.send_event(tok, "b")["delivery_ids"][0] for _ in range(3)]
+        self.assertEqual({self.delivery(tok, d)["state"] for d in ids}, {"pending"})
+        self.assertEqual(self.api("DELETE", "/v1/endpoints/" + ep["id"], None, tok)[0], 204)
+        self.assertEqual([self.delivery(tok, d)["state"] for d in ids], ["canceled"] * 3)
+        s, b, _ = self.api("GET", "/v1/deliveries?state=canceled&event_type=b", None, tok)
+        self.assertEqual(sorted(d["id"] for d in b["data"]), sorted(ids), b)
+        s, b, _ = self.api("GET", "/v1/deliveries?state=pending&event_type=b", None, tok)
+        self.assertEqual(b["data"], [])
+
     def test_entries_of_the_old_retain_set_are_pruned(self):
         # an entry written by a version that kept a sorted set P:retain,
         # finished two hours ago: moved to the list and pruned

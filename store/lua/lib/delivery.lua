@@ -123,9 +123,16 @@ local function dl_get(P, id, org)
      redis.call('ZSCORE', P .. ':lease', id) then
     d.state = DL_IN_PROGRESS
   end
-  if d.state == DL_PENDING then
+  if d.state == DL_PENDING or d.state == DL_RETRYING then
     local ek = P .. ':ep:' .. d.endpoint_id
-    if redis.call('HGET', ek, 'fifo_used') == '1' then d.held_by = fifo_held_by(ek, d.ordering_key or '', id) end
+    local ep = redis.call('HMGET', ek, 'org_id', 'fifo_used')
+    if not ep[1] then
+      -- its endpoint was deleted: canceled now, whenever prune.lua's
+      -- round writes it so
+      d.state, d.next_retry_at = DL_CANCELED, ''
+    elseif d.state == DL_PENDING and ep[2] == '1' then
+      d.held_by = fifo_held_by(ek, d.ordering_key or '', id)
+    end
   end
   d.attempt_count = d.attempt_count or '0'
   d.next_retry_at = d.next_retry_at or d.created_at
