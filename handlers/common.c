@@ -163,6 +163,7 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     const char *ordering = flat_get(e, "ordering");
     jw_key(w, "ordering");
     jw_str(w, ordering && ordering[0] ? ordering : "none");
+    render_kint_opt(w, "rate_limit", flat_get(e, "rate_limit"));
     jw_key(w, "headers"); /* "Name: value\n" lines, checked when they were set */
     jw_map_open(w);
     for (const char *h = flat_get(e, "headers"); h && *h;) {

@@ -162,8 +162,9 @@ static int types_join(struct req *r, yajl_val arr, char out[TYPES_BUF])
 #define HEADERS_MAX_BYTES 4096
 
 struct endpoint_in {
-    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter, ordering, headers;
-    int ca_null, cert_null, key_null, auth_null, filter_null, headers_null;
+    yajl_val url, types, desc, secret, mif, ca, cert, key, scheme, auth, filter, ordering, headers, rate;
+    int ca_null, cert_null, key_null, auth_null, filter_null, headers_null, rate_null;
+    char rate_text[24];
     char filter_text[FILTER_MAX_BYTES + 1]; /* the filter's own bytes from the body, checked */
     char headers_text[HEADERS_MAX_BYTES + HEADERS_MAX * 3 + 1]; /* "Name: value\n" lines, checked */
 };
@@ -353,6 +354,8 @@ static int optional_pairs(struct req *r, const char *id, const struct endpoint_i
     sealed[0] = sealed[1] = sealed[2] = NULL;
     if (in->filter || in->filter_null) /* "" removes it */
         argv[n++] = "filter", argv[n++] = in->filter ? in->filter_text : "";
+    if (in->rate || in->rate_null) /* "" removes it */
+        argv[n++] = "rate_limit", argv[n++] = in->rate && !in->rate_null ? in->rate_text : "";
     if (in->headers || in->headers_null) /* "" removes them */
         argv[n++] = "headers", argv[n++] = in->headers ? in->headers_text : "";
     if (in->ordering) {
@@ -429,7 +432,8 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
                              {"auth", JT_OBJECT, 0, &in->auth},
                              {"filter", JT_OBJECT, 0, &in->filter},
                              {"ordering", JT_STRING, 0, &in->ordering},
-                             {"headers", JT_OBJECT, 0, &in->headers}};
+                             {"headers", JT_OBJECT, 0, &in->headers},
+                             {"rate_limit", JT_ANY, 0, &in->rate}};
     if (!r->json) {
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
@@ -471,6 +475,16 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
     }
     if (tls_check(r, in) < 0 || auth_check(r, in) < 0 || filter_check(r, in) < 0 || headers_check(r, in) < 0)
         return -1;
+    /* rate_limit: deliveries per second across the fleet (claim.lua), or null */
+    in->rate_null = member_null(r->json, "rate_limit");
+    if (in->rate && !in->rate_null) {
+        if (!YAJL_IS_INTEGER(in->rate) || YAJL_GET_INTEGER(in->rate) < 1 || YAJL_GET_INTEGER(in->rate) > 100000) {
+            reply_error(r, 422, "invalid_field", "rate_limit",
+                        "rate_limit must be a whole number of deliveries per second from 1 to 100000, or null");
+            return -1;
+        }
+        snprintf(in->rate_text, sizeof(in->rate_text), "%lld", YAJL_GET_INTEGER(in->rate));
+    }
     const char *ord = in->ordering ? in->ordering->u.string : NULL;
     if (ord && strcmp(ord, "none") && strcmp(ord, "fifo")) {
         reply_error(r, 422, "invalid_field", "ordering", "ordering must be none or fifo");

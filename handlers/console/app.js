@@ -64,7 +64,8 @@ async function endpointsPage() {
     el('td', {class: 'status status-' + e.status}, e.status),
     el('td', {}, e.disabled_at ? 'disabled ' + when(e.disabled_at) + (e.disabled_reason ? ' (' + e.disabled_reason + ')' : '')
       : e.failing_since ? 'failing since ' + when(e.failing_since) + ' (' + e.consecutive_failures + ' consecutive failures)' : ''),
-    el('td', {}, (e.event_types.length ? e.event_types.join(', ') : 'every type') + (e.ordering === 'fifo' ? ' (in order per key)' : '')),
+    el('td', {}, (e.event_types.length ? e.event_types.join(', ') : 'every type') + (e.ordering === 'fifo' ? ' (in order per key)' : '') +
+      (e.rate_limit ? ' (at most ' + e.rate_limit + '/s)' : '')),
     el('td', {}, el('a', {href: '#/filter/' + e.id, class: 'filter'}, e.filter ? JSON.stringify(e.filter) : 'none')),
     el('td', {},
       writeButton(e.status === 'ACTIVE' ? 'Disable' : 'Enable', () =>

@@ -46,10 +46,16 @@ for _, ep in ipairs(ready) do
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
                        'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
-                       'auth_scope', 'fifo_used', 'headers')
+                       'auth_scope', 'fifo_used', 'headers', 'rate_limit', 'rl_tokens', 'rl_at')
+  local rate, level, not_before, took = tonumber(e[20]), nil, nil, 0
   if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
+    if rate then
+      local whole
+      whole, level = rate_tokens(rate, e[21], e[22], now)
+      take = math.min(take, whole)
+    end
     if take > 0 then
       -- the lowest scores are the lowest ranks: one range removal takes them all
       local due = redis.call('ZRANGEBYSCORE', ek .. ':due', '-inf', now, 'LIMIT', 0, take)
@@ -83,10 +89,12 @@ for _, ep in ipairs(ready) do
                      fifo_mark(e[18], ev[3]), e[19])
       end
       n = n + #due
+      took = #due
       e[2] = tostring(tonumber(e[2]) + #due)
     end
+    if rate then not_before = rate_spend(ek, rate, level, took, now) end
   end
-  ready_refresh(P, ep, e)
+  ready_refresh(P, ep, e, not_before)
 end
 out[1 + CLAIM_LEASED] = n
 local nxt = redis.call('ZRANGE', P .. ':ready', 0, 0, 'WITHSCORES')
