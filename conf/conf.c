@@ -42,6 +42,7 @@ const struct conf_row conf_table[] = {
     {"disable_after_failures", CONF_INT, F(disable_after_failures), "50", 1, 1000000, "consecutive failures before auto-disable may happen"},
     {"disable_after", CONF_DURATION, F(disable_after_ms), "5d", 0, 365 * DAY, "how long an endpoint must keep failing before auto-disable"},
     {"retry_after_max", CONF_DURATION, F(retry_after_max_ms), "1h", 0, 7 * DAY, "cap on a receiver's Retry-After"},
+    {"throttle_max", CONF_DURATION, F(throttle_max_ms), "10m", 1000, DAY, "longest pause of an endpoint on a 429 or 503 with Retry-After"},
     {"retry_jitter_pct", CONF_INT, F(retry_jitter_pct), "10", 0, 50, "random +- percent applied to each retry delay"},
     {"shutdown_grace", CONF_DURATION, F(shutdown_grace_ms), "10s", 0, 600000, "how long in-flight deliveries may finish on SIGTERM"},
     {"token_cache", CONF_DURATION, F(token_cache_ms), "5s", 0, 600000, "how long a token lookup is cached (a revoked token dies within it)"},

@@ -164,6 +164,13 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     jw_key(w, "ordering");
     jw_str(w, ordering && ordering[0] ? ordering : "none");
     render_kint_opt(w, "rate_limit", flat_get(e, "rate_limit"));
+    /* throttling (store/lua/complete.lua): a paused_until in the past is over */
+    long long paused = flat_int(e, "paused_until");
+    jw_key(w, "throttle");
+    jw_map_open(w);
+    render_kint_opt(w, "effective_rate", flat_get(e, "eff_rate"));
+    jw_ktime(w, "paused_until", paused > now_ms() ? paused : 0);
+    jw_map_close(w);
     jw_key(w, "headers"); /* "Name: value\n" lines, checked when they were set */
     jw_map_open(w);
     for (const char *h = flat_get(e, "headers"); h && *h;) {

@@ -372,13 +372,16 @@ static void on_sent(const struct client_result *res, void *arg)
     else if (!ok && strcasecmp(res->webhook_delivery, "abort-message") == 0)
         action = ACTION_ABORT;
     int64_t next_at = -1;
-    if (!ok) {
+    if (!ok && action == ACTION_NONE && (res->status == 429 || res->status == 503)) {
+        /* throttled: the endpoint pauses or slows down, the delivery keeps its retries */
+        int64_t ra = retry_after_delay(PM.conf, res->retry_after, now_ms());
+        if (ra >= 0)
+            action = ACTION_PAUSE, next_at = now_ms() + (ra < PM.conf->throttle_max_ms ? ra : PM.conf->throttle_max_ms);
+        else if (res->status == 429)
+            action = ACTION_SLOW, next_at = now_ms();
+    }
+    if (!ok && next_at < 0) {
         int64_t delay = retry_delay(PM.conf, j->l->tries + 1, rnd());
-        if (delay >= 0 && (res->status == 429 || res->status == 503)) {
-            int64_t ra = retry_after_delay(PM.conf, res->retry_after, now_ms());
-            if (ra >= 0)
-                delay = ra;
-        }
         if (delay >= 0)
             next_at = now_ms() + delay;
     }

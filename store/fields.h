@@ -70,7 +70,7 @@
     X(OUT_ATTEMPT) /* the attempt record, JSON; "" for a compact record or a release */ \
     X(OUT_STARTED) /* ms */ \
     X(OUT_NEXT_AT) /* ms of the next attempt, -1 when the attempts are used up */ \
-    X(OUT_ACTION) /* "", "disable" or "abort" */ \
+    X(OUT_ACTION) /* "", "disable", "abort", "pause" (until OUT_NEXT_AT) or "slow" (store/lease.h) */ \
     X(OUT_EVENT_ID) \
     X(OUT_COMPACT) /* a first-attempt success as "code|started|ms|body", else "" */ \
     X(OUT_SIMPLE) /* "1": compact, and the event is simple (LEASE_SIMPLE) */ \

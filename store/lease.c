@@ -184,7 +184,8 @@ static void on_completed(redisReply *rep, void *priv)
 }
 
 static const char *const result_text[] = {[RESULT_SUCCESS] = "1", [RESULT_FAILURE] = "0", [RESULT_RELEASE] = "release"};
-static const char *const action_text[] = {[ACTION_NONE] = "", [ACTION_DISABLE] = "disable", [ACTION_ABORT] = "abort"};
+static const char *const action_text[] = {[ACTION_NONE] = "", [ACTION_DISABLE] = "disable", [ACTION_ABORT] = "abort",
+                                          [ACTION_PAUSE] = "pause", [ACTION_SLOW] = "slow"};
 
 void outcome_fields(const struct outcome *o, struct outcome_text *text, const char *f[OUTCOME_FIELDS])
 {

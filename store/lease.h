@@ -52,7 +52,10 @@ int lease_claim(int partition, long budget, int64_t now, int64_t lease_ms, size_
                 lease_claimed_cb cb, void *arg);
 
 enum attempt_result { RESULT_SUCCESS, RESULT_FAILURE, RESULT_RELEASE /* handed back unanswered */ };
-enum outcome_action { ACTION_NONE, ACTION_DISABLE, ACTION_ABORT };
+/* PAUSE: a 429/503 with Retry-After paused the endpoint until next_at;
+ * SLOW: a 429 without it halves the endpoint's rate. Neither is a failure
+ * nor uses a retry (complete.lua). */
+enum outcome_action { ACTION_NONE, ACTION_DISABLE, ACTION_ABORT, ACTION_PAUSE, ACTION_SLOW };
 
 /* What one attempt at a lease came to. The strings are borrowed until the
  * complete call returns (it copies them). */

@@ -46,12 +46,21 @@ for _, ep in ipairs(ready) do
   local e = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret',
                        'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
                        'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
-                       'auth_scope', 'fifo_used', 'headers', 'rate_limit', 'rl_tokens', 'rl_at')
+                       'auth_scope', 'fifo_used', 'headers', 'rate_limit', 'rl_tokens', 'rl_at', 'eff_rate',
+                       'paused_until')
+  -- the rate to hold: rate_limit, or lower while throttled (complete.lua)
   local rate, level, not_before, took = tonumber(e[20]), nil, nil, 0
+  local eff, paused = tonumber(e[23]), tonumber(e[24]) or 0
+  if eff and (not rate or eff < rate) then rate = eff end
   if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)
-    if rate then
+    if paused > now then -- a receiver's Retry-After: nothing until then
+      take, not_before = 0, paused
+    elseif paused > 0 then
+      redis.call('HDEL', ek, 'paused_until') -- over
+    end
+    if rate and paused <= now then
       local whole
       whole, level = rate_tokens(rate, e[21], e[22], now)
       take = math.min(take, whole)
@@ -92,7 +101,7 @@ for _, ep in ipairs(ready) do
       took = #due
       e[2] = tostring(tonumber(e[2]) + #due)
     end
-    if rate then not_before = rate_spend(ek, rate, level, took, now) end
+    if rate and paused <= now then not_before = rate_spend(ek, rate, level, took, now) end
   end
   ready_refresh(P, ep, e, not_before)
 end

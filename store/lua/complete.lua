@@ -47,10 +47,11 @@ local function endpoint(ep)
   local e = eps[ep]
   if e == nil then
     local h = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'consecutive_failures', 'failing_since',
-                         'max_in_flight', 'org_id')
+                         'max_in_flight', 'org_id', 'eff_rate', 'eff_base', 'eff_at')
     e = false
     if h[1] then
-      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], org = h[5], freed = 0}
+      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], org = h[5], freed = 0,
+           eff = tonumber(h[6]), base = tonumber(h[7]), eff_at = tonumber(h[8]) or 0}
     end
     eps[ep] = e
   end
@@ -75,6 +76,45 @@ local function failed(ek, e, code, action)
     return 1
   end
   return 0
+end
+
+-- Throttling (store/lease.h ACTION_PAUSE, ACTION_SLOW): the endpoint
+-- pauses until next_at, or its effective rate halves (floor 1/s), from its
+-- rate_limit or, without one, its current pace by Little's law (deliveries
+-- in flight / this attempt's duration); a second after each step, a 2xx
+-- raises it by a quarter until it is back (eff_base) and the throttle ends.
+local function throttle(ek, e, action, next_at, att)
+  if action == 'pause' then
+    local until_ms = tonumber(redis.call('HGET', ek, 'paused_until') or '0')
+    if tonumber(next_at) > until_ms then redis.call('HSET', ek, 'paused_until', next_at) end
+    return
+  end
+  local rate = e.eff
+  if not rate then
+    local h = redis.call('HMGET', ek, 'rate_limit', 'in_flight')
+    rate = tonumber(h[1])
+    if not rate then
+      local ok, a = pcall(cjson.decode, att)
+      local secs = math.max(0.001, ((ok and type(a) == 'table' and tonumber(a.duration_ms)) or 1000) / 1000)
+      rate = math.min(100000, math.max(1, (tonumber(h[2]) or 1) / secs))
+    end
+    e.base = rate
+    redis.call('HSET', ek, 'eff_base', string.format('%d', math.ceil(rate)))
+  end
+  e.eff, e.eff_at = math.max(1, math.floor(rate / 2)), nnow
+  redis.call('HSET', ek, 'eff_rate', string.format('%d', e.eff), 'eff_at', now)
+end
+
+-- a 2xx on a slowed endpoint: a step back up, at most one a second
+local function recover(ek, e)
+  if not e.eff or nnow - e.eff_at < 1000 then return end
+  e.eff, e.eff_at = math.floor(e.eff * 1.25) + 1, nnow
+  if e.eff >= (e.base or 0) then
+    redis.call('HDEL', ek, 'eff_rate', 'eff_base', 'eff_at')
+    e.eff = nil
+  else
+    redis.call('HSET', ek, 'eff_rate', string.format('%d', e.eff), 'eff_at', now)
+  end
 end
 
 local function one(i, score)
@@ -127,12 +167,24 @@ local function one(i, score)
       redis.call('ZREM', ek .. ':failed', id)
       e.cf, e.since = 0, 0
     end
+    if e then recover(ek, e) end
     queue_advance(ek, e, queue, id)
     return 1, 0
   end
   redis.call('RPUSH', dk .. ':att', att)
   local msg = err
   if msg == '' then msg = 'HTTP ' .. code end
+  if (action == 'pause' or action == 'slow') and e then
+    -- throttled: recorded, not a failure, and its retries kept (sched_base
+    -- moves with attempt_count, so claim.lua counts the same tries)
+    local base = tonumber(redis.call('HGET', dk, 'sched_base') or '0') + 1
+    redis.call('HSET', dk, 'attempt_count', n, 'sched_base', tostring(base), 'last_attempt_at', started,
+               'updated_at', now, 'code', code, 'error', err, 'error_message', msg, 'state', DL_RETRYING,
+               'next_retry_at', next_at)
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
+    throttle(ek, e, action, next_at, att)
+    return 1, 0
+  end
   local disabled = 0
   -- the egress proxy's failure is not the receiver's: no consecutive
   -- failure, no auto-disable (the delivery's schedule still advances)
