@@ -51,6 +51,8 @@ struct conf {
     int64_t disable_after_ms;
     int64_t retry_after_max_ms;
     int64_t throttle_max_ms;
+    int64_t circuit_failures;
+    int64_t circuit_cooldown_ms, circuit_cooldown_max_ms;
     int64_t retry_jitter_pct;
     int64_t shutdown_grace_ms;
     int64_t token_cache_ms;

@@ -171,6 +171,13 @@ void render_endpoint(struct jw *w, const redisReply *e, const char *secret)
     render_kint_opt(w, "effective_rate", flat_get(e, "eff_rate"));
     jw_ktime(w, "paused_until", paused > now_ms() ? paused : 0);
     jw_map_close(w);
+    const char *circuit = flat_get(e, "circuit"); /* store/lua/complete.lua */
+    jw_key(w, "circuit");
+    jw_map_open(w);
+    jw_kstr(w, "state", circuit && circuit[0] ? circuit : "closed");
+    jw_ktime(w, "opened_at", flat_int(e, "circuit_opened_at"));
+    jw_ktime(w, "next_probe_at", circuit && circuit[0] ? flat_int(e, "circuit_next_probe") : 0);
+    jw_map_close(w);
     jw_key(w, "headers"); /* "Name: value\n" lines, checked when they were set */
     jw_map_open(w);
     for (const char *h = flat_get(e, "headers"); h && *h;) {

@@ -438,10 +438,14 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
         reply_error(r, 400, "missing_body", NULL, "a JSON object body is required");
         return -1;
     }
-    const char *path[] = {"throttle", NULL};
-    if (yajl_tree_get(r->json, path, yajl_t_any)) {
-        reply_error(r, 422, "invalid_field", "throttle", "throttle is read-only: hookd sets it from the receiver's answers");
-        return -1;
+    static const char *const read_only[] = {"throttle", "circuit"};
+    for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+        const char *path[] = {read_only[i], NULL};
+        if (yajl_tree_get(r->json, path, yajl_t_any)) {
+            reply_error(r, 422, "invalid_field", read_only[i], "%s is read-only: hookd sets it from the receiver's answers",
+                        read_only[i]);
+            return -1;
+        }
     }
     if (json_fields(r->json, f, sizeof(f) / sizeof(f[0]), 1, &bad, msg, sizeof(msg)) < 0) {
         if (bad && !strcmp(bad, "filter")) /* the grammar's own field: 422 like its other errors */

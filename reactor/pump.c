@@ -214,6 +214,14 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
                 LOG_WARNING("endpoint disabled", "endpoint_id", l->endpoint_id, "delivery_id", l->id, NULL);
                 notice_endpoint(v[i].org, partitions, NOTICE_ENDPOINT_DISABLED, l->endpoint_id, "auto");
             }
+            if (v[i].circuit[0]) {
+                int opened = v[i].circuit[0] == 'o';
+                LOG_WARNING(opened ? "endpoint circuit opened" : "endpoint circuit closed", "endpoint_id",
+                            l->endpoint_id, NULL);
+                notice_endpoint(v[i].org, partitions,
+                                opened ? NOTICE_ENDPOINT_CIRCUIT_OPENED : NOTICE_ENDPOINT_CIRCUIT_CLOSED,
+                                l->endpoint_id, "auto");
+            }
             if (v[i].event_type[0])
                 notice_exhausted(v[i].org, partitions, l->id, l->event_id, v[i].event_type, l->endpoint_id,
                                  atoll(l->attempt_count) + 1);
@@ -235,7 +243,9 @@ static void flush_partition(int p)
     struct completion *list = PM.pending[p];
     PM.pending[p] = NULL;
     PM.npending[p] = 0;
-    struct disable_policy policy = {PM.conf->disable_after_failures, PM.conf->disable_after_ms};
+    struct disable_policy policy = {PM.conf->disable_after_failures, PM.conf->disable_after_ms,
+                                    PM.conf->circuit_failures, PM.conf->circuit_cooldown_ms,
+                                    PM.conf->circuit_cooldown_max_ms};
     while (list) {
         struct batch *b = calloc(1, sizeof(*b));
         if (!b) {

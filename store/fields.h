@@ -132,7 +132,8 @@
     X(VERDICT_APPLIED) /* 1, or 0 when the fence was stale */ \
     X(VERDICT_DISABLED) /* 1 when this outcome disabled the endpoint */ \
     X(VERDICT_ORG) /* the endpoint's org when disabled or given up, else "" */ \
-    X(VERDICT_EVENT_TYPE) /* the event's type when the delivery gave up, else "" */
+    X(VERDICT_EVENT_TYPE) /* the event's type when the delivery gave up, else "" */ \
+    X(VERDICT_CIRCUIT) /* "opened" or "closed" when this outcome did that to the endpoint's circuit, else "" */
 
 /*
  * Names stored in Redis, declared once: `#define <LIST>_NAME_LIST(X)` with

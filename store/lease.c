@@ -176,7 +176,7 @@ static void on_completed(redisReply *rep, void *priv)
     for (int i = 0; v && i < cc->n; i++) {
         redisReply **e = rep->element + VERDICT_FIELDS * i;
         v[i] = (struct outcome_verdict){e[VERDICT_APPLIED]->integer == 1, e[VERDICT_DISABLED]->integer == 1,
-                                        e[VERDICT_ORG]->str, e[VERDICT_EVENT_TYPE]->str};
+                                        e[VERDICT_ORG]->str, e[VERDICT_EVENT_TYPE]->str, e[VERDICT_CIRCUIT]->str};
     }
     cc->cb(cc->arg, v, cc->n);
     free(v);
@@ -206,8 +206,8 @@ void outcome_fields(const struct outcome *o, struct outcome_text *text, const ch
 int lease_complete(int partition, const struct outcome *const *o, int n, int64_t now,
                    const struct disable_policy *policy, lease_completed_cb cb, void *arg)
 {
-    enum { HEAD = 4 }; /* prefix, now, disable_after_failures, disable_after_ms */
-    char prefix[KEY_PREFIX_MAX], nows[24], thr[24], after[24];
+    enum { HEAD = 7 }; /* prefix, now, disable_after_failures, disable_after_ms, the circuit's three */
+    char prefix[KEY_PREFIX_MAX], nows[24], thr[24], after[24], cf[24], cd[24], cdmax[24];
     size_t argc = HEAD + (size_t)n * OUTCOME_FIELDS;
     const char **argv = malloc(argc * sizeof(*argv));
     struct outcome_text *num = malloc((size_t)n * sizeof(*num));
@@ -218,7 +218,10 @@ int lease_complete(int partition, const struct outcome *const *o, int n, int64_t
     snprintf(nows, sizeof(nows), "%lld", (long long)now);
     snprintf(thr, sizeof(thr), "%lld", policy->after_failures);
     snprintf(after, sizeof(after), "%lld", policy->after_ms);
-    argv[0] = prefix, argv[1] = nows, argv[2] = thr, argv[3] = after;
+    snprintf(cf, sizeof(cf), "%lld", policy->circuit_failures);
+    snprintf(cd, sizeof(cd), "%lld", policy->circuit_cooldown_ms);
+    snprintf(cdmax, sizeof(cdmax), "%lld", policy->circuit_cooldown_max_ms);
+    argv[0] = prefix, argv[1] = nows, argv[2] = thr, argv[3] = after, argv[4] = cf, argv[5] = cd, argv[6] = cdmax;
     for (int i = 0; i < n; i++)
         outcome_fields(o[i], &num[i], argv + HEAD + (size_t)i * OUTCOME_FIELDS);
     *cc = (struct complete_call){partition, n, cb, arg};

@@ -85,10 +85,13 @@ struct outcome_verdict {
     int disabled;            /* 1: this outcome disabled the endpoint */
     const char *org;         /* the endpoint's org when disabled or given up, else "" */
     const char *event_type;  /* the event's type when the delivery gave up, else "" */
+    const char *circuit;     /* "opened", "closed" or "" (VERDICT_CIRCUIT) */
 };                           /* the strings live until the callback returns */
 
+/* What complete.lua is told of auto-disable and the circuit breaker. */
 struct disable_policy {
     long long after_failures, after_ms;
+    long long circuit_failures, circuit_cooldown_ms, circuit_cooldown_max_ms; /* circuit_* of conf.h */
 };
 
 /* One complete.lua call for n outcomes of one partition. The callback gets

@@ -10,6 +10,9 @@
  *
  *   hookd.endpoint.disabled   {endpoint_id, by: "auto"|"api"}
  *   hookd.endpoint.enabled    {endpoint_id, by: "api"}
+ *   hookd.endpoint.circuit_opened, hookd.endpoint.circuit_closed
+ *                             {endpoint_id, by: "auto"} (the circuit breaker,
+ *                              store/lua/complete.lua)
  *   hookd.delivery.exhausted  {delivery_id, event_id, event_type, endpoint_id,
  *                              attempts}  (a delivery gave up: its attempts
  *                              used up, or the receiver aborted it)
@@ -24,6 +27,8 @@
 #define NOTICE_ENDPOINT_DISABLED "hookd.endpoint.disabled"
 #define NOTICE_ENDPOINT_ENABLED "hookd.endpoint.enabled"
 #define NOTICE_DELIVERY_EXHAUSTED "hookd.delivery.exhausted"
+#define NOTICE_ENDPOINT_CIRCUIT_OPENED "hookd.endpoint.circuit_opened"
+#define NOTICE_ENDPOINT_CIRCUIT_CLOSED "hookd.endpoint.circuit_closed"
 
 /* Queue one notice for `org` (partitions: conf.partitions). A failure is
  * logged; nobody waits for it. */

@@ -310,7 +310,7 @@ fail:
     return -1;
 }
 
-static void load_page(struct org *o);
+static int load_page(struct org *o);
 
 /* An endpoint's stored filter, compiled; NULL for none. A filter that no
  * longer compiles (the grammar's limits changed) matches nothing. */
@@ -340,7 +340,8 @@ static void on_page(redisReply *rep, void *priv)
         o->restart = 0;
         org_clear(o);
         if (ok) {
-            load_page(o);
+            if (load_page(o) < 0)
+                on_page(NULL, o);
             return;
         }
     }
@@ -384,7 +385,8 @@ static void on_page(redisReply *rep, void *priv)
         o->n++;
     }
     if (ok && got == PAGE) {
-        load_page(o);
+        if (load_page(o) < 0)
+            on_page(NULL, o);
         return;
     }
     if (ok && org_index(o) == 0) {
@@ -401,15 +403,19 @@ static void on_page(redisReply *rep, void *priv)
     S.loaded(org, ok);
 }
 
-static void load_page(struct org *o)
+/* 0, or -1 when the call could not be sent (nothing in flight). */
+static int load_page(struct org *o)
 {
     char prefix[KEY_PREFIX_MAX], limit[16];
     key_prefix(prefix, key_partition(o->id, S.partitions));
     snprintf(limit, sizeof(limit), "%d", PAGE);
     const char *argv[] = {prefix, o->id, o->after, limit};
     o->loading = 1;
-    if (store_script(SCRIPT_SUBS_LOAD, on_page, o, 1, 4, argv, NULL) < 0)
-        on_page(NULL, o);
+    if (store_script(SCRIPT_SUBS_LOAD, on_page, o, 1, 4, argv, NULL) < 0) {
+        o->loading = 0;
+        return -1;
+    }
+    return 0;
 }
 
 static const struct type_list *find_type(const struct org *o, const char *type)
@@ -517,8 +523,12 @@ int subs_match(const char *org, const char *type, const char *payload, size_t pl
         return -1;
     o->used_ms = mono_ms();
     if (!o->ready) {
-        if (!o->loading)
-            load_page(o);
+        /* a load that cannot start fails the event now: nothing would
+         * answer it later */
+        if (!o->loading && load_page(o) < 0) {
+            org_clear(o);
+            return -1;
+        }
         return 0;
     }
     const struct type_list *tl = find_type(o, type);

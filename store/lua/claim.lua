@@ -47,7 +47,7 @@ for _, ep in ipairs(ready) do
                        'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme',
                        'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret',
                        'auth_scope', 'fifo_used', 'headers', 'rate_limit', 'rl_tokens', 'rl_at', 'eff_rate',
-                       'paused_until')
+                       'paused_until', 'circuit', 'circuit_next_probe')
   -- the rate to hold: rate_limit, or lower while throttled (complete.lua)
   local rate, level, not_before, took = tonumber(e[20]), nil, nil, 0
   local eff, paused = tonumber(e[23]), tonumber(e[24]) or 0
@@ -59,6 +59,17 @@ for _, ep in ipairs(ready) do
       take, not_before = 0, paused
     elseif paused > 0 then
       redis.call('HDEL', ek, 'paused_until') -- over
+    end
+    -- an open circuit (complete.lua) sends nothing until its next probe,
+    -- then one delivery; half-open until that outcome, or its lease's end
+    local probing = false
+    if e[25] and e[25] ~= '' and take > 0 then
+      local probe_at = tonumber(e[26]) or 0
+      if now < probe_at then
+        take, not_before = 0, probe_at
+      else
+        take, probing = 1, true
+      end
     end
     if rate and paused <= now then
       local whole
@@ -100,8 +111,16 @@ for _, ep in ipairs(ready) do
       n = n + #due
       took = #due
       e[2] = tostring(tonumber(e[2]) + #due)
+      if probing and took > 0 then
+        local lease_end = now + lease_ms
+        redis.call('HSET', ek, 'circuit', 'half_open', 'circuit_next_probe', string.format('%d', lease_end))
+        not_before = lease_end
+      end
     end
-    if rate and paused <= now then not_before = rate_spend(ek, rate, level, took, now) end
+    if rate and paused <= now then
+      local next_token = rate_spend(ek, rate, level, took, now)
+      not_before = not_before or next_token
+    end
   end
   ready_refresh(P, ep, e, not_before)
 end

@@ -1,5 +1,6 @@
 -- Record a batch of attempt outcomes of one partition. KEYS[1] = P
--- ARGV: now, disable_threshold, disable_after_ms, then per outcome the
+-- ARGV: now, disable_threshold, disable_after_ms, circuit_failures,
+-- circuit_cooldown_ms, circuit_cooldown_max_ms, then per outcome the
 -- OUTCOME_FIELDS of store/fields.h, read by those names (what each holds is
 -- said there)
 -- An original delivery (one of the first 64 of its event) that succeeds at
@@ -12,8 +13,9 @@
 -- again, so this result must not win), disabled (1 when this outcome
 -- disabled the endpoint), the endpoint's org when it was disabled or the
 -- delivery's attempts are used up (else ""), and the event's type when they
--- are used up (else ""): what the caller needs to announce it (operational
--- events, reactor/pump.c).
+-- are used up (else ""), and "opened"/"closed" when the outcome did that to
+-- the endpoint's circuit (else ""): what the caller needs to announce it
+-- (operational events, reactor/pump.c).
 -- "release" hands an unanswered delivery back (shutdown) without counting an attempt.
 -- The fence is the lease score claim.lua gave; while it holds, nobody else
 -- writes the delivery, so the claimed attempt_count is still current.
@@ -25,8 +27,9 @@
 -- requires: lib/schedule.lua
 -- requires: lib/fifo.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local circuit_failures, cooldown, cooldown_max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local nnow = tonumber(now)
-local FIRST = 4
+local FIRST = 7
 local out, eps, done, finished, compacts = {}, {}, {}, {}, {}
 local advanced = false
 
@@ -47,11 +50,13 @@ local function endpoint(ep)
   local e = eps[ep]
   if e == nil then
     local h = redis.call('HMGET', P .. ':ep:' .. ep, 'status', 'consecutive_failures', 'failing_since',
-                         'max_in_flight', 'org_id', 'eff_rate', 'eff_base', 'eff_at')
+                         'max_in_flight', 'org_id', 'eff_rate', 'eff_base', 'eff_at', 'circuit',
+                         'circuit_cooldown')
     e = false
     if h[1] then
       e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], org = h[5], freed = 0,
-           eff = tonumber(h[6]), base = tonumber(h[7]), eff_at = tonumber(h[8]) or 0}
+           eff = tonumber(h[6]), base = tonumber(h[7]), eff_at = tonumber(h[8]) or 0, circuit = h[9] or '',
+           cooldown = tonumber(h[10])}
     end
     eps[ep] = e
   end
@@ -117,6 +122,28 @@ local function recover(ek, e)
   end
 end
 
+-- The circuit breaker: circuit_failures consecutive failures open it
+-- (nothing is claimed until circuit_next_probe, claim.lua); a probe that
+-- fails opens it again for twice the cooldown (at most cooldown_max); a 2xx
+-- closes it. Returns "opened", "closed" or "" (VERDICT_CIRCUIT).
+local function circuit_open(ek, e, again)
+  local cd = cooldown
+  if again then cd = math.min(cooldown_max, (e.cooldown or cooldown) * 2) end
+  e.circuit, e.cooldown = 'open', cd
+  redis.call('HSET', ek, 'circuit', 'open', 'circuit_cooldown', string.format('%d', cd),
+             'circuit_next_probe', string.format('%d', nnow + cd))
+  if again then return '' end
+  redis.call('HSET', ek, 'circuit_opened_at', now)
+  return 'opened'
+end
+
+local function circuit_close(ek, e)
+  if e.circuit == '' then return '' end
+  e.circuit = ''
+  redis.call('HDEL', ek, 'circuit', 'circuit_cooldown', 'circuit_next_probe', 'circuit_opened_at')
+  return 'closed'
+end
+
 local function one(i, score)
   local id, fence, ep, ac = ARGV[i + OUT_ID], ARGV[i + OUT_FENCE], ARGV[i + OUT_ENDPOINT_ID], ARGV[i + OUT_ATTEMPT_COUNT]
   local ok, code, err, att = ARGV[i + OUT_OK], ARGV[i + OUT_CODE], ARGV[i + OUT_ERROR], ARGV[i + OUT_ATTEMPT]
@@ -167,8 +194,13 @@ local function one(i, score)
       redis.call('ZREM', ek .. ':failed', id)
       e.cf, e.since = 0, 0
     end
-    if e then recover(ek, e) end
+    local circuit = ''
+    if e then
+      recover(ek, e)
+      circuit = circuit_close(ek, e)
+    end
     queue_advance(ek, e, queue, id)
+    if circuit ~= '' then return 1, 0, e.org, '', circuit end
     return 1, 0
   end
   redis.call('RPUSH', dk .. ':att', att)
@@ -189,6 +221,20 @@ local function one(i, score)
   -- the egress proxy's failure is not the receiver's: no consecutive
   -- failure, no auto-disable (the delivery's schedule still advances)
   if e and err ~= ATTEMPT_PROXY_ERROR then disabled = failed(ek, e, code, action) end
+  if e and e.circuit ~= '' and err ~= ATTEMPT_PROXY_ERROR then
+    -- sent before the circuit opened, or its probe: no retry used, nothing
+    -- exhausted while it is open; a failed probe opens it for longer
+    if e.circuit == 'half_open' then circuit_open(ek, e, true) end
+    local base = tonumber(redis.call('HGET', dk, 'sched_base') or '0') + 1
+    redis.call('HSET', dk, 'attempt_count', n, 'sched_base', tostring(base), 'last_attempt_at', started,
+               'updated_at', now, 'code', code, 'error', err, 'error_message', msg, 'state', DL_RETRYING,
+               'next_retry_at', now)
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
+    if disabled == 1 then return 1, 1, e.org or '', '' end
+    return 1, 0
+  end
+  local circuit = ''
+  if e and err ~= ATTEMPT_PROXY_ERROR and e.cf >= circuit_failures then circuit = circuit_open(ek, e, false) end
   local state = DL_RETRYING
   if action == 'abort' or next_at == '-1' or not e then state = DL_ERRORED next_at = '' end
   redis.call('HSET', dk, 'attempt_count', n, 'last_attempt_at', started, 'updated_at', now,
@@ -202,8 +248,8 @@ local function one(i, score)
   else
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
   end
-  if e and (disabled == 1 or state == DL_ERRORED) then org = e.org or '' end
-  return 1, disabled, org, etype
+  if e and (disabled == 1 or state == DL_ERRORED or circuit ~= '') then org = e.org or '' end
+  return 1, disabled, org, etype, circuit
 end
 
 -- every fence in one read
@@ -212,10 +258,11 @@ for i = FIRST, #ARGV, OUTCOME_FIELDS do ids[#ids + 1] = ARGV[i + OUT_ID] end
 if #ids == 0 then return out end
 local scores = redis.call('ZMSCORE', P .. ':lease', unpack(ids))
 for k = 1, #ids do
-  local applied, disabled, org, etype = one(FIRST + (k - 1) * OUTCOME_FIELDS, scores[k])
+  local applied, disabled, org, etype, circuit = one(FIRST + (k - 1) * OUTCOME_FIELDS, scores[k])
   local b = #out + 1
   out[b + VERDICT_APPLIED], out[b + VERDICT_DISABLED] = applied, disabled
   out[b + VERDICT_ORG], out[b + VERDICT_EVENT_TYPE] = org or '', etype or ''
+  out[b + VERDICT_CIRCUIT] = circuit or ''
 end
 if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end

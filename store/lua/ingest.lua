@@ -68,11 +68,13 @@ local function endpoint(ep)
     local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret', 'prev_secret',
                          'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme', 'sign_key',
                          'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope',
-                         'ordering', 'fifo_used', 'headers', 'rate_limit', 'eff_rate', 'paused_until')
+                         'ordering', 'fifo_used', 'headers', 'rate_limit', 'eff_rate', 'paused_until', 'circuit')
     e = {ek = ek, active = h[1] == EP_ACTIVE, in_flight = tonumber(h[2]) or 0, max = tonumber(h[3]) or 0,
          url = h[4], secret = h[5], prev = h[6], prev_expires = h[7], added = 0, ca = h[8], cert = h[9], key = h[10],
          scheme = h[11], sk = h[12], psk = h[13], au = h[14], ai = h[15], as = h[16], asc = h[17],
-         fifo = h[18] == 'fifo', fifo_used = h[19], headers = h[20], limited = (h[21] and h[21] ~= '') or h[22] or (tonumber(h[23]) or 0) > 0}
+         fifo = h[18] == 'fifo', fifo_used = h[19], headers = h[20]}
+    -- a rate limit, a throttle or a circuit: its work goes through claim.lua
+    e.limited = (h[21] and h[21] ~= '') or h[22] or (tonumber(h[23]) or 0) > 0 or (h[24] and h[24] ~= '')
     eps[ep] = e
   end
   return e
