@@ -21,9 +21,9 @@ void org_prefix(const char *org_id, char out[32])
 static int script_with_key(struct req *r, const char *key, enum script_id id, store_cb cb, int argc,
                            const char **argv, const size_t *lens)
 {
-    const char *all[32];
-    size_t all_lens[32];
-    if (argc + 1 > 32) {
+    const char *all[64];
+    size_t all_lens[64];
+    if (argc + 1 > 64) {
         reply_error(r, 500, "internal", NULL, "too many script arguments");
         return -1;
     }

@@ -33,6 +33,14 @@ static void on_ingested(void *arg, const struct ingest_result *res)
         reply_failed(r, res->error);
         return;
     }
+    if (res->status == INGEST_LIMITED) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld", res->retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
+        reply_error(r, 429, "rate_limited", NULL, "this org's rate_limit is reached; retry after %s s (nothing was stored)",
+                    ra);
+        return;
+    }
     if (res->status == INGEST_KEY_REUSED) {
         reply_error(r, 409, "idempotency_key_reused", NULL,
                     "this Idempotency-Key was used for a different request (event %.36s)", res->event_id);

@@ -18,6 +18,7 @@ void h_me(struct req *r);
 
 void h_org_create(struct req *r);
 void h_org_list(struct req *r);
+void h_org_update(struct req *r);
 void h_token_create(struct req *r);
 void h_token_list(struct req *r);
 void h_token_revoke(struct req *r);

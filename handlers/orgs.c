@@ -78,8 +78,99 @@ static void render_org(struct jw *w, const redisReply *o)
     jw_map_open(w);
     jw_kstr(w, "id", flat_get(o, "id"));
     jw_kstr(w, "name", flat_get(o, "name"));
+    render_kint_opt(w, "rate_limit", flat_get(o, "rate_limit"));
     jw_ktime(w, "created_at", flat_int(o, "created_at"));
     jw_map_close(w);
+}
+
+/* PATCH /v1/orgs/{id}: the org as rendered after the global record
+ * changed, kept (r->state, freed by on_org_limited) until the partition's
+ * bucket is set too. */
+struct org_patch {
+    struct jw w;
+    char id[ID_LEN + 1], rate[24];
+};
+
+static void on_org_limited(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    struct org_patch *op = r->state;
+    r->state = NULL;
+    if (!reply_failed(r, rep)) {
+        reply_json(r, 200, &op->w); /* it takes the writer */
+        free(op);
+        return;
+    }
+    jw_free(&op->w);
+    free(op);
+}
+
+static void on_org_updated(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    struct org_patch *op = r->state;
+    int failed = reply_failed(r, rep);
+    if (failed || reply_empty(rep)) {
+        r->state = NULL;
+        free(op);
+        if (!failed)
+            reply_error(r, 404, "not_found", NULL, "no such org");
+        return;
+    }
+    if (jw_init(&op->w) < 0) {
+        r->state = NULL;
+        free(op);
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    render_org(&op->w, rep);
+    char p[32];
+    org_prefix(op->id, p);
+    const char *argv[] = {op->id, op->rate};
+    if (call_script_key(r, p, SCRIPT_ORG_LIMIT, on_org_limited, 2, argv) < 0) {
+        r->state = NULL;
+        jw_free(&op->w);
+        free(op);
+    }
+}
+
+void h_org_update(struct req *r)
+{
+    const char *id = path_id(r, 0, "org");
+    yajl_val rate = NULL;
+    const char *bad = NULL;
+    char msg[128];
+    if (!id)
+        return;
+    const char *path[] = {"rate_limit", NULL};
+    struct json_field f[] = {{"rate_limit", JT_ANY, 0, &rate}};
+    if (!r->json || json_fields(r->json, f, 1, 1, &bad, msg, sizeof(msg)) < 0 ||
+        !yajl_tree_get(r->json, path, yajl_t_any)) {
+        reply_error(r, 400, "invalid_field", bad ? bad : "rate_limit",
+                    "a JSON body {\"rate_limit\": events per second or null} is required");
+        return;
+    }
+    rate = yajl_tree_get(r->json, path, yajl_t_any); /* null included */
+    if (!YAJL_IS_NULL(rate) &&
+        (!YAJL_IS_INTEGER(rate) || YAJL_GET_INTEGER(rate) < 1 || YAJL_GET_INTEGER(rate) > 100000)) {
+        reply_error(r, 422, "invalid_field", "rate_limit",
+                    "rate_limit must be a whole number of events per second from 1 to 100000, or null");
+        return;
+    }
+    struct org_patch *op = calloc(1, sizeof(*op));
+    if (!op) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    snprintf(op->id, sizeof(op->id), "%s", id);
+    if (!YAJL_IS_NULL(rate))
+        snprintf(op->rate, sizeof(op->rate), "%lld", YAJL_GET_INTEGER(rate));
+    const char *argv[] = {op->id, op->rate};
+    r->state = op;
+    if (call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_UPDATE, on_org_updated, 2, argv) < 0) {
+        r->state = NULL;
+        free(op);
+    }
 }
 
 static void on_org_list(redisReply *rep, void *priv)

@@ -24,6 +24,7 @@ const struct route routes[] = {
 
     {POST, "/v1/orgs", h_org_create, NEED_ROOT, 0, 0, ERR_PROBLEM, 0, NULL},
     {GET, "/v1/orgs", h_org_list, NEED_ROOT, 0, 0, ERR_PROBLEM, 0, NULL},
+    {PATCH, "/v1/orgs/:id", h_org_update, NEED_ROOT, 0, 0, ERR_PROBLEM, 0, NULL},
     {POST, "/v1/tokens", h_token_create, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0, NULL},
     {GET, "/v1/tokens", h_token_list, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0, NULL},
     {DELETE, "/v1/tokens/:id", h_token_revoke, NEED_ROOT_OR_ADMIN, 0, 0, ERR_PROBLEM, 0, NULL},

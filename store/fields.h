@@ -28,7 +28,8 @@
     X(INGEST_FINGERPRINT) /* of the request an idempotency key stands for */ \
     X(INGEST_ROUTES_VERSION) /* the org's version its endpoints were matched under (store/subscriptions.h) */ \
     X(INGEST_ENDPOINTS) /* the matched endpoints' ids, 36 characters each, no separator */ \
-    X(INGEST_ORDERING_KEY) /* "" when none (on a fifo endpoint the events without one share one queue) */
+    X(INGEST_ORDERING_KEY) /* "" when none (on a fifo endpoint the events without one share one queue) */ \
+    X(INGEST_ORG_LIMITED) /* "1" when the org has a rate_limit (store/subscriptions.h): ingest.lua checks it */
 
 /* One leased delivery in claim.lua's and ingest.lua's replies (store/lease.h). */
 #define LEASE_FIELD_LIST(X) \
@@ -113,14 +114,16 @@
     X(INGR_WEBHOOK_COUNTER) /* "" without a session */ \
     X(INGR_DELIVERY_IDS) /* "id,id,..." */ \
     X(INGR_SCHEDULED) /* deliveries put on the schedule */ \
-    X(INGR_LEASED) /* deliveries leased to the caller (direct hand-off) */
+    X(INGR_LEASED) /* deliveries leased to the caller (direct hand-off) */ \
+    X(INGR_RETRY_AFTER) /* INGEST_LIMITED: seconds until the org's rate_limit admits an event; else 0 */
 
 /* INGR_STATUS's values, by position: a list of numbers, not of fields. */
 #define INGEST_STATUS_FIELD_LIST(X) \
     X(INGEST_STORED) \
     X(INGEST_REPLAYED) /* the idempotency key's event, stored before */ \
     X(INGEST_KEY_REUSED) /* the idempotency key stands for another request: only INGR_EVENT_ID follows */ \
-    X(INGEST_STALE) /* the org's endpoints changed since it was matched: nothing written; match again */
+    X(INGEST_STALE) /* the org's endpoints changed since it was matched: nothing written; match again */ \
+    X(INGEST_LIMITED) /* over the org's rate_limit: nothing written (INGR_RETRY_AFTER says how long) */
 
 /* claim.lua's reply: this head, then CLAIM_LEASED leases of LEASE_FIELDS. */
 #define CLAIM_REPLY_FIELD_LIST(X) \

@@ -98,6 +98,7 @@ static void route(struct item *it)
     }
     it->v[INGEST_ROUTES_VERSION] = it->match.version, it->len[INGEST_ROUTES_VERSION] = strlen(it->match.version);
     it->v[INGEST_ENDPOINTS] = it->match.ids, it->len[INGEST_ENDPOINTS] = it->match.n * ID_LEN;
+    it->v[INGEST_ORG_LIMITED] = it->match.org_limited ? "1" : "", it->len[INGEST_ORG_LIMITED] = it->match.org_limited;
     enqueue(it);
 }
 
@@ -145,6 +146,10 @@ static int read_entry(const redisReply *e, struct ingest_result *res)
     res->event_id = e->element[INGR_EVENT_ID]->str;
     if (res->status == INGEST_KEY_REUSED || res->status == INGEST_STALE)
         return 1;
+    if (res->status == INGEST_LIMITED) {
+        res->retry_after_s = is(e, INGR_RETRY_AFTER, REDIS_REPLY_INTEGER) ? e->element[INGR_RETRY_AFTER]->integer : 1;
+        return 1;
+    }
     if ((res->status != INGEST_STORED && res->status != INGEST_REPLAYED) ||
         !is(e, INGR_WEBHOOK_COUNTER, REDIS_REPLY_STRING) || !is(e, INGR_DELIVERY_IDS, REDIS_REPLY_STRING) ||
         !is(e, INGR_SCHEDULED, REDIS_REPLY_INTEGER) || !is(e, INGR_LEASED, REDIS_REPLY_INTEGER))
@@ -304,7 +309,7 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
 /* The fields this layer fills in itself (route). */
 static int is_routing(int f)
 {
-    return f == INGEST_ROUTES_VERSION || f == INGEST_ENDPOINTS;
+    return f == INGEST_ROUTES_VERSION || f == INGEST_ENDPOINTS || f == INGEST_ORG_LIMITED;
 }
 
 int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],

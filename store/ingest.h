@@ -52,6 +52,7 @@ struct ingest_result {
     const char *event_id;        /* the event's; for a reused key the one it stands for */
     const char *webhook_counter; /* "" without a session */
     const char *delivery_ids;    /* "id,id,..." */
+    long long retry_after_s;     /* INGEST_LIMITED: seconds until the org's rate_limit admits one */
 };
 
 typedef void (*ingest_done_cb)(void *arg, const struct ingest_result *res);

@@ -18,6 +18,7 @@
  *   P:org:<org>:ver                string the org's routes version: bumped when an endpoint is
  *                                         added, removed or retyped (lib/routes.lua, store/subscriptions.h)
  *   P:org:<org>:dls                lex    the org's delivery ids
+ *   P:org:<org>:limit              hash   the org's ingest rate_limit: rate, tokens, at (ingest.lua)
  *   P:org:<org>:idem:<key>         string event id for an Idempotency-Key (24 h TTL)
  *   P:org:<org>:sess:<sid>         string last webhook_counter of a sync session
  *   P:org:<org>:sess:<sid>:dls     lex    deliveries of a sync session

@@ -30,6 +30,8 @@ enum script_id {
     SCRIPT_AUTH,
     SCRIPT_SEAL,
     SCRIPT_SUBS_LOAD,
+    SCRIPT_ORG_UPDATE,
+    SCRIPT_ORG_LIMIT,
     SCRIPT_COUNT
 };
 

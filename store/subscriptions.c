@@ -46,6 +46,7 @@ struct org {
     struct org *next;        /* hash chain */
     char id[ID_LEN + 1];
     char version[24];        /* as the first page of the load read it */
+    int limited;             /* the org has a rate_limit (as the first page read it) */
     int ready;               /* loaded and indexed */
     int loading;             /* a page is in flight: the entry is not freed meanwhile */
     int restart;             /* went stale during the load: start again when the page returns */
@@ -329,12 +330,12 @@ static struct filter *compile_stored(const redisReply *text, const char *ep, int
     return f;
 }
 
-/* One page of subs_load.lua: {version, id, types, filter, ...}. */
+/* One page of subs_load.lua: {version, limited, id, types, filter, ...}. */
 static void on_page(redisReply *rep, void *priv)
 {
     struct org *o = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->elements % 3 == 1 &&
-             rep->element[0]->type == REDIS_REPLY_STRING;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 && rep->elements % 3 == 2 &&
+             rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING;
     o->loading = 0;
     if (o->restart) {
         o->restart = 0;
@@ -345,9 +346,11 @@ static void on_page(redisReply *rep, void *priv)
             return;
         }
     }
-    if (ok && o->n == 0)
+    if (ok && o->n == 0) {
         snprintf(o->version, sizeof(o->version), "%s", rep->element[0]->str);
-    size_t got = ok ? (rep->elements - 1) / 3 : 0;
+        o->limited = rep->element[1]->str[0] == '1';
+    }
+    size_t got = ok ? (rep->elements - 2) / 3 : 0;
     if (ok && o->n + (int)got > o->cap) {
         int cap = o->n + (int)got;
         void *e = realloc(o->eps, (size_t)cap * sizeof(*o->eps));
@@ -364,8 +367,8 @@ static void on_page(redisReply *rep, void *priv)
             o->cap = cap;
     }
     for (size_t k = 0; ok && k < got; k++) {
-        const redisReply *id = rep->element[1 + 3 * k], *types = rep->element[2 + 3 * k],
-                         *filter = rep->element[3 + 3 * k];
+        const redisReply *id = rep->element[2 + 3 * k], *types = rep->element[3 + 3 * k],
+                         *filter = rep->element[4 + 3 * k];
         int bad;
         if (id->type != REDIS_REPLY_STRING || id->len != ID_LEN || types->type != REDIS_REPLY_STRING ||
             filter->type != REDIS_REPLY_STRING) {
@@ -535,6 +538,7 @@ int subs_match(const char *org, const char *type, const char *payload, size_t pl
     int na = tl ? tl->n : 0, nb = strncmp(type, OPT_IN_PREFIX, strlen(OPT_IN_PREFIX)) == 0 ? 0 : o->nevery;
     memset(out, 0, sizeof(*out));
     snprintf(out->version, sizeof(out->version), "%s", o->version);
+    out->org_limited = o->limited;
     if (!(out->ids = malloc((size_t)(na + nb) * ID_LEN + 1)))
         return -1;
     char *w = out->ids;

@@ -30,6 +30,7 @@
  * were matched under. */
 struct subs_match {
     char version[24];
+    int org_limited;     /* the org has a rate_limit: ingest.lua checks it (INGEST_ORG_LIMITED) */
     char *ids;
     size_t n;
 };

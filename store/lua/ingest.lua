@@ -96,11 +96,36 @@ local function version(org)
 end
 
 -- an event's entry of the reply, its INGEST_REPLY_FIELDS by name
-local function entry(status, evid, counter, ids, scheduled, leased)
+local function entry(status, evid, counter, ids, scheduled, leased, retry_after)
   local e = {}
   e[1 + INGR_STATUS], e[1 + INGR_EVENT_ID], e[1 + INGR_WEBHOOK_COUNTER] = status, evid, counter
   e[1 + INGR_DELIVERY_IDS], e[1 + INGR_SCHEDULED], e[1 + INGR_LEASED] = ids, scheduled, leased
+  e[1 + INGR_RETRY_AFTER] = retry_after or 0
   return e
+end
+
+-- An org's rate_limit (events per second), a token bucket in
+-- P:org:<org>:limit read once per batch and written back at its end
+-- (lib/schedule.lua's rate_tokens: half a second deep). Only an org hookd
+-- knows to be limited (INGEST_ORG_LIMITED) is read.
+local limits = {}
+local function org_admits(O, now)
+  local l = limits[O]
+  if not l then
+    local h = redis.call('HMGET', O .. ':limit', 'rate', 'tokens', 'at')
+    l = {rate = tonumber(h[1]), taken = 0, at = string.format('%d', now)}
+    if l.rate then
+      local _, level = rate_tokens(l.rate, h[2], h[3], now)
+      l.level = level
+    end
+    limits[O] = l
+  end
+  if not l.rate then return true, 0 end
+  if l.level - l.taken >= 1 then
+    l.taken = l.taken + 1
+    return true, 0
+  end
+  return false, math.max(1, math.ceil((1 - (l.level - l.taken)) / l.rate))
 end
 
 local function ingest_one(a)
@@ -112,6 +137,10 @@ local function ingest_one(a)
   local until_s = string.format('%d', tonumber(now) + lease_ms)
   local O = P .. ':org:' .. org
   if ARGV[a + INGEST_ROUTES_VERSION] ~= version(org) then return {INGEST_STALE, evid} end
+  if ARGV[a + INGEST_ORG_LIMITED] == '1' then
+    local ok, wait = org_admits(O, tonumber(now))
+    if not ok then return entry(INGEST_LIMITED, evid, '', '', 0, 0, wait) end
+  end
   if idem ~= '' then
     local prev = redis.call('GET', O .. ':idem:' .. idem)
     if prev then
@@ -189,6 +218,11 @@ local results = {}
 for a = FIRST, #ARGV, INGEST_FIELDS do results[#results + 1] = ingest_one(a) end
 
 -- the batch's gathered writes
+for O, l in pairs(limits) do
+  if l.rate and l.taken > 0 then
+    redis.call('HSET', O .. ':limit', 'tokens', string.format('%.4f', l.level - l.taken), 'at', l.at)
+  end
+end
 for key, args in pairs(zadds) do zadd_pairs(key, args) end
 if #lease_args > 0 then zadd_pairs(P .. ':lease', lease_args) end
 for ep, e in pairs(eps) do
