@@ -5,6 +5,7 @@
 #include "conf/conf.h"
 #include "handlers/common.h"
 #include "handlers/handlers.h"
+#include "reactor/metrics.h"
 #include "store/crypto.h"
 #include "store/ids.h"
 #include "store/ingest.h"
@@ -35,6 +36,7 @@ static void on_ingested(void *arg, const struct ingest_result *res)
     }
     if (res->status == INGEST_LIMITED) {
         char ra[24];
+        metrics_org_refused();
         snprintf(ra, sizeof(ra), "%lld", res->retry_after_s);
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
         reply_error(r, 429, "rate_limited", NULL, "this org's rate_limit is reached; retry after %s s (nothing was stored)",

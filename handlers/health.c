@@ -52,7 +52,7 @@ void h_readyz(struct req *r)
 struct gauges {
     int waiting;
     int failed;
-    long long due, leased, ready;
+    long long due, leased, ready, circuits, throttled, by_rate, by_throttle, by_circuit;
 };
 
 static void render_metrics(struct req *r, struct gauges *g)
@@ -66,6 +66,11 @@ static void render_metrics(struct req *r, struct gauges *g)
         metrics_gauge_set(GAUGE_DELIVERIES_SCHEDULED, (double)g->due);
         metrics_gauge_set(GAUGE_DELIVERIES_LEASED, (double)g->leased);
         metrics_gauge_set(GAUGE_ENDPOINTS_READY, (double)g->ready);
+        metrics_gauge_set(GAUGE_ENDPOINTS_CIRCUIT_OPEN, (double)g->circuits);
+        metrics_gauge_set(GAUGE_ENDPOINTS_THROTTLED, (double)g->throttled);
+        metrics_gauge_set(GAUGE_HELD_BY_RATE, (double)g->by_rate);
+        metrics_gauge_set(GAUGE_HELD_BY_THROTTLE, (double)g->by_throttle);
+        metrics_gauge_set(GAUGE_HELD_BY_CIRCUIT, (double)g->by_circuit);
     }
     metrics_render(b);
     size_t len = evbuffer_get_length(b);
@@ -78,10 +83,11 @@ static void on_stats(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct gauges *g = r->state;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
-        g->due += rep->element[0]->integer;
-        g->leased += rep->element[1]->integer;
-        g->ready += rep->element[2]->integer;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 8) {
+        long long *sum[] = {&g->due, &g->leased, &g->ready, &g->circuits, &g->throttled,
+                            &g->by_rate, &g->by_throttle, &g->by_circuit}; /* stats.lua's order */
+        for (size_t i = 0; i < 8; i++)
+            *sum[i] += rep->element[i]->integer;
     } else {
         g->failed = 1;
     }

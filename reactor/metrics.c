@@ -33,6 +33,7 @@ static struct {
     unsigned long long errors[ATTEMPT_ERROR_COUNT];
     struct histo attempt_lat;
     unsigned long long disabled;
+    unsigned long long org_refused;
     unsigned long long handed_off;
     unsigned long long wakeups;
     const struct route *routes; /* for labels; the server's table */
@@ -81,6 +82,7 @@ void metrics_set_routes(const struct route *routes, size_t n)
 void metrics_endpoint_disabled(void) { M.disabled++; }
 void metrics_handed_off(long n) { M.handed_off += (unsigned long long)n; }
 void metrics_wakeup(void) { M.wakeups++; }
+void metrics_org_refused(void) { M.org_refused++; }
 
 static const struct {
     const char *name, *help;
@@ -90,6 +92,13 @@ static const struct {
                                     "Deliveries waiting in the due sets of all partitions (pending or retrying)."},
     [GAUGE_DELIVERIES_LEASED] = {"deliveries_leased", "Deliveries leased to some process for sending, fleet-wide."},
     [GAUGE_ENDPOINTS_READY] = {"endpoints_ready", "Endpoints with due work and free capacity, fleet-wide."},
+    [GAUGE_ENDPOINTS_CIRCUIT_OPEN] = {"endpoints_circuit_open", "Endpoints whose circuit is open or half-open, fleet-wide."},
+    [GAUGE_ENDPOINTS_THROTTLED] = {"endpoints_throttled", "Endpoints paused or slowed by their receiver's 429/503."},
+    [GAUGE_HELD_BY_RATE] = {"deliveries_held_by_rate",
+                            "Due deliveries of rate-limited endpoints (the first 100 such endpoints per partition)."},
+    [GAUGE_HELD_BY_THROTTLE] = {"deliveries_held_by_throttle", "Due deliveries of throttled endpoints (likewise)."},
+    [GAUGE_HELD_BY_CIRCUIT] = {"deliveries_held_by_circuit",
+                               "Due deliveries of endpoints with an open circuit (likewise)."},
 };
 
 void metrics_gauge_set(enum gauge g, double v)
@@ -202,6 +211,9 @@ void metrics_render(struct evbuffer *o)
     evbuffer_add_printf(o, "# HELP hookd_delivery_attempt_duration_seconds Attempt latency.\n"
                            "# TYPE hookd_delivery_attempt_duration_seconds histogram\n");
     histo_render(o, "hookd_delivery_attempt_duration_seconds", "", &M.attempt_lat);
+    evbuffer_add_printf(o, "# HELP hookd_org_ingest_refused_total Events this process refused by their org's "
+                           "rate_limit (429).\n# TYPE hookd_org_ingest_refused_total counter\n"
+                           "hookd_org_ingest_refused_total %llu\n", M.org_refused);
     evbuffer_add_printf(o, "# HELP hookd_endpoints_disabled_total Endpoints this process disabled.\n"
                            "# TYPE hookd_endpoints_disabled_total counter\n"
                            "hookd_endpoints_disabled_total %llu\n", M.disabled);

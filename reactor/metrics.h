@@ -26,12 +26,18 @@ enum gauge {
     GAUGE_DELIVERIES_SCHEDULED,
     GAUGE_DELIVERIES_LEASED,
     GAUGE_ENDPOINTS_READY,
+    GAUGE_ENDPOINTS_CIRCUIT_OPEN,
+    GAUGE_ENDPOINTS_THROTTLED,
+    GAUGE_HELD_BY_RATE,
+    GAUGE_HELD_BY_THROTTLE,
+    GAUGE_HELD_BY_CIRCUIT,
     GAUGE_COUNT
 };
 void metrics_gauge_set(enum gauge g, double v);
 void metrics_endpoint_disabled(void);
 void metrics_handed_off(long n); /* deliveries leased by their own ingest */
 void metrics_wakeup(void);       /* a hookd:wake message received */
+void metrics_org_refused(void);  /* an event refused by its org's rate_limit */
 void metrics_render(struct evbuffer *out);
 
 #endif

@@ -55,6 +55,8 @@
  *   P:pinned                       set    simple events a replay was made of (prune.lua)
  *   P:retain                       zset   the retain set of earlier versions, drained into P:finished
  *   P:canceling                    set    deleted endpoints whose queued deliveries await canceling
+ *   P:limited, P:throttled,        set    endpoints with a rate_limit, paused or slowed by their
+ *   P:circuits                            receiver, with an open circuit: what /metrics counts
  *   P:job:<job>                    hash   background redelivery job
  *
  * Global, tag {g} (looked up by credential before the org is known):

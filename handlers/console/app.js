@@ -57,15 +57,25 @@ function writeButton(label, onclick, id) {
   return el('button', attrs, label);
 }
 
+// rate limit, throttle and circuit, as the endpoint read says them
+function flowState(e) {
+  const parts = [];
+  if (e.circuit && e.circuit.state !== 'closed') parts.push('circuit ' + e.circuit.state.replace('_', '-') + (e.circuit.next_probe_at ? ', next probe ' + when(e.circuit.next_probe_at) : ''));
+  if (e.throttle && e.throttle.paused_until) parts.push('paused by the receiver until ' + when(e.throttle.paused_until));
+  if (e.throttle && e.throttle.effective_rate) parts.push('slowed to ' + e.throttle.effective_rate + '/s');
+  if (e.rate_limit) parts.push('at most ' + e.rate_limit + '/s');
+  return parts.join('; ') || 'normal';
+}
+
 async function endpointsPage() {
   const page = await api('GET', '/v1/endpoints?limit=200');
   const rows = page.data.map((e) => el('tr', {'data-endpoint': e.id},
     el('td', {}, el('a', {href: '#/deliveries?endpoint_id=' + e.id}, e.url)),
     el('td', {class: 'status status-' + e.status}, e.status),
+    el('td', {class: 'flow'}, flowState(e)),
     el('td', {}, e.disabled_at ? 'disabled ' + when(e.disabled_at) + (e.disabled_reason ? ' (' + e.disabled_reason + ')' : '')
       : e.failing_since ? 'failing since ' + when(e.failing_since) + ' (' + e.consecutive_failures + ' consecutive failures)' : ''),
-    el('td', {}, (e.event_types.length ? e.event_types.join(', ') : 'every type') + (e.ordering === 'fifo' ? ' (in order per key)' : '') +
-      (e.rate_limit ? ' (at most ' + e.rate_limit + '/s)' : '')),
+    el('td', {}, (e.event_types.length ? e.event_types.join(', ') : 'every type') + (e.ordering === 'fifo' ? ' (in order per key)' : '')),
     el('td', {}, el('a', {href: '#/filter/' + e.id, class: 'filter'}, e.filter ? JSON.stringify(e.filter) : 'none')),
     el('td', {},
       writeButton(e.status === 'ACTIVE' ? 'Disable' : 'Enable', () =>
@@ -84,7 +94,7 @@ async function endpointsPage() {
         .then((r) => show(el('p', {class: 'notice', id: 'requeued'}, r.requeued + ' failed deliveries requeued'),
           el('p', {}, el('a', {href: '#/endpoints'}, 'Back to endpoints'))), fail)))));
   show(el('h2', {}, 'Endpoints'),
-    el('table', {id: 'endpoints'}, el('tr', {}, ...['URL', 'Status', 'Failing', 'Event types', 'Filter', ''].map((h) => el('th', {}, h))), ...rows));
+    el('table', {id: 'endpoints'}, el('tr', {}, ...['URL', 'Status', 'Flow', 'Failing', 'Event types', 'Filter', ''].map((h) => el('th', {}, h))), ...rows));
 }
 
 // An endpoint's filter, and a form that tries it on a sample event

@@ -59,6 +59,7 @@ for _, ep in ipairs(ready) do
       take, not_before = 0, paused
     elseif paused > 0 then
       redis.call('HDEL', ek, 'paused_until') -- over
+      if not eff then redis.call('SREM', P .. ':throttled', ep) end
     end
     -- an open circuit (complete.lua) sends nothing until its next probe,
     -- then one delivery; half-open until that outcome, or its lease's end

@@ -89,6 +89,7 @@ end
 -- in flight / this attempt's duration); a second after each step, a 2xx
 -- raises it by a quarter until it is back (eff_base) and the throttle ends.
 local function throttle(ek, e, action, next_at, att)
+  redis.call('SADD', P .. ':throttled', string.sub(ek, #P + 5)) -- for /metrics (stats.lua)
   if action == 'pause' then
     local until_ms = tonumber(redis.call('HGET', ek, 'paused_until') or '0')
     if tonumber(next_at) > until_ms then redis.call('HSET', ek, 'paused_until', next_at) end
@@ -116,6 +117,7 @@ local function recover(ek, e)
   e.eff, e.eff_at = math.floor(e.eff * 1.25) + 1, nnow
   if e.eff >= (e.base or 0) then
     redis.call('HDEL', ek, 'eff_rate', 'eff_base', 'eff_at')
+    if not redis.call('HGET', ek, 'paused_until') then redis.call('SREM', P .. ':throttled', string.sub(ek, #P + 5)) end
     e.eff = nil
   else
     redis.call('HSET', ek, 'eff_rate', string.format('%d', e.eff), 'eff_at', now)
@@ -134,6 +136,7 @@ local function circuit_open(ek, e, again)
              'circuit_next_probe', string.format('%d', nnow + cd))
   if again then return '' end
   redis.call('HSET', ek, 'circuit_opened_at', now)
+  redis.call('SADD', P .. ':circuits', string.sub(ek, #P + 5))
   return 'opened'
 end
 
@@ -141,6 +144,7 @@ local function circuit_close(ek, e)
   if e.circuit == '' then return '' end
   e.circuit = ''
   redis.call('HDEL', ek, 'circuit', 'circuit_cooldown', 'circuit_next_probe', 'circuit_opened_at')
+  redis.call('SREM', P .. ':circuits', string.sub(ek, #P + 5))
   return 'closed'
 end
 

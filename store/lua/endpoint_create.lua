@@ -17,6 +17,9 @@ redis.call('HSET', k, 'id', ARGV[2], 'org_id', ARGV[1], 'url', ARGV[3], 'descrip
            'disabled_reason', '', 'max_in_flight', ARGV[7], 'in_flight', 0,
            'created_at', ARGV[8], 'updated_at', ARGV[8])
 -- then optional field/value pairs (filter, auth_*, signature_scheme, tls_ca, tls_cert, tls_key)
-for i = 9, #ARGV, 2 do redis.call('HSET', k, ARGV[i], ARGV[i + 1]) end
+for i = 9, #ARGV, 2 do
+  redis.call('HSET', k, ARGV[i], ARGV[i + 1])
+  if ARGV[i] == 'rate_limit' and ARGV[i + 1] ~= '' then redis.call('SADD', P .. ':limited', ARGV[2]) end
+end
 redis.call('ZADD', P .. ':org:' .. ARGV[1] .. ':eps', 0, ARGV[2])
 return redis.call('HGETALL', k)

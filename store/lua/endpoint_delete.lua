@@ -19,4 +19,5 @@ end
 -- so are the deliveries held in its fifo queues (lib/fifo.lua)
 if redis.call('EXISTS', k .. ':fifos') == 1 then redis.call('SADD', P .. ':canceling', id) end
 redis.call('DEL', k, k .. ':failed')
+for _, set in ipairs({':limited', ':throttled', ':circuits'}) do redis.call('SREM', P .. set, id) end
 return 1

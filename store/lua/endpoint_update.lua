@@ -7,6 +7,9 @@ local k = P .. ':ep:' .. id
 if redis.call('HGET', k, 'org_id') ~= org then return {} end
 for i = 4, #ARGV, 2 do
   if ARGV[i] == 'event_types' or ARGV[i] == 'filter' then routes_changed(P, org) end
+  if ARGV[i] == 'rate_limit' then -- P:limited: what /metrics counts (stats.lua)
+    if ARGV[i + 1] == '' then redis.call('SREM', P .. ':limited', id) else redis.call('SADD', P .. ':limited', id) end
+  end
   -- a v1a key pair is made once: a scheme change back and forth keeps it
   if (ARGV[i] ~= 'sign_key' and ARGV[i] ~= 'public_key') or not redis.call('HGET', k, ARGV[i]) then
     redis.call('HSET', k, ARGV[i], ARGV[i + 1])

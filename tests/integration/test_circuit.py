@@ -38,6 +38,7 @@ class CircuitTest(HookdCase):
         self.assertIsNotNone(c["opened_at"])
         self.assertIsNotNone(c["next_probe_at"])
         sent = rx.count()
+        self.assertEqual(self.hookd.metric("hookd_endpoints_circuit_open"), 1)
         self.assertEqual(sent, 3)  # the three failures that opened it, nothing after
         time.sleep(0.8)  # inside the 1 s cooldown
         self.assertEqual(rx.count(), sent)
@@ -51,6 +52,7 @@ class CircuitTest(HookdCase):
             self.wait_state(tok, d, "completed", timeout=30)
         self.assertEqual(self.delivery(tok, ids[0])["attempt_count"], 5)
         self.assertEqual(circuit(), {"state": "closed", "opened_at": None, "next_probe_at": None})
+        self.assertEqual(self.hookd.metric("hookd_endpoints_circuit_open"), 0)
         # each announced once
         wait_for(lambda: notes.count() >= 2, what="the two operational events")
         time.sleep(0.5)

@@ -147,12 +147,13 @@ class ConsoleTest(HookdCase):
         self.shot("read_only")
 
     def test_an_endpoint_filter_is_shown_and_tried_from_the_console(self):
-        ep = self.new_endpoint(self.tok, self.rx.url(), filter={"payload.amount": {"$gte": 100}})
+        ep = self.new_endpoint(self.tok, self.rx.url(), filter={"payload.amount": {"$gte": 100}}, rate_limit=5)
         ro = self.new_token(self.org, scopes=("webhooks:read",))["token"]  # trying needs only read
         b = self.browser
         self.sign_in(ro)
         self.wait_css('tr[data-endpoint="%s"] a.filter' % ep["id"], "the endpoint listed with its filter")
         self.assertIn('"$gte":100', self.text('tr[data-endpoint="%s"] a.filter' % ep["id"]))
+        self.assertEqual(self.text('tr[data-endpoint="%s"] td.flow' % ep["id"]), "at most 5/s")
         self.open("#/filter/" + ep["id"], "#try-filter", "the filter page")
         self.assertIn('"payload.amount"', self.text("#filter"))
         form = b.find_element(By.ID, "try-filter")

@@ -58,6 +58,8 @@ class OrgLimitTest(HookdCase):
             self.assertEqual((s, b["code"]), (429, "rate_limited"), b)
             self.assertGreaterEqual(int(hd["Retry-After"]), 1)
             self.assertEqual({r[0] for r in refused}, {429})
+            self.assertEqual(self.hookd.metric("hookd_org_ingest_refused_total") +
+                             other.metric("hookd_org_ingest_refused_total"), len(refused))
             # 4 s at 50/s, plus the bucket's half second: about 225 at most
             self.assertLessEqual(len(accepted), 50 * 4.5 * 1.1)
             self.assertGreaterEqual(len(accepted), 50 * 4 * 0.9)

@@ -35,6 +35,7 @@ class RateLimitTest(HookdCase):
             self.assertEqual(s, 200)
             self.api("POST", "/v1/endpoints/%s/enable" % ep["id"], None, tok)
             wait_for(lambda: rx.count() >= 1, what="the first delivery")
+            self.assertGreater(self.hookd.metric("hookd_deliveries_held_by_rate"), 200)  # the backlog, held
             time.sleep(2)  # past the bucket's first half second
             with rx.lock:
                 t0 = time.time()

@@ -186,7 +186,8 @@ class CanceledTest(HookdCase):
 class PruneTwoProcessesTest(unittest.TestCase):
     def test_two_processes_prune_everything_once_and_leave_no_orphan(self):
         redis = Redis()
-        conf = {"retention": "1s", "retry_schedule": "0"}
+        # the failing endpoint's 20 failures must finish (errored), not open its circuit
+        conf = {"retention": "1s", "retry_schedule": "0", "circuit_failures": 1000}
         a, b = Hookd(redis, **conf), Hookd(redis, **conf)
         ok_rx, bad_rx = Receiver(), Receiver(lambda n, p, h, body: (500, {}, b"no"))
         hang_rx = Receiver(lambda n, p, h, body: "hang")
