@@ -749,6 +749,50 @@ def scenario_fifo(r):
     return res
 
 
+def scenario_flow(r):
+    """Issue 21: rate limits. Accuracy: one endpoint with rate_limit 10, 100
+    and 1,000 and a backlog; deliveries the sink got over 10 s against the
+    rate. Cost: end to end at saturation on one endpoint without a limit
+    and with rate_limit 100,000 (never reached: what the bucket costs), Redis
+    and hookd CPU per delivery."""
+    res = {}
+    h, sink = Hookd(r), Sink()
+    tok = tenant(h)
+    for rate in (10, 100, 1000):
+        ep = api(h.url, "POST", "/v1/endpoints", {"url": sink.url + "/r%d" % rate, "max_in_flight": 256}, tok)["id"]
+        api(h.url, "POST", "/v1/endpoints/%s/disable" % ep, None, tok)
+        n = 0
+        while n < rate * 13:  # the backlog, queued while disabled
+            n += pace(h, tok, rate * 13 - n, 1, conns=16)["ok"]
+        api(h.url, "PATCH", "/v1/endpoints/" + ep, {"rate_limit": rate}, tok)
+        api(h.url, "POST", "/v1/endpoints/%s/enable" % ep, None, tok)
+        time.sleep(1.5)
+        c0 = sink.get("/stats")["received"]
+        time.sleep(10)
+        got = sink.get("/stats")["received"] - c0
+        res["rate_%d" % rate] = {"per_10s": got, "accuracy": got / (rate * 10.0)}
+        api(h.url, "DELETE", "/v1/endpoints/" + ep, None, tok)
+        sink.get("/reset")
+    h.close()
+    r.cli("FLUSHALL")
+    for limit in (None, 100000):
+        h = Hookd(r)
+        tok = tenant(h)
+        api(h.url, "POST", "/v1/endpoints", {"url": sink.url + "/e", "max_in_flight": 256, "rate_limit": limit}, tok)
+        sink.get("/reset")
+        rc0, hc0, t0 = r.cpu_s(), h.cpu_s(), time.time()
+        p = pace(h, tok, 0, SECONDS + 3, conns=64)
+        wait_delivered(sink, p["ok"], 120)
+        got = max(1, sink.get("/stats")["received"])
+        res["limit_%s" % (limit or "none")] = {"out_rate": got / (time.time() - t0),
+                                               "redis_cpu_us_per_delivery": 1e6 * (r.cpu_s() - rc0) / got,
+                                               "hookd_cpu_us_per_delivery": 1e6 * (h.cpu_s() - hc0) / got}
+        h.close()
+        r.cli("FLUSHALL")
+    sink.close()
+    return res
+
+
 SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
 SOAK_RATE = int(os.environ.get("BENCH_SOAK_RATE", "500"))
 
@@ -890,7 +934,7 @@ def run(fsync):
         for name, fn in (("baselines", baselines), ("idle", scenario_idle), ("ingest_e2e", scenario_ingest_e2e),
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
-                         ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters), ("fifo", scenario_fifo),
+                         ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters), ("fifo", scenario_fifo), ("flow", scenario_flow),
                          ("cores", scenario_cores),
                          ("cluster", lambda r: scenario_cluster(r, fsync)), ("durability", scenario_durability)):
             if ONLY and name not in ONLY:
@@ -1035,6 +1079,13 @@ def table(results):
         lambda x: tuple(x["fifo"][o][k] for o in ("none", "fifo") for k in ("redis_cpu_us_per_delivery",
                                                                            "hookd_cpu_us_per_delivery")),
         "%.1f / %.1f; %.1f / %.1f")
+    row("21 rate_limit 10 / 100 / 1,000: delivered in 10 s, as a share of the rate",
+        lambda x: tuple(x["flow"]["rate_%d" % n]["accuracy"] for n in (10, 100, 1000)), "%.2f / %.2f / %.2f",
+        "0.9-1.1")
+    row("21 e2e saturation, no limit / rate_limit 100,000: Redis / hookd us per delivery",
+        lambda x: tuple(x["flow"][k][m] for k in ("limit_none", "limit_100000")
+                        for m in ("redis_cpu_us_per_delivery", "hookd_cpu_us_per_delivery")),
+        "%.1f / %.1f; %.1f / %.1f", "+<= 2 us Redis")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next((s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t), float("nan"))
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),

@@ -61,20 +61,29 @@ end
 
 -- an endpoint as this batch sees it: read once; its in-flight count and
 -- whether its due set holds anything kept current here
-local function endpoint(ep)
+local function endpoint(ep, now)
   local e = eps[ep]
   if not e then
     local ek = P .. ':ep:' .. ep
     local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret', 'prev_secret',
                          'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme', 'sign_key',
                          'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope',
-                         'ordering', 'fifo_used', 'headers', 'rate_limit', 'eff_rate', 'paused_until', 'circuit')
+                         'ordering', 'fifo_used', 'headers', 'rate_limit', 'eff_rate', 'paused_until', 'circuit',
+                         'rl_tokens', 'rl_at')
     e = {ek = ek, active = h[1] == EP_ACTIVE, in_flight = tonumber(h[2]) or 0, max = tonumber(h[3]) or 0,
          url = h[4], secret = h[5], prev = h[6], prev_expires = h[7], added = 0, ca = h[8], cert = h[9], key = h[10],
          scheme = h[11], sk = h[12], psk = h[13], au = h[14], ai = h[15], as = h[16], asc = h[17],
          fifo = h[18] == 'fifo', fifo_used = h[19], headers = h[20]}
-    -- a rate limit, a throttle or a circuit: its work goes through claim.lua
-    e.limited = (h[21] and h[21] ~= '') or h[22] or (tonumber(h[23]) or 0) > 0 or (h[24] and h[24] ~= '')
+    -- paused or an open circuit: its work goes through claim.lua; a rate
+    -- (rate_limit, or lower while slowed) is taken from here too, from the
+    -- same bucket (lib/schedule.lua), written back once per batch
+    e.blocked = (tonumber(h[23]) or 0) > 0 or (h[24] and h[24] ~= '')
+    local rate, eff = tonumber(h[21]), tonumber(h[22])
+    if eff and (not rate or eff < rate) then rate = eff end
+    if rate then
+      local _, level = rate_tokens(rate, h[25], h[26], now)
+      e.rl = {level = level, taken = 0, at = string.format('%d', now)}
+    end
     eps[ep] = e
   end
   return e
@@ -158,7 +167,7 @@ local function ingest_one(a)
   local list = ARGV[a + INGEST_ENDPOINTS]
   for at = 1, #list, 36 do
     local ep = string.sub(list, at, at + 35)
-    local e = endpoint(ep)
+    local e = endpoint(ep, tonumber(now))
     if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
     local id = head .. string.format('%04x', #ids + 1)
     ids[#ids + 1] = id
@@ -169,7 +178,9 @@ local function ingest_one(a)
     local free = e.active and e.in_flight < e.max
     if e.fifo and not fifo_push(e.ek, okey, id) then
       -- held behind an earlier delivery of its key (lib/fifo.lua)
-    elseif free and offer > 0 and not e.limited and not has_due(e) then -- a rate limit's tokens: claim.lua
+    elseif free and offer > 0 and not e.blocked and not has_due(e) and
+           (not e.rl or e.rl.level - e.rl.taken >= 1) then
+      if e.rl then e.rl.taken = e.rl.taken + 1 end
       offer = offer - 1
       e.in_flight, e.added = e.in_flight + 1, e.added + 1
       lease_args[#lease_args + 1] = until_s
@@ -227,6 +238,9 @@ for key, args in pairs(zadds) do zadd_pairs(key, args) end
 if #lease_args > 0 then zadd_pairs(P .. ':lease', lease_args) end
 for ep, e in pairs(eps) do
   if e.added > 0 then redis.call('HINCRBY', e.ek, 'in_flight', e.added) end
+  if e.rl and e.rl.taken > 0 then
+    redis.call('HSET', e.ek, 'rl_tokens', string.format('%.4f', e.rl.level - e.rl.taken), 'rl_at', e.rl.at)
+  end
   if e.ready_at and redis.call('ZADD', P .. ':ready', 'LT', 'CH', e.ready_at, ep) == 1 then wake = true end
 end
 if scheduled_all > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled_all) end
