@@ -238,8 +238,9 @@ static int headers_check(struct req *r, struct endpoint_in *in)
     return 0;
 }
 
-/* filter: an object in the filter grammar (store/filter.h), or null; its
- * own bytes are what is stored (reads return them as given). */
+/* filter: an object in the filter grammar (store/filter.h), or null. What
+ * is stored is the parsed filter written out again, so reads return plain
+ * JSON whatever the body held (yajl's parser accepts comments). */
 static int filter_check(struct req *r, struct endpoint_in *in)
 {
     struct json_span span;
@@ -257,8 +258,22 @@ static int filter_check(struct req *r, struct endpoint_in *in)
         return -1;
     }
     filter_free(f);
-    memcpy(in->filter_text, r->body + span.at, span.len);
-    in->filter_text[span.len] = '\0';
+    struct jw w;
+    const unsigned char *out;
+    size_t len;
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    jw_tree(&w, in->filter);
+    if (jw_result(&w, &out, &len) < 0 || len > FILTER_MAX_BYTES) {
+        jw_free(&w);
+        reply_error(r, 422, "invalid_field", "filter", "filter is larger than %d bytes", FILTER_MAX_BYTES);
+        return -1;
+    }
+    memcpy(in->filter_text, out, len);
+    in->filter_text[len] = '\0';
+    jw_free(&w);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "conf/log.h"
 #include "store/ids.h"
 #include "store/keys.h"
+#include "store/notice.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
 #include "store/scripts.h"
@@ -98,7 +99,9 @@ static void route(struct item *it)
     }
     it->v[INGEST_ROUTES_VERSION] = it->match.version, it->len[INGEST_ROUTES_VERSION] = strlen(it->match.version);
     it->v[INGEST_ENDPOINTS] = it->match.ids, it->len[INGEST_ENDPOINTS] = it->match.n * ID_LEN;
-    it->v[INGEST_ORG_LIMITED] = it->match.org_limited ? "1" : "", it->len[INGEST_ORG_LIMITED] = it->match.org_limited;
+    /* hookd's own notices (hookd.* types, which producers cannot post) are not held to the org's rate_limit */
+    int limited = it->match.org_limited && strncmp(it->v[INGEST_TYPE], NOTICE_PREFIX, strlen(NOTICE_PREFIX)) != 0;
+    it->v[INGEST_ORG_LIMITED] = limited ? "1" : "", it->len[INGEST_ORG_LIMITED] = (size_t)limited;
     enqueue(it);
 }
 

@@ -346,7 +346,7 @@ static void on_page(redisReply *rep, void *priv)
             return;
         }
     }
-    if (ok && o->n == 0) {
+    if (ok && o->after[0] == '\0') { /* the first page: its version stands for the load */
         snprintf(o->version, sizeof(o->version), "%s", rep->element[0]->str);
         o->limited = rep->element[1]->str[0] == '1';
     }

@@ -30,6 +30,7 @@ local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(A
 local circuit_failures, cooldown, cooldown_max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local nnow = tonumber(now)
 local FIRST = 7
+local THROTTLES_MAX = 100 -- README "Throttling"
 local out, eps, done, finished, compacts = {}, {}, {}, {}, {}
 local advanced = false
 
@@ -37,7 +38,11 @@ local advanced = false
 -- scheduled now (lib/fifo.lua); a deleted endpoint's queues are canceled
 -- instead (prune.lua)
 local function queue_advance(ek, e, queue, id)
-  if queue == '' or not e then return end
+  if queue == '' then return end
+  if not e then -- deleted: prune.lua cancels the rest; this one is finished already
+    redis.call('LREM', ek .. ':fifo:' .. string.sub(queue, 2), 1, id)
+    return
+  end
   local nxt = fifo_advance(ek, string.sub(queue, 2), id)
   if nxt then
     redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, nxt))
@@ -95,6 +100,7 @@ local function throttle(ek, e, action, next_at, att)
     if tonumber(next_at) > until_ms then redis.call('HSET', ek, 'paused_until', next_at) end
     return
   end
+  if e.eff and nnow - e.eff_at < 1000 then return end -- a burst of 429s halves once a second
   local rate = e.eff
   if not rate then
     local h = redis.call('HMGET', ek, 'rate_limit', 'in_flight')
@@ -210,7 +216,13 @@ local function one(i, score)
   redis.call('RPUSH', dk .. ':att', att)
   local msg = err
   if msg == '' then msg = 'HTTP ' .. code end
-  if (action == 'pause' or action == 'slow') and e then
+  -- a receiver that never stops throttling: a delivery throttled
+  -- THROTTLES_MAX times gives up (errored) like one whose retries ran out
+  local throttled = (action == 'pause' or action == 'slow') and e
+  if throttled and tonumber(redis.call('HINCRBY', dk, 'throttled', 1)) > THROTTLES_MAX then
+    throttled, next_at = false, '-1'
+  end
+  if throttled then
     -- throttled: recorded, not a failure, and its retries kept (sched_base
     -- moves with attempt_count, so claim.lua counts the same tries)
     local base = tonumber(redis.call('HGET', dk, 'sched_base') or '0') + 1
@@ -225,7 +237,7 @@ local function one(i, score)
   -- the egress proxy's failure is not the receiver's: no consecutive
   -- failure, no auto-disable (the delivery's schedule still advances)
   if e and err ~= ATTEMPT_PROXY_ERROR then disabled = failed(ek, e, code, action) end
-  if e and e.circuit ~= '' and err ~= ATTEMPT_PROXY_ERROR then
+  if e and e.circuit ~= '' and err ~= ATTEMPT_PROXY_ERROR and action ~= 'abort' then
     -- sent before the circuit opened, or its probe: no retry used, nothing
     -- exhausted while it is open; a failed probe opens it for longer
     if e.circuit == 'half_open' then circuit_open(ek, e, true) end

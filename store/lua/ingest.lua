@@ -146,10 +146,6 @@ local function ingest_one(a)
   local until_s = string.format('%d', tonumber(now) + lease_ms)
   local O = P .. ':org:' .. org
   if ARGV[a + INGEST_ROUTES_VERSION] ~= version(org) then return {INGEST_STALE, evid} end
-  if ARGV[a + INGEST_ORG_LIMITED] == '1' then
-    local ok, wait = org_admits(O, tonumber(now))
-    if not ok then return entry(INGEST_LIMITED, evid, '', '', 0, 0, wait) end
-  end
   if idem ~= '' then
     local prev = redis.call('GET', O .. ':idem:' .. idem)
     if prev then
@@ -159,6 +155,12 @@ local function ingest_one(a)
       local e = redis.call('HMGET', P .. ':ev:' .. prev, 'webhook_counter', 'n')
       return entry(INGEST_REPLAYED, prev, e[1] or '', ev_dl_ids(prev, tonumber(e[2]) or 0), 0, 0)
     end
+  end
+  -- the org's rate_limit, after the idempotency key: a replayed request is
+  -- answered as before and takes no token
+  if ARGV[a + INGEST_ORG_LIMITED] == '1' then
+    local ok, wait = org_admits(O, tonumber(now))
+    if not ok then return entry(INGEST_LIMITED, evid, '', '', 0, 0, wait) end
   end
   local counter = ''
   if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end

@@ -11,29 +11,37 @@
 -- requires: fields
 local P, org, ep, now, did, batch = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local ek = P .. ':ep:' .. ep
-local owner = redis.call('HMGET', ek, 'org_id', 'ordering')
+local owner = redis.call('HMGET', ek, 'org_id', 'ordering', 'fifo_used')
 if owner[1] ~= org then return {'no_endpoint'} end
-local fifo = owner[2] == 'fifo'
+local fifo, fifo_used = owner[2] == 'fifo', owner[3] == '1'
 
--- on a fifo endpoint a requeued delivery goes to the back of its key's
--- queue (lib/fifo.lua): true when it waits there behind another; nil when
--- it is in its queue already (nothing to do)
-local function queue_back(id, dk)
+-- the delivery's ordering key (its event's)
+local function ordering_key(id, dk)
   local evid = redis.call('HGET', dk, 'event_id') or dl_origin(id)
-  local okey = redis.call('HGET', P .. ':ev:' .. evid, 'okey') or ''
-  if redis.call('LPOS', ek .. ':fifo:' .. okey, id) then return nil end
-  return not fifo_push(ek, okey, id)
+  return redis.call('HGET', P .. ':ev:' .. evid, 'okey') or ''
 end
 
 -- finished: the delivery was completed, errored or canceled, so
--- P:finished names it; that entry is now stale (prune.lua skips it)
+-- P:finished names it; that entry is now stale (prune.lua skips it).
+-- 1 when requeued; 0 when being attempted right now, or waiting in its
+-- fifo queue already (it goes when its turn comes, whatever the ordering
+-- is now). On a fifo endpoint a requeued delivery goes to the back of its
+-- key's queue (lib/fifo.lua), out of the due set if it sat there from
+-- before the endpoint was fifo.
 local function requeue(id, finished)
-  if redis.call('ZSCORE', P .. ':lease', id) then return end -- being attempted right now
+  if redis.call('ZSCORE', P .. ':lease', id) then return 0 end
   local dk = P .. ':dl:' .. id
-  local held = false
+  local okey, held = nil, false
+  if fifo_used then
+    okey = ordering_key(id, dk)
+    if redis.call('LPOS', ek .. ':fifo:' .. okey, id) then
+      redis.call('ZREM', ek .. ':failed', id)
+      return 0
+    end
+  end
   if fifo then
-    held = queue_back(id, dk)
-    if held == nil then return end
+    if redis.call('ZREM', ek .. ':due', id) == 1 then redis.call('HINCRBY', P .. ':stats', 'due', -1) end
+    held = not fifo_push(ek, okey, id)
   end
   local ac = tonumber(redis.call('HGET', dk, 'attempt_count') or '0')
   local st = DL_RETRYING
@@ -42,6 +50,7 @@ local function requeue(id, finished)
   if not held then redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id)) end
   redis.call('ZREM', ek .. ':failed', id)
   if finished then redis.call('HINCRBY', P .. ':requeued', id, 1) end -- unfinished again: never pruned
+  return 1
 end
 
 local n, more = 0, 0
@@ -51,11 +60,10 @@ if did ~= '' then
   local finished = d.state == DL_COMPLETED or d.state == DL_ERRORED or d.state == DL_CANCELED
   dl_expand(P, did, d) -- a compact record becomes a hash it can change
   requeue(did, finished)
-  n = 1
+  n = 1 -- the contract counts the one it was asked for, as before
 else
   local ids = redis.call('ZRANGEBYLEX', ek .. ':failed', '-', '+', 'LIMIT', 0, batch)
-  for _, id in ipairs(ids) do requeue(id, true) end -- errored, all of them
-  n = #ids
+  for _, id in ipairs(ids) do n = n + requeue(id, true) end -- errored, all of them
   if redis.call('ZCARD', ek .. ':failed') > 0 then more = 1 end
 end
 if ready_refresh(P, ep) then redis.call('PUBLISH', 'hookd:wake', P) end

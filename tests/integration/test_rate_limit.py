@@ -29,13 +29,13 @@ class RateLimitTest(HookdCase):
             _, tok = self.tenant()
             ep = self.new_endpoint(tok, rx.url(), max_in_flight=64)
             self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
-            for _ in range(320):  # the backlog, queued while the endpoint is disabled
+            for _ in range(600):  # the backlog, queued while the endpoint is disabled
                 self.send_event(tok, "r")
             s, _, _ = self.api("PATCH", "/v1/endpoints/" + ep["id"], {"rate_limit": 20}, tok)
             self.assertEqual(s, 200)
             self.api("POST", "/v1/endpoints/%s/enable" % ep["id"], None, tok)
             wait_for(lambda: rx.count() >= 1, what="the first delivery")
-            self.assertGreater(self.hookd.metric("hookd_deliveries_held_by_rate"), 200)  # the backlog, held
+            self.assertGreater(self.hookd.metric("hookd_deliveries_held_by_rate"), 400)  # the backlog, held
             time.sleep(2)  # past the bucket's first half second
             with rx.lock:
                 t0 = time.time()

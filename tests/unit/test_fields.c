@@ -138,13 +138,15 @@ static void ingest_round_trip(redisContext *rc)
         [INGEST_NOW] = "42", [INGEST_IDEMPOTENCY_KEY] = "idem", [INGEST_SYNC_SESSION_ID] = "sess",
         [INGEST_REQUEST_ID] = "req", [INGEST_USER_ID] = "uid", [INGEST_FINGERPRINT] = "fp",
         [INGEST_ROUTES_VERSION] = "7", [INGEST_ENDPOINTS] = "ep1ep2", [INGEST_ORDERING_KEY] = "ok",
+        [INGEST_ORG_LIMITED] = "1",
     };
     expect_read(rc, "ingest",
                 "ARGV[1 + INGEST_ORG], ARGV[1 + INGEST_EVENT_ID], ARGV[1 + INGEST_TYPE], ARGV[1 + INGEST_PAYLOAD],"
                 " ARGV[1 + INGEST_NOW], ARGV[1 + INGEST_IDEMPOTENCY_KEY], ARGV[1 + INGEST_SYNC_SESSION_ID],"
                 " ARGV[1 + INGEST_REQUEST_ID], ARGV[1 + INGEST_USER_ID], ARGV[1 + INGEST_FINGERPRINT],"
-                " ARGV[1 + INGEST_ROUTES_VERSION], ARGV[1 + INGEST_ENDPOINTS], ARGV[1 + INGEST_ORDERING_KEY]",
-                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2\nok");
+                " ARGV[1 + INGEST_ROUTES_VERSION], ARGV[1 + INGEST_ENDPOINTS], ARGV[1 + INGEST_ORDERING_KEY],"
+                " ARGV[1 + INGEST_ORG_LIMITED]",
+                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2\nok\n1");
 }
 
 /* A job's record and step arguments as reactor/jobs.c fills them, by enum;
