@@ -128,8 +128,7 @@ static void on_org_updated(redisReply *rep, void *priv)
     org_prefix(op->id, p);
     const char *argv[] = {op->id, op->rate};
     if (call_script_key(r, p, SCRIPT_ORG_LIMIT, on_org_limited, 2, argv) < 0) {
-        r->state = NULL;
-        jw_free(&op->w);
+        jw_free(&op->w); /* r was answered and freed: not touched again */
         free(op);
     }
 }
@@ -167,10 +166,8 @@ void h_org_update(struct req *r)
         snprintf(op->rate, sizeof(op->rate), "%lld", YAJL_GET_INTEGER(rate));
     const char *argv[] = {op->id, op->rate};
     r->state = op;
-    if (call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_UPDATE, on_org_updated, 2, argv) < 0) {
-        r->state = NULL;
-        free(op);
-    }
+    if (call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_UPDATE, on_org_updated, 2, argv) < 0)
+        free(op); /* r was answered and freed: not touched again */
 }
 
 static void on_org_list(redisReply *rep, void *priv)
