@@ -402,3 +402,8 @@ int list_params(struct req *r, int def, int max, int *limit, const char **cursor
     }
     return 0;
 }
+
+int valid_rate_limit(yajl_val v)
+{
+    return YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 1 && YAJL_GET_INTEGER(v) <= RATE_LIMIT_MAX;
+}

@@ -60,5 +60,8 @@ int list_query(struct req *r, int def, int max, const char **cursor, char limit[
 void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, const redisReply *rec));
 /* The path's :id as a UUID, or replies 404 and returns NULL. */
 const char *path_id(struct req *r, int i, const char *what);
+/* A rate_limit value (endpoints, orgs): a whole number from 1 to RATE_LIMIT_MAX. */
+#define RATE_LIMIT_MAX 100000
+int valid_rate_limit(yajl_val v);
 
 #endif

@@ -502,7 +502,7 @@ static int endpoint_check(struct req *r, struct endpoint_in *in, int creating, c
     /* rate_limit: deliveries per second across the fleet (claim.lua), or null */
     in->rate_null = member_null(r->json, "rate_limit");
     if (in->rate && !in->rate_null) {
-        if (!YAJL_IS_INTEGER(in->rate) || YAJL_GET_INTEGER(in->rate) < 1 || YAJL_GET_INTEGER(in->rate) > 100000) {
+        if (!valid_rate_limit(in->rate)) {
             reply_error(r, 422, "invalid_field", "rate_limit",
                         "rate_limit must be a whole number of deliveries per second from 1 to 100000, or null");
             return -1;

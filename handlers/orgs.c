@@ -150,8 +150,7 @@ void h_org_update(struct req *r)
         return;
     }
     rate = yajl_tree_get(r->json, path, yajl_t_any); /* null included */
-    if (!YAJL_IS_NULL(rate) &&
-        (!YAJL_IS_INTEGER(rate) || YAJL_GET_INTEGER(rate) < 1 || YAJL_GET_INTEGER(rate) > 100000)) {
+    if (!YAJL_IS_NULL(rate) && !valid_rate_limit(rate)) {
         reply_error(r, 422, "invalid_field", "rate_limit",
                     "rate_limit must be a whole number of events per second from 1 to 100000, or null");
         return;

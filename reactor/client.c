@@ -28,6 +28,7 @@
 #include "reactor/netaddr.h"
 #include "store/crypto.h"
 #include "store/ids.h"
+#include "store/keys.h"
 
 #define POOL_BUCKETS 256
 #define POOL_KEY_MAX 320
@@ -103,13 +104,7 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static unsigned key_bucket(const char *k)
-{
-    unsigned h = 2166136261u;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 16777619u;
-    return h % POOL_BUCKETS;
-}
+static unsigned key_bucket(const char *k) { return fnv1a(k) % POOL_BUCKETS; }
 
 static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
 {

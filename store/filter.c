@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/json.h"
+#include "store/keys.h"
 
 enum op { OP_AND, OP_OR, OP_NOT, OP_EQ, OP_NE, OP_IN, OP_NIN, OP_GT, OP_GTE, OP_LT, OP_LTE, OP_EXISTS, OP_STARTS };
 
@@ -438,14 +439,6 @@ struct filter_paths {
     size_t cap, n;
 };
 
-static uint32_t path_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 struct filter_paths *filter_paths_new(void) { return calloc(1, sizeof(struct filter_paths)); }
 
 static int paths_grow(struct filter_paths *t)
@@ -461,7 +454,7 @@ static int paths_grow(struct filter_paths *t)
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->names[i])
             continue;
-        size_t k = path_hash(t->names[i]) & (cap - 1);
+        size_t k = fnv1a(t->names[i]) & (cap - 1);
         while (names[k])
             k = (k + 1) & (cap - 1);
         names[k] = t->names[i], ids[k] = t->ids[i];
@@ -477,7 +470,7 @@ int filter_paths_bind(struct filter_paths *t, struct filter *f)
     for (int p = 0; p < f->npaths; p++) {
         if ((t->n + 1) * 2 > t->cap && paths_grow(t) < 0)
             return -1;
-        size_t k = path_hash(f->paths[p]) & (t->cap - 1);
+        size_t k = fnv1a(f->paths[p]) & (t->cap - 1);
         while (t->names[k] && strcmp(t->names[k], f->paths[p]))
             k = (k + 1) & (t->cap - 1);
         if (!t->names[k])

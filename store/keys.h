@@ -80,12 +80,19 @@
 #define KEY_PREFIX_MAX 32
 #define KEY_TAG_MAX 24 /* a partition's hash tag, without braces */
 
-static inline int key_partition(const char *org_id, int partitions)
+/* FNV-1a of a C string: partitions, and the in-process hash tables that
+ * key by name (store/subscriptions.c, store/filter.c). */
+static inline uint32_t fnv1a(const char *s)
 {
     uint32_t h = 2166136261u;
-    for (const char *p = org_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return (int)(h % (uint32_t)partitions);
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static inline int key_partition(const char *org_id, int partitions)
+{
+    return (int)(fnv1a(org_id) % (uint32_t)partitions);
 }
 
 /* Each partition's hash tag when Redis is a cluster (store/cluster.h says

@@ -77,20 +77,7 @@ static struct {
     unsigned long long orgs, loads;
 } S;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static unsigned bucket(const char *org)
-{
-    uint32_t h = 2166136261u;
-    for (; *org; org++)
-        h = (h ^ (unsigned char)*org) * 16777619u;
-    return h % BUCKETS;
-}
+static unsigned bucket(const char *org) { return fnv1a(org) % BUCKETS; }
 
 /* Back to "not loaded": the data goes, the entry stays. */
 static void org_clear(struct org *o)
@@ -126,7 +113,7 @@ static void org_clear(struct org *o)
 /* Drop entries idle for SUBS_IDLE_MS (none that is loading). */
 static void evict_idle(void)
 {
-    int64_t cut = mono_ms() - SUBS_IDLE_MS;
+    int64_t cut = now_ms() - SUBS_IDLE_MS; /* idleness: a clock step only evicts early */
     for (int b = 0; b < BUCKETS; b++)
         for (struct org **p = &S.b[b]; *p;) {
             struct org *o = *p;
@@ -524,7 +511,7 @@ int subs_match(const char *org, const char *type, const char *payload, size_t pl
     struct org *o = org_find(org, 1);
     if (!o)
         return -1;
-    o->used_ms = mono_ms();
+    o->used_ms = now_ms();
     if (!o->ready) {
         /* a load that cannot start fails the event now: nothing would
          * answer it later */

@@ -49,9 +49,8 @@ for _, ep in ipairs(ready) do
                        'auth_scope', 'fifo_used', 'headers', 'rate_limit', 'rl_tokens', 'rl_at', 'eff_rate',
                        'paused_until', 'circuit', 'circuit_next_probe')
   -- the rate to hold: rate_limit, or lower while throttled (complete.lua)
-  local rate, level, not_before, took = tonumber(e[20]), nil, nil, 0
+  local rate, level, not_before, took = held_rate(e[20], e[23]), nil, nil, 0
   local eff, paused = tonumber(e[23]), tonumber(e[24]) or 0
-  if eff and (not rate or eff < rate) then rate = eff end
   if e[1] == EP_ACTIVE then
     local prev = prev_secret_in_force(e[6], e[7], now)
     local take = math.min(tonumber(e[3]) - tonumber(e[2]), budget - n)

@@ -222,14 +222,17 @@ local function one(i, score)
   if throttled and tonumber(redis.call('HINCRBY', dk, 'throttled', 1)) > THROTTLES_MAX then
     throttled, next_at = false, '-1'
   end
-  if throttled then
-    -- throttled: recorded, not a failure, and its retries kept (sched_base
-    -- moves with attempt_count, so claim.lua counts the same tries)
+  -- an attempt recorded that uses none of the delivery's retries (sched_base
+  -- moves with attempt_count, so claim.lua counts the same tries), due at `at`
+  local function keep_retries(at)
     local base = tonumber(redis.call('HGET', dk, 'sched_base') or '0') + 1
     redis.call('HSET', dk, 'attempt_count', n, 'sched_base', tostring(base), 'last_attempt_at', started,
                'updated_at', now, 'code', code, 'error', err, 'error_message', msg, 'state', DL_RETRYING,
-               'next_retry_at', next_at)
-    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', next_at, id))
+               'next_retry_at', at)
+    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', at, id))
+  end
+  if throttled then -- not a failure
+    keep_retries(next_at)
     throttle(ek, e, action, next_at, att)
     return 1, 0
   end
@@ -241,11 +244,7 @@ local function one(i, score)
     -- sent before the circuit opened, or its probe: no retry used, nothing
     -- exhausted while it is open; a failed probe opens it for longer
     if e.circuit == 'half_open' then circuit_open(ek, e, true) end
-    local base = tonumber(redis.call('HGET', dk, 'sched_base') or '0') + 1
-    redis.call('HSET', dk, 'attempt_count', n, 'sched_base', tostring(base), 'last_attempt_at', started,
-               'updated_at', now, 'code', code, 'error', err, 'error_message', msg, 'state', DL_RETRYING,
-               'next_retry_at', now)
-    redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id))
+    keep_retries(now)
     if disabled == 1 then return 1, 1, e.org or '', '' end
     return 1, 0
   end

@@ -78,8 +78,7 @@ local function endpoint(ep, now)
     -- (rate_limit, or lower while slowed) is taken from here too, from the
     -- same bucket (lib/schedule.lua), written back once per batch
     e.blocked = (tonumber(h[23]) or 0) > 0 or (h[24] and h[24] ~= '')
-    local rate, eff = tonumber(h[21]), tonumber(h[22])
-    if eff and (not rate or eff < rate) then rate = eff end
+    local rate = held_rate(h[21], h[22])
     if rate then
       local _, level = rate_tokens(rate, h[25], h[26], now)
       e.rl = {level = level, taken = 0, at = string.format('%d', now)}

@@ -46,6 +46,14 @@ local function rate_tokens(rate, tokens, at, now)
   return math.floor(level), level
 end
 
+-- The rate an endpoint is held to: its rate_limit, or lower while a
+-- receiver's 429s slowed it (eff_rate, complete.lua); nil for none.
+local function held_rate(rate_limit, eff_rate)
+  local rate, eff = tonumber(rate_limit), tonumber(eff_rate)
+  if eff and (not rate or eff < rate) then return eff end
+  return rate
+end
+
 -- After taking `took`: the bucket written back, and when the next token is
 -- due (ms) if none is left, else nil.
 local function rate_spend(ek, rate, level, took, now)
