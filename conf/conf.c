@@ -27,6 +27,8 @@ const struct conf_row conf_table[] = {
     {"log_level", CONF_STR, F(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"delivery_id_header", CONF_STR, F(delivery_id_header), "webhook-delivery-id", 0, 0, "header that carries the delivery id"},
     {"ca_file", CONF_STR, F(ca_file), "", 0, 0, "extra PEM CA bundle trusted for https deliveries (beside the system store)"},
+    {"public_url", CONF_STR, F(public_url), "", 0, 0, "the URL this hookd is reached at from browsers (https://hooks.example.com): portal links point into its console (empty: no portal links)"},
+    {"console_frame_ancestors", CONF_STR, F(console_frame_ancestors), "'none'", 0, 0, "CSP frame-ancestors of the console: the origins that may embed it in an iframe, space-separated ('none': none may)"},
     {"egress_proxy", CONF_STR, F(egress_proxy), "", 0, 0, "http://[user:password@]host:port: every delivery goes through an HTTP CONNECT tunnel of this proxy (empty: direct)"},
     {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data"},
     {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)"},
@@ -569,6 +571,25 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
         snprintf(err, errlen, "delivery_id_header: must not be empty");
         return -1;
     }
+    if (c->public_url[0] && strncmp(c->public_url, "https://", 8) && strncmp(c->public_url, "http://", 7)) {
+        snprintf(err, errlen, "public_url: '%s' is not an http(s) URL", c->public_url);
+        return -1;
+    }
+    for (const char *s = c->public_url; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == '#' || *s == '?' || *s == '"' || *s == 0x7f) {
+            snprintf(err, errlen, "public_url: must be a URL without spaces, query or fragment");
+            return -1;
+        }
+    if (!c->console_frame_ancestors[0] || strlen(c->console_frame_ancestors) > 512) {
+        snprintf(err, errlen, "console_frame_ancestors: 1 to 512 characters ('none' refuses every embedding)");
+        return -1;
+    }
+    for (const char *s = c->console_frame_ancestors; *s; s++)
+        if ((unsigned char)*s < ' ' || *s == ';' || *s == ',' || *s == 0x7f) {
+            /* one directive's sources: a ';' would start another directive */
+            snprintf(err, errlen, "console_frame_ancestors: a space-separated list of sources, without ';' or ','");
+            return -1;
+        }
     if (c->max_body_memory < c->max_body_bytes) {
         snprintf(err, errlen, "max_body_memory: %lld is below max_body_bytes (%lld), so no body would fit",
                  (long long)c->max_body_memory, (long long)c->max_body_bytes);

@@ -34,6 +34,8 @@ struct conf {
     char *log_level;         /* debug|info|warn|error */
     char *delivery_id_header;
     char *ca_file;           /* extra CA bundle trusted for https deliveries */
+    char *public_url;        /* what browsers reach hookd at, "" for none (portal links) */
+    char *console_frame_ancestors; /* CSP frame-ancestors sources of the console */
     char *egress_proxy;      /* http://[user:password@]host:port, "" for none; never logged */
     char *durability;        /* master|replicated */
     int64_t partitions;

@@ -379,6 +379,73 @@ void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, 
     reply_json(r, 200, &w);
 }
 
+void reply_page_seen(struct req *r, const redisReply *rep, const char *ep_field,
+                     void (*one)(struct jw *w, const redisReply *rec))
+{
+    if (!r->who.n_endpoints || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
+        reply_page(r, rep, one);
+        return;
+    }
+    /* a view of the reply holding the cursor and the records it may see */
+    redisReply **seen = malloc(rep->elements * sizeof(*seen)); /* freed here; the records stay rep's */
+    if (!seen) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    redisReply view = *rep;
+    view.element = seen;
+    view.elements = 0;
+    seen[view.elements++] = rep->element[0];
+    for (size_t i = 1; i < rep->elements; i++) {
+        const char *ep = flat_get(rep->element[i], ep_field);
+        if (ep && principal_sees_endpoint(&r->who, ep))
+            seen[view.elements++] = rep->element[i];
+    }
+    reply_page(r, &view, one);
+    free(seen);
+}
+
+/* A delivery guard in flight: which handler runs once the delivery's
+ * endpoint is known to be the caller's. Freed by on_guard_delivery. */
+struct delivery_guard {
+    handler_fn next;
+};
+
+static void on_guard_delivery(redisReply *rep, void *priv)
+{
+    struct req *r = priv;
+    struct delivery_guard *g = r->state;
+    r->state = NULL;
+    handler_fn next = g->next;
+    free(g);
+    if (reply_failed(r, rep))
+        return;
+    const char *ep = rep->type == REDIS_REPLY_ARRAY ? flat_get(rep, "endpoint_id") : NULL;
+    if (!ep || !principal_sees_endpoint(&r->who, ep)) {
+        reply_error(r, 404, "not_found", NULL, "no such delivery");
+        return;
+    }
+    r->endpoint_seen = 1;
+    next(r);
+}
+
+int delivery_guard(struct req *r, const char *id, handler_fn next)
+{
+    if (!r->who.n_endpoints || r->endpoint_seen)
+        return 0;
+    struct delivery_guard *g = malloc(sizeof(*g));
+    if (!g) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return 1;
+    }
+    g->next = next;
+    r->state = g;
+    const char *argv[] = {"dl", id, r->who.org_id};
+    if (call_script(r, SCRIPT_RECORD_GET, on_guard_delivery, 3, argv) < 0)
+        free(g); /* replied */
+    return 1;
+}
+
 int list_params(struct req *r, int def, int max, int *limit, const char **cursor)
 {
     const char *l = req_query(r, "limit"), *c = req_query(r, "cursor");

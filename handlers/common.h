@@ -58,6 +58,15 @@ int list_query(struct req *r, int def, int max, const char **cursor, char limit[
 /* Replies 200 {data: [...], next_cursor} from a list script's reply
  * {next_cursor or "", record, record, ...}, each record rendered by `one`. */
 void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, const redisReply *rec));
+/* reply_page for a list whose records name their endpoint in ep_field:
+ * a portal session limited to endpoints gets only those endpoints' records. */
+void reply_page_seen(struct req *r, const redisReply *rep, const char *ep_field,
+                     void (*one)(struct jw *w, const redisReply *rec));
+/* For a portal session limited to endpoints (route reach PORTAL_FILTERED):
+ * reads delivery `id` first and runs next(r) again once its endpoint is one
+ * the session sees (else 404). Returns 0 when the caller may go on at once,
+ * 1 when the guard took the request over (it has replied or will run next). */
+int delivery_guard(struct req *r, const char *id, handler_fn next);
 /* The path's :id as a UUID, or replies 404 and returns NULL. */
 const char *path_id(struct req *r, int i, const char *what);
 /* A rate_limit value (endpoints, orgs): a whole number from 1 to RATE_LIMIT_MAX. */

@@ -14,6 +14,7 @@
 
 #include "handlers/common.h"
 #include "handlers/handlers.h"
+#include "conf/conf.h"
 #include "store/auth.h"
 #include "store/json.h"
 
@@ -21,12 +22,16 @@ extern const char openapi_json[], console_html[], console_js[], console_css[];
 extern const unsigned long openapi_json_len, console_html_len, console_js_len, console_css_len;
 
 #define CONSOLE_CSP "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " \
-                    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+                    "base-uri 'none'; form-action 'none'; frame-ancestors "
 
+/* Framing is refused unless console_frame_ancestors names the origins that
+ * may embed it (a SaaS's settings page showing its customer's portal). */
 static void reply_console(struct req *r, const char *ctype, const char *body, unsigned long len)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-    evhttp_add_header(h, "Content-Security-Policy", CONSOLE_CSP);
+    char csp[1024];
+    snprintf(csp, sizeof(csp), "%s%s", CONSOLE_CSP, server_conf()->console_frame_ancestors);
+    evhttp_add_header(h, "Content-Security-Policy", csp);
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     reply_raw(r, 200, ctype, body, (size_t)len);
@@ -60,6 +65,15 @@ void h_me(struct req *r)
             jw_str(&w, scopes[i].name);
     jw_array_close(&w);
     jw_kbool(&w, "admin", r->who.admin);
+    jw_kbool(&w, "portal", r->who.portal);
+    if (r->who.portal) { /* what the console hides and shows for a portal session */
+        jw_key(&w, "endpoint_ids");
+        jw_array_open(&w);
+        for (int i = 0; i < r->who.n_endpoints; i++)
+            jw_str(&w, r->who.endpoints[i]);
+        jw_array_close(&w);
+        jw_ktime(&w, "expires_at", r->who.expires_ms);
+    }
     jw_map_close(&w);
     reply_json(r, 200, &w);
 }

@@ -19,7 +19,7 @@ static void on_delivery_list(redisReply *rep, void *priv)
         reply_error(r, 404, "not_found", "endpoint_id", "no such endpoint");
         return;
     }
-    reply_page(r, rep, render_delivery);
+    reply_page_seen(r, rep, "endpoint_id", render_delivery);
 }
 
 /* A time filter: Unix seconds, or RFC 3339 UTC ("2026-01-02T03:04:05Z"). */
@@ -69,6 +69,12 @@ void h_delivery_list(struct req *r)
         reply_error(r, 400, "invalid_parameter", "endpoint_id", "endpoint_id must be a UUID");
         return;
     }
+    if (ep && !principal_sees_endpoint(&r->who, ep)) {
+        reply_error(r, 404, "not_found", "endpoint_id", "no such endpoint");
+        return;
+    }
+    if (!ep && r->who.n_endpoints == 1)
+        ep = r->who.endpoints[0]; /* a portal session of one endpoint: its index is the list */
     if (state) {
         int s = 0;
         while (s < DELIVERY_STATES && strcmp(delivery_state_names[s], state) != 0)
@@ -116,7 +122,8 @@ static void on_delivery(redisReply *rep, void *priv)
     struct req *r = priv;
     if (reply_failed(r, rep))
         return;
-    if (reply_empty(rep)) {
+    const char *ep = reply_empty(rep) ? NULL : flat_get(rep, "endpoint_id");
+    if (!ep || !principal_sees_endpoint(&r->who, ep)) {
         reply_error(r, 404, "not_found", NULL, "no such delivery");
         return;
     }
@@ -194,7 +201,7 @@ static void on_attempts(redisReply *rep, void *priv)
 void h_delivery_attempts(struct req *r)
 {
     const char *id = path_id(r, 0, "delivery");
-    if (!id)
+    if (!id || delivery_guard(r, id, h_delivery_attempts))
         return;
     const char *argv[] = {"att", id, r->who.org_id};
     call_script(r, SCRIPT_RECORD_GET, on_attempts, 3, argv);

@@ -613,7 +613,7 @@ static void on_endpoint_list(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     if (!reply_failed(r, rep))
-        reply_page(r, rep, render_listed_endpoint);
+        reply_page_seen(r, rep, "id", render_listed_endpoint);
 }
 
 void h_endpoint_list(struct req *r)

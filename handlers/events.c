@@ -180,12 +180,45 @@ void h_event_create(struct req *r)
     free(packed); /* the store copied the arguments */
 }
 
+/* The event's delivery ids ("id,id") whose endpoints (dl_eps: 36 bytes
+ * each, in the same order) the caller sees, into out; their count. */
+static int seen_deliveries(const struct req *r, const char *dls, const char *dl_eps, char *out, size_t cap)
+{
+    size_t n = 0, neps = strlen(dl_eps) / ID_LEN;
+    int seen = 0;
+    out[0] = '\0';
+    for (size_t i = 0; dls && *dls; i++) {
+        const char *e = strchr(dls, ',');
+        size_t len = e ? (size_t)(e - dls) : strlen(dls);
+        char ep[ID_LEN + 1] = "";
+        if (i < neps) {
+            memcpy(ep, dl_eps + i * ID_LEN, ID_LEN);
+            ep[ID_LEN] = '\0';
+        }
+        if (ep[0] && principal_sees_endpoint(&r->who, ep) && n + len + 2 < cap) {
+            n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "," : "", (int)len, dls);
+            seen++;
+        }
+        dls += len + (e ? 1 : 0);
+    }
+    return seen;
+}
+
 static void on_event(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     if (reply_failed(r, rep))
         return;
-    if (reply_empty(rep)) {
+    char seen[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1) + 1];
+    const char *dls = reply_empty(rep) ? NULL : flat_get(rep, "dls");
+    if (dls && r->who.n_endpoints) {
+        const char *eps = flat_get(rep, "dl_eps");
+        if (seen_deliveries(r, dls, eps ? eps : "", seen, sizeof(seen)) == 0)
+            dls = NULL; /* none of its deliveries is the session's: it does not exist to it */
+        else
+            dls = seen;
+    }
+    if (!dls) {
         reply_error(r, 404, "not_found", NULL, "no such event");
         return;
     }
@@ -214,7 +247,7 @@ static void on_event(redisReply *rep, void *priv)
     render_kstr_opt(&w, "request_id", flat_get(rep, "request_id"));
     render_kstr_opt(&w, "ordering_key", flat_get(rep, "okey"));
     jw_key(&w, "delivery_ids");
-    render_id_list(&w, flat_get(rep, "dls"));
+    render_id_list(&w, dls);
     jw_ktime(&w, "created_at", flat_int(rep, "created_at"));
     jw_map_close(&w);
     reply_json(r, 200, &w);

@@ -24,6 +24,11 @@ void h_token_list(struct req *r);
 void h_token_revoke(struct req *r);
 void h_oauth_token(struct req *r);
 
+void h_portal_link_create(struct req *r);
+void h_portal_session_create(struct req *r);
+void h_portal_session_list(struct req *r);
+void h_portal_session_revoke(struct req *r);
+
 void h_endpoint_create(struct req *r);
 void h_endpoint_list(struct req *r);
 void h_endpoint_get(struct req *r);
@@ -33,6 +38,8 @@ void h_endpoint_enable(struct req *r);
 void h_endpoint_disable(struct req *r);
 void h_endpoint_rotate(struct req *r);
 void h_endpoint_test_filter(struct req *r);
+void h_endpoint_stats(struct req *r);
+void h_endpoint_test(struct req *r);
 
 void h_event_create(struct req *r);
 void h_event_get(struct req *r);

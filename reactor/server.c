@@ -325,6 +325,14 @@ static void run_handler(struct req *r)
             reply_error(r, 403, "not_admin", NULL, "this operation needs an admin token");
             return;
         }
+        if (r->who.n_endpoints && rt->portal == PORTAL_ORG) {
+            reply_error(r, 403, "forbidden", NULL, "a portal session limited to endpoints cannot do this");
+            return;
+        }
+        if (r->who.n_endpoints && rt->portal == PORTAL_ENDPOINT && !principal_sees_endpoint(&r->who, r->params[0])) {
+            reply_error(r, 404, "not_found", NULL, "no such endpoint"); /* as another org's */
+            return;
+        }
     }
     if (rt->auth == NEED_TOKEN && r->who.kind == PRINCIPAL_ROOT) {
         reply_error(r, 403, "forbidden", NULL, "the root token manages orgs and tokens; use an org token here");

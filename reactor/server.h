@@ -46,6 +46,14 @@ enum auth_need {
     NEED_ROOT_OR_ADMIN,
 };
 
+/* What a portal session limited to some endpoints (store/auth.h
+ * principal.n_endpoints) may do on a route. */
+enum portal_reach {
+    PORTAL_ORG,      /* org-wide: refused (403) to such a session */
+    PORTAL_ENDPOINT, /* the path's :id is an endpoint: 404 unless the session was given it */
+    PORTAL_FILTERED, /* the handler shows such a session only its endpoints' records */
+};
+
 struct route {
     enum evhttp_cmd_type method;
     const char *pattern; /* "/v1/endpoints/:id/enable" */
@@ -57,6 +65,7 @@ struct route {
     int form_body;       /* body is x-www-form-urlencoded, not JSON */
     const char *verbatim_member; /* a top-level member the handler takes as sent (json_member_span),
                                   * so its strings may hold \u0000; NULL: none */
+    enum portal_reach portal;
 };
 
 #define REQ_MAX_PARAMS 2
@@ -73,6 +82,7 @@ struct req {
     struct principal who;
     int64_t start_us;
     void *state;                /* handler's own, freed by handler before reply */
+    int endpoint_seen;          /* a delivery guard (handlers/common.h) found its endpoint the caller's */
 };
 
 /* Listen and serve the route table (handlers/routes.c, passed in by main:

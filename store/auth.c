@@ -85,10 +85,36 @@ static const char *field(const redisReply *r, const char *name)
     return NULL;
 }
 
+int principal_sees_endpoint(const struct principal *p, const char *ep)
+{
+    if (p->n_endpoints == 0)
+        return 1;
+    for (int i = 0; i < p->n_endpoints; i++)
+        if (strcmp(p->endpoints[i], ep) == 0)
+            return 1;
+    return 0;
+}
+
+/* "id,id,...": a portal session's endpoints; -1 when malformed. */
+static int parse_endpoints(const char *s, struct principal *p)
+{
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n != 36 || p->n_endpoints == PORTAL_ENDPOINTS_MAX)
+            return -1;
+        memcpy(p->endpoints[p->n_endpoints], s, 36);
+        p->endpoints[p->n_endpoints++][36] = '\0';
+        s += n + (e ? 1 : 0);
+    }
+    return 0;
+}
+
 static int parse_record(const redisReply *r, struct principal *p)
 {
     const char *org = field(r, "org_id"), *id = field(r, "id"), *uid = field(r, "user_id"),
-               *scopes = field(r, "scopes"), *admin = field(r, "admin");
+               *scopes = field(r, "scopes"), *admin = field(r, "admin"), *kind = field(r, "kind"),
+               *expires = field(r, "expires_at"), *eps = field(r, "endpoint_ids");
     if (!org || !id || !uid || !scopes || strlen(org) > 36 || strlen(id) > 36)
         return -1;
     memset(p, 0, sizeof(*p));
@@ -97,6 +123,15 @@ static int parse_record(const redisReply *r, struct principal *p)
     strcpy(p->token_id, id);
     p->user_id = strtoll(uid, NULL, 10);
     p->admin = admin && strcmp(admin, "1") == 0;
+    p->expires_ms = expires ? strtoll(expires, NULL, 10) : 0;
+    if (p->expires_ms && p->expires_ms <= now_ms())
+        return -1; /* Redis expires the key a moment later */
+    if (kind && strcmp(kind, "portal") == 0) {
+        p->portal = 1;
+        p->admin = 0;
+        if (eps && parse_endpoints(eps, p) < 0)
+            return -1;
+    }
     char buf[256];
     strncpy(buf, scopes, sizeof(buf) - 1);
     buf[sizeof(buf) - 1] = '\0';
@@ -118,6 +153,8 @@ static void on_token(redisReply *reply, void *priv)
         struct cache_entry *e = slot(l->sha);
         memcpy(e->sha, l->sha, sizeof(e->sha));
         e->expires_ms = now_ms() + A.conf->token_cache_ms;
+        if (p.expires_ms && p.expires_ms < e->expires_ms)
+            e->expires_ms = p.expires_ms; /* an expiring token is not served past its end */
         e->p = p;
         l->cb(AUTH_OK, &p, l->arg);
     }

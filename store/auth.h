@@ -16,6 +16,8 @@
 
 enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_ROOT, PRINCIPAL_TOKEN };
 
+#define PORTAL_ENDPOINTS_MAX 20 /* endpoint_ids one portal link may name */
+
 struct principal {
     enum principal_kind kind;
     char org_id[37];
@@ -23,7 +25,15 @@ struct principal {
     long long user_id;
     unsigned scopes;
     int admin;
+    int portal;               /* a portal session (handlers/portal.c): never admin */
+    int64_t expires_ms;       /* when the token stops working, 0: never (until revoked) */
+    int n_endpoints;          /* > 0: it sees only these endpoints of its org */
+    char endpoints[PORTAL_ENDPOINTS_MAX][37];
 };
+
+/* 1 when p may see endpoint ep of its org: always, unless p is limited to
+ * some endpoints (a portal session given endpoint_ids). */
+int principal_sees_endpoint(const struct principal *p, const char *ep);
 
 struct conf;
 struct event_base;

@@ -32,6 +32,7 @@ enum script_id {
     SCRIPT_SUBS_LOAD,
     SCRIPT_ORG_UPDATE,
     SCRIPT_ORG_LIMIT,
+    SCRIPT_PORTAL,
     SCRIPT_COUNT
 };
 

@@ -58,6 +58,8 @@ void h_c002_replay(struct req *r)
         reply_error(r, 422, "uuid_parsing", "delivery_id", "Input should be a valid UUID");
         return;
     }
+    if (delivery_guard(r, id, h_c002_replay))
+        return;
     org_prefix(r->who.org_id, p);
     const char *ids[1] = {id};
     if (redeliver_ids(p, r->who.org_id, r->who.user_id, ids, 1, "", on_replayed, r) < 0)

@@ -36,7 +36,12 @@ if kind == 'ev' then
   h[#h + 1] = id
   h[#h + 1] = 'payload'
   if inline then h[#h + 1] = table.concat(chunks) else h[#h + 1] = payload_get(k, nil) end
+  local n = tonumber(redis.call('HGET', k, 'n')) or 0
   h[#h + 1] = 'dls'
-  h[#h + 1] = ev_dl_ids(id, tonumber(redis.call('HGET', k, 'n')) or 0)
+  h[#h + 1] = ev_dl_ids(id, n)
+  -- the deliveries' endpoints, 36 bytes each in the same order (a portal
+  -- session limited to endpoints sees only theirs: handlers/events.c)
+  h[#h + 1] = 'dl_eps'
+  if n == 1 then h[#h + 1] = redis.call('HGET', k, 'ep') or '' else h[#h + 1] = redis.call('GET', k .. ':eps') or '' end
 end
 return h
