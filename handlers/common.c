@@ -255,6 +255,7 @@ void render_delivery(struct jw *w, const redisReply *d)
     jw_kstr(w, "org_id", flat_get(d, "org_id"));
     jw_kstr(w, "event_id", flat_get(d, "event_id"));
     jw_kstr(w, "endpoint_id", flat_get(d, "endpoint_id"));
+    jw_kbool(w, "test", flat_get(d, "test") != NULL);
     jw_kstr(w, "event_type", flat_get(d, "event_type"));
     jw_kint(w, "user_id", flat_int(d, "user_id"));
     jw_kstr(w, "state", flat_get(d, "state"));

@@ -236,6 +236,7 @@ static void on_event(redisReply *rep, void *priv)
     jw_kstr(&w, "id", flat_get(rep, "id"));
     jw_kstr(&w, "org_id", flat_get(rep, "org_id"));
     jw_kstr(&w, "type", flat_get(rep, "type"));
+    jw_kbool(&w, "test", flat_get(rep, "test") != NULL);
     jw_key(&w, "payload");
     if (have && plen) /* stored as the producer sent it (valid JSON, checked at ingest) */
         jw_raw_number(&w, unpacked ? unpacked : stored->str, plen);

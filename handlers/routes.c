@@ -48,7 +48,7 @@ const struct route routes[] = {
     {POST, "/v1/endpoints/:id/rotate-secret", h_endpoint_rotate, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0, NULL, EP},
     {POST, "/v1/endpoints/:id/test-filter", h_endpoint_test_filter, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0, NULL, EP},
     {GET, "/v1/endpoints/:id/stats", h_endpoint_stats, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0, NULL, EP},
-    {POST, "/v1/endpoints/:id/test", h_endpoint_test, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0, NULL, EP},
+    {POST, "/v1/endpoints/:id/test", h_endpoint_test, NEED_TOKEN, RW, 0, ERR_PROBLEM, 0, "payload", EP},
 
     {POST, "/v1/events", h_event_create, NEED_TOKEN, SCOPE_EVENTS, 0, ERR_PROBLEM, 0, "payload", ORG},
     {GET, "/v1/events/:id", h_event_get, NEED_TOKEN, RO, 0, ERR_PROBLEM, 0, NULL, FILT},

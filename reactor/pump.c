@@ -347,7 +347,7 @@ static void record(struct job *j, enum attempt_result result, int status, enum a
     }
     c->out = (struct outcome){.lease = l, .result = result, .action = action, .status = status,
                               .error = attempt_error_name(error), .attempt = attempt, .compact = c->compact,
-                              .started_ms = started, .next_at = next_at};
+                              .started_ms = started, .next_at = next_at, .duration_ms = (int64_t)(seconds * 1000)};
     int p = l->partition;
     c->next = PM.pending[p];
     PM.pending[p] = c;

@@ -29,7 +29,9 @@
     X(INGEST_ROUTES_VERSION) /* the org's version its endpoints were matched under (store/subscriptions.h) */ \
     X(INGEST_ENDPOINTS) /* the matched endpoints' ids, 36 characters each, no separator */ \
     X(INGEST_ORDERING_KEY) /* "" when none (on a fifo endpoint the events without one share one queue) */ \
-    X(INGEST_ORG_LIMITED) /* "1" when the org has a rate_limit (store/subscriptions.h): ingest.lua checks it */
+    X(INGEST_ORG_LIMITED) /* "1" when the org has a rate_limit (store/subscriptions.h): ingest.lua checks it */ \
+    X(INGEST_TEST_ENDPOINT) /* "" or, for a test send (POST /v1/endpoints/{id}/test), the one endpoint it goes to: \
+                               no matching, no routes version, no org limit; the event is flagged test */
 
 /* One leased delivery in claim.lua's and ingest.lua's replies (store/lease.h). */
 #define LEASE_FIELD_LIST(X) \
@@ -75,7 +77,8 @@
     X(OUT_EVENT_ID) \
     X(OUT_COMPACT) /* a first-attempt success as "code|started|ms|body", else "" */ \
     X(OUT_SIMPLE) /* "1": compact, and the event is simple (LEASE_SIMPLE) */ \
-    X(OUT_QUEUE) /* LEASE_QUEUE as leased */
+    X(OUT_QUEUE) /* LEASE_QUEUE as leased */ \
+    X(OUT_LATENCY_BIN) /* the attempt's duration as a bin of store/latency.h, for the endpoint's stats */
 
 /* A redelivery job's record, as redeliver.lua's 'job' mode creates it
  * (after the mode; store/redeliver.h). */
@@ -123,7 +126,8 @@
     X(INGEST_REPLAYED) /* the idempotency key's event, stored before */ \
     X(INGEST_KEY_REUSED) /* the idempotency key stands for another request: only INGR_EVENT_ID follows */ \
     X(INGEST_STALE) /* the org's endpoints changed since it was matched: nothing written; match again */ \
-    X(INGEST_LIMITED) /* over the org's rate_limit: nothing written (INGR_RETRY_AFTER says how long) */
+    X(INGEST_LIMITED) /* over the org's rate_limit: nothing written (INGR_RETRY_AFTER says how long) */ \
+    X(INGEST_GONE) /* a test send's endpoint is not the org's (deleted a moment ago): nothing written */
 
 /* claim.lua's reply: this head, then CLAIM_LEASED leases of LEASE_FIELDS. */
 #define CLAIM_REPLY_FIELD_LIST(X) \

@@ -8,6 +8,7 @@
 #include "conf/log.h"
 #include "store/crypto.h"
 #include "store/keys.h"
+#include "store/latency.h"
 #include "store/payload.h"
 #include "store/redis.h"
 #include "store/secrets.h"
@@ -201,6 +202,10 @@ void outcome_fields(const struct outcome *o, struct outcome_text *text, const ch
     f[OUT_NEXT_AT] = text->next_at, f[OUT_ACTION] = action_text[o->action], f[OUT_EVENT_ID] = l->event_id;
     f[OUT_COMPACT] = o->compact, f[OUT_SIMPLE] = o->compact[0] && l->simple ? "1" : "";
     f[OUT_QUEUE] = l->queue;
+    text->latency_bin[0] = '\0';
+    if (o->result != RESULT_RELEASE) /* a release is no attempt: the stats skip it */
+        snprintf(text->latency_bin, sizeof(text->latency_bin), "%d", latency_bin(o->duration_ms));
+    f[OUT_LATENCY_BIN] = text->latency_bin;
 }
 
 int lease_complete(int partition, const struct outcome *const *o, int n, int64_t now,

@@ -69,13 +69,14 @@ struct outcome {
     const char *compact;     /* "code|started|ms|body" for a first-attempt success, else "" */
     int64_t started_ms;
     int64_t next_at;         /* ms of the next attempt, -1 when the attempts are used up */
+    int64_t duration_ms;     /* how long the attempt took (the endpoint's stats) */
 };
 
 /* One outcome as complete.lua's OUTCOME_FIELDS arguments: f[i] point into
  * o, its lease, static strings or `text` (the numbers written out), which
  * must outlive them. */
 struct outcome_text {
-    char code[8], started[24], next_at[24];
+    char code[8], started[24], next_at[24], latency_bin[8];
 };
 void outcome_fields(const struct outcome *o, struct outcome_text *text, const char *f[OUTCOME_FIELDS]);
 

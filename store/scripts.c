@@ -7,7 +7,7 @@ extern const char lua_ingest[], lua_claim[], lua_complete[], lua_endpoint_create
     lua_endpoint_update[], lua_endpoint_delete[], lua_endpoint_status[], lua_endpoint_rotate[],
     lua_endpoint_list[], lua_record_get[], lua_delivery_list[], lua_org_create[], lua_token_create[], lua_oauth[],
     lua_redeliver[], lua_requeue[], lua_ratelimit[], lua_stats[], lua_prune[], lua_admin[], lua_auth[],
-    lua_seal[], lua_subs_load[], lua_org_update[], lua_org_limit[], lua_portal[];
+    lua_seal[], lua_subs_load[], lua_org_update[], lua_org_limit[], lua_portal[], lua_endpoint_stats[];
 
 static struct script scripts[SCRIPT_COUNT] = {
     [SCRIPT_INGEST] = {"ingest", lua_ingest, ""},
@@ -36,6 +36,7 @@ static struct script scripts[SCRIPT_COUNT] = {
     [SCRIPT_ORG_UPDATE] = {"org_update", lua_org_update, ""},
     [SCRIPT_ORG_LIMIT] = {"org_limit", lua_org_limit, ""},
     [SCRIPT_PORTAL] = {"portal", lua_portal, ""},
+    [SCRIPT_ENDPOINT_STATS] = {"endpoint_stats", lua_endpoint_stats, ""},
 };
 
 /* The SHA1 Redis will name each script by, known before SCRIPT LOAD answers,

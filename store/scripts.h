@@ -33,6 +33,7 @@ enum script_id {
     SCRIPT_ORG_UPDATE,
     SCRIPT_ORG_LIMIT,
     SCRIPT_PORTAL,
+    SCRIPT_ENDPOINT_STATS,
     SCRIPT_COUNT
 };
 

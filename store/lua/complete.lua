@@ -26,6 +26,7 @@
 -- requires: lib/delivery.lua
 -- requires: lib/schedule.lua
 -- requires: lib/fifo.lua
+-- requires: lib/stats.lua
 local P, now, threshold, after = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local circuit_failures, cooldown, cooldown_max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local nnow = tonumber(now)
@@ -33,6 +34,22 @@ local FIRST = 7
 local THROTTLES_MAX = 100 -- README "Throttling"
 local out, eps, done, finished, compacts = {}, {}, {}, {}, {}
 local advanced = false
+
+-- each endpoint's attempts and latency bins of this batch, written once at
+-- its end (lib/stats.lua)
+local stats = {}
+local function stat(ek, field, bin)
+  local s = stats[ek]
+  if not s then
+    s = {}
+    stats[ek] = s
+  end
+  s[field] = (s[field] or 0) + 1
+  if bin ~= '' then
+    local b = 'b' .. bin
+    s[b] = (s[b] or 0) + 1
+  end
+end
 
 -- a delivery of a fifo queue (OUT_QUEUE) finished: the next of its key is
 -- scheduled now (lib/fifo.lua); a deleted endpoint's queues are canceled
@@ -159,7 +176,7 @@ local function one(i, score)
   local ok, code, err, att = ARGV[i + OUT_OK], ARGV[i + OUT_CODE], ARGV[i + OUT_ERROR], ARGV[i + OUT_ATTEMPT]
   local started, next_at, action = ARGV[i + OUT_STARTED], ARGV[i + OUT_NEXT_AT], ARGV[i + OUT_ACTION]
   local evid, compact, simple = ARGV[i + OUT_EVENT_ID], ARGV[i + OUT_COMPACT], ARGV[i + OUT_SIMPLE]
-  local queue = ARGV[i + OUT_QUEUE]
+  local queue, bin = ARGV[i + OUT_QUEUE], ARGV[i + OUT_LATENCY_BIN]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
   local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
@@ -174,6 +191,10 @@ local function one(i, score)
   end
   local n = tostring(tonumber(ac) + 1)
   local origin, idx = dl_origin(id)
+  if e then
+    local throttled = ok ~= '1' and (action == 'pause' or action == 'slow')
+    stat(ek, ok == '1' and 'c' or throttled and 't' or 'f', bin)
+  end
   if ok == '1' then
     if compact ~= '' then -- pump.c sends one only for an original delivery's first attempt
       -- gathered per event: a fan-out's outcomes share one HSET
@@ -282,6 +303,7 @@ end
 if #done > 0 then redis.call('ZREM', P .. ':lease', unpack(done)) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end
 for evid, f in pairs(compacts) do redis.call('HSET', P .. ':ev:' .. evid, unpack(f)) end
+for ek, s in pairs(stats) do stats_add(ek, s, nnow) end
 
 -- each endpoint touched: capacity back, and ready again if ACTIVE with due
 -- work and capacity

@@ -144,7 +144,12 @@ local function ingest_one(a)
   local okey = ARGV[a + INGEST_ORDERING_KEY]
   local until_s = string.format('%d', tonumber(now) + lease_ms)
   local O = P .. ':org:' .. org
-  if ARGV[a + INGEST_ROUTES_VERSION] ~= version(org) then return {INGEST_STALE, evid} end
+  local test = ARGV[a + INGEST_TEST_ENDPOINT]
+  if test ~= '' then -- a test send goes to its endpoint whatever it subscribes to, if it is the org's
+    if redis.call('HGET', P .. ':ep:' .. test, 'org_id') ~= org then return {INGEST_GONE, evid} end
+  elseif ARGV[a + INGEST_ROUTES_VERSION] ~= version(org) then
+    return {INGEST_STALE, evid}
+  end
   if idem ~= '' then
     local prev = redis.call('GET', O .. ':idem:' .. idem)
     if prev then
@@ -219,6 +224,7 @@ local function ingest_one(a)
   if reqid ~= '' then field('request_id', reqid) end
   if idem ~= '' then field('idempotency_key', idem) end
   if okey ~= '' then field('okey', okey) end
+  if test ~= '' then field('test', '1') end
   redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
   if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', idem_ttl) end
   -- an event that went nowhere is finished at once (prune.lua)

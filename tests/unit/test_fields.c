@@ -116,7 +116,7 @@ static void outcome_round_trip(redisContext *rc)
                       .attempt_count = "0", .simple = 1, .queue = "qk"};
     struct outcome o = {.lease = &l, .result = RESULT_FAILURE, .action = ACTION_DISABLE, .status = 410,
                         .error = "failed_tls", .attempt = "{\"number\":1}", .compact = "410|5|6|x",
-                        .started_ms = 1700000000123, .next_at = -1};
+                        .started_ms = 1700000000123, .next_at = -1, .duration_ms = 300};
     struct outcome_text text;
     const char *f[OUTCOME_FIELDS];
     outcome_fields(&o, &text, f);
@@ -124,10 +124,10 @@ static void outcome_round_trip(redisContext *rc)
                 "ARGV[1 + OUT_ID], ARGV[1 + OUT_FENCE], ARGV[1 + OUT_ENDPOINT_ID], ARGV[1 + OUT_ATTEMPT_COUNT],"
                 " ARGV[1 + OUT_OK], ARGV[1 + OUT_CODE], ARGV[1 + OUT_ERROR], ARGV[1 + OUT_ATTEMPT],"
                 " ARGV[1 + OUT_STARTED], ARGV[1 + OUT_NEXT_AT], ARGV[1 + OUT_ACTION], ARGV[1 + OUT_EVENT_ID],"
-                " ARGV[1 + OUT_COMPACT], ARGV[1 + OUT_SIMPLE], ARGV[1 + OUT_QUEUE]",
+                " ARGV[1 + OUT_COMPACT], ARGV[1 + OUT_SIMPLE], ARGV[1 + OUT_QUEUE], ARGV[1 + OUT_LATENCY_BIN]",
                 OUTCOME_FIELDS, f,
                 "dl-2\n999\nep-2\n0\n0\n410\nfailed_tls\n{\"number\":1}\n1700000000123\n-1\ndisable\nev-2\n"
-                "410|5|6|x\n1\nqk");
+                "410|5|6|x\n1\nqk\n32");
 }
 
 /* An event's arguments as the events handler fills them, by enum. */
@@ -138,15 +138,15 @@ static void ingest_round_trip(redisContext *rc)
         [INGEST_NOW] = "42", [INGEST_IDEMPOTENCY_KEY] = "idem", [INGEST_SYNC_SESSION_ID] = "sess",
         [INGEST_REQUEST_ID] = "req", [INGEST_USER_ID] = "uid", [INGEST_FINGERPRINT] = "fp",
         [INGEST_ROUTES_VERSION] = "7", [INGEST_ENDPOINTS] = "ep1ep2", [INGEST_ORDERING_KEY] = "ok",
-        [INGEST_ORG_LIMITED] = "1",
+        [INGEST_ORG_LIMITED] = "1", [INGEST_TEST_ENDPOINT] = "tep",
     };
     expect_read(rc, "ingest",
                 "ARGV[1 + INGEST_ORG], ARGV[1 + INGEST_EVENT_ID], ARGV[1 + INGEST_TYPE], ARGV[1 + INGEST_PAYLOAD],"
                 " ARGV[1 + INGEST_NOW], ARGV[1 + INGEST_IDEMPOTENCY_KEY], ARGV[1 + INGEST_SYNC_SESSION_ID],"
                 " ARGV[1 + INGEST_REQUEST_ID], ARGV[1 + INGEST_USER_ID], ARGV[1 + INGEST_FINGERPRINT],"
                 " ARGV[1 + INGEST_ROUTES_VERSION], ARGV[1 + INGEST_ENDPOINTS], ARGV[1 + INGEST_ORDERING_KEY],"
-                " ARGV[1 + INGEST_ORG_LIMITED]",
-                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2\nok\n1");
+                " ARGV[1 + INGEST_ORG_LIMITED], ARGV[1 + INGEST_TEST_ENDPOINT]",
+                INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2\nok\n1\ntep");
 }
 
 /* A job's record and step arguments as reactor/jobs.c fills them, by enum;

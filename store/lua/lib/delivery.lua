@@ -95,7 +95,7 @@ local function dl_get(P, id, org)
   local cfield = 'n' -- a field read anyway: a placeholder when there is no compact one to read
   if idx then cfield = 'r' .. idx end
   local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
-                       'sync_session_id', 'webhook_counter', 'request_id', cfield, 'okey')
+                       'sync_session_id', 'webhook_counter', 'request_id', cfield, 'okey', 'test')
   if e[1] ~= org then return nil end
   -- an original delivery without a hash exists while its org lists it:
   -- retention (prune.lua) may have removed it while its event, still
@@ -111,6 +111,7 @@ local function dl_get(P, id, org)
   d.sync_session_id, d.webhook_counter, d.request_id = e[7] or nil, e[8] or nil, e[9] or nil
   d.state = d.state or DL_PENDING
   d.ordering_key = e[11] or nil
+  d.test = e[12] or nil
   local c = cfield ~= 'n' and e[10] and compact_decode(e[10])
   if c then -- succeeded at its first attempt, kept compact: it wins over a
     -- hash left by a shutdown's release before that attempt
