@@ -30,6 +30,9 @@
  *                                         acceptance order: the first is scheduled, the rest held
  *                                         (lib/fifo.lua)
  *   P:ep:<ep>:fifos                set    the ordering keys that have a P:ep:<ep>:fifo:<key>
+ *   P:ep:<ep>:st:<w>:<start>       hash   the endpoint's attempts in one stats bucket (w: m, q, h for
+ *                                         1 min, 15 min, 2 h buckets): c, f, t, b<latency bin>;
+ *                                         expires when it leaves its window (lib/stats.lua)
  *   P:ep:<ep>:canceling            zset   a deleted endpoint's queued deliveries, being
  *                                         marked canceled a batch at a time (prune.lua)
  *   P:ev:<ev>                      hash   event: type, created_at, n (deliveries), ep (the
@@ -62,6 +65,9 @@
  * Global, tag {g} (looked up by credential before the org is known):
  *   hookd:{g}:token:<sha>          hash   token record (org_id, user_id, scopes, admin)
  *   hookd:{g}:client:<cid>        hash   OAuth2 client: secret_sha256 + token record
+ *   hookd:{g}:portalcode:<sha>     hash   a portal link's one-time code (10 min TTL; portal.lua)
+ *   hookd:{g}:portal:<id>          hash   a portal session by id: the sha of its token record (TTL)
+ *   hookd:{g}:org:<org>:portals    zset   the org's portal session ids -> expires_at (ms)
  *   hookd:{g}:org:<org>            hash   org: name, created_at
  *   hookd:{g}:job:<job>            string partition of a job (so /v1/jobs/{id} finds it)
  *   hookd:{g}:secret-check         string "hookd" sealed under secret_key (store/secrets.h): a wrong key is
