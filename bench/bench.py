@@ -793,6 +793,42 @@ def scenario_flow(r):
     return res
 
 
+def scenario_stats(r):
+    """Issue 24: what an endpoint's stats cost Redis. complete.lua adds a
+    batch's counts once per endpoint (store/lua/lib/stats.lua): that
+    library, run here as the script runs it, for batches of 1, 8 and 24
+    successful outcomes of one endpoint over two latency bins; Redis CPU per
+    outcome from /proc. At end-to-end saturation a complete.lua call carries
+    ~8-16 outcomes (the ingest_e2e scenario's round trips per delivery)."""
+    with open(os.path.join(ROOT, "store", "lua", "lib", "stats.lua")) as f:
+        lib = f.read()
+    loop = """
+local stats = {}
+local function stat(ek, field, bin)
+  local s = stats[ek]
+  if not s then s = {} stats[ek] = s end
+  if field then s[field] = (s[field] or 0) + 1 end
+  if bin ~= '' then s[bin] = (s[bin] or 0) + 1 end
+end
+local calls, per, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local bins = {'b24', 'b25'} -- as complete.lua gets them (OUT_LATENCY_BIN)
+for i = 1, calls do
+  stats = {}
+  for j = 1, per do stat(KEYS[1], nil, bins[1 + j % 2]) end
+  for ek, s in pairs(stats) do stats_add(ek, s, now) end
+end
+return calls"""
+    res = {}
+    calls = 20000
+    for per in (1, 8, 24):
+        c0 = r.cpu_s()
+        r.cli("EVAL", lib + loop, 1, "hookd:{0}:ep:00000000-0000-7000-8000-000000000001", calls, per,
+              int(time.time() * 1000))
+        res["per_%d" % per] = {"redis_cpu_us_per_outcome": 1e6 * (r.cpu_s() - c0) / (calls * per)}
+    r.cli("FLUSHALL")
+    return res
+
+
 SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
 SOAK_RATE = int(os.environ.get("BENCH_SOAK_RATE", "500"))
 
@@ -935,7 +971,7 @@ def run(fsync):
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
                          ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters), ("fifo", scenario_fifo), ("flow", scenario_flow),
-                         ("cores", scenario_cores),
+                         ("stats", scenario_stats), ("cores", scenario_cores),
                          ("cluster", lambda r: scenario_cluster(r, fsync)), ("durability", scenario_durability)):
             if ONLY and name not in ONLY:
                 continue
@@ -1086,6 +1122,9 @@ def table(results):
         lambda x: tuple(x["flow"][k][m] for k in ("limit_none", "limit_100000")
                         for m in ("redis_cpu_us_per_delivery", "hookd_cpu_us_per_delivery")),
         "%.1f / %.1f; %.1f / %.1f", "+<= 2 us Redis")
+    row("24 endpoint stats: Redis us per outcome, complete.lua batches of 1 / 8 / 24",
+        lambda x: tuple(x["stats"]["per_%d" % n]["redis_cpu_us_per_outcome"] for n in (1, 8, 24)),
+        "%.1f / %.1f / %.1f", "<= 1.5 at 8+")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next((s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t), float("nan"))
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),

@@ -26,17 +26,16 @@ static void bucket_read(const redisReply *h, struct bucket_stats *b)
         long long n = strtoll(h->element[i + 1]->str, NULL, 10);
         if (n < 0)
             continue;
-        if (f[0] == 'c' && !f[1])
-            b->completed = n;
-        else if (f[0] == 'f' && !f[1])
-            b->failed = n;
+        if (f[0] == 'f' && !f[1])
+            b->failed = n, b->completed -= n;
         else if (f[0] == 't' && !f[1])
-            b->throttled = n;
+            b->throttled = n, b->completed -= n;
         else if (f[0] == 'b') {
             long bin = strtol(f + 1, NULL, 10);
             if (bin >= 0 && bin < LATENCY_BINS) {
                 b->bins[bin] += n;
                 b->samples += n;
+                b->completed += n; /* every attempt has a bin; the failed and throttled come off */
             }
         }
     }
@@ -56,7 +55,7 @@ static void render_bucket(struct jw *w, int64_t start_ms, const struct bucket_st
 {
     jw_map_open(w);
     jw_ktime(w, "start", start_ms);
-    jw_kint(w, "completed", b->completed);
+    jw_kint(w, "completed", b->completed > 0 ? b->completed : 0);
     jw_kint(w, "failed", b->failed);
     jw_kint(w, "throttled", b->throttled);
     jw_key(w, "p50_ms");
@@ -75,7 +74,7 @@ static void on_stats(redisReply *rep, void *priv)
         reply_error(r, 404, "not_found", NULL, "no such endpoint");
         return;
     }
-    struct bucket_stats *b = malloc(sizeof(*b)); /* ~1 KiB: off the stack; freed here */
+    struct bucket_stats *b = malloc(sizeof(*b)); /* ~1.3 KiB: off the stack; freed here */
     struct jw w;
     if (rep->elements < 2 || !b || jw_init(&w) < 0) {
         free(b);

@@ -78,7 +78,8 @@
     X(OUT_COMPACT) /* a first-attempt success as "code|started|ms|body", else "" */ \
     X(OUT_SIMPLE) /* "1": compact, and the event is simple (LEASE_SIMPLE) */ \
     X(OUT_QUEUE) /* LEASE_QUEUE as leased */ \
-    X(OUT_LATENCY_BIN) /* the attempt's duration as a bin of store/latency.h, for the endpoint's stats */
+    X(OUT_LATENCY_BIN) /* "b<bin>": the attempt's duration as a bin of store/latency.h, the field the \
+                          endpoint's stats count it in (lib/stats.lua); "" for a release */
 
 /* A redelivery job's record, as redeliver.lua's 'job' mode creates it
  * (after the mode; store/redeliver.h). */

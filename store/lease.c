@@ -204,7 +204,7 @@ void outcome_fields(const struct outcome *o, struct outcome_text *text, const ch
     f[OUT_QUEUE] = l->queue;
     text->latency_bin[0] = '\0';
     if (o->result != RESULT_RELEASE) /* a release is no attempt: the stats skip it */
-        snprintf(text->latency_bin, sizeof(text->latency_bin), "%d", latency_bin(o->duration_ms));
+        snprintf(text->latency_bin, sizeof(text->latency_bin), "b%d", latency_bin(o->duration_ms));
     f[OUT_LATENCY_BIN] = text->latency_bin;
 }
 

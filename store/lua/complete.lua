@@ -44,11 +44,8 @@ local function stat(ek, field, bin)
     s = {}
     stats[ek] = s
   end
-  s[field] = (s[field] or 0) + 1
-  if bin ~= '' then
-    local b = 'b' .. bin
-    s[b] = (s[b] or 0) + 1
-  end
+  if field then s[field] = (s[field] or 0) + 1 end
+  if bin ~= '' then s[bin] = (s[bin] or 0) + 1 end
 end
 
 -- a delivery of a fifo queue (OUT_QUEUE) finished: the next of its key is
@@ -193,7 +190,7 @@ local function one(i, score)
   local origin, idx = dl_origin(id)
   if e then
     local throttled = ok ~= '1' and (action == 'pause' or action == 'slow')
-    stat(ek, ok == '1' and 'c' or throttled and 't' or 'f', bin)
+    if ok == '1' then stat(ek, nil, bin) else stat(ek, throttled and 't' or 'f', bin) end
   end
   if ok == '1' then
     if compact ~= '' then -- pump.c sends one only for an original delivery's first attempt

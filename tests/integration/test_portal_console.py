@@ -202,7 +202,7 @@ class PortalConsoleTest(HookdCase):
             start = now_ms - now_ms % 60000 - i * 60000
             key = "hookd:{%d}:ep:%s:st:m:%d" % (self.partition_of(self.org), self.mine["id"], start)
             ok, bad = rnd.randint(40, 90), (rnd.randint(5, 30) if 20 <= i <= 26 else rnd.randint(0, 2))
-            fields = ["c", ok, "f", bad, "b%d" % (24 + rnd.randint(0, 3)), ok, "b%d" % (36 + rnd.randint(0, 2)), bad]
+            fields = ["f", bad, "b%d" % (24 + rnd.randint(0, 3)), ok, "b%d" % (36 + rnd.randint(0, 2)), bad]
             self.redis.cli("HSET", key, *map(str, fields))
             self.redis.cli("PEXPIRE", key, "3700000")
         b = self.browser

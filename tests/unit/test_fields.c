@@ -127,7 +127,7 @@ static void outcome_round_trip(redisContext *rc)
                 " ARGV[1 + OUT_COMPACT], ARGV[1 + OUT_SIMPLE], ARGV[1 + OUT_QUEUE], ARGV[1 + OUT_LATENCY_BIN]",
                 OUTCOME_FIELDS, f,
                 "dl-2\n999\nep-2\n0\n0\n410\nfailed_tls\n{\"number\":1}\n1700000000123\n-1\ndisable\nev-2\n"
-                "410|5|6|x\n1\nqk\n32");
+                "410|5|6|x\n1\nqk\nb32");
 }
 
 /* An event's arguments as the events handler fills them, by enum. */

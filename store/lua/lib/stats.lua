@@ -3,11 +3,15 @@
 --
 -- Per endpoint and window, one hash per bucket,
 --   P:ep:<ep>:st:<code>:<bucket start, ms>
--- with fields c (attempts that succeeded), f (failed), t (throttled by the
--- receiver) and b<bin> (attempts whose duration fell in latency bin <bin>,
--- store/latency.h). complete.lua adds a batch's counts once per endpoint;
--- each bucket expires when it has left its window, so retention needs no
--- walk and a deleted endpoint's buckets go by themselves.
+-- with fields b<bin> (attempts whose duration fell in latency bin <bin>,
+-- store/latency.h: their sum is the attempts), f (of them failed) and t
+-- (throttled by the receiver; the rest succeeded). complete.lua adds a
+-- batch's counts once per endpoint; each bucket expires when it has left
+-- its window, so retention needs no walk and a deleted endpoint's buckets go
+-- by themselves. Cost per batch and endpoint: per window one HINCRBY per
+-- field present (a steady receiver's attempts fall in one or two bins), and
+-- a PEXPIRE only when the first of them shows a new field (so always for a
+-- new bucket).
 local STATS_WINDOWS = {
   ['1h'] = {code = 'm', bucket = 60000, count = 60},
   ['24h'] = {code = 'q', bucket = 900000, count = 96},
@@ -19,12 +23,15 @@ local function stats_key(ek, w, start)
   return ek .. ':st:' .. w.code .. ':' .. string.format('%d', start)
 end
 
--- counts: field -> n, of endpoint key ek, at now (ms, a number)
+-- counts: field -> count, of endpoint key ek, at now (ms, a number)
 local function stats_add(ek, counts, now)
   for _, name in ipairs(STATS_ORDER) do
     local w = STATS_WINDOWS[name]
-    local k = stats_key(ek, w, now - now % w.bucket)
-    for f, n in pairs(counts) do redis.call('HINCRBY', k, f, n) end
-    redis.call('PEXPIRE', k, w.bucket * (w.count + 1))
+    local k, fresh = stats_key(ek, w, now - now % w.bucket), nil
+    for f, c in pairs(counts) do
+      local v = redis.call('HINCRBY', k, f, c)
+      if fresh == nil then fresh = v == c end
+    end
+    if fresh then redis.call('PEXPIRE', k, w.bucket * (w.count + 1)) end
   end
 end
