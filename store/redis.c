@@ -603,6 +603,17 @@ int store_command(store_cb cb, void *priv, int argc, const char **argv, const si
     return c ? submit(c) : -1;
 }
 
+int store_command_each(store_cb cb, void *priv, int argc, const char **argv)
+{
+    if (!store_usable())
+        return -1;
+    int sent = 0;
+    for (int i = 0; i < S.nnodes; i++) /* a single Redis is in its own map */
+        if (S.nodes[i]->in_map && S.nodes[i]->ready && node_call(S.nodes[i], cb, priv, argc, argv) == 0)
+            sent++;
+    return sent;
+}
+
 int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
                  const char **argv, const size_t *lens)
 {

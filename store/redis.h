@@ -44,7 +44,11 @@ int store_node_addr(int i, char *host, size_t hostlen, int *port);
  * reconnect), e.g. to wake the pump; up to 4 of them. 0, or -1 when full. */
 int store_on_ready(void (*fn)(void *), void *arg);
 
+/* A command routed by its key, argv[1] (in a cluster, to that key's master). */
 int store_command(store_cb cb, void *priv, int argc, const char **argv, const size_t *lens);
+/* A command without a key (CONFIG GET) sent to every Redis that owns slots:
+ * cb runs once per node. How many it went to, or -1 when the store is down. */
+int store_command_each(store_cb cb, void *priv, int argc, const char **argv);
 /* EVALSHA of script `id` with `nkeys` keys followed by arguments; falls back
  * to EVAL (and reloads scripts) on NOSCRIPT. `lens` NULL: the arguments are
  * NUL-terminated strings. */

@@ -44,25 +44,43 @@ static const char *field(const redisReply *r, const char *name)
     return NULL;
 }
 
-static void on_config(redisReply *r, void *priv)
+/* One check is a CONFIG GET to every master (in a cluster each keeps its
+ * own settings): its warnings are any master's, its chunk the smallest. */
+static struct {
+    int awaited;       /* replies still to come; 0: no check in flight */
+    int answered;      /* replies that were not a lost connection */
+    unsigned warnings;
+    int chunk;
+    char policy[64];   /* the first unsafe policy seen, else the last one */
+} Round;
+
+static void round_add(const redisReply *r)
 {
-    unsigned w = 0;
-    if (!r)
-        return; /* connection lost: the next ready checks again */
     const char *policy = r->type == REDIS_REPLY_ARRAY ? field(r, "maxmemory-policy") : NULL;
     const char *aof = policy ? field(r, "appendonly") : NULL, *save = policy ? field(r, "save") : NULL;
     if (!policy || !aof || !save) {
-        w = REDIS_WARN_UNKNOWN;
+        Round.warnings |= REDIS_WARN_UNKNOWN;
     } else {
-        snprintf(RC.policy, sizeof(RC.policy), "%s", policy);
+        if (!(Round.warnings & REDIS_WARN_EVICTS))
+            snprintf(Round.policy, sizeof(Round.policy), "%s", policy);
         if (strcmp(policy, "noeviction") != 0)
-            w |= REDIS_WARN_EVICTS;
+            Round.warnings |= REDIS_WARN_EVICTS;
         if (strcmp(aof, "yes") != 0 && save[0] == '\0')
-            w |= REDIS_WARN_NOT_PERSISTENT;
+            Round.warnings |= REDIS_WARN_NOT_PERSISTENT;
     }
     const char *lpv = r->type == REDIS_REPLY_ARRAY ? field(r, "hash-max-listpack-value") : NULL;
     long v = lpv ? strtol(lpv, NULL, 10) : 64;
-    RC.chunk = v < 64 ? 64 : v > 2048 ? 2048 : (int)v;
+    int chunk = v < 64 ? 64 : v > 2048 ? 2048 : (int)v;
+    if (!Round.chunk || chunk < Round.chunk)
+        Round.chunk = chunk;
+    Round.answered++;
+}
+
+static void round_apply(void)
+{
+    unsigned w = Round.warnings;
+    RC.chunk = Round.chunk;
+    snprintf(RC.policy, sizeof(RC.policy), "%s", Round.policy);
     if (w != RC.warnings || !RC.checked) {
         char text[512];
         RC.warnings = w;
@@ -75,13 +93,23 @@ static void on_config(redisReply *r, void *priv)
     RC.checked = 1;
 }
 
+static void on_config(redisReply *r, void *priv)
+{
+    (void)priv;
+    if (r) /* NULL: that connection was lost; the next ready checks again */
+        round_add(r);
+    if (--Round.awaited == 0 && Round.answered)
+        round_apply();
+}
+
 void redis_config_check(void)
 {
+    if (Round.awaited > 0)
+        return; /* one check at a time: its replies are on their way */
     const char *argv[] = {"CONFIG", "GET", "maxmemory-policy", "appendonly", "save", "hash-max-listpack-value"};
-    size_t lens[6];
-    for (int i = 0; i < 6; i++)
-        lens[i] = strlen(argv[i]);
-    store_command(on_config, NULL, 6, argv, lens); /* not ready: the ready hook calls again */
+    memset(&Round, 0, sizeof(Round));
+    int n = store_command_each(on_config, NULL, 6, argv); /* not ready: the ready hook calls again */
+    Round.awaited = n > 0 ? n : 0;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)

@@ -3,7 +3,7 @@ maxmemory-policy, no persistence), and /readyz sends exactly its JSON."""
 import unittest
 import urllib.request
 
-from harness import Hookd, Redis, call, wait_for
+from harness import Hookd, Redis, RedisCluster, call, wait_for
 
 
 def readyz_raw(hookd):
@@ -45,6 +45,29 @@ class RedisConfigTest(unittest.TestCase):
         finally:
             rc = hookd.stop()
             redis.close()
+        self.assertEqual(rc, 0)
+
+    def test_every_cluster_master_is_checked(self):
+        """CONFIG GET names no key: it must go to every master, not to the
+        one that would own a key called "GET" (issue 26)."""
+        cluster = RedisCluster(aof=True)
+        hookd = None
+        try:
+            # the masters that do not own the slot of a key named GET evict
+            others = [n for n in cluster.nodes if "MOVED" in n.cli("GET", "GET")]
+            self.assertEqual(len(others), 2)
+            for n in others:
+                n.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+            hookd = Hookd(cluster)
+            hookd.wait_ready()
+            body = wait_for(lambda: (lambda b: b if b.get("warnings") else None)(call("GET", hookd.url("/readyz"))[1]),
+                            what="readyz to carry the warning")
+            self.assertIn("allkeys-lru", body["warnings"][0])
+            self.assertNotIn("no persistence", body["warnings"][0])
+            self.assertIn('hookd_redis_config_warning{kind="evicts"} 1', call("GET", hookd.url("/metrics"))[1])
+        finally:
+            rc = hookd.stop() if hookd else 0
+            cluster.close()
         self.assertEqual(rc, 0)
 
 
