@@ -407,7 +407,7 @@ void reply_page_seen(struct req *r, const redisReply *rep, const char *ep_field,
 }
 
 /* A delivery guard in flight: which handler runs once the delivery's
- * endpoint is known to be the caller's. Freed by on_guard_delivery. */
+ * endpoint is known to be the caller's. Kept by the request. */
 struct delivery_guard {
     handler_fn next;
 };
@@ -415,10 +415,8 @@ struct delivery_guard {
 static void on_guard_delivery(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    struct delivery_guard *g = r->state;
-    r->state = NULL;
-    handler_fn next = g->next;
-    free(g);
+    handler_fn next = ((struct delivery_guard *)r->state)->next;
+    req_keep(r, NULL, NULL); /* the handler it runs keeps its own */
     if (reply_failed(r, rep))
         return;
     const char *ep = rep->type == REDIS_REPLY_ARRAY ? flat_get(rep, "endpoint_id") : NULL;
@@ -440,10 +438,9 @@ int delivery_guard(struct req *r, const char *id, handler_fn next)
         return 1;
     }
     g->next = next;
-    r->state = g;
+    req_keep(r, g, free);
     const char *argv[] = {"dl", id, r->who.org_id};
-    if (call_script(r, SCRIPT_RECORD_GET, on_guard_delivery, 3, argv) < 0)
-        free(g); /* replied */
+    call_script(r, SCRIPT_RECORD_GET, on_guard_delivery, 3, argv); /* a failure has replied */
     return 1;
 }
 

@@ -37,56 +37,41 @@ static void reply_endpoint(struct req *r, redisReply *rep, int status, const cha
     reply_json(r, status, &w);
 }
 
-/* create and rotate keep the clear secret in r->state (owned there) for
- * the reply: Redis gets it sealed (store/secrets.h). */
-static void free_clear_secret(struct req *r)
+/* create and rotate: the clear secret, kept by the request for the reply
+ * (Redis gets it sealed, store/secrets.h). */
+static void clear_secret_free(void *p)
 {
-    char *clear = r->state;
-    if (clear) {
-        OPENSSL_cleanse(clear, strlen(clear));
-        free(clear);
-    }
-    r->state = NULL;
+    OPENSSL_cleanse(p, strlen(p));
+    free(p);
 }
 
 static void reply_with_secret(struct req *r, redisReply *rep, int status)
 {
-    char clear[128];
-    snprintf(clear, sizeof(clear), "%s", r->state ? (const char *)r->state : "");
-    free_clear_secret(r);
-    reply_endpoint(r, rep, status, clear);
-    OPENSSL_cleanse(clear, sizeof(clear));
+    reply_endpoint(r, rep, status, r->state); /* rendered before r (and the secret) is freed */
 }
 
-/* The secret as Redis gets it, the clear one kept in r->state (returned,
- * so that a call refused at once, which replies and frees r, can free it);
- * NULL after replying. */
-static char *seal_for_store(struct req *r, const char *id, const char *clear, char *sealed, size_t cap)
+/* The secret as Redis gets it into `sealed`, the clear one kept by the
+ * request; -1 after replying. */
+static int seal_for_store(struct req *r, const char *id, const char *clear, char *sealed, size_t cap)
 {
     if (!secrets_ready()) { /* the key is not yet checked against this store */
         reply_unavailable(r);
-        return NULL;
+        return -1;
     }
-    if (secrets_seal(id, clear, sealed, cap) < 0 || !(r->state = strdup(clear))) {
-        reply_error(r, 500, "internal", NULL, "could not seal the secret");
-        return NULL;
-    }
-    return r->state;
-}
-
-static void call_with_secret(struct req *r, char *kept, enum script_id id, store_cb cb, int argc, const char **argv)
-{
-    if (call_script(r, id, cb, argc, argv) < 0) { /* replied, r is gone */
-        OPENSSL_cleanse(kept, strlen(kept));
+    char *kept = strdup(clear);
+    if (!kept || secrets_seal(id, clear, sealed, cap) < 0) {
         free(kept);
+        reply_error(r, 500, "internal", NULL, "could not seal the secret");
+        return -1;
     }
+    req_keep(r, kept, clear_secret_free);
+    return 0;
 }
 
 static void on_endpoint_created(redisReply *rep, void *priv)
 {
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_STRING &&
         strcmp(rep->element[0]->str, "limit") == 0) {
-        free_clear_secret(priv);
         reply_error(priv, 422, "limit_reached", NULL, "an org has at most 65535 endpoints");
         return;
     }
@@ -547,11 +532,12 @@ void h_endpoint_create(struct req *r)
         OPENSSL_cleanse(secret, sizeof(secret));
         return;
     }
-    char sealed[SECRET_SEALED_MAX], *kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
+    char sealed[SECRET_SEALED_MAX];
+    int kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
     OPENSSL_cleanse(secret, sizeof(secret));
-    if (kept) {
+    if (kept == 0) {
         argv[5] = sealed;
-        call_with_secret(r, kept, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8 + extra, argv);
+        call_script(r, SCRIPT_ENDPOINT_CREATE, on_endpoint_created, 8 + extra, argv); /* a failure has replied */
     }
     free(sealed_key[0]); /* the store copied the arguments */
     free(sealed_key[1]);
@@ -686,19 +672,17 @@ void h_endpoint_rotate(struct req *r)
     int64_t t = now_ms();
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(until, sizeof(until), "%lld", (long long)(t + server_conf()->secret_overlap_ms));
-    char sealed[SECRET_SEALED_MAX], *kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
+    char sealed[SECRET_SEALED_MAX];
+    int kept = seal_for_store(r, id, secret, sealed, sizeof(sealed));
     OPENSSL_cleanse(secret, sizeof(secret));
-    if (!kept)
+    if (kept < 0)
         return;
     char *sealed_sk, pk[ED25519_KEY_TEXT];
-    if (new_sign_keys(r, id, &sealed_sk, pk) < 0) { /* replied */
-        OPENSSL_cleanse(kept, strlen(kept));
-        free(kept);
+    if (new_sign_keys(r, id, &sealed_sk, pk) < 0) /* replied */
         return;
-    }
     /* the script moves the pair to prev_ only when the endpoint has one (v1a) */
     const char *argv[] = {r->who.org_id, id, sealed, until, now, sealed_sk, pk};
-    call_with_secret(r, kept, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 7, argv);
+    call_script(r, SCRIPT_ENDPOINT_ROTATE, on_endpoint_secret, 7, argv); /* a failure has replied */
     free(sealed_sk);
 }
 

@@ -93,9 +93,7 @@ static void on_stats(redisReply *rep, void *priv)
     }
     if (--g->waiting > 0)
         return;
-    r->state = NULL;
-    render_metrics(r, g);
-    free(g);
+    render_metrics(r, g); /* replies: r frees g */
 }
 
 void h_metrics(struct req *r)
@@ -105,7 +103,7 @@ void h_metrics(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    r->state = g;
+    req_keep(r, g, free);
     int P = (int)server_conf()->partitions;
     for (int p = 0; p < P; p++) {
         char prefix[KEY_PREFIX_MAX];
@@ -119,10 +117,7 @@ void h_metrics(struct req *r)
             break; /* Redis away: render what this process knows */
         }
     }
-    if (g->waiting == 0) {
-        r->state = NULL;
+    if (g->waiting == 0)
         render_metrics(r, g);
-        free(g);
-    }
 }
 

@@ -7,7 +7,7 @@
 #include "store/ids.h"
 #include "store/keys.h"
 
-/* Kept until the store answers; freed in on_created. */
+/* Kept by the request until the store answers. */
 struct org_new {
     char id[ID_LEN + 1];
     char name[256];
@@ -18,14 +18,10 @@ static void on_created(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct org_new *o = r->state;
-    r->state = NULL;
-    if (reply_failed(r, rep)) {
-        free(o);
+    if (reply_failed(r, rep))
         return;
-    }
     struct jw w;
     if (jw_init(&w) < 0) {
-        free(o);
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
@@ -34,7 +30,6 @@ static void on_created(redisReply *rep, void *priv)
     jw_kstr(&w, "name", o->name);
     jw_ktime(&w, "created_at", o->created);
     jw_map_close(&w);
-    free(o);
     reply_json(r, 201, &w);
 }
 
@@ -68,9 +63,8 @@ void h_org_create(struct req *r)
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)o->created);
     const char *argv[] = {o->id, o->name, now};
-    r->state = o;
-    if (call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_CREATE, on_created, 3, argv) < 0)
-        free(o);
+    req_keep(r, o, free);
+    call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_CREATE, on_created, 3, argv); /* a failure has replied */
 }
 
 static void render_org(struct jw *w, const redisReply *o)
@@ -84,42 +78,37 @@ static void render_org(struct jw *w, const redisReply *o)
 }
 
 /* PATCH /v1/orgs/{id}: the org as rendered after the global record
- * changed, kept (r->state, freed by on_org_limited) until the partition's
- * bucket is set too. */
+ * changed, kept by the request until the partition's bucket is set too. */
 struct org_patch {
-    struct jw w;
+    struct jw w; /* g NULL until rendered, and again once replied */
     char id[ID_LEN + 1], rate[24];
 };
+
+static void org_patch_free(void *p)
+{
+    jw_free(&((struct org_patch *)p)->w);
+    free(p);
+}
 
 static void on_org_limited(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct org_patch *op = r->state;
-    r->state = NULL;
-    if (!reply_failed(r, rep)) {
+    if (!reply_failed(r, rep))
         reply_json(r, 200, &op->w); /* it takes the writer */
-        free(op);
-        return;
-    }
-    jw_free(&op->w);
-    free(op);
 }
 
 static void on_org_updated(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct org_patch *op = r->state;
-    int failed = reply_failed(r, rep);
-    if (failed || reply_empty(rep)) {
-        r->state = NULL;
-        free(op);
-        if (!failed)
-            reply_error(r, 404, "not_found", NULL, "no such org");
+    if (reply_failed(r, rep))
+        return;
+    if (reply_empty(rep)) {
+        reply_error(r, 404, "not_found", NULL, "no such org");
         return;
     }
     if (jw_init(&op->w) < 0) {
-        r->state = NULL;
-        free(op);
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
@@ -127,10 +116,7 @@ static void on_org_updated(redisReply *rep, void *priv)
     char p[32];
     org_prefix(op->id, p);
     const char *argv[] = {op->id, op->rate};
-    if (call_script_key(r, p, SCRIPT_ORG_LIMIT, on_org_limited, 2, argv) < 0) {
-        jw_free(&op->w); /* r was answered and freed: not touched again */
-        free(op);
-    }
+    call_script_key(r, p, SCRIPT_ORG_LIMIT, on_org_limited, 2, argv); /* a failure has replied */
 }
 
 void h_org_update(struct req *r)
@@ -164,9 +150,8 @@ void h_org_update(struct req *r)
     if (!YAJL_IS_NULL(rate))
         snprintf(op->rate, sizeof(op->rate), "%lld", YAJL_GET_INTEGER(rate));
     const char *argv[] = {op->id, op->rate};
-    r->state = op;
-    if (call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_UPDATE, on_org_updated, 2, argv) < 0)
-        free(op); /* r was answered and freed: not touched again */
+    req_keep(r, op, org_patch_free);
+    call_script_key(r, KEY_GLOBAL, SCRIPT_ORG_UPDATE, on_org_updated, 2, argv); /* a failure has replied */
 }
 
 static void on_org_list(redisReply *rep, void *priv)

@@ -30,7 +30,7 @@
 #define SESSION_TOKEN_CAP 80         /* hkp_ and 32 random bytes, encoded */
 
 /* A link being minted: its clear code lives only here until the reply.
- * Owned by the request's callbacks; freed by on_linked or on a failure. */
+ * Kept by the request (req_keep), wiped when it is freed. */
 struct portal_link {
     char code[80];
     char code_sha[SHA256_HEX_LEN + 1];
@@ -58,17 +58,16 @@ static void on_linked(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct portal_link *l = r->state;
-    r->state = NULL;
     if (reply_failed(r, rep))
-        goto done;
+        return;
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         reply_error(r, 404, "org_not_found", "org_id", "no such org");
-        goto done;
+        return;
     }
     struct jw w;
     if (jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "out of memory");
-        goto done;
+        return;
     }
     const char *base = server_conf()->public_url;
     size_t blen = strlen(base);
@@ -86,8 +85,6 @@ static void on_linked(redisReply *rep, void *priv)
     jw_kint(&w, "expires_in", l->ttl_s);
     jw_map_close(&w);
     reply_json(r, 201, &w);
-done:
-    cleanse_free(l);
 }
 
 static int link_store(struct req *r, struct portal_link *l)
@@ -96,7 +93,6 @@ static int link_store(struct req *r, struct portal_link *l)
     snprintf(ttl, sizeof(ttl), "%lld", l->ttl_s * 1000);
     snprintf(code_ttl, sizeof(code_ttl), "%d", CODE_TTL_MS);
     const char *argv[] = {"link", l->code_sha, l->org_id, l->eps, ro, ttl, code_ttl};
-    r->state = l;
     return call_script_key(r, KEY_GLOBAL, SCRIPT_PORTAL, on_linked, 7, argv);
 }
 
@@ -104,18 +100,18 @@ static void on_owned(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct portal_link *l = r->state;
-    r->state = NULL;
     if (reply_failed(r, rep))
-        goto fail;
+        return;
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != l->n_eps) {
         reply_error(r, 422, "invalid_field", "endpoint_ids", "endpoint_ids names an endpoint the org does not have");
-        goto fail;
+        return;
     }
-    if (link_store(r, l) < 0)
-        goto fail;
-    return;
-fail:
-    cleanse_free(l);
+    link_store(r, l); /* a failure has replied */
+}
+
+static void portal_link_free(void *l)
+{
+    cleanse_free((struct portal_link *)l);
 }
 
 /* endpoint_ids: UUIDs, each once, at most PORTAL_ENDPOINTS_MAX; -1 after a 422. */
@@ -196,17 +192,17 @@ void h_portal_link_create(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    req_keep(r, l, portal_link_free);
     if (parse_link_body(r, l) < 0)
-        goto fail;
+        return;
     if (random_token(l->code, sizeof(l->code), "hkpc_", 32) < 0 ||
         sha256_hex(l->code, strlen(l->code), l->code_sha) < 0) {
         reply_error(r, 500, "internal", NULL, "could not mint a code");
-        goto fail;
+        return;
     }
     l->expires_ms = now_ms() + CODE_TTL_MS;
     if (l->n_eps == 0) {
-        if (link_store(r, l) < 0)
-            goto fail;
+        link_store(r, l); /* a failure has replied */
         return;
     }
     /* the endpoints live in the org's partition, the code in the global slot:
@@ -222,12 +218,7 @@ void h_portal_link_create(struct req *r)
     }
     char p[32];
     org_prefix(l->org_id, p);
-    r->state = l;
-    if (call_script_key(r, p, SCRIPT_PORTAL, on_owned, 2 + l->n_eps, argv) < 0)
-        goto fail;
-    return;
-fail:
-    cleanse_free(l);
+    call_script_key(r, p, SCRIPT_PORTAL, on_owned, 2 + l->n_eps, argv); /* a failure has replied */
 }
 
 /* A session's record as the API shows it: never its token or the token's hash. */
@@ -249,23 +240,25 @@ static void render_session(struct jw *w, const redisReply *s, const char *token)
 static void on_exchanged(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    char *token = r->state; /* the clear session token, shown once */
-    r->state = NULL;
+    const char *token = r->state; /* the clear session token, shown once */
     if (reply_failed(r, rep))
-        goto done;
+        return;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
         reply_error(r, 401, "unauthorized", NULL, "the code is invalid, expired or already used");
-        goto done;
+        return;
     }
     struct jw w;
     if (jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "out of memory");
-        goto done;
+        return;
     }
     render_session(&w, rep, token);
     reply_json(r, 201, &w);
-done:
-    crypto_cleanse_free(token, SESSION_TOKEN_CAP);
+}
+
+static void session_token_free(void *t)
+{
+    crypto_cleanse_free(t, SESSION_TOKEN_CAP);
 }
 
 /* POST /v1/portal-sessions {code}: no credentials but the code. */
@@ -285,22 +278,19 @@ void h_portal_session_create(struct req *r)
         return;
     }
     char *token = calloc(1, SESSION_TOKEN_CAP);
+    if (token)
+        req_keep(r, token, session_token_free);
     char code_sha[SHA256_HEX_LEN + 1], tok_sha[SHA256_HEX_LEN + 1], id[ID_LEN + 1], now[24];
     int64_t t = now_ms();
     if (!token || random_token(token, SESSION_TOKEN_CAP, "hkp_", 32) < 0 || sha256_hex(c, strlen(c), code_sha) < 0 ||
         sha256_hex(token, strlen(token), tok_sha) < 0) {
         reply_error(r, 500, "internal", NULL, "could not mint a session");
-        goto fail;
+        return;
     }
     id_new(id, t);
     snprintf(now, sizeof(now), "%lld", (long long)t);
     const char *argv[] = {"exchange", code_sha, tok_sha, id, now};
-    r->state = token;
-    if (call_script_key(r, KEY_GLOBAL, SCRIPT_PORTAL, on_exchanged, 5, argv) < 0)
-        goto fail;
-    return;
-fail:
-    crypto_cleanse_free(token, SESSION_TOKEN_CAP);
+    call_script_key(r, KEY_GLOBAL, SCRIPT_PORTAL, on_exchanged, 5, argv); /* a failure has replied */
 }
 
 static void on_session_list(redisReply *rep, void *priv)

@@ -14,7 +14,7 @@
 #include "store/keys.h"
 
 /* The clear credentials live only here, between minting and the one reply
- * that shows them; Redis receives their SHA-256. Freed by the callback. */
+ * that shows them; Redis receives their SHA-256. Kept by the request. */
 struct token_new {
     char id[ID_LEN + 1];
     char org_id[ID_LEN + 1];
@@ -27,27 +27,25 @@ struct token_new {
     int64_t created;
 };
 
-static void token_new_free(struct token_new *t)
+static void token_new_free(void *t)
 {
-    if (t)
-        cleanse_free(t);
+    cleanse_free((struct token_new *)t);
 }
 
 static void on_token_created(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct token_new *t = r->state;
-    r->state = NULL;
     if (reply_failed(r, rep))
-        goto done;
+        return;
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         reply_error(r, 404, "org_not_found", "org_id", "no such org");
-        goto done;
+        return;
     }
     struct jw w;
     if (jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "out of memory");
-        goto done;
+        return;
     }
     char scopes[128];
     scopes_format(t->scopes, scopes, sizeof(scopes));
@@ -67,8 +65,6 @@ static void on_token_created(redisReply *rep, void *priv)
     jw_ktime(&w, "created_at", t->created);
     jw_map_close(&w);
     reply_json(r, 201, &w);
-done:
-    token_new_free(t);
 }
 
 static int parse_token_body(struct req *r, struct token_new *t)
@@ -133,8 +129,9 @@ void h_token_create(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    req_keep(r, t, token_new_free);
     if (parse_token_body(r, t) < 0)
-        goto fail;
+        return;
     yajl_val nm = yajl_tree_get(r->json, (const char *[]){"name", NULL}, yajl_t_string);
     t->created = now_ms();
     id_new(t->id, t->created);
@@ -145,19 +142,14 @@ void h_token_create(struct req *r)
         sha256_hex(t->token, strlen(t->token), tok_sha) < 0 ||
         sha256_hex(t->client_secret, strlen(t->client_secret), sec_sha) < 0) {
         reply_error(r, 500, "internal", NULL, "could not mint credentials");
-        goto fail;
+        return;
     }
     scopes_format(t->scopes, scopes, sizeof(scopes));
     snprintf(uid, sizeof(uid), "%lld", t->user_id);
     snprintf(now, sizeof(now), "%lld", (long long)t->created);
     const char *argv[] = {tok_sha, t->client_id, sec_sha, t->id, t->org_id, uid, scopes,
                           t->admin ? "1" : "0", nm ? nm->u.string : "", now};
-    r->state = t;
-    if (call_script_key(r, KEY_GLOBAL, SCRIPT_TOKEN_CREATE, on_token_created, 10, argv) < 0)
-        goto fail;
-    return;
-fail:
-    token_new_free(t);
+    call_script_key(r, KEY_GLOBAL, SCRIPT_TOKEN_CREATE, on_token_created, 10, argv); /* a failure has replied */
 }
 
 /* OAuth2 client credentials (RFC 6749 4.4); the reply shape is contract 001's. */
@@ -166,21 +158,25 @@ struct oauth_new {
     int64_t created;
 };
 
+static void oauth_new_free(void *o)
+{
+    cleanse_free((struct oauth_new *)o);
+}
+
 static void on_oauth(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct oauth_new *o = r->state;
-    r->state = NULL;
     if (reply_failed(r, rep))
-        goto done;
+        return;
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         reply_error(r, 401, "invalid_client", NULL, "client authentication failed");
-        goto done;
+        return;
     }
     struct jw w;
     if (jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "out of memory");
-        goto done;
+        return;
     }
     jw_map_open(&w);
     jw_kstr(&w, "access_token", o->token);
@@ -189,15 +185,12 @@ static void on_oauth(redisReply *rep, void *priv)
     jw_kint(&w, "created_at", o->created / 1000);
     jw_map_close(&w);
     reply_json(r, 200, &w);
-done:
-    cleanse_free(o);
 }
 
 void h_oauth_token(struct req *r)
 {
     struct evkeyvalq form;
     TAILQ_INIT(&form);
-    struct oauth_new *o = NULL;
     if (evhttp_parse_query_str(r->body, &form) < 0) {
         reply_error(r, 400, "invalid_request", NULL, "body must be application/x-www-form-urlencoded");
         goto done;
@@ -213,7 +206,9 @@ void h_oauth_token(struct req *r)
         reply_error(r, 400, "invalid_request", NULL, "client_id and client_secret are required");
         goto done;
     }
-    o = calloc(1, sizeof(*o));
+    struct oauth_new *o = calloc(1, sizeof(*o));
+    if (o)
+        req_keep(r, o, oauth_new_free);
     char sec_sha[65], tok_sha[65], id[ID_LEN + 1], ttl[24], now[24];
     if (!o || random_token(o->token, sizeof(o->token), "hka_", 32) < 0 ||
         sha256_hex(sec, strlen(sec), sec_sha) < 0 || sha256_hex(o->token, strlen(o->token), tok_sha) < 0) {
@@ -225,13 +220,9 @@ void h_oauth_token(struct req *r)
     snprintf(ttl, sizeof(ttl), "%lld", (long long)server_conf()->access_token_ttl_ms);
     snprintf(now, sizeof(now), "%lld", (long long)o->created);
     const char *argv[] = {cid, sec_sha, tok_sha, ttl, now, id};
-    r->state = o;
-    if (call_script_key(r, KEY_GLOBAL, SCRIPT_OAUTH, on_oauth, 6, argv) == 0)
-        o = NULL; /* the callback owns it now */
+    call_script_key(r, KEY_GLOBAL, SCRIPT_OAUTH, on_oauth, 6, argv); /* a failure has replied */
 done:
-    evhttp_clear_headers(&form);
-    if (o)
-        cleanse_free(o);
+    evhttp_clear_headers(&form); /* the store copied the arguments */
 }
 
 /* One token record as the API lists it: never a secret (Redis holds none). */

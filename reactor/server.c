@@ -39,8 +39,17 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void req_keep(struct req *r, void *state, void (*state_free)(void *))
+{
+    if (r->state && r->state_free)
+        r->state_free(r->state);
+    r->state = state;
+    r->state_free = state_free;
+}
+
 static void req_free(struct req *r)
 {
+    req_keep(r, NULL, NULL);
     evhttp_clear_headers(&r->query);
     if (r->json)
         yajl_tree_free(r->json);
@@ -90,8 +99,13 @@ void reply_json(struct req *r, int status, struct jw *w)
                   "\"detail\":\"response could not be rendered\"}", 110);
         return;
     }
-    reply_raw(r, status, "application/json", (const char *)out, len);
-    jw_free(w);
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && len)
+        evbuffer_add(buf, out, len);
+    jw_free(w); /* before r, which may own w (req_keep), is freed */
+    reply_finish(r, status, "application/json", buf);
+    if (buf)
+        evbuffer_free(buf);
 }
 
 static const char *status_title(int status)

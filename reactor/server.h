@@ -8,7 +8,9 @@
  * after several Redis round trips, one at a time) calls exactly one reply_*
  * function, which sends the reply and frees the req. A handler must not
  * touch `r` after replying, and must not have two callbacks outstanding
- * that could both reply.
+ * that could both reply. What a handler keeps across its round trips it
+ * gives the request (req_keep): the request frees it when it is freed, on
+ * every path, so no handler frees its state by hand.
  */
 #ifndef HOOKD_SERVER_H
 #define HOOKD_SERVER_H
@@ -81,7 +83,8 @@ struct req {
     yajl_val json;              /* owned; NULL for bodiless or form routes */
     struct principal who;
     int64_t start_us;
-    void *state;                /* handler's own, freed by handler before reply */
+    void *state;                /* the handler's, kept with req_keep: freed with the request */
+    void (*state_free)(void *);
     int endpoint_seen;          /* a delivery guard (handlers/common.h) found its endpoint the caller's */
 };
 
@@ -103,6 +106,10 @@ void reply_raw(struct req *r, int status, const char *ctype, const char *body, s
 void reply_error(struct req *r, int status, const char *code, const char *field,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void reply_unavailable(struct req *r); /* 503: Redis is away */
+
+/* r keeps `state` (freed by state_free, which may be NULL for none) until it
+ * is freed or keeps another: a state kept before is freed first. */
+void req_keep(struct req *r, void *state, void (*state_free)(void *));
 
 const char *req_query(struct req *r, const char *name);
 /* 0 when every query parameter is in `allowed` (NULL-terminated); else

@@ -33,15 +33,12 @@ static void on_job(int ok, void *arg)
 {
     struct req *r = arg;
     struct c000 *c = r->state;
-    r->state = NULL;
     if (!ok) {
-        free(c);
         reply_error(r, 500, "internal", NULL, "the resend could not be started");
         return;
     }
     struct jw w;
     if (jw_init(&w) < 0) {
-        free(c);
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
@@ -52,7 +49,6 @@ static void on_job(int ok, void *arg)
     jw_kstr(&w, "job_id", c->job_id);
     jw_kbool(&w, "dry_run", c->dry_run);
     jw_map_close(&w);
-    free(c);
     reply_json(r, 200, &w);
 }
 
@@ -150,10 +146,7 @@ void h_c000_resend(struct req *r)
         return;
     }
     c->dry_run = s.dry_run;
-    r->state = c;
-    if (jobs_start(&s, c->job_id, on_job, r) < 0) {
-        r->state = NULL;
-        free(c);
+    req_keep(r, c, free);
+    if (jobs_start(&s, c->job_id, on_job, r) < 0)
         reply_unavailable(r);
-    }
 }

@@ -48,12 +48,11 @@ static void on_replayed(redisReply *rep, void *priv)
     struct req *r = priv;
     struct c001 *c = r->state;
     struct jw w;
-    r->state = NULL;
     if (reply_failed(r, rep))
-        goto done;
+        return;
     if (rep->type != REDIS_REPLY_ARRAY || (int)rep->elements != c->n || jw_init(&w) < 0) {
         reply_error(r, 500, "internal", NULL, "unexpected store reply");
-        goto done;
+        return;
     }
     int created = 0;
     jw_map_open(&w);
@@ -84,8 +83,6 @@ static void on_replayed(redisReply *rep, void *priv)
     jw_map_close(&w);
     jw_map_close(&w);
     reply_json(r, 201, &w);
-done:
-    free(c);
 }
 
 void h_c001_bulk_redeliver(struct req *r)
@@ -107,12 +104,12 @@ void h_c001_bulk_redeliver(struct req *r)
         reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    req_keep(r, c, free); /* its ids point into r->json, freed after it */
     c->all = ids;
     c->requested = (int)ids->u.array.len;
     for (size_t i = 0; i < ids->u.array.len; i++) {
         const char *id = json_string(ids->u.array.values[i]);
         if (!id) {
-            free(c);
             reply_error(r, 400, "invalid_request", "delivery_ids", "delivery_ids[%zu] must be a string", i);
             return;
         }
@@ -120,10 +117,6 @@ void h_c001_bulk_redeliver(struct req *r)
             c->ids[c->n++] = id;
     }
     org_prefix(r->who.org_id, p);
-    r->state = c;
-    if (redeliver_ids(p, r->who.org_id, r->who.user_id, c->ids, c->n, "", on_replayed, r) < 0) {
-        r->state = NULL;
-        free(c);
+    if (redeliver_ids(p, r->who.org_id, r->who.user_id, c->ids, c->n, "", on_replayed, r) < 0)
         reply_unavailable(r);
-    }
 }

@@ -23,25 +23,14 @@ struct c003 {
     char prefix[32];
 };
 
-static void done(struct req *r)
-{
-    free(r->state);
-    r->state = NULL;
-}
-
 static void on_replayed(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct c003 *c = r->state;
     struct jw w;
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        free(c);
-        r->state = NULL;
-        reply_failed(r, rep);
+    if (reply_failed(r, rep))
         return;
-    }
     if (rep->type != REDIS_REPLY_ARRAY || (int)rep->elements != c->n || jw_init(&w) < 0) {
-        done(r);
         reply_error(r, 500, "UnexpectedError", NULL, "unexpected store reply");
         return;
     }
@@ -70,7 +59,6 @@ static void on_replayed(redisReply *rep, void *priv)
         jw_array_close(&w);
     }
     jw_map_close(&w);
-    done(r);
     reply_json(r, 200, &w);
 }
 
@@ -78,44 +66,31 @@ static void on_rate(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct c003 *c = r->state;
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        free(c);
-        r->state = NULL;
-        reply_failed(r, rep);
+    if (reply_failed(r, rep))
         return;
-    }
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
-        done(r);
         reply_error(r, 400, "RETRIGGER_RATE_LIMITED", NULL,
                     "too many retrigger calls for this webhook; at most %lld per minute",
                     (long long)server_conf()->retrigger_per_minute);
         return;
     }
-    if (redeliver_ids(c->prefix, r->who.org_id, r->who.user_id, c->ids, c->n, r->params[0], on_replayed, r) < 0) {
-        done(r);
+    if (redeliver_ids(c->prefix, r->who.org_id, r->who.user_id, c->ids, c->n, r->params[0], on_replayed, r) < 0)
         reply_unavailable(r);
-    }
 }
 
 static void on_webhook(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        done(r);
-        reply_failed(r, rep);
+    if (reply_failed(r, rep))
         return;
-    }
     if (reply_empty(rep)) {
-        done(r);
         reply_error(r, 404, "NotFound", NULL, "webhook not found");
         return;
     }
     char name[160];
     snprintf(name, sizeof(name), "c003:%s", r->params[0]);
-    if (redeliver_ratelimit(name, server_conf()->retrigger_per_minute, on_rate, r) < 0) {
-        done(r);
+    if (redeliver_ratelimit(name, server_conf()->retrigger_per_minute, on_rate, r) < 0)
         reply_unavailable(r);
-    }
 }
 
 void h_c003_retrigger(struct req *r)
@@ -138,23 +113,20 @@ void h_c003_retrigger(struct req *r)
         reply_error(r, 500, "UnexpectedError", NULL, "out of memory");
         return;
     }
+    req_keep(r, c, free);
     for (size_t i = 0; i < ids->u.array.len; i++) {
         const char *id = json_string(ids->u.array.values[i]);
         if (!id || !id_valid(id)) {
-            free(c);
             reply_error(r, 400, "ValidationFailed", NULL, "webhookNotificationIds[%zu] must be a UUID", i);
             return;
         }
         c->ids[c->n++] = id;
     }
     if (!id_valid(r->params[0])) {
-        free(c);
         reply_error(r, 404, "NotFound", NULL, "webhook not found");
         return;
     }
     org_prefix(r->who.org_id, c->prefix);
-    r->state = c;
     const char *argv[] = {"ep", r->params[0], r->who.org_id};
-    if (call_script(r, SCRIPT_RECORD_GET, on_webhook, 3, argv) < 0)
-        free(c);
+    call_script(r, SCRIPT_RECORD_GET, on_webhook, 3, argv); /* a failure has replied */
 }

@@ -52,17 +52,11 @@ static void on_requeued(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     struct c004 *c = r->state;
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        free(c);
-        r->state = NULL;
-        reply_failed(r, rep);
+    if (reply_failed(r, rep))
         return;
-    }
     const char *tag = rep->type == REDIS_REPLY_ARRAY && rep->elements ? rep->element[0]->str : "";
     if (!tag || strcmp(tag, "ok") != 0 || rep->elements != 4) {
         int no_ep = tag && strcmp(tag, "no_endpoint") == 0;
-        free(c);
-        r->state = NULL;
         reply_error(r, 404, "NOT_FOUND", NULL, no_ep ? "Endpoint not found" : "Delivery not found");
         return;
     }
@@ -75,8 +69,6 @@ static void on_requeued(redisReply *rep, void *priv)
     int active = strcmp(flat_get(ep, "status") ? flat_get(ep, "status") : "", endpoint_status_names[EP_ACTIVE]) == 0;
     struct jw w;
     if (jw_init(&w) < 0) {
-        free(c);
-        r->state = NULL;
         reply_error(r, 500, "INTERNAL", NULL, "out of memory");
         return;
     }
@@ -88,8 +80,6 @@ static void on_requeued(redisReply *rep, void *priv)
         ? "Requeued deliveries will be attempted on the next delivery run (within seconds)."
         : "The endpoint is DISABLED: requeued deliveries will not be attempted until it is re-enabled.");
     jw_map_close(&w);
-    free(c);
-    r->state = NULL;
     reply_json(r, 200, &w);
 }
 
@@ -97,11 +87,8 @@ static void step(struct req *r)
 {
     struct c004 *c = r->state;
     if (redeliver_requeue(c->prefix, r->who.org_id, r->params[0], c->delivery,
-                          (int)server_conf()->job_batch, on_requeued, r) < 0) {
-        free(c);
-        r->state = NULL;
+                          (int)server_conf()->job_batch, on_requeued, r) < 0)
         reply_unavailable(r);
-    }
 }
 
 void h_c004_redeliver(struct req *r)
@@ -130,6 +117,6 @@ void h_c004_redeliver(struct req *r)
     org_prefix(r->who.org_id, c->prefix);
     if (did)
         strcpy(c->delivery, did->u.string);
-    r->state = c;
+    req_keep(r, c, free);
     step(r);
 }
