@@ -16,51 +16,51 @@
 /* The one table of settings: the example file, --help and the README's
  * reference are written from it. */
 const struct conf_row conf_table[] = {
-    {"listen", CONF_STR, F(listen), "127.0.0.1:8080", 0, 0, "address:port the API listens on"},
-    {"secret_key", CONF_STR, F(secret_key), "", 0, 0, "base64 of 32 random bytes (openssl rand -base64 32): endpoint secrets are stored sealed under it. Prefer the environment"},
-    {"secret_key_previous", CONF_STR, F(secret_key_previous), "", 0, 0, "the key before a rotation: what it sealed still opens, and is sealed again under secret_key"},
-    {"allow_plaintext_secrets", CONF_STR, F(allow_plaintext_secrets), "no", 0, 0, "yes: start without secret_key and store endpoint secrets in clear"},
-    {"redis_url", CONF_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0, "Redis to keep all state in: redis://host:port/db, or redis+sentinel://host:port,host:port/master-name"},
-    {"admin_token", CONF_STR, F(admin_token), "", 0, 0, "root token that creates orgs and tokens (empty: no root)"},
-    {"allow_networks", CONF_STR, F(allow_networks), "", 0, 0, "comma-separated CIDRs that deliveries may reach although private"},
-    {"retry_schedule", CONF_STR, F(retry_schedule), "0,5s,5m,30m,2h,5h,10h,10h", 0, 0, "delay before each attempt; its length is the number of attempts"},
-    {"log_level", CONF_STR, F(log_level), "info", 0, 0, "debug, info, warn or error"},
-    {"delivery_id_header", CONF_STR, F(delivery_id_header), "webhook-delivery-id", 0, 0, "header that carries the delivery id"},
-    {"ca_file", CONF_STR, F(ca_file), "", 0, 0, "extra PEM CA bundle trusted for https deliveries (beside the system store)"},
-    {"public_url", CONF_STR, F(public_url), "", 0, 0, "the URL this hookd is reached at from browsers (https://hooks.example.com): portal links point into its console (empty: no portal links)"},
-    {"console_frame_ancestors", CONF_STR, F(console_frame_ancestors), "'none'", 0, 0, "CSP frame-ancestors of the console: the origins that may embed it in an iframe, space-separated ('none': none may)"},
-    {"egress_proxy", CONF_STR, F(egress_proxy), "", 0, 0, "http://[user:password@]host:port: every delivery goes through an HTTP CONNECT tunnel of this proxy (empty: direct)"},
-    {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data"},
-    {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)"},
-    {"max_body_memory", CONF_INT, F(max_body_memory), "67108864", 1 << 20, 1LL << 40, "bytes all request bodies in flight may hold together (503 above)"},
-    {"max_connections", CONF_INT, F(max_connections), "10000", 16, 10000000, "API connections held at once; at the cap the longest idle one is closed for a new one"},
-    {"request_timeout", CONF_DURATION, F(request_timeout_ms), "15s", 100, 300000, "whole-delivery timeout"},
-    {"connect_timeout", CONF_DURATION, F(connect_timeout_ms), "5s", 100, 300000, "delivery connect timeout"},
-    {"response_max_bytes", CONF_INT, F(response_max_bytes), "65536", 256, 16 << 20, "largest receiver response body read"},
-    {"lease_margin", CONF_DURATION, F(lease_margin_ms), "15s", 1000, 600000, "how long a lease outlives request_timeout"},
-    {"inflight_max", CONF_INT, F(inflight_max), "1024", 1, 100000, "deliveries in flight per process"},
-    {"claim_batch", CONF_INT, F(claim_batch), "128", 1, 10000, "deliveries claimed per partition per round trip"},
-    {"default_max_in_flight", CONF_INT, F(default_max_in_flight), "16", 1, 10000, "max_in_flight of an endpoint that sets none"},
-    {"disable_after_failures", CONF_INT, F(disable_after_failures), "50", 1, 1000000, "consecutive failures before auto-disable may happen"},
-    {"disable_after", CONF_DURATION, F(disable_after_ms), "5d", 0, 365 * DAY, "how long an endpoint must keep failing before auto-disable"},
-    {"retry_after_max", CONF_DURATION, F(retry_after_max_ms), "1h", 0, 7 * DAY, "cap on a receiver's Retry-After"},
-    {"circuit_failures", CONF_INT, F(circuit_failures), "10", 1, 1000000, "consecutive failed attempts that open an endpoint's circuit"},
-    {"circuit_cooldown", CONF_DURATION, F(circuit_cooldown_ms), "30s", 100, DAY, "how long an open circuit sends nothing before a probe"},
-    {"circuit_cooldown_max", CONF_DURATION, F(circuit_cooldown_max_ms), "10m", 100, 7 * DAY, "the cooldown doubles on each failed probe up to this"},
-    {"throttle_max", CONF_DURATION, F(throttle_max_ms), "10m", 1000, DAY, "longest pause of an endpoint on a 429 or 503 with Retry-After"},
-    {"retry_jitter_pct", CONF_INT, F(retry_jitter_pct), "10", 0, 50, "random +- percent applied to each retry delay"},
-    {"shutdown_grace", CONF_DURATION, F(shutdown_grace_ms), "10s", 0, 600000, "how long in-flight deliveries may finish on SIGTERM"},
-    {"token_cache", CONF_DURATION, F(token_cache_ms), "5s", 0, 600000, "how long a token lookup is cached (a revoked token dies within it)"},
-    {"access_token_ttl", CONF_DURATION, F(access_token_ttl_ms), "2h", 1000, 30 * DAY, "lifetime of OAuth2 access tokens"},
-    {"secret_overlap", CONF_DURATION, F(secret_overlap_ms), "24h", 0, 30 * DAY, "how long the previous secret still signs after a rotation"},
-    {"durability", CONF_STR, F(durability), "master", 0, 0, "master: a write is acknowledged once the Redis master has it; replicated: once a replica has it too (WAIT)"},
-    {"replica_timeout", CONF_DURATION, F(replica_timeout_ms), "1s", 10, 60000, "durability = replicated: how long to wait for a replica before answering 503"},
-    {"redis_timeout", CONF_DURATION, F(redis_timeout_ms), "5s", 100, 600000, "a Redis reply later than this drops the connection"},
-    {"http_idle_timeout", CONF_DURATION, F(http_idle_timeout_ms), "60s", 1000, 3600000, "idle API connections are closed after this"},
-    {"retrigger_per_minute", CONF_INT, F(retrigger_per_minute), "10", 1, 100000, "contract 003 retrigger calls per webhook per minute"},
-    {"retention", CONF_DURATION, F(retention_ms), "72h", 1000, 3650 * DAY, "how long finished deliveries, their events and attempts are kept"},
-    {"job_lease", CONF_DURATION, F(job_lease_ms), "10s", 1000, 600000, "how long a background job stays with a process that stops stepping it before another takes it over"},
-    {"job_batch", CONF_INT, F(job_batch), "50", 1, 100000, "deliveries a background redelivery job handles per step"},
+    {"listen", CONF_STR, F(listen), "127.0.0.1:8080", 0, 0, "address:port the API listens on", NULL},
+    {"secret_key", CONF_STR, F(secret_key), "", 0, 0, "base64 of 32 random bytes (openssl rand -base64 32): endpoint secrets are stored sealed under it. Prefer the environment", NULL},
+    {"secret_key_previous", CONF_STR, F(secret_key_previous), "", 0, 0, "the key before a rotation: what it sealed still opens, and is sealed again under secret_key", NULL},
+    {"allow_plaintext_secrets", CONF_ENUM, F(allow_plaintext_secrets), "no", 0, 0, "yes: start without secret_key and store endpoint secrets in clear", "yes,no"},
+    {"redis_url", CONF_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0, "Redis to keep all state in: redis://host:port/db, or redis+sentinel://host:port,host:port/master-name", NULL},
+    {"admin_token", CONF_STR, F(admin_token), "", 0, 0, "root token that creates orgs and tokens (empty: no root)", NULL},
+    {"allow_networks", CONF_STR, F(allow_networks), "", 0, 0, "comma-separated CIDRs that deliveries may reach although private", NULL},
+    {"retry_schedule", CONF_STR, F(retry_schedule), "0,5s,5m,30m,2h,5h,10h,10h", 0, 0, "delay before each attempt; its length is the number of attempts", NULL},
+    {"log_level", CONF_ENUM, F(log_level), "info", 0, 0, "debug, info, warn or error", "debug,info,warn,error"},
+    {"delivery_id_header", CONF_STR, F(delivery_id_header), "webhook-delivery-id", 0, 0, "header that carries the delivery id", NULL},
+    {"ca_file", CONF_STR, F(ca_file), "", 0, 0, "extra PEM CA bundle trusted for https deliveries (beside the system store)", NULL},
+    {"public_url", CONF_STR, F(public_url), "", 0, 0, "the URL this hookd is reached at from browsers (https://hooks.example.com): portal links point into its console (empty: no portal links)", NULL},
+    {"console_frame_ancestors", CONF_STR, F(console_frame_ancestors), "'none'", 0, 0, "CSP frame-ancestors of the console: the origins that may embed it in an iframe, space-separated ('none': none may)", NULL},
+    {"egress_proxy", CONF_STR, F(egress_proxy), "", 0, 0, "http://[user:password@]host:port: every delivery goes through an HTTP CONNECT tunnel of this proxy (empty: direct)", NULL},
+    {"partitions", CONF_INT, F(partitions), "16", 1, 1024, "Redis partitions (hash tags); fixed for the life of the data", NULL},
+    {"max_body_bytes", CONF_INT, F(max_body_bytes), "1048576", 1024, 64 << 20, "largest request body accepted (413 above)", NULL},
+    {"max_body_memory", CONF_INT, F(max_body_memory), "67108864", 1 << 20, 1LL << 40, "bytes all request bodies in flight may hold together (503 above)", NULL},
+    {"max_connections", CONF_INT, F(max_connections), "10000", 16, 10000000, "API connections held at once; at the cap the longest idle one is closed for a new one", NULL},
+    {"request_timeout", CONF_DURATION, F(request_timeout_ms), "15s", 100, 300000, "whole-delivery timeout", NULL},
+    {"connect_timeout", CONF_DURATION, F(connect_timeout_ms), "5s", 100, 300000, "delivery connect timeout", NULL},
+    {"response_max_bytes", CONF_INT, F(response_max_bytes), "65536", 256, 16 << 20, "largest receiver response body read", NULL},
+    {"lease_margin", CONF_DURATION, F(lease_margin_ms), "15s", 1000, 600000, "how long a lease outlives request_timeout", NULL},
+    {"inflight_max", CONF_INT, F(inflight_max), "1024", 1, 100000, "deliveries in flight per process", NULL},
+    {"claim_batch", CONF_INT, F(claim_batch), "128", 1, 10000, "deliveries claimed per partition per round trip", NULL},
+    {"default_max_in_flight", CONF_INT, F(default_max_in_flight), "16", 1, 10000, "max_in_flight of an endpoint that sets none", NULL},
+    {"disable_after_failures", CONF_INT, F(disable_after_failures), "50", 1, 1000000, "consecutive failures before auto-disable may happen", NULL},
+    {"disable_after", CONF_DURATION, F(disable_after_ms), "5d", 0, 365 * DAY, "how long an endpoint must keep failing before auto-disable", NULL},
+    {"retry_after_max", CONF_DURATION, F(retry_after_max_ms), "1h", 0, 7 * DAY, "cap on a receiver's Retry-After", NULL},
+    {"circuit_failures", CONF_INT, F(circuit_failures), "10", 1, 1000000, "consecutive failed attempts that open an endpoint's circuit", NULL},
+    {"circuit_cooldown", CONF_DURATION, F(circuit_cooldown_ms), "30s", 100, DAY, "how long an open circuit sends nothing before a probe", NULL},
+    {"circuit_cooldown_max", CONF_DURATION, F(circuit_cooldown_max_ms), "10m", 100, 7 * DAY, "the cooldown doubles on each failed probe up to this", NULL},
+    {"throttle_max", CONF_DURATION, F(throttle_max_ms), "10m", 1000, DAY, "longest pause of an endpoint on a 429 or 503 with Retry-After", NULL},
+    {"retry_jitter_pct", CONF_INT, F(retry_jitter_pct), "10", 0, 50, "random +- percent applied to each retry delay", NULL},
+    {"shutdown_grace", CONF_DURATION, F(shutdown_grace_ms), "10s", 0, 600000, "how long in-flight deliveries may finish on SIGTERM", NULL},
+    {"token_cache", CONF_DURATION, F(token_cache_ms), "5s", 0, 600000, "how long a token lookup is cached (a revoked token dies within it)", NULL},
+    {"access_token_ttl", CONF_DURATION, F(access_token_ttl_ms), "2h", 1000, 30 * DAY, "lifetime of OAuth2 access tokens", NULL},
+    {"secret_overlap", CONF_DURATION, F(secret_overlap_ms), "24h", 0, 30 * DAY, "how long the previous secret still signs after a rotation", NULL},
+    {"durability", CONF_ENUM, F(durability), "master", 0, 0, "master: a write is acknowledged once the Redis master has it; replicated: once a replica has it too (WAIT)", "master,replicated"},
+    {"replica_timeout", CONF_DURATION, F(replica_timeout_ms), "1s", 10, 60000, "durability = replicated: how long to wait for a replica before answering 503", NULL},
+    {"redis_timeout", CONF_DURATION, F(redis_timeout_ms), "5s", 100, 600000, "a Redis reply later than this drops the connection", NULL},
+    {"http_idle_timeout", CONF_DURATION, F(http_idle_timeout_ms), "60s", 1000, 3600000, "idle API connections are closed after this", NULL},
+    {"retrigger_per_minute", CONF_INT, F(retrigger_per_minute), "10", 1, 100000, "contract 003 retrigger calls per webhook per minute", NULL},
+    {"retention", CONF_DURATION, F(retention_ms), "72h", 1000, 3650 * DAY, "how long finished deliveries, their events and attempts are kept", NULL},
+    {"job_lease", CONF_DURATION, F(job_lease_ms), "10s", 1000, 600000, "how long a background job stays with a process that stops stepping it before another takes it over", NULL},
+    {"job_batch", CONF_INT, F(job_batch), "50", 1, 100000, "deliveries a background redelivery job handles per step", NULL},
 };
 const size_t conf_table_len = sizeof(conf_table) / sizeof(conf_table[0]);
 
@@ -96,6 +96,20 @@ int conf_parse_duration(const char *s, int64_t *out_ms)
     return 0;
 }
 
+/* 1 when val is one of the comma-separated choices. */
+static int conf_choice(const char *choices, const char *val)
+{
+    size_t n = strlen(val);
+    for (const char *c = choices; c && *c;) {
+        const char *e = strchr(c, ',');
+        size_t l = e ? (size_t)(e - c) : strlen(c);
+        if (l == n && strncmp(c, val, n) == 0)
+            return 1;
+        c += l + (e ? 1 : 0);
+    }
+    return 0;
+}
+
 int conf_set(struct conf *c, const char *key, const char *val, const char *origin,
              char *err, size_t errlen)
 {
@@ -106,7 +120,11 @@ int conf_set(struct conf *c, const char *key, const char *val, const char *origi
     }
     void *field = (char *)c + r->offset;
     snprintf(c->origin[r - conf_table], sizeof(c->origin[0]), "%s", origin);
-    if (r->type == CONF_STR) {
+    if (r->type == CONF_ENUM && !conf_choice(r->choices, val)) {
+        snprintf(err, errlen, "%s: %s: '%s' is not one of %s", origin, key, val, r->choices);
+        return -1;
+    }
+    if (r->type == CONF_STR || r->type == CONF_ENUM) {
         char *copy = strdup(val);
         if (!copy) {
             snprintf(err, errlen, "out of memory");
@@ -249,7 +267,7 @@ int conf_parse_cidr(const char *s, struct conf_cidr *out)
     return 0;
 }
 
-static int cidr_contains(const struct conf_cidr *r, const uint8_t a[16])
+int conf_cidr_contains(const struct conf_cidr *r, const uint8_t a[16])
 {
     int bits = r->prefix;
     for (int i = 0; i < 16 && bits > 0; i++, bits -= 8) {
@@ -263,7 +281,7 @@ static int cidr_contains(const struct conf_cidr *r, const uint8_t a[16])
 int conf_allowed(const struct conf *c, const uint8_t addr[16])
 {
     for (int i = 0; i < c->allow_count; i++)
-        if (cidr_contains(&c->allow[i], addr))
+        if (conf_cidr_contains(&c->allow[i], addr))
             return 1;
     return 0;
 }
@@ -532,11 +550,6 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
     if (parse_allow(c, err, errlen) < 0 || parse_schedule(c, err, errlen) < 0 ||
         parse_egress_proxy(c, err, errlen) < 0)
         return -1;
-    if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&
-        strcmp(c->log_level, "warn") && strcmp(c->log_level, "error")) {
-        snprintf(err, errlen, "log_level: '%s' is not one of debug, info, warn, error", c->log_level);
-        return -1;
-    }
     for (int k = 0; k < 2; k++) {
         const char *v = k ? c->secret_key_previous : c->secret_key;
         if (v[0] && base64_bytes(v) != 32) {
@@ -547,14 +560,6 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
     }
     if (c->secret_key_previous[0] && !c->secret_key[0]) {
         snprintf(err, errlen, "secret_key_previous: set only with secret_key (the key it rotates to)");
-        return -1;
-    }
-    if (strcmp(c->allow_plaintext_secrets, "yes") && strcmp(c->allow_plaintext_secrets, "no")) {
-        snprintf(err, errlen, "allow_plaintext_secrets: '%s' is not yes or no", c->allow_plaintext_secrets);
-        return -1;
-    }
-    if (strcmp(c->durability, "master") && strcmp(c->durability, "replicated")) {
-        snprintf(err, errlen, "durability: '%s' is not one of master, replicated", c->durability);
         return -1;
     }
     c->replicated = strcmp(c->durability, "replicated") == 0;
@@ -601,7 +606,7 @@ static int finish_checks(struct conf *c, char *err, size_t errlen)
 void conf_free(struct conf *c)
 {
     for (size_t i = 0; i < conf_table_len; i++)
-        if (conf_table[i].type == CONF_STR)
+        if (conf_table[i].type == CONF_STR || conf_table[i].type == CONF_ENUM)
             free(*(char **)((char *)c + conf_table[i].offset));
     free(c->redis_host);
     for (int k = 0; k < c->sentinels; k++)

@@ -92,7 +92,8 @@ struct conf {
     int listen_port;
 };
 
-enum conf_type { CONF_STR, CONF_INT, CONF_DURATION };
+/* CONF_ENUM: a string that must be one of the row's choices, checked when set. */
+enum conf_type { CONF_STR, CONF_INT, CONF_DURATION, CONF_ENUM };
 
 struct conf_row {
     const char *name;
@@ -101,6 +102,7 @@ struct conf_row {
     const char *def;
     int64_t min, max;
     const char *help;
+    const char *choices; /* CONF_ENUM: "a,b,c"; else NULL */
 };
 
 extern const struct conf_row conf_table[];
@@ -121,6 +123,8 @@ void conf_free(struct conf *c);
 /* Helpers also used by the unit tests. */
 int conf_parse_duration(const char *s, int64_t *out_ms);
 int conf_parse_cidr(const char *s, struct conf_cidr *out);
+/* Does the 16-byte (IPv4-mapped for IPv4) address fall in the range? */
+int conf_cidr_contains(const struct conf_cidr *r, const uint8_t a[16]);
 /* Does the 16-byte (mapped) address fall in one of the allow-listed ranges? */
 int conf_allowed(const struct conf *c, const uint8_t addr[16]);
 

@@ -59,30 +59,28 @@ int call_script(struct req *r, enum script_id id, store_cb cb, int argc, const c
     return call_script_lens(r, id, cb, argc, argv, NULL);
 }
 
-const redisReply *flat_reply(const redisReply *f, const char *name)
-{
-    if (!f || f->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < f->elements; i += 2)
-        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
-            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1] : NULL;
-    return NULL;
-}
-
-const char *flat_get(const redisReply *f, const char *name)
-{
-    if (!f || f->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < f->elements; i += 2)
-        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
-            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1]->str : NULL;
-    return NULL;
-}
-
 long long flat_int(const redisReply *f, const char *name)
 {
     const char *v = flat_get(f, name);
     return v ? strtoll(v, NULL, 10) : 0;
+}
+
+void reply_record(struct req *r, const redisReply *rep, int status, const char *what,
+                  void (*render)(struct jw *w, const redisReply *rec, const void *arg), const void *arg)
+{
+    if (reply_failed(r, rep))
+        return;
+    if (reply_empty(rep)) {
+        reply_error(r, 404, "not_found", NULL, "no such %s", what);
+        return;
+    }
+    struct jw w;
+    if (jw_init(&w) < 0) {
+        reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    render(&w, rep, arg);
+    reply_json(r, status, &w);
 }
 
 int reply_empty(const redisReply *rep)

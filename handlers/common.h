@@ -25,14 +25,14 @@ int call_script_key(struct req *r, const char *key, enum script_id id, store_cb 
 /* The caller's partition prefix. */
 void org_prefix(const char *org_id, char out[32]);
 
-/* The value element of a field in an HGETALL-shaped reply (binary-safe: it
- * has a length); NULL when absent. */
-const redisReply *flat_reply(const redisReply *flat, const char *name);
-/* Look a field up in an HGETALL-shaped array reply; NULL when absent. */
-const char *flat_get(const redisReply *flat, const char *name);
+/* flat_get's value as an integer, 0 when absent (flat_get: store/redis.h). */
 long long flat_int(const redisReply *flat, const char *name);
 /* 1 when a script reply is an empty array or nil (not found / not the org's). */
 int reply_empty(const redisReply *rep);
+/* How a read of one record ends: 503 when the call failed, 404 "no such
+ * <what>" when the record is absent, else `status` with render(w, rec, arg). */
+void reply_record(struct req *r, const redisReply *rep, int status, const char *what,
+                  void (*render)(struct jw *w, const redisReply *rec, const void *arg), const void *arg);
 /* 1 when the reply is a Redis error or missing; replies 503/500 itself. */
 int reply_failed(struct req *r, const redisReply *rep);
 

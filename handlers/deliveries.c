@@ -117,23 +117,21 @@ void h_delivery_list(struct req *r)
     call_script(r, SCRIPT_DELIVERY_LIST, on_delivery_list, 10, argv);
 }
 
+static void render_delivery_with(struct jw *w, const redisReply *d, const void *arg)
+{
+    (void)arg;
+    render_delivery(w, d);
+}
+
 static void on_delivery(redisReply *rep, void *priv)
 {
     struct req *r = priv;
-    if (reply_failed(r, rep))
-        return;
-    const char *ep = reply_empty(rep) ? NULL : flat_get(rep, "endpoint_id");
-    if (!ep || !principal_sees_endpoint(&r->who, ep)) {
-        reply_error(r, 404, "not_found", NULL, "no such delivery");
+    const char *ep = rep && !reply_empty(rep) ? flat_get(rep, "endpoint_id") : NULL;
+    if (ep && !principal_sees_endpoint(&r->who, ep)) {
+        reply_error(r, 404, "not_found", NULL, "no such delivery"); /* a portal session's other endpoint */
         return;
     }
-    struct jw w;
-    if (jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    render_delivery(&w, rep);
-    reply_json(r, 200, &w);
+    reply_record(r, rep, 200, "delivery", render_delivery_with, NULL);
 }
 
 void h_delivery_get(struct req *r)

@@ -20,21 +20,14 @@
 #define TYPES_BUF (MAX_EVENT_TYPES * 130 + 2)
 
 /* Render an endpoint reply (HGETALL) or 404 when the script found none. */
+static void render_endpoint_with(struct jw *w, const redisReply *e, const void *secret)
+{
+    render_endpoint(w, e, secret);
+}
+
 static void reply_endpoint(struct req *r, redisReply *rep, int status, const char *secret)
 {
-    if (reply_failed(r, rep))
-        return;
-    if (reply_empty(rep)) {
-        reply_error(r, 404, "not_found", NULL, "no such endpoint");
-        return;
-    }
-    struct jw w;
-    if (jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    render_endpoint(&w, rep, secret);
-    reply_json(r, status, &w);
+    reply_record(r, rep, status, "endpoint", render_endpoint_with, secret);
 }
 
 /* create and rotate: the clear secret, kept by the request for the reply

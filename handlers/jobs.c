@@ -6,34 +6,27 @@
 
 /* GET /v1/jobs/{id}: a background redelivery's progress, and which process
  * runs it since when (reactor/jobs.h). */
+static void render_job(struct jw *w, const redisReply *rep, const void *arg)
+{
+    (void)arg;
+    int running = flat_get(rep, "state") && strcmp(flat_get(rep, "state"), "running") == 0;
+    jw_map_open(w);
+    render_kstr_opt(w, "process", running ? flat_get(rep, "owner") : NULL);
+    jw_ktime(w, "process_since", running ? flat_int(rep, "owner_since") : 0);
+    jw_kstr(w, "id", flat_get(rep, "id"));
+    jw_kstr(w, "state", flat_get(rep, "state"));
+    jw_kstr(w, "search_type", flat_get(rep, "search_type"));
+    jw_kbool(w, "dry_run", flat_int(rep, "dry_run") == 1);
+    jw_kint(w, "matched", flat_int(rep, "matched"));
+    jw_kint(w, "done", flat_int(rep, "done"));
+    jw_ktime(w, "created_at", flat_int(rep, "created_at"));
+    jw_ktime(w, "updated_at", flat_int(rep, "updated_at"));
+    jw_map_close(w);
+}
+
 static void on_job(redisReply *rep, void *priv)
 {
-    struct req *r = priv;
-    struct jw w;
-    if (reply_failed(r, rep))
-        return;
-    if (reply_empty(rep)) {
-        reply_error(r, 404, "not_found", NULL, "no such job");
-        return;
-    }
-    if (jw_init(&w) < 0) {
-        reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    int running = flat_get(rep, "state") && strcmp(flat_get(rep, "state"), "running") == 0;
-    jw_map_open(&w);
-    render_kstr_opt(&w, "process", running ? flat_get(rep, "owner") : NULL);
-    jw_ktime(&w, "process_since", running ? flat_int(rep, "owner_since") : 0);
-    jw_kstr(&w, "id", flat_get(rep, "id"));
-    jw_kstr(&w, "state", flat_get(rep, "state"));
-    jw_kstr(&w, "search_type", flat_get(rep, "search_type"));
-    jw_kbool(&w, "dry_run", flat_int(rep, "dry_run") == 1);
-    jw_kint(&w, "matched", flat_int(rep, "matched"));
-    jw_kint(&w, "done", flat_int(rep, "done"));
-    jw_ktime(&w, "created_at", flat_int(rep, "created_at"));
-    jw_ktime(&w, "updated_at", flat_int(rep, "updated_at"));
-    jw_map_close(&w);
-    reply_json(r, 200, &w);
+    reply_record(priv, rep, 200, "job", render_job, NULL);
 }
 
 void h_job_get(struct req *r)

@@ -176,7 +176,7 @@ static void fail(struct client_req *cr, enum attempt_error error)
     finish(cr);
 }
 
-static void req_free(struct client_req *cr)
+static void client_req_free(struct client_req *cr)
 {
     free(cr->res.body);
     if (cr->tls_ctx)
@@ -278,6 +278,19 @@ static void on_response(struct evhttp_request *req, void *arg)
     finish(cr);
 }
 
+/* Abandon the request in flight on cr's connection: libevent forgets it,
+ * and the connection, whose state is now unknown, is closed (later: we may
+ * be inside its own callback). */
+static void request_abandon(struct client_req *cr)
+{
+    evhttp_cancel_request(cr->ev_req);
+    cr->ev_req = NULL;
+    cr->conn->busy = 0;
+    cr->conn->dead = 1;
+    conn_free_later(cr->conn);
+    cr->conn = NULL;
+}
+
 /* connect_timeout: a connection that has no peer by then is given up. */
 static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -290,12 +303,7 @@ static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
     socklen_t sl = sizeof(ss);
     if (s >= 0 && getpeername(s, (struct sockaddr *)&ss, &sl) == 0)
         return; /* connected; the whole-request deadline still applies */
-    evhttp_cancel_request(cr->ev_req);
-    cr->ev_req = NULL;
-    cr->conn->busy = 0;
-    cr->conn->dead = 1;
-    conn_free_later(cr->conn);
-    cr->conn = NULL;
+    request_abandon(cr);
     fail(cr, ATTEMPT_CONNECTION_TIMEOUT);
 }
 
@@ -526,14 +534,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
             cr->dns_req = NULL;
             evdns_getaddrinfo_cancel(d);
         }
-        if (cr->ev_req) {
-            evhttp_cancel_request(cr->ev_req);
-            cr->ev_req = NULL;
-            cr->conn->busy = 0;
-            cr->conn->dead = 1;
-            conn_free_later(cr->conn);
-            cr->conn = NULL;
-        }
+        if (cr->ev_req)
+            request_abandon(cr);
         cr->res.error = cr->resolving ? ATTEMPT_DNS_LOOKUP_FAILED
                         : cr->tunnel  ? ATTEMPT_PROXY_ERROR
                                       : ATTEMPT_CONNECTION_TIMEOUT;
@@ -544,7 +546,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         cr->res.seconds = (double)(mono_us() - cr->start_mono_us) / 1e6;
     }
     cr->cb(&cr->res, cr->arg);
-    req_free(cr);
+    client_req_free(cr);
 }
 
 static int parse_target(struct client_req *cr, const char *url, const struct client_header *h, int nh)
@@ -715,7 +717,7 @@ struct client_req *client_post(const char *url, const struct client_header *h, i
     cr->res.started_ms = now_ms();
     cr->deadline = evtimer_new(C.base, on_deadline, cr);
     if (!cr->deadline) {
-        req_free(cr);
+        client_req_free(cr);
         return NULL;
     }
     struct timeval tv = {C.conf->request_timeout_ms / 1000, (C.conf->request_timeout_ms % 1000) * 1000};
@@ -754,15 +756,11 @@ void client_cancel(struct client_req *cr)
     if (cr->dns_req)
         evdns_getaddrinfo_cancel(cr->dns_req);
     tunnel_abandon(cr->tunnel);
-    if (cr->ev_req) {
-        evhttp_cancel_request(cr->ev_req);
-        cr->conn->busy = 0;
-        cr->conn->dead = 1;
-        conn_free_later(cr->conn);
-    } else if (cr->conn) {
+    if (cr->ev_req)
+        request_abandon(cr);
+    else if (cr->conn)
         conn_release(cr->conn);
-    }
-    req_free(cr);
+    client_req_free(cr);
 }
 
 int client_init(struct event_base *base, const struct conf *c)

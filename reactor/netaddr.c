@@ -42,17 +42,6 @@ static const struct range blocked[] = {
     {"ff00::/8", "multicast"},
 };
 
-static int in_range(const uint8_t a[16], const struct conf_cidr *r)
-{
-    int bits = r->prefix;
-    for (int i = 0; i < 16 && bits > 0; i++, bits -= 8) {
-        uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-        if ((a[i] & mask) != (r->addr[i] & mask))
-            return 0;
-    }
-    return 1;
-}
-
 const char *netaddr_blocked_range(const uint8_t a[16])
 {
     static struct conf_cidr parsed[sizeof(blocked) / sizeof(blocked[0])];
@@ -64,7 +53,7 @@ const char *netaddr_blocked_range(const uint8_t a[16])
         ready = 1;
     }
     for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
-        if (in_range(a, &parsed[i]))
+        if (conf_cidr_contains(&parsed[i], a))
             return blocked[i].name;
     return NULL;
 }

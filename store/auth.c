@@ -77,14 +77,6 @@ static struct cache_entry *slot(const char *sha)
     return &A.cache[h % CACHE_SLOTS];
 }
 
-static const char *field(const redisReply *r, const char *name)
-{
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (strcmp(r->element[i]->str, name) == 0)
-            return r->element[i + 1]->str;
-    return NULL;
-}
-
 int principal_sees_endpoint(const struct principal *p, const char *ep)
 {
     if (p->n_endpoints == 0)
@@ -112,9 +104,9 @@ static int parse_endpoints(const char *s, struct principal *p)
 
 static int parse_record(const redisReply *r, struct principal *p)
 {
-    const char *org = field(r, "org_id"), *id = field(r, "id"), *uid = field(r, "user_id"),
-               *scopes = field(r, "scopes"), *admin = field(r, "admin"), *kind = field(r, "kind"),
-               *expires = field(r, "expires_at"), *eps = field(r, "endpoint_ids");
+    const char *org = flat_get(r, "org_id"), *id = flat_get(r, "id"), *uid = flat_get(r, "user_id"),
+               *scopes = flat_get(r, "scopes"), *admin = flat_get(r, "admin"), *kind = flat_get(r, "kind"),
+               *expires = flat_get(r, "expires_at"), *eps = flat_get(r, "endpoint_ids");
     if (!org || !id || !uid || !scopes || strlen(org) > 36 || strlen(id) > 36)
         return -1;
     memset(p, 0, sizeof(*p));

@@ -1153,3 +1153,23 @@ void store_close(void)
     free(key_cluster_tags);
     key_cluster_tags = NULL;
 }
+
+const redisReply *flat_reply(const redisReply *f, const char *name)
+{
+    if (!f || f->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
+            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1] : NULL;
+    return NULL;
+}
+
+const char *flat_get(const redisReply *f, const char *name)
+{
+    if (!f || f->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
+            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1]->str : NULL;
+    return NULL;
+}

@@ -55,6 +55,12 @@ int store_command_each(store_cb cb, void *priv, int argc, const char **argv);
 int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
                  const char **argv, const size_t *lens);
 
+/* The value element of a field in an HGETALL-shaped reply (binary-safe: it
+ * has a length); NULL when absent or not a string. */
+const redisReply *flat_reply(const redisReply *flat, const char *name);
+/* The same as a C string: a field of an HGETALL-shaped array reply. */
+const char *flat_get(const redisReply *flat, const char *name);
+
 /* Round trips in flight and a running count of commands sent (metrics). */
 long store_pending(void);
 unsigned long long store_commands_sent(void);

@@ -35,15 +35,6 @@ void redis_config_describe(char *out, size_t len)
         snprintf(out + n, len - n, "%sCONFIG GET is refused: eviction policy and persistence unknown", n ? "; " : "");
 }
 
-static const char *field(const redisReply *r, const char *name)
-{
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0 &&
-            r->element[i + 1]->type == REDIS_REPLY_STRING)
-            return r->element[i + 1]->str;
-    return NULL;
-}
-
 /* One check is a CONFIG GET to every master (in a cluster each keeps its
  * own settings): its warnings are any master's, its chunk the smallest. */
 static struct {
@@ -56,8 +47,8 @@ static struct {
 
 static void round_add(const redisReply *r)
 {
-    const char *policy = r->type == REDIS_REPLY_ARRAY ? field(r, "maxmemory-policy") : NULL;
-    const char *aof = policy ? field(r, "appendonly") : NULL, *save = policy ? field(r, "save") : NULL;
+    const char *policy = r->type == REDIS_REPLY_ARRAY ? flat_get(r, "maxmemory-policy") : NULL;
+    const char *aof = policy ? flat_get(r, "appendonly") : NULL, *save = policy ? flat_get(r, "save") : NULL;
     if (!policy || !aof || !save) {
         Round.warnings |= REDIS_WARN_UNKNOWN;
     } else {
@@ -68,7 +59,7 @@ static void round_add(const redisReply *r)
         if (strcmp(aof, "yes") != 0 && save[0] == '\0')
             Round.warnings |= REDIS_WARN_NOT_PERSISTENT;
     }
-    const char *lpv = r->type == REDIS_REPLY_ARRAY ? field(r, "hash-max-listpack-value") : NULL;
+    const char *lpv = r->type == REDIS_REPLY_ARRAY ? flat_get(r, "hash-max-listpack-value") : NULL;
     long v = lpv ? strtol(lpv, NULL, 10) : 64;
     int chunk = v < 64 ? 64 : v > 2048 ? 2048 : (int)v;
     if (!Round.chunk || chunk < Round.chunk)
