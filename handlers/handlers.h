@@ -48,4 +48,7 @@ void h_delivery_list(struct req *r);
 void h_delivery_get(struct req *r);
 void h_delivery_attempts(struct req *r);
 
+void h_job_get(struct req *r);
+void h_job_cancel(struct req *r);
+
 #endif

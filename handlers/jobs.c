@@ -1,5 +1,5 @@
 #include "handlers/common.h"
-#include "handlers/compat/compat.h"
+#include "handlers/handlers.h"
 #include "reactor/jobs.h"
 
 #include <string.h>

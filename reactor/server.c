@@ -126,103 +126,28 @@ static const char *status_title(int status)
     }
 }
 
-/* Contract 003 and 004 name their errors with fixed codes. */
-static const char *c003_name(int status, const char *code)
+/* hookd's own errors: RFC 9457 problem details. */
+static void render_problem(struct jw *w, int status, const char *code, const char *field, const char *detail)
 {
-    if (code && (strcmp(code, "RETRIGGER_RATE_LIMITED") == 0 || strcmp(code, "ValidationFailed") == 0))
-        return code;
-    switch (status) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "AccessDenied";
-    case 404: return "NotFound";
-    case 409: return "Conflict";
-    case 413: return "ValidationFailed";
-    default: return "UnexpectedError";
-    }
-}
-
-static const char *c004_code(int status)
-{
-    switch (status) {
-    case 400: case 413: return "BAD_REQUEST";
-    case 401: return "UNAUTHORIZED";
-    case 403: return "FORBIDDEN";
-    case 404: return "NOT_FOUND";
-    case 503: return "UNAVAILABLE";
-    default: return "INTERNAL";
-    }
-}
-
-/* The status a style gives a body that is not JSON: FastAPI (contract 002)
- * reports it as a 422 validation error, everyone else as 400. */
-static int malformed_body_status(enum err_style style)
-{
-    return style == ERR_C002 ? 422 : 400;
-}
-
-static void render_error(struct jw *w, enum err_style style, int status, const char *code,
-                         const char *field, const char *detail)
-{
+    char t[128];
+    snprintf(t, sizeof(t), "https://hookd.dev/problems/%s", code);
     jw_map_open(w);
-    switch (style) {
-    case ERR_PROBLEM:
-        jw_key(w, "type");
-        {
-            char t[128];
-            snprintf(t, sizeof(t), "https://hookd.dev/problems/%s", code);
-            jw_str(w, t);
-        }
-        jw_kstr(w, "title", status_title(status));
-        jw_kint(w, "status", status);
-        jw_kstr(w, "detail", detail);
-        jw_kstr(w, "code", code);
-        if (field)
-            jw_kstr(w, "field", field);
-        break;
-    case ERR_C000:
-        jw_kbool(w, "success", 0);
-        jw_kstr(w, "message", detail);
-        break;
-    case ERR_C001:
-        jw_kstr(w, "error", code);
-        jw_kstr(w, "message", detail);
-        break;
-    case ERR_C002:
-        jw_key(w, "detail");
-        if (status == 422) {
-            jw_array_open(w);
-            jw_map_open(w);
-            jw_key(w, "loc");
-            jw_array_open(w);
-            jw_str(w, field && strcmp(field, "delivery_id") == 0 ? "path" : "body");
-            if (field)
-                jw_str(w, field);
-            jw_array_close(w);
-            jw_kstr(w, "msg", detail);
-            jw_kstr(w, "type", code);
-            jw_map_close(w);
-            jw_array_close(w);
-        } else {
-            jw_str(w, detail);
-        }
-        break;
-    case ERR_C003:
-        jw_kstr(w, "name", c003_name(status, code));
-        jw_kstr(w, "error", detail);
-        jw_kint(w, "status", status);
-        break;
-    case ERR_C004:
-        jw_kstr(w, "code", c004_code(status));
-        jw_kstr(w, "message", detail);
-        jw_kint(w, "status", status);
-        break;
-    case ERR_OAUTH:
-        jw_kstr(w, "error", code);
-        jw_kstr(w, "error_description", detail);
-        break;
-    }
+    jw_kstr(w, "type", t);
+    jw_kstr(w, "title", status_title(status));
+    jw_kint(w, "status", status);
+    jw_kstr(w, "detail", detail);
+    jw_kstr(w, "code", code);
+    if (field)
+        jw_kstr(w, "field", field);
     jw_map_close(w);
+}
+
+const struct err_style err_problem = {"application/problem+json", 400, 422, 1, render_problem};
+
+/* The style of r's errors: its route's, or the native one. */
+static const struct err_style *style_of(const struct route *rt)
+{
+    return rt && rt->style ? rt->style : &err_problem;
 }
 
 void reply_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
@@ -232,7 +157,7 @@ void reply_error(struct req *r, int status, const char *code, const char *field,
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    enum err_style style = r->route ? r->route->style : ERR_PROBLEM;
+    const struct err_style *style = style_of(r->route);
     struct jw w;
     const unsigned char *out;
     size_t len;
@@ -240,7 +165,7 @@ void reply_error(struct req *r, int status, const char *code, const char *field,
         reply_raw(r, status, "text/plain", "error\n", 6);
         return;
     }
-    render_error(&w, style, status, code, field, detail);
+    style->render(&w, status, code, field, detail);
     if (jw_result(&w, &out, &len) < 0) {
         /* detail carried bytes that are not UTF-8 (an echoed bad input) */
         jw_free(&w);
@@ -248,14 +173,13 @@ void reply_error(struct req *r, int status, const char *code, const char *field,
             reply_raw(r, status, "text/plain", "error\n", 6);
             return;
         }
-        render_error(&w, style, status, code, field, "invalid request");
+        style->render(&w, status, code, field, "invalid request");
         if (jw_result(&w, &out, &len) < 0)
             len = 0;
     }
-    if (status == 401 && style == ERR_PROBLEM)
+    if (status == 401 && style->bearer_challenge)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "WWW-Authenticate", "Bearer");
-    reply_raw(r, status, style == ERR_PROBLEM ? "application/problem+json" : "application/json",
-              (const char *)out, len);
+    reply_raw(r, status, style->ctype, (const char *)out, len);
     jw_free(&w);
 }
 
@@ -398,13 +322,13 @@ static int read_body(struct req *r)
     char err[256];
     r->json = json_parse(r->body, len, err, sizeof(err));
     if (!r->json) {
-        int status = malformed_body_status(r->route->style);
+        int status = style_of(r->route)->malformed_status;
         reply_error(r, status, status == 422 ? "json_invalid" : "malformed_json", NULL, "%s", err);
         return -1;
     }
     char field[64];
     if (json_nul_member(r->body, len, r->route->verbatim_member, field, sizeof(field))) {
-        int status = r->route->style == ERR_PROBLEM ? 422 : malformed_body_status(r->route->style);
+        int status = style_of(r->route)->nul_status;
         reply_error(r, status, "invalid_field", field, "%s: a string here cannot hold a NUL character (\\u0000)",
                     field);
         return -1;
@@ -542,18 +466,18 @@ static const char *gate_render_error(const char *path, int status, const char *c
     struct req scratch;
     const struct route *any;
     route_find(EVHTTP_REQ_GET, path, &scratch, &any);
-    enum err_style style = any ? any->style : ERR_PROBLEM;
+    const struct err_style *style = style_of(any);
     struct jw w;
     const unsigned char *out;
     size_t len;
     *title = status_title(status);
     if (jw_init(&w) < 0)
         return "text/plain";
-    render_error(&w, style, status, code, NULL, detail);
+    style->render(&w, status, code, NULL, detail);
     if (jw_result(&w, &out, &len) == 0)
         evbuffer_add(body, out, len);
     jw_free(&w);
-    return style == ERR_PROBLEM ? "application/problem+json" : "application/json";
+    return style->ctype;
 }
 
 static const struct gate_policy gate_policy = {gate_route_of, gate_render_error, allow_for_path};

@@ -30,16 +30,17 @@ struct req;
 
 typedef void (*handler_fn)(struct req *r);
 
-/* How errors are shaped: the native API's problem details, or a contract's. */
-enum err_style {
-    ERR_PROBLEM,   /* RFC 9457 application/problem+json */
-    ERR_C000,      /* {success:false, message} */
-    ERR_C001,      /* {error, message} */
-    ERR_C002,      /* FastAPI {detail} / 422 {detail:[{loc,msg,type}]} */
-    ERR_C003,      /* {name, error, status} */
-    ERR_C004,      /* {code, message} */
-    ERR_OAUTH,     /* RFC 6749 {error, error_description} */
+/* How a route shapes its errors: hookd's own problem details (err_problem,
+ * the default, also for paths no route has) or a contract's, declared with
+ * the contracts (handlers/compat/compat.h) and named by the route table. */
+struct err_style {
+    const char *ctype;     /* the error body's Content-Type */
+    int malformed_status;  /* a body that is not JSON: 400, or 422 (FastAPI) */
+    int nul_status;        /* a \u0000 in a member that cannot hold one */
+    int bearer_challenge;  /* a 401 carries WWW-Authenticate: Bearer */
+    void (*render)(struct jw *w, int status, const char *code, const char *field, const char *detail);
 };
+extern const struct err_style err_problem;
 
 enum auth_need {
     NEED_NONE,   /* public */
@@ -63,7 +64,7 @@ struct route {
     enum auth_need auth;
     unsigned scope;      /* SCOPE_* any of which suffices; 0 = none needed */
     int admin;           /* the token must carry the admin flag */
-    enum err_style style;
+    const struct err_style *style; /* NULL: err_problem */
     int form_body;       /* body is x-www-form-urlencoded, not JSON */
     const char *verbatim_member; /* a top-level member the handler takes as sent (json_member_span),
                                   * so its strings may hold \u0000; NULL: none */
