@@ -35,10 +35,11 @@
 #define NEVER INT64_MAX
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
 
-/* One claimed delivery, owned by the pump from its claim until complete.lua
+/* A flight: one claimed delivery being attempted ("job" is a redelivery
+ * job, reactor/jobs.h), owned by the pump from its claim until complete.lua
  * has answered (or Redis was lost). */
-struct job {
-    struct job *prev, *next;   /* the in-flight list, for draining */
+struct flight {
+    struct flight *prev, *next;   /* the in-flight list, for draining */
     struct client_req *cr;     /* the send in progress, or NULL */
     struct lease *l;           /* owned */
     struct receiver_auth_wait *auth_wait; /* waiting for the receiver's OAuth2 token, or NULL */
@@ -59,7 +60,7 @@ static struct {
     struct event *tick_ev;
     int64_t tick_at;           /* when tick_ev fires; 0 = not armed */
     struct event *poll_ev;
-    struct job *jobs;
+    struct flight *flights;
     int draining;
     void (*drained)(void *);
     void *drained_arg;
@@ -128,25 +129,25 @@ static void maybe_drained(void)
     }
 }
 
-static void job_link(struct job *j)
+static void flight_link(struct flight *j)
 {
-    j->next = PM.jobs;
+    j->next = PM.flights;
     j->prev = NULL;
-    if (PM.jobs)
-        PM.jobs->prev = j;
-    PM.jobs = j;
+    if (PM.flights)
+        PM.flights->prev = j;
+    PM.flights = j;
 }
 
-static void job_unlink(struct job *j)
+static void flight_unlink(struct flight *j)
 {
     if (j->prev) j->prev->next = j->next;
-    else PM.jobs = j->next;
+    else PM.flights = j->next;
     if (j->next) j->next->prev = j->prev;
     j->prev = j->next = NULL;
 }
 
-/* The receiver's bearer token this job sent: wiped before it goes. */
-static void token_free(struct job *j)
+/* The receiver's bearer token this flight sent: wiped before it goes. */
+static void token_free(struct flight *j)
 {
     if (j->token) {
         OPENSSL_cleanse(j->token, strlen(j->token));
@@ -155,7 +156,7 @@ static void token_free(struct job *j)
     j->token = NULL;
 }
 
-static void job_done(struct job *j)
+static void flight_done(struct flight *j)
 {
     PM.inflight--;
     metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
@@ -169,7 +170,7 @@ static void job_done(struct job *j)
  * one complete.lua call per partition per loop pass (or per BATCH_MAX). */
 struct completion {
     struct completion *next;
-    struct job *job;
+    struct flight *flight;
     struct outcome out;              /* out.attempt is owned */
     enum attempt_error error;
     double seconds;
@@ -186,7 +187,7 @@ struct batch {
 
 static void completion_done(struct completion *c)
 {
-    job_done(c->job);
+    flight_done(c->flight);
     free((char *)c->out.attempt);
     free(c);
 }
@@ -207,7 +208,7 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
         if (v && v[i].applied) {
             if (c->out.result != RESULT_RELEASE)
                 metrics_attempt(metrics_outcome(&c->out), c->error, c->seconds);
-            const struct lease *l = c->job->l;
+            const struct lease *l = c->flight->l;
             int partitions = (int)PM.conf->partitions;
             if (v[i].disabled) {
                 metrics_endpoint_disabled();
@@ -227,7 +228,7 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
                                  atoll(l->attempt_count) + 1);
         } else if (v) {
             metrics_attempt(OUTCOME_STALE, ATTEMPT_HTTP_STATUS, 0);
-            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->job->l->id, NULL);
+            LOG_WARNING("stale completion refused (lease was taken over)", "delivery_id", c->flight->l->id, NULL);
         } /* else not recorded: the leases will expire and the deliveries will be sent again */
         completion_done(c);
     }
@@ -319,16 +320,16 @@ static int original_index(const struct lease *l)
 
 /* Queued, then sent with the others of this loop pass: completions are
  * pipelined, never one blocking wait each. */
-static void record(struct job *j, enum attempt_result result, int status, enum attempt_error error,
+static void record(struct flight *j, enum attempt_result result, int status, enum attempt_error error,
                    const char *body, int64_t started, double seconds, int64_t next_at, enum outcome_action action)
 {
     struct completion *c = calloc(1, sizeof(*c));
     if (!c) {
-        job_done(j);
+        flight_done(j);
         return;
     }
     const struct lease *l = j->l;
-    c->job = j;
+    c->flight = j;
     c->error = error;
     c->seconds = seconds;
     if (result == RESULT_SUCCESS && strcmp(l->attempt_count, "0") == 0 && original_index(l) <= COMPACT_MAX_INDEX) {
@@ -342,7 +343,7 @@ static void record(struct job *j, enum attempt_result result, int status, enum a
                                                                : attempt_json(l, status, error, body, started, seconds);
     if (!attempt) {
         free(c);
-        job_done(j); /* its lease will expire and it will be claimed again */
+        flight_done(j); /* its lease will expire and it will be claimed again */
         return;
     }
     c->out = (struct outcome){.lease = l, .result = result, .action = action, .status = status,
@@ -361,16 +362,16 @@ static void record(struct job *j, enum attempt_result result, int status, enum a
     }
 }
 
-static void job_authorize(struct job *j, const char *stale);
+static void flight_authorize(struct flight *j, const char *stale);
 
 static void on_sent(const struct client_result *res, void *arg)
 {
-    struct job *j = arg;
+    struct flight *j = arg;
     j->cr = NULL;
-    job_unlink(j);
+    flight_unlink(j);
     if (res->status == 401 && j->l->auth_url[0] && !j->auth_retried) {
         j->auth_retried = 1; /* a token the receiver refused: one fresh one, one more try */
-        job_authorize(j, j->token);
+        flight_authorize(j, j->token);
         return;
     }
     int ok = res->status >= 200 && res->status < 300;
@@ -425,7 +426,7 @@ static int custom_headers(const char *lines, char *buf, size_t cap, struct clien
 }
 
 /* Send with the receiver's token, if it needs one. */
-static void job_post(struct job *j, const char *token)
+static void flight_post(struct flight *j, const char *token)
 {
     const struct lease *l = j->l;
     char ts[24], sig[SIGNATURE_MAX], ua[64];
@@ -451,20 +452,20 @@ static void job_post(struct job *j, const char *token)
     char custom[8192];
     if (l->headers[0])
         nh += custom_headers(l->headers, custom, sizeof(custom), h + nh, token != NULL);
-    job_link(j);
+    flight_link(j);
     struct client_tls tls = {l->tls_ca, l->tls_cert, l->tls_key};
     j->cr = client_post(l->url, h, nh, l->payload, l->payload_len, &tls, on_sent, j);
     if (!j->cr) {
-        job_unlink(j);
+        flight_unlink(j);
         record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);
     }
 }
 
-static void on_job_token(void *arg, const char *token, const char *why)
+static void on_flight_token(void *arg, const char *token, const char *why)
 {
-    struct job *j = arg;
+    struct flight *j = arg;
     j->auth_wait = NULL;
-    job_unlink(j);
+    flight_unlink(j);
     if (!token) {
         LOG_WARNING("no token from the endpoint's token_url", "endpoint_id", j->l->endpoint_id, "why", why, NULL);
         int64_t delay = retry_delay(PM.conf, j->l->tries + 1, rnd());
@@ -474,36 +475,36 @@ static void on_job_token(void *arg, const char *token, const char *why)
     }
     token_free(j);
     j->token = strdup(token);
-    job_post(j, j->token);
+    flight_post(j, j->token);
 }
 
-/* The receiver's OAuth2 token first (cached, or fetched: the job waits in
+/* The receiver's OAuth2 token first (cached, or fetched: the flight waits in
  * the in-flight list, so draining finds it); `stale`: one it refused. */
-static void job_authorize(struct job *j, const char *stale)
+static void flight_authorize(struct flight *j, const char *stale)
 {
     struct receiver_auth a = {j->l->endpoint_id, j->l->auth_url, j->l->auth_client_id, j->l->auth_secret,
                               j->l->auth_scope};
-    job_link(j);
+    flight_link(j);
     /* the callback may run before this returns, and may free j: only a wait touches it */
-    struct receiver_auth_wait *w = receiver_auth_token(&a, stale, on_job_token, j);
+    struct receiver_auth_wait *w = receiver_auth_token(&a, stale, on_flight_token, j);
     if (w)
         j->auth_wait = w;
 }
 
-static void job_send(struct job *j)
+static void flight_send(struct flight *j)
 {
     if (j->l->auth_url[0])
-        job_authorize(j, NULL);
+        flight_authorize(j, NULL);
     else
-        job_post(j, NULL);
+        flight_post(j, NULL);
 }
 
-/* Leased deliveries (each now owned by a job) are sent. */
-static void take_jobs(struct lease **leases, long n)
+/* Leased deliveries (each now owned by a flight) are sent. */
+static void take_flights(struct lease **leases, long n)
 {
     int64_t now = now_ms();
     for (long i = 0; i < n; i++) {
-        struct job *j = calloc(1, sizeof(*j));
+        struct flight *j = calloc(1, sizeof(*j));
         if (!j) {
             free(leases[i]); /* its lease will expire and it will be claimed again */
             continue;
@@ -513,7 +514,7 @@ static void take_jobs(struct lease **leases, long n)
         if (PM.draining)
             record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now, 0, 0, ACTION_NONE);
         else
-            job_send(j);
+            flight_send(j);
     }
     metrics_gauge_set(GAUGE_DELIVERIES_IN_FLIGHT, (double)PM.inflight);
 }
@@ -545,7 +546,7 @@ void pump_settle(long offered, struct lease **leases, long n)
     if (n > offered)
         n = offered;
     metrics_handed_off(n);
-    take_jobs(leases, n);
+    take_flights(leases, n);
     maybe_drained();
 }
 
@@ -575,7 +576,7 @@ static void on_claimed(void *priv, int ok, struct lease **leases, long n, long c
         PM.due_at[p] = now + 1000;
     else
         PM.due_at[p] = claimed >= budget ? now : next_ready >= 0 ? next_ready : NEVER;
-    take_jobs(leases, n);
+    take_flights(leases, n);
     if (PM.claims_out == 0) {
         kick_at(0);
         maybe_drained();
@@ -675,9 +676,9 @@ int pump_start(struct event_base *base, const struct conf *c)
  * back to the schedule so another process (or our restart) sends them. */
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
-    while (PM.jobs) {
-        struct job *j = PM.jobs;
-        job_unlink(j);
+    while (PM.flights) {
+        struct flight *j = PM.flights;
+        flight_unlink(j);
         if (j->auth_wait)
             receiver_auth_cancel(j->auth_wait);
         if (j->cr)
@@ -707,9 +708,9 @@ void pump_drain(void (*done)(void *), void *arg)
 
 void pump_free(void)
 {
-    while (PM.jobs) { /* only when the loop ended without draining */
-        struct job *j = PM.jobs;
-        job_unlink(j);
+    while (PM.flights) { /* only when the loop ended without draining */
+        struct flight *j = PM.flights;
+        flight_unlink(j);
         if (j->auth_wait)
             receiver_auth_cancel(j->auth_wait);
         if (j->cr)
@@ -724,9 +725,9 @@ void pump_free(void)
         while (PM.pending[p]) { /* never sent: their leases expire */
             struct completion *c = PM.pending[p];
             PM.pending[p] = c->next;
-            free(c->job->l);
-            token_free(c->job);
-            free(c->job);
+            free(c->flight->l);
+            token_free(c->flight);
+            free(c->flight);
             free((char *)c->out.attempt);
             free(c);
         }
