@@ -25,6 +25,7 @@
 #include "reactor/retention.h"
 #include "reactor/server.h"
 #include "store/ingest.h"
+#include "store/loop_pass.h"
 #include "store/auth.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
     }
     if (server_start(base, &c, routes, routes_len) < 0 || redis_config_start(base) < 0)
         goto out;
-    if (pump_start(base, &c) < 0) {
+    if (loop_pass_init(base) < 0 || pump_start(base, &c) < 0) {
         LOG_ERR("cannot start the delivery pump", NULL);
         goto out;
     }
@@ -309,6 +310,7 @@ out:
     pump_free();
     server_free();
     ingest_free(); /* before store_close: what it still queues gets NULL too */
+    loop_pass_free();
     store_close();
     /* after store_close, which answers every pending call with NULL: their
      * callbacks still find these modules' state */

@@ -20,6 +20,7 @@
 #include "store/ingest.h"
 #include "store/json.h"
 #include "store/lease.h"
+#include "store/loop_pass.h"
 #include "store/notice.h"
 #include "store/redis.h"
 #include "store/wake.h"
@@ -65,7 +66,7 @@ static struct {
     void (*drained)(void *);
     void *drained_arg;
     struct event *grace_ev;
-    struct event *flush_ev;     /* sends queued completions once per loop pass */
+    int pass;                  /* sends queued completions at the next loop pass (store/loop_pass.h) */
     struct completion **pending; /* per partition, outcomes not yet sent */
     int *npending;
     uint32_t rng;
@@ -273,8 +274,9 @@ static void flush_partition(int p)
     }
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static void on_pass(void *arg)
 {
+    (void)arg;
     for (int p = 0; p < PM.conf->partitions; p++)
         if (PM.pending[p])
             flush_partition(p);
@@ -356,10 +358,8 @@ static void record(struct flight *j, enum attempt_result result, int status, enu
         flush_partition(p);
         return;
     }
-    if (!event_pending(PM.flush_ev, EV_TIMEOUT, NULL)) {
-        struct timeval zero = {0, 0};
-        event_add(PM.flush_ev, &zero);
-    }
+    if (loop_pass_want(PM.pass) < 0)
+        flush_partition(p); /* cannot wait for the next pass: alone */
 }
 
 static void flight_authorize(struct flight *j, const char *stale);
@@ -658,11 +658,11 @@ int pump_start(struct event_base *base, const struct conf *c)
     PM.due_at = calloc((size_t)c->partitions, sizeof(int64_t)); /* all 0: look everywhere first */
     PM.tick_ev = evtimer_new(base, on_tick, NULL);
     PM.poll_ev = event_new(base, -1, EV_PERSIST, on_poll, NULL);
-    PM.flush_ev = evtimer_new(base, on_flush, NULL);
+    PM.pass = loop_pass_add(on_pass, NULL);
     PM.pending = calloc((size_t)c->partitions, sizeof(*PM.pending));
     PM.npending = calloc((size_t)c->partitions, sizeof(int));
     struct timeval poll = {POLL_MS / 1000, 0};
-    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || !PM.flush_ev || !PM.pending || !PM.npending ||
+    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || PM.pass < 0 || !PM.pending || !PM.npending ||
         event_add(PM.poll_ev, &poll) < 0)
         return -1;
     if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0 ||
@@ -733,7 +733,6 @@ void pump_free(void)
         }
     free(PM.pending);
     free(PM.npending);
-    if (PM.flush_ev) event_free(PM.flush_ev);
     if (PM.tick_ev) event_free(PM.tick_ev);
     if (PM.poll_ev) event_free(PM.poll_ev);
     if (PM.grace_ev) event_free(PM.grace_ev);

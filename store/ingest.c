@@ -8,6 +8,7 @@
 #include "conf/log.h"
 #include "store/ids.h"
 #include "store/keys.h"
+#include "store/loop_pass.h"
 #include "store/notice.h"
 #include "store/redis.h"
 #include "store/redis_config.h"
@@ -52,7 +53,7 @@ struct batch {
 };
 
 static struct {
-    struct event *flush_ev;  /* owned: a zero timeout, armed while anything is queued */
+    int pass;                /* its flush at the next loop pass (store/loop_pass.h) */
     int partitions;
     struct ingest_handoff h;
     struct queue *q;         /* owned, one per partition */
@@ -286,9 +287,9 @@ fail:
     free_items(items, NULL);
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static void on_pass(void *arg)
 {
-    (void)fd, (void)what, (void)arg;
+    (void)arg;
     for (int p = 0; p < IG.partitions; p++)
         if (IG.q[p].n)
             send_batch(p);
@@ -299,8 +300,8 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
     IG.partitions = partitions;
     IG.h = *h;
     IG.q = calloc((size_t)partitions, sizeof(*IG.q));
-    IG.flush_ev = evtimer_new(base, on_flush, NULL);
-    if (!IG.q || !IG.flush_ev || subs_start(partitions, on_org_loaded) < 0) {
+    IG.pass = loop_pass_add(on_pass, NULL);
+    if (!IG.q || IG.pass < 0 || subs_start(partitions, on_org_loaded) < 0) {
         ingest_free();
         return -1;
     }
@@ -358,10 +359,8 @@ static void enqueue(struct item *it)
     *q->tail = it, q->tail = &it->next;
     if (++q->n >= batch_limit(partition)) {
         send_batch(partition);
-    } else if (!evtimer_pending(IG.flush_ev, NULL)) {
-        struct timeval now = {0, 0};
-        if (evtimer_add(IG.flush_ev, &now) < 0)
-            send_batch(partition); /* cannot wait for the next pass: alone */
+    } else if (loop_pass_want(IG.pass) < 0) {
+        send_batch(partition); /* cannot wait for the next pass: alone */
     }
 }
 
@@ -372,9 +371,6 @@ void ingest_counts(unsigned long long *calls, unsigned long long *events)
 
 void ingest_free(void)
 {
-    if (IG.flush_ev)
-        event_free(IG.flush_ev);
-    IG.flush_ev = NULL;
     for (int p = 0; IG.q && p < IG.partitions; p++) {
         free_items(IG.q[p].head, NULL);
         IG.q[p].head = NULL;

@@ -34,6 +34,7 @@
 #include "reactor/pump.h"
 #include "reactor/server.h"
 #include "store/ingest.h"
+#include "store/loop_pass.h"
 #include "store/auth.h"
 #include "store/redis.h"
 
@@ -64,7 +65,7 @@ static int setup(void)
     if (jobs_init(base, &conf) < 0)
         return -1;
     struct ingest_handoff handoff;
-    if (store_init(base, &conf) < 0 || server_start(base, &conf, routes, routes_len) < 0 || pump_start(base, &conf) < 0 ||
+    if (store_init(base, &conf) < 0 || server_start(base, &conf, routes, routes_len) < 0 || loop_pass_init(base) < 0 || pump_start(base, &conf) < 0 ||
         (pump_handoff(&handoff), ingest_start(base, (int)conf.partitions, &handoff)) < 0) {
         fprintf(stderr, "fuzz_http: cannot start the store or the server\n");
         return -1;

@@ -1,0 +1,25 @@
+/*
+ * loop_pass: one hook that runs at the start of the next pass of the event
+ * loop, for the batchers (store/ingest.c's events, reactor/pump.c's
+ * outcomes): each gathers the work one pass brings and sends it as one
+ * script call per partition. Redis's ae has a before-sleep hook; libevent
+ * has none, so this is one zero-timeout event, armed when a batcher asks.
+ * It sits in store/ so that both layers reach it without an upward include.
+ */
+#ifndef HOOKD_STORE_LOOP_PASS_H
+#define HOOKD_STORE_LOOP_PASS_H
+
+struct event_base;
+
+#define LOOP_PASS_MAX 4 /* batchers */
+
+int loop_pass_init(struct event_base *base);
+/* A batcher's flush: its id for loop_pass_want, or -1 when full (or not
+ * initialised). */
+int loop_pass_add(void (*flush)(void *arg), void *arg);
+/* Run batcher `id`'s flush once at the start of the next pass; 0, or -1
+ * when the event cannot be armed (the caller flushes at once instead). */
+int loop_pass_want(int id);
+void loop_pass_free(void);
+
+#endif
