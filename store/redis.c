@@ -5,6 +5,7 @@
 #include <hiredis/async.h>
 #include <stdio.h>
 #include <sys/queue.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,7 +29,7 @@ char (*key_cluster_tags)[KEY_TAG_MAX]; /* store/keys.h; NULL until a cluster is 
 struct cmd;
 TAILQ_HEAD(cmd_list, cmd);
 
-enum link_kind { LINK_MAIN, LINK_WRITES };
+enum link_kind { LINK_MAIN, LINK_WRITES, LINK_SUBSCRIBER };
 
 /* One connection to a node, with its own reconnect backoff and watchdog. */
 struct link {
@@ -63,6 +64,21 @@ struct node {
     int loading;             /* SCRIPT LOAD replies still awaited */
     int load_failed;         /* one of them failed: the watchdog loads all again once none is awaited */
     int in_map;              /* single Redis: always; cluster: owns slots now */
+};
+
+/* A subscription (store_subscribe): a link of its own, made and remade by
+ * the same code as the nodes' links (backoff, connect deadline, the
+ * watchdog), to the server `address` names for each attempt. */
+struct store_subscription {
+    struct node where;       /* the server it is on now (not one of S.nodes): its address */
+    struct link link;        /* LINK_SUBSCRIBER, link.node = &where */
+    char channel[64];
+    store_address_fn address;
+    store_message_fn on_message;
+    void *arg;
+    int attempt;
+    int follows_store;       /* its servers are the store's nodes: one the store lost is left */
+    struct store_subscription *next;
 };
 
 enum store_mode { MODE_UNKNOWN, MODE_SINGLE, MODE_CLUSTER };
@@ -115,13 +131,14 @@ static struct {
     struct sentinel_ask *asking; /* the sentinel question in flight; owned */
     int sentinel_last;           /* the sentinel that answered last: asked first */
     int switched;                /* +switch-master gave the address: the next connect uses it */
-    redisAsyncContext *switch_ac; /* subscribed to +switch-master on one sentinel */
-    int switch_which;             /* which sentinel it is */
-    struct event *switch_retry_ev;
+    struct store_subscription *switch_sub; /* +switch-master, on one sentinel after another */
+    struct store_subscription *subs; /* owned, each by its store_subscribe caller until store_unsubscribe */
 } S;
 
 static void link_connect(struct link *l);
 static void link_close(struct link *l);
+static void link_drop(struct link *l, const char *why);
+static void sub_connect(struct store_subscription *s);
 static int send_cmd(struct node *n, struct cmd *c);
 static void load_scripts(struct node *n);
 static void refresh_topology(void);
@@ -934,16 +951,15 @@ static void sentinel_ask(int which, int tries)
 /* +switch-master "<name> <old ip> <old port> <new ip> <new port>": when it
  * names our master and an address other than the one connected, the main
  * link is closed and its reconnect asks the sentinels. */
-static void on_switch_message(redisAsyncContext *ac, void *r, void *priv)
+static void on_switch_message(const redisReply *msg, void *arg)
 {
-    redisReply *reply = r;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-        reply->element[2]->type != REDIS_REPLY_STRING)
-        return; /* the subscription's confirmation, or the connection going */
+    (void)arg;
+    if (!msg)
+        return; /* (re)subscribed */
     char name[128], oldip[64], newip[64];
     int oldport, newport;
     struct node *n = S.nodes[0];
-    if (sscanf(reply->element[2]->str, "%127s %63s %d %63s %d", name, oldip, &oldport, newip, &newport) != 5 ||
+    if (sscanf(msg->str, "%127s %63s %d %63s %d", name, oldip, &oldport, newip, &newport) != 5 ||
         strcmp(name, S.conf->sentinel_master) != 0)
         return;
     LOG_WARNING("redis: the sentinels switched the master", "master", name, "to", newip, NULL);
@@ -962,41 +978,149 @@ static void on_switch_message(redisAsyncContext *ac, void *r, void *priv)
     link_close(&n->main);
 }
 
-static void switch_subscribe(evutil_socket_t fd, short what, void *arg);
-
-static void on_switch_disconnect(const redisAsyncContext *ac, int status)
+/* The sentinels, one after another, for the +switch-master subscription. */
+static int sentinel_address(int attempt, char *host, size_t len, int *port, void *arg)
 {
-    S.switch_ac = NULL;
-    if (S.closing)
-        return;
-    S.switch_which = (S.switch_which + 1) % S.conf->sentinels; /* the next one, a second later */
-    struct timeval tv = {1, 0};
-    event_add(S.switch_retry_ev, &tv);
+    (void)arg;
+    int k = attempt % S.conf->sentinels;
+    snprintf(host, len, "%s", S.conf->sentinel_host[k]);
+    *port = S.conf->sentinel_port[k];
+    return 0;
 }
 
-static void on_switch_connect(const redisAsyncContext *ac, int status)
+/* ---- Subscriptions: the same link machinery for a subscribed connection ---- */
+
+static void sub_on_reply(redisAsyncContext *ac, void *r, void *priv)
 {
-    if (status != REDIS_OK)
-        on_switch_disconnect(ac, status); /* hiredis frees it; no disconnect callback follows */
+    struct store_subscription *s = priv;
+    redisReply *reply = r;
+    (void)ac;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return; /* the connection going */
+    if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+        s->link.backoff_ms = BACKOFF_MIN_MS;
+        s->on_message(NULL, s->arg); /* what was published while it was away is lost */
+    } else if (strcmp(reply->element[0]->str, "message") == 0 && reply->element[2]->type == REDIS_REPLY_STRING) {
+        s->on_message(reply->element[2], s->arg);
+    }
 }
 
-static void switch_subscribe(evutil_socket_t fd, short what, void *arg)
+static void sub_on_connect(const redisAsyncContext *ac, int status)
 {
-    if (S.switch_ac || S.closing)
-        return;
-    int k = S.switch_which;
-    redisAsyncContext *ac = redisAsyncConnect(S.conf->sentinel_host[k], S.conf->sentinel_port[k]);
-    if (!ac || ac->err || redisLibeventAttach(ac, S.base) != REDIS_OK ||
-        redisAsyncCommand(ac, on_switch_message, NULL, "SUBSCRIBE +switch-master") != REDIS_OK) {
-        if (ac)
-            redisAsyncFree(ac);
-        on_switch_disconnect(NULL, REDIS_ERR);
+    struct link *l = ac->data;
+    if (!l)
+        return; /* unsubscribed */
+    if (status != REDIS_OK) {
+        l->ac = NULL; /* hiredis frees the context after this callback */
+        schedule_reconnect(l);
         return;
     }
-    redisAsyncSetConnectCallback(ac, on_switch_connect);
-    redisAsyncSetDisconnectCallback(ac, on_switch_disconnect);
-    redisEnableKeepAlive(&ac->c); /* a silently dead subscription is noticed */
-    S.switch_ac = ac;
+    l->connected = 1;
+}
+
+static void sub_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct link *l = ac->data;
+    (void)status;
+    if (!l)
+        return; /* unsubscribed */
+    l->ac = NULL;
+    l->connected = 0;
+    if (!S.closing)
+        schedule_reconnect(l);
+}
+
+static void sub_connect(struct store_subscription *s)
+{
+    struct link *l = &s->link;
+    char host[256];
+    int port;
+    if (l->ac || S.closing)
+        return;
+    if (s->address(s->attempt++, host, sizeof(host), &port, s->arg) < 0) {
+        schedule_reconnect(l); /* nowhere to go yet (a Sentinel has named no master) */
+        return;
+    }
+    snprintf(s->where.host, sizeof(s->where.host), "%s", host);
+    s->where.port = port;
+    snprintf(s->where.addr, sizeof(s->where.addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
+    if (!ac || ac->err || redisLibeventAttach(ac, S.base) != REDIS_OK) {
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_reconnect(l);
+        return;
+    }
+    ac->data = l;
+    redisAsyncSetConnectCallback(ac, sub_on_connect);
+    redisAsyncSetDisconnectCallback(ac, sub_on_disconnect);
+    if (redisAsyncCommand(ac, sub_on_reply, s, "SUBSCRIBE %s", s->channel) != REDIS_OK) {
+        redisAsyncFree(ac);
+        schedule_reconnect(l);
+        return;
+    }
+    redisEnableKeepAlive(&ac->c); /* a peer gone without a word is noticed */
+    l->ac = ac;
+    l->connect_ms = now_ms();
+}
+
+static struct store_subscription *sub_new(const char *channel, store_address_fn address, store_message_fn on_message,
+                                          void *arg, int follows_store)
+{
+    struct store_subscription *s = calloc(1, sizeof(*s));
+    if (!s || strlen(channel) >= sizeof(s->channel) || link_init(&s->link, &s->where, LINK_SUBSCRIBER) < 0) {
+        if (s)
+            link_free_events(&s->link);
+        free(s);
+        return NULL;
+    }
+    snprintf(s->channel, sizeof(s->channel), "%s", channel);
+    s->address = address, s->on_message = on_message, s->arg = arg, s->follows_store = follows_store;
+    s->next = S.subs;
+    S.subs = s;
+    sub_connect(s);
+    return s;
+}
+
+struct store_subscription *store_subscribe(const char *channel, store_address_fn address, store_message_fn on_message,
+                                           void *arg)
+{
+    return sub_new(channel, address, on_message, arg, 1);
+}
+
+void store_unsubscribe(struct store_subscription *s)
+{
+    if (!s)
+        return;
+    for (struct store_subscription **p = &S.subs; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    redisAsyncContext *ac = s->link.ac;
+    s->link.ac = NULL;
+    if (ac) {
+        ac->data = NULL; /* its disconnect callback, run by the free, finds no link: nothing reconnects */
+        redisAsyncFree(ac);
+    }
+    link_free_events(&s->link);
+    free(s);
+}
+
+/* The watchdog's look at a subscription: a connect that takes too long is
+ * given up; one on a server the store has lost (its main link down past
+ * redis_timeout) moves to the next server at once. */
+static void sub_watch(struct store_subscription *s, int64_t now)
+{
+    struct link *l = &s->link;
+    if (l->ac && !l->connected && now - l->connect_ms > S.conf->redis_timeout_ms) {
+        link_drop(l, "redis: subscription connect timed out");
+        return;
+    }
+    struct node *n = s->follows_store && l->connected ? node_find(s->where.host, s->where.port) : NULL;
+    if (n && !n->main.connected && now - l->connect_ms > S.conf->redis_timeout_ms)
+        link_drop(l, "redis: the subscription's server is lost; subscribing elsewhere");
 }
 
 static void link_connect(struct link *l)
@@ -1041,6 +1165,10 @@ static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
     struct node *n = l->node;
     if (l->ac || S.closing)
         return;
+    if (l->kind == LINK_SUBSCRIBER) {
+        sub_connect((struct store_subscription *)((char *)l - offsetof(struct store_subscription, link)));
+        return;
+    }
     if (l->kind == LINK_MAIN ? n->in_map || n == S.nodes[0] /* a former master that owns nothing is left alone */
                              : n->main.connected)
         link_connect(l);
@@ -1096,6 +1224,8 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
         if (n->main.ac && n->main.connected && n->in_map && !n->ready && n->loading == 0)
             load_scripts(n); /* an earlier SCRIPT LOAD failed: try again */
     }
+    for (struct store_subscription *sub = S.subs; sub; sub = sub->next)
+        sub_watch(sub, now);
     if (S.mode == MODE_CLUSTER && !S.ready)
         refresh_topology(); /* until every slot has a live master */
 }
@@ -1111,12 +1241,11 @@ int store_init(struct event_base *base, const struct conf *c)
     struct timeval sec = {1, 0};
     if (!S.watchdog_ev || event_add(S.watchdog_ev, &sec) < 0)
         return -1;
-    if (c->sentinels) {
-        if (!(S.switch_retry_ev = evtimer_new(base, switch_subscribe, NULL)))
-            return -1;
-        switch_subscribe(-1, 0, NULL);
-    }
-    return node_get(c->redis_host, c->redis_port) ? 0 : -1;
+    if (!node_get(c->redis_host, c->redis_port))
+        return -1;
+    if (c->sentinels && !(S.switch_sub = sub_new("+switch-master", sentinel_address, on_switch_message, NULL, 0)))
+        return -1;
+    return 0;
 }
 
 void store_close(void)
@@ -1124,14 +1253,10 @@ void store_close(void)
     S.closing = 1;
     if (S.asking) /* as if it timed out: its end frees it and, closing, connects nothing */
         on_sentinel_timeout(-1, 0, S.asking);
-    if (S.switch_ac) {
-        redisAsyncContext *ac = S.switch_ac;
-        S.switch_ac = NULL;
-        redisAsyncFree(ac);
-    }
-    if (S.switch_retry_ev)
-        event_free(S.switch_retry_ev);
-    S.switch_retry_ev = NULL;
+    store_unsubscribe(S.switch_sub);
+    S.switch_sub = NULL;
+    while (S.subs) /* left by a caller: theirs to stop first, but not leaked */
+        store_unsubscribe(S.subs);
     for (int i = 0; i < S.nnodes; i++) { /* every waiting callback gets NULL */
         struct link *links[2] = {&S.nodes[i]->writes, &S.nodes[i]->main};
         for (int k = 0; k < 2; k++)

@@ -55,6 +55,20 @@ int store_command_each(store_cb cb, void *priv, int argc, const char **argv);
 int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc,
                  const char **argv, const size_t *lens);
 
+/* Subscriptions (store/wake.c; the Sentinel's +switch-master inside the
+ * store) are connections of the same manager: reconnected with the store's
+ * backoff, to the server `address` names for each attempt (attempt counts
+ * up: the next one after a failure), their connects bounded by
+ * redis_timeout, and left for the next server when the store loses theirs.
+ * on_message(NULL) after each (re)subscribe: what was published meanwhile
+ * is lost. */
+struct store_subscription;
+typedef int (*store_address_fn)(int attempt, char *host, size_t hostlen, int *port, void *arg);
+typedef void (*store_message_fn)(const redisReply *msg, void *arg);
+struct store_subscription *store_subscribe(const char *channel, store_address_fn address, store_message_fn on_message,
+                                           void *arg);
+void store_unsubscribe(struct store_subscription *s);
+
 /* The value element of a field in an HGETALL-shaped reply (binary-safe: it
  * has a length); NULL when absent or not a string. */
 const redisReply *flat_reply(const redisReply *flat, const char *name);

@@ -1,10 +1,11 @@
 /*
  * wake: a second Redis connection subscribed to hookd:wake, on which the
  * ingest and enable scripts announce "partition P has new due work". It lets
- * every process sleep until work exists instead of polling. Reconnects with
- * backoff on its own, to the next node that owns slots after a failure (a
- * cluster forwards every PUBLISH to all its nodes); after each (re)subscribe
- * it reports "all partitions", since messages sent while it was away are lost.
+ * every process sleep until work exists instead of polling. The connection
+ * is one of the store's (store_subscribe, store/redis.h): its backoff, its
+ * watchdog, the next node that owns slots after a failure (a cluster
+ * forwards every PUBLISH to all its nodes); after each (re)subscribe it
+ * reports "all partitions", since messages sent while it was away are lost.
  */
 #ifndef HOOKD_WAKE_H
 #define HOOKD_WAKE_H
