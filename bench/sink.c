@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "reactor/signing.h"
+#include "reactor/delivery/signing.h"
 #include "store/crypto.h"
 
 static unsigned long long received, bad_signatures;

@@ -7,7 +7,7 @@
 
 #include "conf/conf.h"
 #include "conf/log.h"
-#include "reactor/netaddr.h"
+#include "reactor/delivery/netaddr.h"
 #include "store/ids.h"
 #include "store/tls_material.h"
 #include "store/keys.h"

@@ -8,7 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "reactor/server.h"
+#include "reactor/http/server.h"
 #include "store/json.h"
 #include "store/redis.h"
 

@@ -181,7 +181,7 @@ static int has_control(const char *s)
 }
 
 /* headers: custom request headers sent with every delivery, or null; kept
- * as "Name: value\n" lines (the lease carries them, reactor/pump.c). */
+ * as "Name: value\n" lines (the lease carries them, reactor/delivery/pump.c). */
 static int headers_check(struct req *r, struct endpoint_in *in)
 {
     yajl_val h = in->headers;

@@ -5,7 +5,7 @@
 #include "conf/conf.h"
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "reactor/metrics.h"
+#include "reactor/http/metrics.h"
 #include "store/crypto.h"
 #include "store/ids.h"
 #include "store/ingest.h"

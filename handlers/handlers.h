@@ -5,7 +5,7 @@
 #ifndef HOOKD_HANDLERS_H
 #define HOOKD_HANDLERS_H
 
-#include "reactor/server.h"
+#include "reactor/http/server.h"
 
 void h_healthz(struct req *r);
 void h_readyz(struct req *r);

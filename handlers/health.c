@@ -8,7 +8,7 @@
 
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "reactor/metrics.h"
+#include "reactor/http/metrics.h"
 
 void h_healthz(struct req *r)
 {

@@ -1,11 +1,11 @@
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "reactor/jobs.h"
+#include "reactor/delivery/jobs.h"
 
 #include <string.h>
 
 /* GET /v1/jobs/{id}: a background redelivery's progress, and which process
- * runs it since when (reactor/jobs.h). */
+ * runs it since when (reactor/delivery/jobs.h). */
 static void render_job(struct jw *w, const redisReply *rep, const void *arg)
 {
     (void)arg;

@@ -8,7 +8,7 @@
  * for a session token that lasts expires_in. A session is a token record of
  * kind "portal" (store/lua/portal.lua): never admin, so it mints no token,
  * link or org; read_only leaves it webhooks:read alone; endpoint_ids limit
- * it to those endpoints (reactor/server.c and the handlers marked
+ * it to those endpoints (reactor/http/server.c and the handlers marked
  * PORTAL_ENDPOINT / PORTAL_FILTERED in handlers/routes.c enforce it).
  */
 #include <stdio.h>

@@ -1,5 +1,3 @@
-#include "handlers/routes.h"
-
 #include "handlers/compat/compat.h"
 #include "handlers/handlers.h"
 #include "store/auth.h"

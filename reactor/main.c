@@ -16,14 +16,13 @@
 #include <sys/resource.h>
 
 #include "conf/conf.h"
-#include "handlers/routes.h" /* main wires the layers: the one place the reactor meets the handlers */
-#include "reactor/client.h"
-#include "reactor/jobs.h"
+#include "reactor/delivery/client.h"
+#include "reactor/delivery/jobs.h"
 #include "conf/log.h"
 #include "reactor/notify.h"
-#include "reactor/pump.h"
-#include "reactor/retention.h"
-#include "reactor/server.h"
+#include "reactor/delivery/pump.h"
+#include "reactor/delivery/retention.h"
+#include "reactor/http/server.h"
 #include "store/ingest.h"
 #include "store/loop_pass.h"
 #include "store/auth.h"

@@ -50,10 +50,10 @@
     X(LEASE_TLS_CA) /* the endpoint's own CA bundle (PEM), "" for the system store */ \
     X(LEASE_TLS_CERT) /* its client certificate chain (PEM) for mutual TLS, or "" */ \
     X(LEASE_TLS_KEY) /* that certificate's key as stored (sealed: store/secrets.h), or "" */ \
-    X(LEASE_SCHEME) /* signature_scheme: "" or "v1", "v1a", "both" (reactor/signing.h) */ \
+    X(LEASE_SCHEME) /* signature_scheme: "" or "v1", "v1a", "both" (reactor/delivery/signing.h) */ \
     X(LEASE_SIGN_KEY) /* the Ed25519 key (whsk_) as stored (sealed), or "" */ \
     X(LEASE_PREV_SIGN_KEY) /* the previous one while the rotation overlap lasts, or "" */ \
-    X(LEASE_AUTH_URL) /* OAuth2 to the receiver (reactor/receiver_auth.h): token_url, or "" for none */ \
+    X(LEASE_AUTH_URL) /* OAuth2 to the receiver (reactor/delivery/receiver_auth.h): token_url, or "" for none */ \
     X(LEASE_AUTH_CLIENT_ID) \
     X(LEASE_AUTH_SECRET) /* its client_secret as stored (sealed) */ \
     X(LEASE_AUTH_SCOPE) /* "" for none */ \
@@ -69,7 +69,7 @@
     X(OUT_ATTEMPT_COUNT) /* before this attempt, as claimed */ \
     X(OUT_OK) /* "1", "0" or "release" */ \
     X(OUT_CODE) /* HTTP status, "" when none */ \
-    X(OUT_ERROR) /* the error class's name (reactor/attempt.h), "" for a success */ \
+    X(OUT_ERROR) /* the error class's name (reactor/delivery/attempt.h), "" for a success */ \
     X(OUT_ATTEMPT) /* the attempt record, JSON; "" for a compact record or a release */ \
     X(OUT_STARTED) /* ms */ \
     X(OUT_NEXT_AT) /* ms of the next attempt, -1 when the attempts are used up */ \
@@ -89,7 +89,7 @@
     X(JOB_ID) \
     X(JOB_SEARCH_TYPE) /* the contract's name for the search, echoed back */ \
     X(JOB_DRY_RUN) /* "1": count matches, replay nothing */ \
-    X(JOB_OWNER) /* the process running it (reactor/jobs.h) */ \
+    X(JOB_OWNER) /* the process running it (reactor/delivery/jobs.h) */ \
     X(JOB_LEASE_UNTIL) /* ms: another process takes it over after this */ \
     X(JOB_INDEX) /* "org", "sess:<sid>" or "req:<rid>" */ \
     X(JOB_MIN_ID) /* the walk covers ids in [min, max) */ \
@@ -165,7 +165,7 @@
     X(JOB_STATE_COMPLETED, "completed") \
     X(JOB_STATE_CANCELED, "canceled")
 
-/* An attempt's error class (reactor/attempt.h): the client sets one, the
+/* An attempt's error class (reactor/delivery/attempt.h): the client sets one, the
  * attempt record and the metrics carry its name, complete.lua reads it. */
 #define ATTEMPT_ERROR_NAME_LIST(X) \
     X(ATTEMPT_HTTP_STATUS, "http_status") /* none of the below: an HTTP status came back */ \

@@ -33,7 +33,7 @@ struct event_base;
  * fan-out) stay about this many, keeping every call far under a millisecond. */
 #define INGEST_DELIVERIES_MAX 128
 
-/* The pump, as this layer sees it (reactor/pump.h): its budget for direct
+/* The pump, as this layer sees it (reactor/delivery/pump.h): its budget for direct
  * hand-off, which takes the leased deliveries, the largest payload it
  * sends, and a wake-up for deliveries the script scheduled instead. */
 struct ingest_handoff {

@@ -1,6 +1,6 @@
 /*
  * loop_pass: one hook that runs at the start of the next pass of the event
- * loop, for the batchers (store/ingest.c's events, reactor/pump.c's
+ * loop, for the batchers (store/ingest.c's events, reactor/delivery/pump.c's
  * outcomes): each gathers the work one pass brings and sends it as one
  * script call per partition. Redis's ae has a before-sleep hook; libevent
  * has none, so this is one zero-timeout event, armed when a batcher asks.

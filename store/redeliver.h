@@ -28,7 +28,7 @@ int redeliver_ids(const char *prefix, const char *org, long long user_id, const 
  * reply {'ok', n, more, endpoint} or {'no_endpoint'} / {'no_delivery'}. */
 int redeliver_requeue(const char *prefix, const char *org, const char *endpoint, const char *delivery_id, int batch,
                       store_cb cb, void *priv);
-/* Redelivery jobs (reactor/jobs.c runs them). Create the record: reply 1.
+/* Redelivery jobs (reactor/delivery/jobs.c runs them). Create the record: reply 1.
  * One step: {'ok'|'done', cursor, matched, created}, {'stop', state} or
  * {'lost'} (store/lua/redeliver.lua). Claim a job whose lease expired (any
  * in the partition, or the one named by job_id): {job_id, org}; else {},

@@ -3,7 +3,7 @@
  * a CA bundle its receiver's certificate is verified against instead of the
  * system store, and a client certificate chain with its key for mutual TLS.
  * Pure OpenSSL parsing, no I/O: the handlers check and describe it, the
- * client (reactor/client.c) builds an SSL_CTX from it.
+ * client (reactor/delivery/client.c) builds an SSL_CTX from it.
  */
 #ifndef HOOKD_STORE_TLS_MATERIAL_H
 #define HOOKD_STORE_TLS_MATERIAL_H

@@ -1,6 +1,6 @@
 /* Contract 000: POST /api/webhooks/resend, a resend by search. search_type
  * picks one of ten filters; the selection may hold millions of deliveries,
- * so it runs as a background job (reactor/jobs.h) and the reply comes at
+ * so it runs as a background job (reactor/delivery/jobs.h) and the reply comes at
  * once: 200 {success, message} plus job_id (an added field). An added
  * optional "dry_run": true only counts. 400 {success:false, message} for a
  * body that matches no variant. */
@@ -10,7 +10,7 @@
 
 #include "handlers/common.h"
 #include "handlers/compat/compat.h"
-#include "reactor/jobs.h"
+#include "reactor/delivery/jobs.h"
 #include "store/ids.h"
 
 /* Which fields each search_type requires (S session, C counters, T time

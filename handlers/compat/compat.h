@@ -1,13 +1,13 @@
 /*
  * compat: the five public redelivery contracts of shared/contracts/, each at
  * its own path with its own shapes, all on the core of store/redeliver.h and
- * reactor/jobs.h. Error bodies follow each contract (errors.c: struct
- * err_style of reactor/server.h), chosen by the route table.
+ * reactor/delivery/jobs.h. Error bodies follow each contract (errors.c: struct
+ * err_style of reactor/http/server.h), chosen by the route table.
  */
 #ifndef HOOKD_COMPAT_H
 #define HOOKD_COMPAT_H
 
-#include "reactor/server.h"
+#include "reactor/http/server.h"
 
 void h_c000_resend(struct req *r);
 void h_c001_bulk_redeliver(struct req *r);

@@ -1,6 +1,6 @@
 /*
  * errors: each redelivery contract's error body (and OAuth2's), as the
- * route table names them (struct err_style, reactor/server.h). hookd's own
+ * route table names them (struct err_style, reactor/http/server.h). hookd's own
  * routes use the server's problem details.
  */
 #include <string.h>

@@ -15,7 +15,7 @@
 -- delivery's attempts are used up (else ""), and the event's type when they
 -- are used up (else ""), and "opened"/"closed" when the outcome did that to
 -- the endpoint's circuit (else ""): what the caller needs to announce it
--- (operational events, reactor/pump.c).
+-- (operational events, reactor/delivery/pump.c).
 -- "release" hands an unanswered delivery back (shutdown) without counting an attempt.
 -- The fence is the lease score claim.lua gave; while it holds, nobody else
 -- writes the delivery, so the claimed attempt_count is still current.

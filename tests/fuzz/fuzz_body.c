@@ -16,7 +16,7 @@
 #include <sys/queue.h>
 
 #include "conf/conf.h"
-#include "reactor/retry.h"
+#include "reactor/delivery/retry.h"
 #include "store/ids.h"
 #include "store/json.h"
 #include "store/payload.h"

@@ -28,11 +28,10 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-#include "handlers/routes.h"
-#include "reactor/jobs.h"
+#include "reactor/delivery/jobs.h"
 #include "conf/log.h"
-#include "reactor/pump.h"
-#include "reactor/server.h"
+#include "reactor/delivery/pump.h"
+#include "reactor/http/server.h"
 #include "store/ingest.h"
 #include "store/loop_pass.h"
 #include "store/auth.h"

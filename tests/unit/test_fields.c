@@ -149,7 +149,7 @@ static void ingest_round_trip(redisContext *rc)
                 INGEST_FIELDS, v, "org\nevid\ntype\n{}\n42\nidem\nsess\nreq\nuid\nfp\n7\nep1ep2\nok\n1\ntep");
 }
 
-/* A job's record and step arguments as reactor/jobs.c fills them, by enum;
+/* A job's record and step arguments as reactor/delivery/jobs.c fills them, by enum;
  * and every list's length as Lua counts it. */
 static void job_round_trip(redisContext *rc)
 {

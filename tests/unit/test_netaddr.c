@@ -2,7 +2,7 @@
 
 #include "check.h"
 #include "conf/conf.h"
-#include "reactor/netaddr.h"
+#include "reactor/delivery/netaddr.h"
 
 static void addr(const char *s, uint8_t out[16])
 {

@@ -1,6 +1,6 @@
 #include "check.h"
 #include "conf/conf.h"
-#include "reactor/retry.h"
+#include "reactor/delivery/retry.h"
 
 int main(void)
 {

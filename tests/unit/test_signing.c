@@ -1,5 +1,5 @@
 #include "check.h"
-#include "reactor/signing.h"
+#include "reactor/delivery/signing.h"
 #include "store/crypto.h"
 
 int main(void)

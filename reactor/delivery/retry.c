@@ -1,4 +1,4 @@
-#include "reactor/retry.h"
+#include "reactor/delivery/retry.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reactor/attempt.h"
+#include "reactor/delivery/attempt.h"
 
 struct event_base;
 struct conf;

@@ -1,4 +1,4 @@
-#include "reactor/retention.h"
+#include "reactor/delivery/retention.h"
 
 #include <event2/event.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
 #ifndef HOOKD_METRICS_H
 #define HOOKD_METRICS_H
 
-#include "reactor/attempt.h"
+#include "reactor/delivery/attempt.h"
 #include <stddef.h>
 #include <stdint.h>
 

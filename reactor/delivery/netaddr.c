@@ -1,4 +1,4 @@
-#include "reactor/netaddr.h"
+#include "reactor/delivery/netaddr.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

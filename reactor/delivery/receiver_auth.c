@@ -1,4 +1,4 @@
-#include "reactor/receiver_auth.h"
+#include "reactor/delivery/receiver_auth.h"
 
 #include <event2/http.h>
 #include <openssl/crypto.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "conf/log.h"
-#include "reactor/client.h"
+#include "reactor/delivery/client.h"
 #include "store/crypto.h"
 #include "store/ids.h"
 #include "store/json.h"

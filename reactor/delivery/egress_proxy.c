@@ -1,4 +1,4 @@
-#include "reactor/egress_proxy.h"
+#include "reactor/delivery/egress_proxy.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>

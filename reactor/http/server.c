@@ -1,4 +1,4 @@
-#include "reactor/server.h"
+#include "reactor/http/server.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -15,9 +15,9 @@
 #include <sys/time.h>
 
 #include "conf/conf.h"
-#include "reactor/gate.h"
+#include "reactor/http/gate.h"
 #include "conf/log.h"
-#include "reactor/metrics.h"
+#include "reactor/http/metrics.h"
 #include "store/json.h"
 #include "store/redis.h"
 

@@ -1,4 +1,4 @@
-#include "reactor/jobs.h"
+#include "reactor/delivery/jobs.h"
 
 #include <event2/event.h>
 #include <event2/util.h>

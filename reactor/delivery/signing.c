@@ -1,4 +1,4 @@
-#include "reactor/signing.h"
+#include "reactor/delivery/signing.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>

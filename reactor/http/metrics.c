@@ -1,12 +1,12 @@
-#include "reactor/metrics.h"
+#include "reactor/http/metrics.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "reactor/server.h"
-#include "reactor/gate.h"
-#include "reactor/retention.h"
+#include "reactor/http/server.h"
+#include "reactor/http/gate.h"
+#include "reactor/delivery/retention.h"
 #include "conf/log.h"
 #include "store/ingest.h"
 #include "store/redis.h"

@@ -1,4 +1,4 @@
-#include "reactor/gate.h"
+#include "reactor/http/gate.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

@@ -1,4 +1,4 @@
-#include "reactor/client.h"
+#include "reactor/delivery/client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,8 +24,8 @@
 
 #include "conf/conf.h"
 #include "conf/log.h"
-#include "reactor/egress_proxy.h"
-#include "reactor/netaddr.h"
+#include "reactor/delivery/egress_proxy.h"
+#include "reactor/delivery/netaddr.h"
 #include "store/crypto.h"
 #include "store/ids.h"
 #include "store/keys.h"

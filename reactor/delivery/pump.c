@@ -1,4 +1,4 @@
-#include "reactor/pump.h"
+#include "reactor/delivery/pump.h"
 
 #include <event2/event.h>
 #include <stdint.h>
@@ -10,12 +10,12 @@
 #include <strings.h>
 
 #include "conf/conf.h"
-#include "reactor/client.h"
+#include "reactor/delivery/client.h"
 #include "conf/log.h"
-#include "reactor/metrics.h"
-#include "reactor/receiver_auth.h"
-#include "reactor/retry.h"
-#include "reactor/signing.h"
+#include "reactor/http/metrics.h"
+#include "reactor/delivery/receiver_auth.h"
+#include "reactor/delivery/retry.h"
+#include "reactor/delivery/signing.h"
 #include "store/ids.h"
 #include "store/ingest.h"
 #include "store/json.h"
@@ -37,7 +37,7 @@
 #define POLL_MS 5000 /* safety poll: sweeps expired leases, catches lost wake-ups */
 
 /* A flight: one claimed delivery being attempted ("job" is a redelivery
- * job, reactor/jobs.h), owned by the pump from its claim until complete.lua
+ * job, reactor/delivery/jobs.h), owned by the pump from its claim until complete.lua
  * has answered (or Redis was lost). */
 struct flight {
     struct flight *prev, *next;   /* the in-flight list, for draining */

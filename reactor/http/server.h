@@ -89,8 +89,14 @@ struct req {
     int endpoint_seen;          /* a delivery guard (handlers/common.h) found its endpoint the caller's */
 };
 
-/* Listen and serve the route table (handlers/routes.c, passed in by main:
- * the reactor knows no handler). */
+/* The route table: defined by handlers/routes.c, the layer above, and
+ * declared here, where its type is, so that main.c wires the layers without
+ * including anything above the reactor. */
+extern const struct route routes[];
+extern const size_t routes_len;
+
+/* Listen and serve a route table (main passes the one above; the fuzz
+ * target too). */
 int server_start(struct event_base *base, const struct conf *c, const struct route *routes, size_t nroutes);
 /* "GET", "POST", ...: the one table of method names. */
 const char *server_method_name(enum evhttp_cmd_type m);
