@@ -3,7 +3,8 @@
  * loop, for the batchers (store/ingest.c's events, reactor/delivery/pump.c's
  * outcomes): each gathers the work one pass brings and sends it as one
  * script call per partition. Redis's ae has a before-sleep hook; libevent
- * has none, so this is one zero-timeout event, armed when a batcher asks.
+ * has none, so each batcher has a zero-timeout event here, armed when it
+ * asks (loop_pass.c says why not one shared).
  * It sits in store/ so that both layers reach it without an upward include.
  */
 #ifndef HOOKD_STORE_LOOP_PASS_H
