@@ -73,8 +73,9 @@ void h_delivery_list(struct req *r)
         reply_error(r, 404, "not_found", "endpoint_id", "no such endpoint");
         return;
     }
-    if (!ep && r->who.n_endpoints == 1)
-        ep = r->who.endpoints[0]; /* a portal session of one endpoint: its index is the list */
+    char seen[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1)];
+    if (!ep && r->who.n_endpoints) /* a portal session limited to endpoints: the script keeps only theirs */
+        ep = principal_endpoints(&r->who, seen, sizeof(seen));
     if (state) {
         int s = 0;
         while (s < DELIVERY_STATES && strcmp(delivery_state_names[s], state) != 0)

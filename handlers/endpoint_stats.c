@@ -30,6 +30,8 @@ static void bucket_read(const redisReply *h, struct bucket_stats *b)
             b->failed = n, b->completed -= n;
         else if (f[0] == 't' && !f[1])
             b->throttled = n, b->completed -= n;
+        else if (f[0] == 'x' && !f[1])
+            b->completed += n; /* attempts without a response: counted, no latency */
         else if (f[0] == 'b') {
             long bin = strtol(f + 1, NULL, 10);
             if (bin >= 0 && bin < LATENCY_BINS) {

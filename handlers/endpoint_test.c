@@ -3,10 +3,14 @@
  * that one endpoint, whatever it subscribes to or filters. It is a real
  * event and delivery (signed, retried, shown, redeliverable like any other)
  * flagged test: true. It goes through the ingest batcher with
- * INGEST_TEST_ENDPOINT set (store/fields.h): no matching, no org rate_limit;
- * ingest.lua checks the endpoint is the org's in the same atomic step. A
- * disabled endpoint's test waits, like its other deliveries, to be enabled.
+ * INGEST_TEST_ENDPOINT set (store/fields.h): no matching, but the org's
+ * rate_limit holds (429 like POST /v1/events); ingest.lua checks the
+ * endpoint is the org's in the same atomic step. The receiver gets the
+ * header Hookd-Test: true (store/lua/lib/lease.lua), so an example can never
+ * pass for a real event, whatever type and payload it was given. A disabled
+ * endpoint's test waits, like its other deliveries, to be enabled.
  */
+#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,14 @@ static void on_test_ingested(void *arg, const struct ingest_result *res)
     struct req *r = arg;
     if (!res->answered) {
         reply_failed(r, res->error);
+        return;
+    }
+    if (res->status == INGEST_LIMITED) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld", res->retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
+        reply_error(r, 429, "rate_limited", NULL, "this org's rate_limit is reached; retry after %s s (nothing was sent)",
+                    ra);
         return;
     }
     if (res->status != INGEST_STORED) { /* INGEST_GONE: deleted a moment ago */

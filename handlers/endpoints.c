@@ -169,7 +169,8 @@ static int header_reserved(const char *s)
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         if (!strcasecmp(s, own[i]))
             return 1;
-    return !strncasecmp(s, "webhook-", 8) || !strcasecmp(s, server_conf()->delivery_id_header);
+    return !strncasecmp(s, "webhook-", 8) || !strncasecmp(s, "hookd-", 6) || /* hookd-test: a test send */
+           !strcasecmp(s, server_conf()->delivery_id_header);
 }
 
 static int has_control(const char *s)
@@ -601,8 +602,9 @@ void h_endpoint_list(struct req *r)
     char lim[16];
     if (list_query(r, 50, 200, &cursor, lim) < 0)
         return;
-    const char *argv[] = {r->who.org_id, cursor, lim};
-    call_script(r, SCRIPT_ENDPOINT_LIST, on_endpoint_list, 3, argv);
+    char seen[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1)];
+    const char *argv[] = {r->who.org_id, cursor, lim, principal_endpoints(&r->who, seen, sizeof(seen))};
+    call_script(r, SCRIPT_ENDPOINT_LIST, on_endpoint_list, r->who.n_endpoints ? 4 : 3, argv);
 }
 
 static void on_endpoint_deleted(redisReply *rep, void *priv)

@@ -87,6 +87,15 @@ int principal_sees_endpoint(const struct principal *p, const char *ep)
     return 0;
 }
 
+const char *principal_endpoints(const struct principal *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < p->n_endpoints && n + (i ? 1 : 0) + 36 < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", p->endpoints[i]);
+    return out;
+}
+
 /* "id,id,...": a portal session's endpoints; -1 when malformed. */
 static int parse_endpoints(const char *s, struct principal *p)
 {

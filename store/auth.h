@@ -34,6 +34,8 @@ struct principal {
 /* 1 when p may see endpoint ep of its org: always, unless p is limited to
  * some endpoints (a portal session given endpoint_ids). */
 int principal_sees_endpoint(const struct principal *p, const char *ep);
+/* Its endpoints as "id,id" in out (cap bytes), "" when it is not limited. */
+const char *principal_endpoints(const struct principal *p, char *out, size_t cap);
 
 struct conf;
 struct event_base;

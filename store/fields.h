@@ -79,7 +79,8 @@
     X(OUT_SIMPLE) /* "1": compact, and the event is simple (LEASE_SIMPLE) */ \
     X(OUT_QUEUE) /* LEASE_QUEUE as leased */ \
     X(OUT_LATENCY_BIN) /* "b<bin>": the attempt's duration as a bin of store/latency.h, the field the \
-                          endpoint's stats count it in (lib/stats.lua); "" for a release */
+                          endpoint's stats count it in (lib/stats.lua); "x" for one that got no response \
+                          (counted, no latency); "" for a release */
 
 /* A redelivery job's record, as redeliver.lua's 'job' mode creates it
  * (after the mode; store/redeliver.h). */

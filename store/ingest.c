@@ -344,6 +344,7 @@ int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_
     memset(&it->match, 0, sizeof(it->match));
     if (it->len[INGEST_TEST_ENDPOINT]) { /* a test send: its one endpoint, checked by ingest.lua */
         it->v[INGEST_ENDPOINTS] = it->v[INGEST_TEST_ENDPOINT], it->len[INGEST_ENDPOINTS] = it->len[INGEST_TEST_ENDPOINT];
+        it->v[INGEST_ORG_LIMITED] = "1", it->len[INGEST_ORG_LIMITED] = 1; /* held to the org's rate_limit, if any */
         enqueue(it);
         return 0;
     }

@@ -203,7 +203,9 @@ void outcome_fields(const struct outcome *o, struct outcome_text *text, const ch
     f[OUT_COMPACT] = o->compact, f[OUT_SIMPLE] = o->compact[0] && l->simple ? "1" : "";
     f[OUT_QUEUE] = l->queue;
     text->latency_bin[0] = '\0';
-    if (o->result != RESULT_RELEASE) /* a release is no attempt: the stats skip it */
+    if (o->status == 0 && o->result == RESULT_FAILURE) /* no response (DNS, connect, TLS): an attempt, no latency */
+        snprintf(text->latency_bin, sizeof(text->latency_bin), "x");
+    else if (o->result != RESULT_RELEASE) /* a release is no attempt: the stats skip it */
         snprintf(text->latency_bin, sizeof(text->latency_bin), "b%d", latency_bin(o->duration_ms));
     f[OUT_LATENCY_BIN] = text->latency_bin;
 }

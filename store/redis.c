@@ -40,6 +40,7 @@ struct link {
     long pending;
     int64_t progress_ms;     /* last reply, or when pending went 0 -> 1 */
     int64_t connect_ms;      /* when the current connect began */
+    int64_t down_ms;         /* when it was last lost; 0 while connected */
     int64_t backoff_ms;
     struct event *reconnect_ev;
     /* durability = replicated: the replicated calls sent on this link and
@@ -782,6 +783,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     l->connected = 1;
+    l->down_ms = 0;
     link_select(l);
     if (l->kind == LINK_WRITES) {
         l->backoff_ms = BACKOFF_MIN_MS;
@@ -806,6 +808,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     l->ac = NULL;
     l->connected = 0;
     l->pending = 0;
+    l->down_ms = now_ms();
     if (S.closing)
         return;
     if (l->kind == LINK_WRITES) { /* its calls were answered NULL: the callers retry */
@@ -1119,7 +1122,7 @@ static void sub_watch(struct store_subscription *s, int64_t now)
         return;
     }
     struct node *n = s->follows_store && l->connected ? node_find(s->where.host, s->where.port) : NULL;
-    if (n && !n->main.connected && now - l->connect_ms > S.conf->redis_timeout_ms)
+    if (n && !n->main.connected && n->main.down_ms && now - n->main.down_ms > S.conf->redis_timeout_ms)
         link_drop(l, "redis: the subscription's server is lost; subscribing elsewhere");
 }
 

@@ -96,8 +96,9 @@ for _, ep in ipairs(ready) do
         local ev = events[evid]
         if not ev then
           local ek = P .. ':ev:' .. evid
-          local h = redis.call('HMGET', ek, 'b', 'n', 'idempotency_key', 'sync_session_id', 'request_id', 'okey')
-          ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5]), h[6] or ''}
+          local h = redis.call('HMGET', ek, 'b', 'n', 'idempotency_key', 'sync_session_id', 'request_id', 'okey',
+                               'test')
+          ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5]), h[6] or '', h[7] and true}
           events[evid] = ev
         end
         -- simple also needs the delivery to have no hash (every write of one
@@ -106,7 +107,7 @@ for _, ep in ipairs(ready) do
         if d[1] or d[4] then simple = '0' end
         lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple, e[8], e[9], e[10],
                      e[11], e[12], prev_secret_in_force(e[13], e[7], now), e[14], e[15], e[16], e[17],
-                     fifo_mark(e[18], ev[3]), e[19])
+                     fifo_mark(e[18], ev[3]), lease_headers(e[19], ev[4]))
       end
       n = n + #due
       took = #due

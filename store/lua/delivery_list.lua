@@ -1,6 +1,7 @@
 -- A page of an org's deliveries, newest first, through the narrowest index.
 -- KEYS[1] = P
--- ARGV: org, cursor (exclusive, an id), limit, endpoint, state, event_type,
+-- ARGV: org, cursor (exclusive, an id), limit, endpoint (one id, or several
+--       "id,id" for a portal session limited to them), state, event_type,
 --       sync_session_id, since_id (inclusive), until_id (exclusive), scan_max
 -- Returns {next_cursor, delivery...}; next_cursor is "" at the end. At most
 -- scan_max index entries are read per call, so a sparse filter returns a short
@@ -14,7 +15,13 @@ local O = P .. ':org:' .. org
 local idx = O .. ':dls'
 -- an endpoint filter reads the org's index and keeps that endpoint's ids:
 -- a per-endpoint index would cost a ZADD and ~150 bytes per delivery
-if ep ~= '' and redis.call('HGET', P .. ':ep:' .. ep, 'org_id') ~= org then return false end
+local eps = nil -- several endpoints: a set, each checked when read
+if string.find(ep, ',', 1, true) then
+  eps = {}
+  for id in string.gmatch(ep, '[^,]+') do eps[id] = true end
+elseif ep ~= '' and redis.call('HGET', P .. ':ep:' .. ep, 'org_id') ~= org then
+  return false
+end
 if sess ~= '' then idx = O .. ':sess:' .. sess .. ':dls' end
 local max = '+'
 if untl ~= '' then max = '(' .. untl end
@@ -30,7 +37,7 @@ while #out - 1 < limit and scanned < scan_max do
     last = id
     local d = dl_get(P, id, org)
     if d and (state == '' or d.state == state) and (etype == '' or d.event_type == etype)
-       and (ep == '' or d.endpoint_id == ep) then
+       and (ep == '' or d.endpoint_id == ep or (eps and eps[d.endpoint_id])) then
       out[#out + 1] = dl_flat(d)
       if #out - 1 == limit then break end
     end

@@ -196,7 +196,7 @@ local function ingest_one(a)
                                         prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
                                         '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
                                         prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as,
-                                        e.asc, fifo_mark(e.fifo_used, okey), e.headers)
+                                        e.asc, fifo_mark(e.fifo_used, okey), lease_headers(e.headers, test ~= ''))
     else
       zadd_later(e.ek .. ':due', now, id)
       e.due = true

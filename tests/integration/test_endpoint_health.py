@@ -5,7 +5,7 @@ import json
 import time
 import unittest
 
-from harness import HookdCase, Hookd, Receiver, call, verify_signature, wait_for
+from harness import HookdCase, Hookd, ROOT_TOKEN, Receiver, call, verify_signature, wait_for
 
 
 def totals(stats):
@@ -95,6 +95,7 @@ class TestSendTest(HookdCase):
         req = self.rx.requests[-1]
         self.assertEqual(req["path"], "/t")
         verify_signature(ep["secret"], req["headers"], req["body"])
+        self.assertEqual(req["headers"].get("hookd-test"), "true", "a receiver can tell a test from a real event")
         self.assertEqual(json.loads(req["body"])["type"], "hookd.test")
         s, ev, _ = self.api("GET", "/v1/events/" + b["event_id"], None, tok)
         self.assertEqual((ev["test"], ev["delivery_ids"]), (True, [b["delivery_id"]]))
@@ -107,6 +108,11 @@ class TestSendTest(HookdCase):
         self.assertFalse(any(r["path"] == "/other" for r in self.rx.requests))
         s, d, _ = self.api("GET", "/v1/deliveries?endpoint_id=" + other["id"], None, tok)
         self.assertEqual(d["data"], [])
+        s, b, _ = self.api("POST", "/v1/events", {"type": "order.paid", "payload": {"amount": 500}}, tok)
+        real = self.wait_state(tok, b["delivery_ids"][0], "completed")
+        got = wait_for(lambda: [r for r in self.rx.requests if json.loads(r["body"]) == {"amount": 500}])
+        self.assertNotIn("hookd-test", got[0]["headers"], "a real event carries no test mark")
+        self.assertFalse(real["test"])
 
     def test_bad_input_and_scope(self):
         org, tok = self.tenant()
@@ -119,6 +125,19 @@ class TestSendTest(HookdCase):
         self.assertEqual(self.api("POST", "/v1/endpoints/%s/test" % ep, None, tok2)[0], 404)
         ro = self.new_token(org, scopes=("webhooks:read",))["token"]
         self.assertEqual(self.api("POST", "/v1/endpoints/%s/test" % ep, None, ro)[0], 403)
+        # a custom header cannot pass for the test mark
+        s, b, _ = self.api("PATCH", "/v1/endpoints/" + ep, {"headers": {"Hookd-Test": "true"}}, tok)
+        self.assertEqual((s, b.get("field")), (422, "headers"))
+
+    def test_test_sends_are_held_to_the_org_rate_limit(self):
+        org, tok = self.tenant()
+        ep = self.new_endpoint(tok, self.rx.url())["id"]
+        s, b, _ = self.api("PATCH", "/v1/orgs/" + org, {"rate_limit": 1}, ROOT_TOKEN)
+        self.assertEqual(s, 200, b)
+        codes = [self.api("POST", "/v1/endpoints/%s/test" % ep, None, tok) for _ in range(6)]
+        self.assertIn(429, [c[0] for c in codes])
+        limited = next(c for c in codes if c[0] == 429)
+        self.assertTrue(limited[2].get("Retry-After"))
 
 
 if __name__ == "__main__":

@@ -68,6 +68,27 @@ class PortalTest(HookdCase):
                                   {"search_type": "time_range", "request_timestamp": 1,
                                    "end_request_timestamp": 2}, tok)[0], 403)
 
+    def test_session_of_several_endpoints_lists_only_theirs(self):
+        org, admin = self.tenant()
+        eps = [self.new_endpoint(admin, self.rx.url("/e%d" % i)) for i in range(4)]
+        mine = [eps[0]["id"], eps[2]["id"]]
+        for _ in range(3):
+            self.send_event(admin)
+        tok = self.session(self.link(admin, endpoint_ids=mine))["token"]
+        s, b, _ = self.api("GET", "/v1/endpoints", None, tok)
+        self.assertEqual(sorted(e["id"] for e in b["data"]), sorted(mine))
+        seen, cursor = [], None
+        while True:  # full pages of its own deliveries, and a cursor only while more of them may come
+            s, b, _ = self.api("GET", "/v1/deliveries?limit=2" + ("&cursor=" + cursor if cursor else ""), None, tok)
+            self.assertEqual(s, 200, b)
+            self.assertTrue(all(d["endpoint_id"] in mine for d in b["data"]))
+            seen += [d["id"] for d in b["data"]]
+            cursor = b["next_cursor"]
+            if not cursor:
+                break
+            self.assertEqual(len(b["data"]), 2)
+        self.assertEqual(len(seen), 6)
+
     def test_session_never_mints_and_read_only_never_writes(self):
         org, admin = self.tenant()
         ep = self.new_endpoint(admin, self.rx.url("/a"))

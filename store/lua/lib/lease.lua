@@ -15,6 +15,15 @@ local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries
   out[b + LEASE_HEADERS] = headers or ''
 end
 
+-- The headers a delivery carries beyond the signed ones: its endpoint's
+-- custom headers, and, for a test send's event (POST /v1/endpoints/{id}/test,
+-- its hash field test = 1), "Hookd-Test: true", so a receiver can tell an
+-- example from a real event whatever type and payload it was given.
+local function lease_headers(headers, test)
+  if test then return 'Hookd-Test: true\n' .. (headers or '') end
+  return headers
+end
+
 local function lease_tuple(...)
   local t = {}
   lease_append(t, ...)

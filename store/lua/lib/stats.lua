@@ -4,7 +4,8 @@
 -- Per endpoint and window, one hash per bucket,
 --   P:ep:<ep>:st:<code>:<bucket start, ms>
 -- with fields b<bin> (attempts whose duration fell in latency bin <bin>,
--- store/latency.h: their sum is the attempts), f (of them failed) and t
+-- store/latency.h), x (attempts that got no response: no latency to
+-- count), which together are the attempts, f (of them failed) and t
 -- (throttled by the receiver; the rest succeeded). complete.lua adds a
 -- batch's counts once per endpoint; each bucket expires when it has left
 -- its window, so retention needs no walk and a deleted endpoint's buckets go
