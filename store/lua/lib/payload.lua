@@ -14,11 +14,11 @@
 -- P:ev:<ev>:body.
 local PAYLOAD_CHUNK, PAYLOAD_INLINE_MAX = 64, 2048
 
--- "b1".."b32", made once per script call: an event's chunk names cost a
--- concatenation each otherwise (with string.sub, the split of a 1 KiB
--- payload measured 5.7 us an event; 2.6 with the names and sub local)
+-- "b1", "b2", ...: made once per script call, when first needed (a script
+-- runs its top level at every call: 32 names made up front cost every
+-- caller of this library ~6 us, bench/script_cost.py); an event's chunk
+-- names cost a concatenation each otherwise
 local payload_names, payload_sub = {}, string.sub
-for i = 1, PAYLOAD_INLINE_MAX / PAYLOAD_CHUNK do payload_names[i] = 'b' .. i end
 
 -- append the payload's fields to an HSET argument list; true when it fits
 -- there, false when it needs the body key
@@ -28,7 +28,12 @@ local function payload_fields(args, payload, chunk)
   local k, a = 0, #args
   for at = 1, n, size do
     k = k + 1
-    args[a + 1] = payload_names[k]
+    local name = payload_names[k]
+    if not name then
+      name = 'b' .. k
+      payload_names[k] = name
+    end
+    args[a + 1] = name
     args[a + 2] = payload_sub(payload, at, at + size - 1)
     a = a + 2
   end
