@@ -83,6 +83,26 @@ void reply_record(struct req *r, const redisReply *rep, int status, const char *
     reply_json(r, status, &w);
 }
 
+void reply_removed(struct req *r, const redisReply *rep, const char *what)
+{
+    if (reply_failed(r, rep))
+        return;
+    if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
+        reply_error(r, 404, "not_found", NULL, "no such %s", what);
+        return;
+    }
+    reply_raw(r, 204, NULL, NULL, 0);
+}
+
+void reply_rate_limited(struct req *r, long long retry_after_s, const char *what)
+{
+    char ra[24];
+    snprintf(ra, sizeof(ra), "%lld", retry_after_s);
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
+    reply_error(r, 429, "rate_limited", NULL, "this org's rate_limit is reached; retry after %s s (nothing was %s)", ra,
+                what);
+}
+
 int reply_empty(const redisReply *rep)
 {
     return rep->type == REDIS_REPLY_NIL || (rep->type == REDIS_REPLY_ARRAY && rep->elements == 0);

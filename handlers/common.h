@@ -33,6 +33,11 @@ int reply_empty(const redisReply *rep);
  * <what>" when the record is absent, else `status` with render(w, rec, arg). */
 void reply_record(struct req *r, const redisReply *rep, int status, const char *what,
                   void (*render)(struct jw *w, const redisReply *rec, const void *arg), const void *arg);
+/* How a removal ends: 503 when the call failed, 204 when the script said
+ * 1, else 404 "no such <what>" (unknown, or another org's). */
+void reply_removed(struct req *r, const redisReply *rep, const char *what);
+/* 429 with Retry-After: the org's rate_limit refused; nothing was <what>. */
+void reply_rate_limited(struct req *r, long long retry_after_s, const char *what);
 /* 1 when the reply is a Redis error or missing; replies 503/500 itself. */
 int reply_failed(struct req *r, const redisReply *rep);
 

@@ -10,7 +10,6 @@
  * pass for a real event, whatever type and payload it was given. A disabled
  * endpoint's test waits, like its other deliveries, to be enabled.
  */
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +33,7 @@ static void on_test_ingested(void *arg, const struct ingest_result *res)
         return;
     }
     if (res->status == INGEST_LIMITED) {
-        char ra[24];
-        snprintf(ra, sizeof(ra), "%lld", res->retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
-        reply_error(r, 429, "rate_limited", NULL, "this org's rate_limit is reached; retry after %s s (nothing was sent)",
-                    ra);
+        reply_rate_limited(r, res->retry_after_s, "sent");
         return;
     }
     if (res->status != INGEST_STORED) { /* INGEST_GONE: deleted a moment ago */

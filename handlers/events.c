@@ -35,12 +35,8 @@ static void on_ingested(void *arg, const struct ingest_result *res)
         return;
     }
     if (res->status == INGEST_LIMITED) {
-        char ra[24];
         metrics_org_refused();
-        snprintf(ra, sizeof(ra), "%lld", res->retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
-        reply_error(r, 429, "rate_limited", NULL, "this org's rate_limit is reached; retry after %s s (nothing was stored)",
-                    ra);
+        reply_rate_limited(r, res->retry_after_s, "stored");
         return;
     }
     if (res->status == INGEST_KEY_REUSED) {

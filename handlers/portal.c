@@ -356,17 +356,7 @@ void h_portal_session_list(struct req *r)
     call_script_key(r, KEY_GLOBAL, SCRIPT_PORTAL, on_session_list, 4, argv);
 }
 
-static void on_session_revoked(redisReply *rep, void *priv)
-{
-    struct req *r = priv;
-    if (reply_failed(r, rep))
-        return;
-    if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
-        reply_error(r, 404, "not_found", NULL, "no such portal session");
-        return;
-    }
-    reply_raw(r, 204, NULL, NULL, 0);
-}
+static void on_session_revoked(redisReply *rep, void *priv) { reply_removed(priv, rep, "portal session"); }
 
 /* DELETE /v1/portal-sessions/{id}: it stops working within token_cache. */
 void h_portal_session_revoke(struct req *r)

@@ -265,17 +265,7 @@ void h_token_list(struct req *r)
     call_script_key(r, KEY_GLOBAL, SCRIPT_ADMIN, on_token_list, 4, argv);
 }
 
-static void on_token_revoked(redisReply *rep, void *priv)
-{
-    struct req *r = priv;
-    if (reply_failed(r, rep))
-        return;
-    if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
-        reply_error(r, 404, "not_found", NULL, "no such token");
-        return;
-    }
-    reply_raw(r, 204, NULL, NULL, 0);
-}
+static void on_token_revoked(redisReply *rep, void *priv) { reply_removed(priv, rep, "token"); }
 
 /* DELETE /v1/tokens/{id}: the token (and its OAuth2 client, and the access
  * tokens that client minted) stops working within token_cache. */

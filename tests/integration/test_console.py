@@ -6,41 +6,24 @@ job complete; disable an endpoint and see its status; a payload and a receiver r
 <img onerror> render as text and run nothing; a read-only token sees no
 write buttons. A screenshot of each page goes to tests/artifacts/."""
 import os
-import shutil
 import unittest
 
-from harness import ROOT, HookdCase, Receiver, call, wait_for
+from harness import HookdCase, Receiver, call, wait_for
 
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-except ImportError:  # CI installs it (scripts/deps.sh test); say so there, skip elsewhere
-    if os.environ.get("CI"):
-        raise
-    webdriver = None
+from browser import ARTIFACTS, MISSING, WHY_MISSING, By, new_browser
 
-ARTIFACTS = os.path.join(ROOT, "tests", "artifacts")
 XSS_PAYLOAD = '<script>window.__xss="payload"</script><img src=x onerror="window.__xss=\'payload-img\'">'
 XSS_RESPONSE = b'<script>window.__xss="response"</script><img src=x onerror="window.__xss=\'response-img\'">'
 
 
-@unittest.skipIf(webdriver is None or not shutil.which("chromedriver"), "python3-selenium and chromium-driver needed")
+@unittest.skipIf(MISSING, WHY_MISSING)
 class ConsoleTest(HookdCase):
     hookd_conf = {"retry_schedule": "0,100ms,100ms,100ms", "retry_jitter_pct": 0}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        opts = Options()
-        for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                  "--window-size=1400,1000"):
-            opts.add_argument(a)
-        opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-        cls.browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-        cls.browser.set_page_load_timeout(30)
+        cls.browser = new_browser()
 
     @classmethod
     def tearDownClass(cls):

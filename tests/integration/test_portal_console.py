@@ -7,24 +7,14 @@ nothing; the console embeds in an iframe on another local origin only when
 console_frame_ancestors names it. Screenshots go to tests/artifacts/."""
 import http.server
 import os
-import shutil
 import threading
 import unittest
 import urllib.parse
 
-from harness import ROOT, HookdCase, Hookd, Receiver, free_port, wait_for
+from harness import HookdCase, Hookd, Receiver, free_port, wait_for
 
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-except ImportError:  # CI installs it (scripts/deps.sh test); say so there, skip elsewhere
-    if os.environ.get("CI"):
-        raise
-    webdriver = None
+from browser import ARTIFACTS, MISSING, WHY_MISSING, By, new_browser
 
-ARTIFACTS = os.path.join(ROOT, "tests", "artifacts")
 FRAME_PORT = free_port()  # the SaaS page that embeds the console
 PUBLIC = "https://hooks.example.test"
 
@@ -59,7 +49,7 @@ class EmbeddingPage:
         self.server.server_close()
 
 
-@unittest.skipIf(webdriver is None or not shutil.which("chromedriver"), "python3-selenium and chromium-driver needed")
+@unittest.skipIf(MISSING, WHY_MISSING)
 class PortalConsoleTest(HookdCase):
     hookd_conf = {"public_url": PUBLIC, "console_frame_ancestors": "http://127.0.0.1:%d" % FRAME_PORT}
     class_receiver = True
@@ -67,14 +57,7 @@ class PortalConsoleTest(HookdCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        opts = Options()
-        for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                  "--window-size=1400,1000"):
-            opts.add_argument(a)
-        opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-        cls.browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-        cls.browser.set_page_load_timeout(30)
+        cls.browser = new_browser()
 
     @classmethod
     def tearDownClass(cls):
