@@ -9,6 +9,8 @@
 #include "conf/log.h"
 #include "reactor/delivery/netaddr.h"
 #include "store/ids.h"
+#include "store/payload.h"
+#include "store/ingest.h"
 #include "store/tls_material.h"
 #include "store/keys.h"
 
@@ -81,6 +83,38 @@ void reply_record(struct req *r, const redisReply *rep, int status, const char *
     }
     render(&w, rep, arg);
     reply_json(r, status, &w);
+}
+
+void render_id_list(struct jw *w, const char *csv)
+{
+    jw_array_open(w);
+    while (csv && *csv) {
+        const char *e = strchr(csv, ',');
+        size_t n = e ? (size_t)(e - csv) : strlen(csv);
+        jw_strn(w, csv, n);
+        csv += n + (e ? 1 : 0);
+    }
+    jw_array_close(w);
+}
+
+void submit_event(struct req *r, const char *v[INGEST_FIELDS], const char *payload, size_t len, ingest_done_cb cb)
+{
+    char evid[ID_LEN + 1], now[24], uid[24];
+    int64_t t = now_ms();
+    id_new_event(evid, t);
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
+    void *packed = NULL;
+    size_t packed_len = 0;
+    if (payload_pack(payload, len, &packed, &packed_len) < 0)
+        packed = NULL; /* out of memory: store it as it is */
+    v[INGEST_ORG] = r->who.org_id, v[INGEST_EVENT_ID] = evid, v[INGEST_NOW] = now, v[INGEST_USER_ID] = uid;
+    v[INGEST_PAYLOAD] = packed ? (const char *)packed : payload;
+    size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = packed ? packed_len : len}; /* 0: a C string */
+    int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
+    if (ingest_submit(p, v, lens, payload, len, cb, r) < 0)
+        reply_unavailable(r);
+    free(packed); /* the store copied the arguments */
 }
 
 void reply_removed(struct req *r, const redisReply *rep, const char *what)
@@ -396,32 +430,6 @@ void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, 
     jw_kstr(&w, "next_cursor", rep->element[0]->len ? rep->element[0]->str : NULL);
     jw_map_close(&w);
     reply_json(r, 200, &w);
-}
-
-void reply_page_seen(struct req *r, const redisReply *rep, const char *ep_field,
-                     void (*one)(struct jw *w, const redisReply *rec))
-{
-    if (!r->who.n_endpoints || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
-        reply_page(r, rep, one);
-        return;
-    }
-    /* a view of the reply holding the cursor and the records it may see */
-    redisReply **seen = malloc(rep->elements * sizeof(*seen)); /* freed here; the records stay rep's */
-    if (!seen) {
-        reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    redisReply view = *rep;
-    view.element = seen;
-    view.elements = 0;
-    seen[view.elements++] = rep->element[0];
-    for (size_t i = 1; i < rep->elements; i++) {
-        const char *ep = flat_get(rep->element[i], ep_field);
-        if (ep && principal_sees_endpoint(&r->who, ep))
-            seen[view.elements++] = rep->element[i];
-    }
-    reply_page(r, &view, one);
-    free(seen);
 }
 
 /* A delivery guard in flight: which handler runs once the delivery's

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "reactor/http/server.h"
+#include "store/ingest.h"
 #include "store/json.h"
 #include "store/redis.h"
 
@@ -33,6 +34,12 @@ int reply_empty(const redisReply *rep);
  * <what>" when the record is absent, else `status` with render(w, rec, arg). */
 void reply_record(struct req *r, const redisReply *rep, int status, const char *what,
                   void (*render)(struct jw *w, const redisReply *rec, const void *arg), const void *arg);
+/* Ids the scripts return as "a,b,c" (NULL or "": none) as a JSON array. */
+void render_id_list(struct jw *w, const char *csv);
+/* Hand an accepted event to the ingest batcher (store/ingest.h): fills v's
+ * org, event id, time, user and payload (packed from `payload`, the JSON
+ * as sent); cb answers the caller. Replies 503 itself when it cannot queue. */
+void submit_event(struct req *r, const char *v[INGEST_FIELDS], const char *payload, size_t len, ingest_done_cb cb);
 /* How a removal ends: 503 when the call failed, 204 when the script said
  * 1, else 404 "no such <what>" (unknown, or another org's). */
 void reply_removed(struct req *r, const redisReply *rep, const char *what);
@@ -63,10 +70,6 @@ int list_query(struct req *r, int def, int max, const char **cursor, char limit[
 /* Replies 200 {data: [...], next_cursor} from a list script's reply
  * {next_cursor or "", record, record, ...}, each record rendered by `one`. */
 void reply_page(struct req *r, const redisReply *rep, void (*one)(struct jw *w, const redisReply *rec));
-/* reply_page for a list whose records name their endpoint in ep_field:
- * a portal session limited to endpoints gets only those endpoints' records. */
-void reply_page_seen(struct req *r, const redisReply *rep, const char *ep_field,
-                     void (*one)(struct jw *w, const redisReply *rec));
 /* For a portal session limited to endpoints (route reach PORTAL_FILTERED):
  * reads delivery `id` first and runs next(r) again once its endpoint is one
  * the session sees (else 404). Returns 0 when the caller may go on at once,

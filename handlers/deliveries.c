@@ -19,7 +19,7 @@ static void on_delivery_list(redisReply *rep, void *priv)
         reply_error(r, 404, "not_found", "endpoint_id", "no such endpoint");
         return;
     }
-    reply_page_seen(r, rep, "endpoint_id", render_delivery);
+    reply_page(r, rep, render_delivery); /* a portal session's: only its endpoints (delivery_list.lua) */
 }
 
 /* A time filter: Unix seconds, or RFC 3339 UTC ("2026-01-02T03:04:05Z"). */
@@ -73,7 +73,7 @@ void h_delivery_list(struct req *r)
         reply_error(r, 404, "not_found", "endpoint_id", "no such endpoint");
         return;
     }
-    char seen[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1)];
+    char seen[PORTAL_ENDPOINTS_CSV];
     if (!ep && r->who.n_endpoints) /* a portal session limited to endpoints: the script keeps only theirs */
         ep = principal_endpoints(&r->who, seen, sizeof(seen));
     if (state) {

@@ -11,16 +11,10 @@
  * endpoint's test waits, like its other deliveries, to be enabled.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "conf/conf.h"
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "store/ids.h"
-#include "store/ingest.h"
-#include "store/keys.h"
-#include "store/payload.h"
 
 #define TEST_TYPE "hookd.test"
 #define TEST_PAYLOAD "{\"type\":\"hookd.test\",\"message\":\"a test event sent from hookd\"}"
@@ -75,23 +69,6 @@ void h_endpoint_test(struct req *r)
     size_t plen = strlen(TEST_PAYLOAD);
     if (payload && json_member_span(r->body, r->body_len, "payload", &span))
         pbytes = r->body + span.at, plen = span.len;
-    char evid[ID_LEN + 1], now[24], uid[24];
-    int64_t t = now_ms();
-    id_new_event(evid, t);
-    snprintf(now, sizeof(now), "%lld", (long long)t);
-    snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
-    void *packed = NULL;
-    size_t packed_len = 0;
-    if (payload_pack(pbytes, plen, &packed, &packed_len) < 0)
-        packed = NULL; /* out of memory: store it as it is */
-    const char *v[INGEST_FIELDS] = {
-        [INGEST_ORG] = r->who.org_id, [INGEST_EVENT_ID] = evid, [INGEST_TYPE] = type ? type->u.string : TEST_TYPE,
-        [INGEST_PAYLOAD] = packed ? (const char *)packed : pbytes, [INGEST_NOW] = now, [INGEST_USER_ID] = uid,
-        [INGEST_TEST_ENDPOINT] = id,
-    };
-    size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = packed ? packed_len : plen}; /* 0: a C string */
-    int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
-    if (ingest_submit(p, v, lens, pbytes, plen, on_test_ingested, r) < 0)
-        reply_unavailable(r);
-    free(packed); /* the store copied the arguments */
+    const char *v[INGEST_FIELDS] = {[INGEST_TYPE] = type ? type->u.string : TEST_TYPE, [INGEST_TEST_ENDPOINT] = id};
+    submit_event(r, v, pbytes, plen, on_test_ingested);
 }

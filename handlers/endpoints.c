@@ -593,7 +593,7 @@ static void on_endpoint_list(redisReply *rep, void *priv)
 {
     struct req *r = priv;
     if (!reply_failed(r, rep))
-        reply_page_seen(r, rep, "id", render_listed_endpoint);
+        reply_page(r, rep, render_listed_endpoint); /* a portal session's: only its endpoints (endpoint_list.lua) */
 }
 
 void h_endpoint_list(struct req *r)
@@ -602,7 +602,7 @@ void h_endpoint_list(struct req *r)
     char lim[16];
     if (list_query(r, 50, 200, &cursor, lim) < 0)
         return;
-    char seen[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1)];
+    char seen[PORTAL_ENDPOINTS_CSV];
     const char *argv[] = {r->who.org_id, cursor, lim, principal_endpoints(&r->who, seen, sizeof(seen))};
     call_script(r, SCRIPT_ENDPOINT_LIST, on_endpoint_list, r->who.n_endpoints ? 4 : 3, argv);
 }

@@ -13,18 +13,6 @@
 #include "store/notice.h"
 #include "store/payload.h"
 
-/* Delivery ids come back from the script as "a,b,c". */
-static void render_id_list(struct jw *w, const char *csv)
-{
-    jw_array_open(w);
-    while (csv && *csv) {
-        const char *e = strchr(csv, ',');
-        size_t n = e ? (size_t)(e - csv) : strlen(csv);
-        jw_strn(w, csv, n);
-        csv += n + (e ? 1 : 0);
-    }
-    jw_array_close(w);
-}
 
 /* The reply for one event of an ingest batch (store/ingest.h). */
 static void on_ingested(void *arg, const struct ingest_result *res)
@@ -150,30 +138,15 @@ void h_event_create(struct req *r)
     }
     const char *pbytes = r->body + span.at;
     size_t plen = span.len;
-    char evid[ID_LEN + 1], now[24], uid[24];
-    int64_t t = now_ms();
-    id_new_event(evid, t);
-    snprintf(now, sizeof(now), "%lld", (long long)t);
-    snprintf(uid, sizeof(uid), "%lld", r->who.user_id);
-    void *packed = NULL;
-    size_t packed_len = 0;
-    if (payload_pack(pbytes, plen, &packed, &packed_len) < 0)
-        packed = NULL; /* out of memory: store it as it is */
     char fp[17] = "";
     if (idem)
         request_fingerprint(type->u.string, (const unsigned char *)pbytes, plen, sess ? sess->u.string : "", reqid ? reqid->u.string : "", fp);
     const char *v[INGEST_FIELDS] = {
-        [INGEST_ORG] = r->who.org_id, [INGEST_EVENT_ID] = evid, [INGEST_TYPE] = type->u.string,
-        [INGEST_PAYLOAD] = packed ? (const char *)packed : pbytes, [INGEST_NOW] = now,
-        [INGEST_IDEMPOTENCY_KEY] = idem ? idem : "", [INGEST_SYNC_SESSION_ID] = sess ? sess->u.string : "",
-        [INGEST_REQUEST_ID] = reqid ? reqid->u.string : "", [INGEST_USER_ID] = uid, [INGEST_FINGERPRINT] = fp,
-        [INGEST_ORDERING_KEY] = okey ? okey->u.string : "",
+        [INGEST_TYPE] = type->u.string, [INGEST_IDEMPOTENCY_KEY] = idem ? idem : "",
+        [INGEST_SYNC_SESSION_ID] = sess ? sess->u.string : "", [INGEST_REQUEST_ID] = reqid ? reqid->u.string : "",
+        [INGEST_FINGERPRINT] = fp, [INGEST_ORDERING_KEY] = okey ? okey->u.string : "",
     };
-    size_t lens[INGEST_FIELDS] = {[INGEST_PAYLOAD] = packed ? packed_len : plen}; /* 0: a C string */
-    int p = key_partition(r->who.org_id, (int)server_conf()->partitions);
-    if (ingest_submit(p, v, lens, pbytes, plen, on_ingested, r) < 0)
-        reply_unavailable(r);
-    free(packed); /* the store copied the arguments */
+    submit_event(r, v, pbytes, plen, on_ingested);
 }
 
 /* The event's delivery ids ("id,id") whose endpoints (dl_eps: 36 bytes
@@ -191,7 +164,7 @@ static int seen_deliveries(const struct req *r, const char *dls, const char *dl_
             memcpy(ep, dl_eps + i * ID_LEN, ID_LEN);
             ep[ID_LEN] = '\0';
         }
-        if (ep[0] && principal_sees_endpoint(&r->who, ep) && n + len + 2 < cap) {
+        if (ep[0] && principal_sees_endpoint(&r->who, ep) && n + (n ? 1 : 0) + len < cap) {
             n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "," : "", (int)len, dls);
             seen++;
         }
@@ -205,7 +178,7 @@ static void on_event(redisReply *rep, void *priv)
     struct req *r = priv;
     if (reply_failed(r, rep))
         return;
-    char seen[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1) + 1];
+    char seen[PORTAL_ENDPOINTS_CSV];
     const char *dls = reply_empty(rep) ? NULL : flat_get(rep, "dls");
     if (dls && r->who.n_endpoints) {
         const char *eps = flat_get(rep, "dl_eps");

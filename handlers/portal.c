@@ -35,24 +35,12 @@ struct portal_link {
     char code[80];
     char code_sha[SHA256_HEX_LEN + 1];
     char org_id[ID_LEN + 1];
-    char eps[PORTAL_ENDPOINTS_MAX * (ID_LEN + 1)]; /* "id,id", "" for every endpoint */
+    char eps[PORTAL_ENDPOINTS_CSV]; /* "id,id", "" for every endpoint */
     int n_eps;
     int read_only;
     long long ttl_s;
     int64_t expires_ms;
 };
-
-static void render_ids(struct jw *w, const char *csv)
-{
-    jw_array_open(w);
-    for (const char *s = csv; s && *s;) {
-        const char *e = strchr(s, ',');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        jw_strn(w, s, n);
-        s += n + (e ? 1 : 0);
-    }
-    jw_array_close(w);
-}
 
 static void on_linked(redisReply *rep, void *priv)
 {
@@ -80,7 +68,7 @@ static void on_linked(redisReply *rep, void *priv)
     jw_ktime(&w, "expires_at", l->expires_ms);
     jw_kstr(&w, "org_id", l->org_id);
     jw_key(&w, "endpoint_ids");
-    render_ids(&w, l->eps);
+    render_id_list(&w, l->eps);
     jw_kbool(&w, "read_only", l->read_only);
     jw_kint(&w, "expires_in", l->ttl_s);
     jw_map_close(&w);
@@ -140,6 +128,28 @@ static int parse_endpoint_ids(struct req *r, yajl_val a, struct portal_link *l)
     return 0;
 }
 
+/* The org a root or org-admin call is about, given the org_id it names
+ * (NULL: none): required of root, else the caller's own (another org's id
+ * is 404 to an admin). NULL after a reply. */
+static const char *admin_org(struct req *r, const char *org)
+{
+    if (r->who.kind == PRINCIPAL_ROOT && !org) {
+        reply_error(r, 422, "invalid_field", "org_id", "org_id is required");
+        return NULL;
+    }
+    if (r->who.kind != PRINCIPAL_ROOT && org && strcmp(org, r->who.org_id) != 0) {
+        reply_error(r, 404, "org_not_found", "org_id", "no such org");
+        return NULL;
+    }
+    if (!org)
+        org = r->who.org_id;
+    if (!id_valid(org)) {
+        reply_error(r, 422, "invalid_field", "org_id", "org_id must be a UUID");
+        return NULL;
+    }
+    return org;
+}
+
 static int parse_link_body(struct req *r, struct portal_link *l)
 {
     yajl_val org, eps, ro, ttl;
@@ -153,21 +163,9 @@ static int parse_link_body(struct req *r, struct portal_link *l)
     }
     if (!r->json)
         org = eps = ro = ttl = NULL;
-    const char *org_id = json_string(org);
-    if (r->who.kind == PRINCIPAL_ROOT && !org_id) {
-        reply_error(r, 422, "invalid_field", "org_id", "org_id is required");
-        return -1;
-    }
-    if (r->who.kind != PRINCIPAL_ROOT && org_id && strcmp(org_id, r->who.org_id) != 0) {
-        reply_error(r, 404, "org_not_found", "org_id", "no such org"); /* an admin links only its own org */
-        return -1;
-    }
+    const char *org_id = admin_org(r, json_string(org));
     if (!org_id)
-        org_id = r->who.org_id;
-    if (!id_valid(org_id)) {
-        reply_error(r, 422, "invalid_field", "org_id", "org_id must be a UUID");
         return -1;
-    }
     strcpy(l->org_id, org_id);
     l->read_only = ro && YAJL_IS_TRUE(ro);
     l->ttl_s = ttl ? YAJL_GET_INTEGER(ttl) : SESSION_TTL_DEFAULT_S;
@@ -230,7 +228,7 @@ static void render_session(struct jw *w, const redisReply *s, const char *token)
         jw_kstr(w, "token", token);
     jw_kstr(w, "org_id", flat_get(s, "org_id"));
     jw_key(w, "endpoint_ids");
-    render_ids(w, flat_get(s, "endpoint_ids"));
+    render_id_list(w, flat_get(s, "endpoint_ids"));
     jw_kbool(w, "read_only", flat_int(s, "read_only") == 1);
     jw_ktime(w, "created_at", flat_int(s, "created_at"));
     jw_ktime(w, "expires_at", flat_int(s, "expires_at"));
@@ -313,28 +311,6 @@ static void on_session_list(redisReply *rep, void *priv)
     reply_json(r, 200, &w);
 }
 
-/* The org a root or org-admin call is about: ?org_id= for root, else the
- * caller's own (another org's id is 404 to an admin). NULL after a reply. */
-static const char *admin_org(struct req *r)
-{
-    const char *org = req_query(r, "org_id");
-    if (r->who.kind == PRINCIPAL_ROOT && !org) {
-        reply_error(r, 422, "invalid_field", "org_id", "org_id is required");
-        return NULL;
-    }
-    if (r->who.kind != PRINCIPAL_ROOT && org && strcmp(org, r->who.org_id) != 0) {
-        reply_error(r, 404, "org_not_found", "org_id", "no such org");
-        return NULL;
-    }
-    if (!org)
-        org = r->who.org_id;
-    if (!id_valid(org)) {
-        reply_error(r, 422, "invalid_field", "org_id", "org_id must be a UUID");
-        return NULL;
-    }
-    return org;
-}
-
 /* GET /v1/portal-sessions[?org_id=]: the org's live sessions, soonest to
  * expire first, at most ?limit= (100 by default, 1000 at most). */
 void h_portal_session_list(struct req *r)
@@ -346,7 +322,7 @@ void h_portal_session_list(struct req *r)
     const char *cursor;
     if (list_params(r, 100, 1000, &limit, &cursor) < 0)
         return;
-    const char *org = admin_org(r);
+    const char *org = admin_org(r, req_query(r, "org_id"));
     if (!org)
         return;
     char lim[16], now[24];

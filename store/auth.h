@@ -17,6 +17,7 @@
 enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_ROOT, PRINCIPAL_TOKEN };
 
 #define PORTAL_ENDPOINTS_MAX 20 /* endpoint_ids one portal link may name */
+#define PORTAL_ENDPOINTS_CSV (PORTAL_ENDPOINTS_MAX * 37) /* bytes of them as "id,id", with the NUL */
 
 struct principal {
     enum principal_kind kind;

@@ -672,21 +672,29 @@ int pump_start(struct event_base *base, const struct conf *c)
     return 0;
 }
 
+/* The first flight, taken off the in-flight list with its send (or its
+ * wait for a receiver token) abandoned; NULL when none is left. */
+static struct flight *flight_abandon_first(void)
+{
+    struct flight *j = PM.flights;
+    if (!j)
+        return NULL;
+    flight_unlink(j);
+    if (j->auth_wait)
+        receiver_auth_cancel(j->auth_wait);
+    if (j->cr)
+        client_cancel(j->cr);
+    j->cr = NULL;
+    j->auth_wait = NULL;
+    return j;
+}
+
 /* Grace is over: abandon the sends still waiting and hand their deliveries
  * back to the schedule so another process (or our restart) sends them. */
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
-    while (PM.flights) {
-        struct flight *j = PM.flights;
-        flight_unlink(j);
-        if (j->auth_wait)
-            receiver_auth_cancel(j->auth_wait);
-        if (j->cr)
-            client_cancel(j->cr);
-        j->cr = NULL;
-        j->auth_wait = NULL;
+    for (struct flight *j; (j = flight_abandon_first());)
         record(j, RESULT_RELEASE, 0, ATTEMPT_HTTP_STATUS, "", now_ms(), 0, 0, ACTION_NONE);
-    }
     maybe_drained();
 }
 
@@ -708,13 +716,7 @@ void pump_drain(void (*done)(void *), void *arg)
 
 void pump_free(void)
 {
-    while (PM.flights) { /* only when the loop ended without draining */
-        struct flight *j = PM.flights;
-        flight_unlink(j);
-        if (j->auth_wait)
-            receiver_auth_cancel(j->auth_wait);
-        if (j->cr)
-            client_cancel(j->cr);
+    for (struct flight *j; (j = flight_abandon_first());) { /* only when the loop ended without draining */
         free(j->l);
         token_free(j);
         free(j);

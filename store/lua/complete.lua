@@ -188,8 +188,9 @@ local function one(i, score)
   end
   local n = tostring(tonumber(ac) + 1)
   local origin, idx = dl_origin(id)
+  -- the receiver asked to wait (429/503): not a failure
+  local throttled = ok ~= '1' and (action == 'pause' or action == 'slow') and e
   if e then
-    local throttled = ok ~= '1' and (action == 'pause' or action == 'slow')
     if ok == '1' then stat(ek, nil, bin) else stat(ek, throttled and 't' or 'f', bin) end
   end
   if ok == '1' then
@@ -236,7 +237,6 @@ local function one(i, score)
   if msg == '' then msg = 'HTTP ' .. code end
   -- a receiver that never stops throttling: a delivery throttled
   -- THROTTLES_MAX times gives up (errored) like one whose retries ran out
-  local throttled = (action == 'pause' or action == 'slow') and e
   if throttled and tonumber(redis.call('HINCRBY', dk, 'throttled', 1)) > THROTTLES_MAX then
     throttled, next_at = false, '-1'
   end

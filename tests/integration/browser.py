@@ -4,7 +4,7 @@ the rule that CI must have it while a developer's machine may skip."""
 import os
 import shutil
 
-from harness import ROOT
+from harness import ROOT, HookdCase
 
 try:
     from selenium import webdriver
@@ -31,3 +31,17 @@ def new_browser():
     b = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     b.set_page_load_timeout(30)
     return b
+
+
+class BrowserCase(HookdCase):
+    """A HookdCase with one headless browser for the class (cls.browser)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.browser = new_browser()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        super().tearDownClass()

@@ -8,27 +8,17 @@ write buttons. A screenshot of each page goes to tests/artifacts/."""
 import os
 import unittest
 
-from harness import HookdCase, Receiver, call, wait_for
+from harness import Receiver, call, wait_for
 
-from browser import ARTIFACTS, MISSING, WHY_MISSING, By, new_browser
+from browser import ARTIFACTS, MISSING, WHY_MISSING, BrowserCase, By
 
 XSS_PAYLOAD = '<script>window.__xss="payload"</script><img src=x onerror="window.__xss=\'payload-img\'">'
 XSS_RESPONSE = b'<script>window.__xss="response"</script><img src=x onerror="window.__xss=\'response-img\'">'
 
 
 @unittest.skipIf(MISSING, WHY_MISSING)
-class ConsoleTest(HookdCase):
+class ConsoleTest(BrowserCase):
     hookd_conf = {"retry_schedule": "0,100ms,100ms,100ms", "retry_jitter_pct": 0}
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.browser = new_browser()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        super().tearDownClass()
 
     def setUp(self):
         # fails twice, then answers 200 with markup in its body

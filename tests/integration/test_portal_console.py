@@ -11,9 +11,9 @@ import threading
 import unittest
 import urllib.parse
 
-from harness import HookdCase, Hookd, Receiver, free_port, wait_for
+from harness import Hookd, Receiver, call, free_port, wait_for
 
-from browser import ARTIFACTS, MISSING, WHY_MISSING, By, new_browser
+from browser import ARTIFACTS, MISSING, WHY_MISSING, BrowserCase, By
 
 FRAME_PORT = free_port()  # the SaaS page that embeds the console
 PUBLIC = "https://hooks.example.test"
@@ -50,19 +50,9 @@ class EmbeddingPage:
 
 
 @unittest.skipIf(MISSING, WHY_MISSING)
-class PortalConsoleTest(HookdCase):
+class PortalConsoleTest(BrowserCase):
     hookd_conf = {"public_url": PUBLIC, "console_frame_ancestors": "http://127.0.0.1:%d" % FRAME_PORT}
     class_receiver = True
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.browser = new_browser()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        super().tearDownClass()
 
     def setUp(self):
         self.org, self.admin = self.tenant()
@@ -216,6 +206,9 @@ class PortalConsoleTest(HookdCase):
         plain = Hookd(self.redis)
         self.addCleanup(plain.stop)
         plain.wait_ready()
+        s, _, hdrs = call("GET", plain.url("/console"))  # it serves the console, and forbids framing it
+        self.assertEqual(s, 200)
+        self.assertIn("frame-ancestors 'none'", hdrs.get("Content-Security-Policy"))
         b.get(page.url(plain.url("/console")))
         frame = b.find_element(By.ID, "portal")
         b.switch_to.frame(frame)
