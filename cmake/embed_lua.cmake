@@ -6,6 +6,18 @@
 # libs use them), gets the field table of store/fields.h (FIELDS) as Lua
 # locals: `local NAME = <0-based offset>` per field, `local <LIST>_FIELDS =
 # <count>` per list, and `local NAME = 'text'` per name of a _NAME_LIST.
+#
+# The hot-path scripts (FUNCTION_SCRIPTS) are also emitted as a Redis 7
+# function library, `const char lua_fn_NAME[]`, named hookd_NAME_<the first
+# 12 hex digits of the script's SHA1> (so two builds never replace each
+# other's). An EVALSHA runs a script's whole top level again at every call
+# (the field table, the libraries' local functions and tables: ~13 us), a
+# function library runs its top level once. A library's top level may not
+# touch `string`, `table` and the rest at load time, so the script's prelude
+# runs at its first call and what it made is kept in the `run` upvalue; the
+# script's own text becomes the body of the function that `run` holds.
+set(FUNCTION_SCRIPTS ingest claim complete)
+cmake_policy(SET CMP0057 NEW) # if(IN_LIST) in script mode
 file(READ ${FIELDS} header)
 string(REPLACE "\\\n" " " header "${header}")  # each list on one line
 string(REGEX REPLACE "[][;]" "," header "${header}") # ; splits a CMake list, [ ] group one
@@ -52,9 +64,21 @@ foreach(f ${files})
     file(READ ${SRC_DIR}/${lib} libtext)
     string(APPEND body "${libtext}")
   endforeach()
+  set(prelude "${body}")
   string(APPEND body "${text}")
   string(HEX "${body}" hex)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   string(APPEND out "const char lua_${name}[] = {${hex}0x00};\n")
+  if(name IN_LIST FUNCTION_SCRIPTS)
+    string(SHA1 sha "${body}")
+    string(SUBSTRING "${sha}" 0 12 sha)
+    set(fn "hookd_${name}_${sha}")
+    set(lib "#!lua name=${fn}\nlocal run\nredis.register_function('${fn}', function(KEYS, ARGV)\n")
+    string(APPEND lib "if not run then run = (function()\n${prelude}\nreturn function(KEYS, ARGV)\n")
+    string(APPEND lib "${text}\nend\nend)() end\nreturn run(KEYS, ARGV)\nend)\n")
+    string(HEX "${lib}" hex)
+    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+    string(APPEND out "const char lua_fn_${name}[] = {${hex}0x00};\n")
+  endif()
 endforeach()
 file(WRITE ${OUT} "${out}")

@@ -62,8 +62,10 @@ struct node {
     struct link writes;      /* durability = replicated: the replicated writes and their WAITs, so
                               * that a WAIT, which holds up its connection, holds up no read */
     int ready;               /* main connected and every script loaded */
-    int loading;             /* SCRIPT LOAD replies still awaited */
-    int load_failed;         /* one of them failed: the watchdog loads all again once none is awaited */
+    int loading;             /* SCRIPT LOAD and FUNCTION LOAD replies still awaited */
+    int load_failed;         /* a SCRIPT LOAD failed: the watchdog loads all again once none is awaited */
+    int functions;           /* every function library loaded: scripts that have one go as FCALL */
+    int fn_failed;           /* a FUNCTION LOAD of this load failed (Redis 6, an ACL): EVALSHA */
     int in_map;              /* single Redis: always; cluster: owns slots now */
 };
 
@@ -506,6 +508,12 @@ static void on_repl_deadline(evutil_socket_t fd, short what, void *arg)
         repl_arm(l, next_at);
 }
 
+/* The errors of a script or function this Redis does not hold (any more). */
+static int script_forgotten(const char *err)
+{
+    return strncmp(err, "NOSCRIPT", 8) == 0 || strcmp(err, "ERR Function not found") == 0;
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct cmd *c = privdata;
@@ -522,16 +530,17 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         free(c);
         return;
     }
-    if (reply && reply->type == REDIS_REPLY_ERROR && c->script >= 0 && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-        /* This Redis lost its script cache (restart, SCRIPT FLUSH, a new
-         * master): run this one call as EVAL and reload the cache for the
-         * calls that follow. */
+    if (reply && reply->type == REDIS_REPLY_ERROR && c->script >= 0 && script_forgotten(reply->str)) {
+        /* This Redis lost its script cache or functions (restart, SCRIPT
+         * FLUSH, FUNCTION FLUSH, a new master): run this one call as EVAL and
+         * load both again for the calls that follow. */
         const struct script *s = script_get((enum script_id)c->script);
         c->argv[0] = "EVAL";
         c->argv[1] = s->body; /* static: the block keeps only the caller's arguments */
         c->lens[0] = 4;
         c->lens[1] = strlen(s->body);
         c->script = -1;
+        n->functions = 0;
         if (send_cmd(n, c) == 0) {
             if (!n->loading)
                 load_scripts(n);
@@ -578,10 +587,24 @@ static int link_send(struct link *l, struct cmd *c)
     return 0;
 }
 
+/* A script call's head for node n: FCALL fn where n holds the script's
+ * function library, else EVALSHA sha (store_script). The strings are static. */
+static void script_head(const struct node *n, struct cmd *c)
+{
+    const struct script *s = script_get((enum script_id)c->script);
+    int fcall = n->functions && s->library;
+    c->argv[0] = fcall ? "FCALL" : "EVALSHA";
+    c->argv[1] = fcall ? s->fn : s->sha;
+    c->lens[0] = strlen(c->argv[0]);
+    c->lens[1] = strlen(c->argv[1]);
+}
+
 /* A replicated write goes on the writes link while it is up, else with the
  * rest (its WAIT then follows it there). */
 static int send_cmd(struct node *n, struct cmd *c)
 {
+    if (c->script >= 0)
+        script_head(n, c);
     return link_send(c->replicated && n->writes.connected ? &n->writes : &n->main, c);
 }
 
@@ -637,7 +660,8 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
 {
     if (!store_usable())
         return -1;
-    /* EVALSHA sha nkeys, then the caller's keys and arguments */
+    /* EVALSHA sha nkeys (or FCALL fn nkeys: send_cmd chooses per node),
+     * then the caller's keys and arguments */
     const char *all[argc + 3];
     size_t all_lens[argc + 3];
     char nk[16];
@@ -656,6 +680,22 @@ int store_script(enum script_id id, store_cb cb, void *priv, int nkeys, int argc
     return submit(c);
 }
 
+/* One SCRIPT LOAD or FUNCTION LOAD answered. Every reply counts, failed or
+ * not: a Redis still loading its AOF fails the first and answers the rest. */
+static void load_counted(struct node *n)
+{
+    if (n->loading > 0)
+        n->loading--;
+    if (n->loading > 0 || n->load_failed)
+        return;
+    n->functions = !n->fn_failed;
+    if (!n->ready) {
+        n->ready = 1;
+        n->main.backoff_ms = BACKOFF_MIN_MS;
+        update_ready();
+    }
+}
+
 /* A SCRIPT LOAD reply; priv is the node's index and the script's, packed. */
 static void on_script_loaded(redisReply *reply, void *priv)
 {
@@ -667,29 +707,51 @@ static void on_script_loaded(redisReply *reply, void *priv)
                 "error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply", NULL);
         n->load_failed = 1; /* stays not ready; the watchdog or a disconnect retries */
     }
-    /* every reply counts, failed or not: a Redis still loading its AOF fails
-     * the first and answers the rest */
-    if (n->loading > 0)
-        n->loading--;
-    if (n->loading == 0 && !n->load_failed && !n->ready) {
-        n->ready = 1;
-        n->main.backoff_ms = BACKOFF_MIN_MS;
-        update_ready();
+    load_counted(n);
+}
+
+/* A FUNCTION LOAD reply; priv as for SCRIPT LOAD. A library of that name
+ * is this same code (its name holds the script's hash). A failure costs only
+ * speed: the node keeps EVALSHA, which SCRIPT LOAD made ready, until it
+ * loads again (a reconnect, a script it forgot). */
+static void on_function_loaded(redisReply *reply, void *priv)
+{
+    long v = (long)(intptr_t)priv;
+    struct node *n = S.nodes[v / SCRIPT_COUNT];
+    const struct script *s = script_get((enum script_id)(v % SCRIPT_COUNT));
+    int ok = reply && ((reply->type == REDIS_REPLY_STRING && strcmp(reply->str, s->fn) == 0) ||
+                       (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "already exists")));
+    if (!ok) {
+        if (!n->fn_failed)
+            LOG_WARNING("redis: FUNCTION LOAD failed; its scripts go as EVALSHA", "redis", n->addr, "script",
+                        s->name, "error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply", NULL);
+        n->fn_failed = 1;
     }
+    load_counted(n);
 }
 
 static void load_scripts(struct node *n)
 {
     int idx = n->index;
-    n->loading = SCRIPT_COUNT;
-    n->load_failed = 0;
+    n->loading = 0;
+    n->load_failed = n->fn_failed = n->functions = 0;
     for (int i = 0; i < SCRIPT_COUNT; i++) {
-        const char *argv[3] = {"SCRIPT", "LOAD", script_get((enum script_id)i)->body};
-        if (node_call(n, on_script_loaded, (void *)(intptr_t)(idx * SCRIPT_COUNT + i), 3, argv) < 0) {
-            n->loading = 0, n->load_failed = 1; /* the replies of those sent change nothing */
-            return;
-        }
+        const struct script *s = script_get((enum script_id)i);
+        void *priv = (void *)(intptr_t)(idx * SCRIPT_COUNT + i);
+        const char *load[3] = {"SCRIPT", "LOAD", s->body};
+        const char *fload[3] = {"FUNCTION", "LOAD", s->library};
+        if (node_call(n, on_script_loaded, priv, 3, load) < 0)
+            goto fail;
+        n->loading++;
+        if (!s->library)
+            continue;
+        if (node_call(n, on_function_loaded, priv, 3, fload) < 0)
+            goto fail;
+        n->loading++;
     }
+    return;
+fail:
+    n->loading = 0, n->load_failed = 1; /* the replies of those sent change nothing */
 }
 
 /* The slot map from CLUSTER SLOTS: each range's master (a new one is

@@ -37,13 +37,18 @@ enum script_id {
     SCRIPT_COUNT
 };
 
+/* A script is sent as EVALSHA sha, or, where it has a function library and
+ * the Redis has it loaded (store/redis.c), as FCALL fn: the same code
+ * without its prelude run again at every call (cmake/embed_lua.cmake). */
 struct script {
     const char *name;
     const char *body;
+    const char *library;     /* "#!lua name=<fn>..." or NULL: EVALSHA only */
     char sha[41];
+    char fn[64];             /* the library's (and its one function's) name */
 };
 
-/* Computes each script's SHA1 once; 0 or -1. */
+/* Computes each script's SHA1 and function name once; 0 or -1. */
 int scripts_init(void);
 const struct script *script_get(enum script_id id);
 

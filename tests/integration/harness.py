@@ -69,16 +69,17 @@ def wait_for(pred, timeout=20.0, step=0.05, what="condition"):
 
 
 class Redis:
-    def __init__(self, aof=False):
+    def __init__(self, aof=False, extra=()):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="hookd-redis-")
         self.aof = aof
+        self.extra = list(extra)  # more redis-server arguments
         self.proc = None
         self.start()
 
     def start(self):
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                "--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "always"]
+                "--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "always", *self.extra]
         self.proc = _spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self._ping(), what="redis to start")
 

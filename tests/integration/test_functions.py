@@ -1,0 +1,85 @@
+"""Issue 20: the hot-path scripts (ingest, claim, complete) run as Redis
+functions, loaded once per server and called with FCALL; a Redis that
+forgets them, or cannot load them, still gets every call (as EVALSHA)."""
+import re
+import unittest
+
+from harness import Hookd, HookdCase, Receiver, Redis, wait_for
+
+HOT_PATH = ("ingest", "claim", "complete")
+
+
+def servers(redis):
+    """Each server of a single Redis or a cluster."""
+    return getattr(redis, "nodes", [redis])
+
+
+def calls(redis, command):
+    """Calls of `command` so far, summed over the servers (INFO commandstats)."""
+    n = 0
+    for s in servers(redis):
+        m = re.search(r"cmdstat_%s:calls=(\d+)" % command, s.cli("INFO", "commandstats"))
+        n += int(m.group(1)) if m else 0
+    return n
+
+
+def hookd_libraries(server):
+    return sorted(set(re.findall(r"hookd_([a-z]+)_[0-9a-f]{12}", server.cli("FUNCTION", "LIST"))))
+
+
+class FunctionsTest(HookdCase):
+    class_receiver = True
+
+    def deliver_one(self, tok):
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        return did
+
+    def test_hot_path_scripts_are_loaded_as_functions_and_called_with_fcall(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        before = calls(self.redis, "fcall")
+        self.deliver_one(tok)
+        for s in servers(self.redis):  # every master holds the three libraries
+            self.assertEqual(hookd_libraries(s), sorted(HOT_PATH))
+        self.assertGreater(calls(self.redis, "fcall"), before)
+
+    def test_deliveries_go_on_after_redis_forgets_its_functions_and_scripts(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        for s in servers(self.redis):
+            s.cli("FUNCTION", "FLUSH")  # every FCALL now answers "Function not found"
+            s.cli("SCRIPT", "FLUSH")
+        self.deliver_one(tok)  # ingest, claim and complete fell back to EVAL
+        # and the servers that were asked hold the functions again
+        wait_for(lambda: any(hookd_libraries(s) == sorted(HOT_PATH) for s in servers(self.redis)),
+                 what="the functions to be loaded again")
+        before = calls(self.redis, "fcall")
+        self.deliver_one(tok)
+        self.assertGreater(calls(self.redis, "fcall"), before)
+
+
+class NoFunctionsTest(HookdCase):
+    """A Redis without FUNCTION (Redis 6, or an ACL that denies it): hookd
+    says so once and sends every script as EVALSHA."""
+    class_receiver = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = Redis(extra=["--rename-command", "FUNCTION", "function_hidden_from_hookd"])
+        cls.hookd = Hookd(cls.redis)
+        cls.hookd.wait_ready()
+        cls.rx = Receiver()
+
+    def test_a_redis_without_functions_gets_every_script_as_evalsha(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        self.assertEqual(calls(self.redis, "fcall"), 0)
+        self.assertGreater(calls(self.redis, "evalsha"), 0)
+        self.assertIn("FUNCTION LOAD failed", self.hookd.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
