@@ -27,7 +27,7 @@ def hookd_libraries(server):
     return sorted(set(re.findall(r"hookd_([a-z]+)_[0-9a-f]{12}", server.cli("FUNCTION", "LIST"))))
 
 
-class FunctionsTest(HookdCase):
+class FunctionsCase(HookdCase):
     class_receiver = True
 
     def deliver_one(self, tok):
@@ -35,6 +35,8 @@ class FunctionsTest(HookdCase):
         self.wait_state(tok, did, "completed")
         return did
 
+
+class FunctionsTest(FunctionsCase):
     def test_hot_path_scripts_are_loaded_as_functions_and_called_with_fcall(self):
         _, tok = self.tenant()
         self.new_endpoint(tok, self.rx.url(), event_types=["a"])
@@ -43,6 +45,10 @@ class FunctionsTest(HookdCase):
         for s in servers(self.redis):  # every master holds the three libraries
             self.assertEqual(hookd_libraries(s), sorted(HOT_PATH))
         self.assertGreater(calls(self.redis, "fcall"), before)
+
+
+class ForgottenFunctionsTest(FunctionsCase):
+    """Its own servers: a flush here must not reach FunctionsTest's."""
 
     def test_deliveries_go_on_after_redis_forgets_its_functions_and_scripts(self):
         _, tok = self.tenant()
