@@ -41,6 +41,7 @@ struct item {
 struct queue {
     struct item *head, **tail;
     int n;
+    int in_flight; /* its calls awaiting their reply */
     double fanout; /* recent deliveries per event in this partition */
 };
 
@@ -207,14 +208,29 @@ static int batch_limit(int p)
     return n < 1 ? 1 : n > INGEST_BATCH_MAX ? INGEST_BATCH_MAX : n;
 }
 
+static void send_batch(int p);
+
+/* A call of partition p answered: what queued behind it goes at the next
+ * pass, with whatever else that pass brings. */
+static void call_answered(int p)
+{
+    struct queue *q = &IG.q[p];
+    q->in_flight--;
+    if (q->n && loop_pass_want(IG.pass) < 0)
+        send_batch(p);
+}
+
 static void on_batch(redisReply *rep, void *priv)
 {
     struct batch *b = priv;
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n;
     struct batch_reply br = {0};
+    /* replies come before ingest_free: store_close answers later ones with NULL */
+    if (IG.q)
+        call_answered(b->partition);
     if (ok) {
         read_reply(rep, b->partition, &br);
-        struct queue *q = &IG.q[b->partition]; /* replies come before ingest_free: store_close answers later ones with NULL */
+        struct queue *q = &IG.q[b->partition];
         q->fanout = 0.5 * q->fanout + 0.5 * (double)(br.scheduled + br.leased_by_script) / (double)b->n;
     }
     IG.h.settle(b->offered, br.leased, br.nleased);
@@ -277,6 +293,7 @@ static void send_batch(int p)
         IG.h.settle(b->offered, NULL, 0);
         goto fail;
     }
+    q->in_flight++;
     free(argv); /* the store copied the arguments */
     free(lens);
     return;
@@ -291,7 +308,7 @@ static void on_pass(void *arg)
 {
     (void)arg;
     for (int p = 0; p < IG.partitions; p++)
-        if (IG.q[p].n)
+        if (IG.q[p].n && IG.q[p].in_flight < INGEST_CALLS_IN_FLIGHT)
             send_batch(p);
 }
 
@@ -358,11 +375,11 @@ static void enqueue(struct item *it)
     it->next = NULL;
     struct queue *q = &IG.q[partition];
     *q->tail = it, q->tail = &it->next;
-    if (++q->n >= batch_limit(partition)) {
+    if (++q->n >= batch_limit(partition))
         send_batch(partition);
-    } else if (loop_pass_want(IG.pass) < 0) {
+    else if (q->in_flight < INGEST_CALLS_IN_FLIGHT && loop_pass_want(IG.pass) < 0)
         send_batch(partition); /* cannot wait for the next pass: alone */
-    }
+    /* else the call in Redis asks for a pass when it answers (call_answered) */
 }
 
 void ingest_counts(unsigned long long *calls, unsigned long long *events)

@@ -3,11 +3,13 @@
  *
  * The events handler hands each validated event over with ingest_submit()
  * and answers its producer from the callback; it never sees the script or
- * the pump. Events submitted to one partition during one pass of the event
- * loop go to Redis as one ingest.lua call (at most INGEST_BATCH_MAX events),
- * flushed at the start of the next pass: when Redis is the saturated part,
- * the fixed cost of a script call (parsing, the Lua call, the reply, two
- * syscalls) is paid once per batch instead of once per event. Nothing is
+ * the pump. Events submitted to one partition go to Redis as one ingest.lua
+ * call (at most INGEST_BATCH_MAX events), flushed at the start of the next
+ * loop pass, or, while that partition's previous call is still in Redis,
+ * when its reply has come (INGEST_CALLS_IN_FLIGHT): when Redis is the
+ * saturated part, the fixed cost of a call (parsing, the Lua call, the
+ * reply, two syscalls) is paid once per batch instead of once per event,
+ * and the busier Redis is, the more a batch carries. Nothing is
  * acknowledged early: each callback runs with the reply of the call that
  * stored its event, so a producer holding a 202 holds an event in Redis.
  *
@@ -32,6 +34,12 @@ struct event_base;
  * deliveries they are expected to make (events x the partition's recent mean
  * fan-out) stay about this many, keeping every call far under a millisecond. */
 #define INGEST_DELIVERIES_MAX 128
+/* ingest.lua calls of one partition in Redis at once; what arrives meanwhile
+ * waits for the next (a full batch goes at once). At low load a call goes
+ * at the next loop pass as before; under load an event waits at most one
+ * call's time, and the calls per event fall: with events spread over many
+ * partitions, one pass's batches are a few events each (docs/BENCHMARKS.md). */
+#define INGEST_CALLS_IN_FLIGHT 1
 
 /* The pump, as this layer sees it (reactor/delivery/pump.h): its budget for direct
  * hand-off, which takes the leased deliveries, the largest payload it

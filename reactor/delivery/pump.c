@@ -69,6 +69,7 @@ static struct {
     int pass;                  /* sends queued completions at the next loop pass (store/loop_pass.h) */
     struct completion **pending; /* per partition, outcomes not yet sent */
     int *npending;
+    int *completing;           /* per partition, complete.lua calls awaiting their reply */
     uint32_t rng;
 } PM;
 
@@ -168,7 +169,10 @@ static void flight_done(struct flight *j)
 }
 
 /* One outcome waiting to be recorded; queued per partition and flushed in
- * one complete.lua call per partition per loop pass (or per BATCH_MAX). */
+ * one complete.lua call per partition per loop pass (or per BATCH_MAX), or,
+ * while that partition's previous call is in Redis, at the first pass after
+ * its reply (COMPLETE_CALLS_IN_FLIGHT): the busier Redis is, the more one
+ * call carries, as for ingest (store/ingest.h). */
 struct completion {
     struct completion *next;
     struct flight *flight;
@@ -179,6 +183,7 @@ struct completion {
 };
 
 #define BATCH_MAX 128
+#define COMPLETE_CALLS_IN_FLIGHT 1
 
 struct batch {
     int partition;
@@ -201,9 +206,15 @@ static enum delivery_outcome metrics_outcome(const struct outcome *o)
     return o->next_at < 0 ? OUTCOME_ERRORED : OUTCOME_RETRYING;
 }
 
+static void flush_partition(int p);
+
 static void on_completed(void *priv, const struct outcome_verdict *v, int n)
 {
     struct batch *b = priv;
+    int p = b->partition;
+    PM.completing[p]--;
+    if (PM.pending[p] && loop_pass_want(PM.pass) < 0) /* what queued behind this call */
+        flush_partition(p);
     for (int i = 0; i < n; i++) {
         struct completion *c = b->items[i];
         if (v && v[i].applied) {
@@ -270,7 +281,10 @@ static void flush_partition(int p)
             for (int i = 0; i < b->n; i++)
                 completion_done(b->items[i]);
             free(b);
+            continue;
         }
+        PM.completing[p]++;
+        metrics_complete_call(b->n);
     }
 }
 
@@ -278,7 +292,7 @@ static void on_pass(void *arg)
 {
     (void)arg;
     for (int p = 0; p < PM.conf->partitions; p++)
-        if (PM.pending[p])
+        if (PM.pending[p] && PM.completing[p] < COMPLETE_CALLS_IN_FLIGHT)
             flush_partition(p);
 }
 
@@ -354,12 +368,11 @@ static void record(struct flight *j, enum attempt_result result, int status, enu
     int p = l->partition;
     c->next = PM.pending[p];
     PM.pending[p] = c;
-    if (++PM.npending[p] >= BATCH_MAX) {
+    if (++PM.npending[p] >= BATCH_MAX)
         flush_partition(p);
-        return;
-    }
-    if (loop_pass_want(PM.pass) < 0)
+    else if (PM.completing[p] < COMPLETE_CALLS_IN_FLIGHT && loop_pass_want(PM.pass) < 0)
         flush_partition(p); /* cannot wait for the next pass: alone */
+    /* else the call in Redis asks for a pass when it answers (on_completed) */
 }
 
 static void flight_authorize(struct flight *j, const char *stale);
@@ -661,8 +674,9 @@ int pump_start(struct event_base *base, const struct conf *c)
     PM.pass = loop_pass_add(on_pass, NULL);
     PM.pending = calloc((size_t)c->partitions, sizeof(*PM.pending));
     PM.npending = calloc((size_t)c->partitions, sizeof(int));
+    PM.completing = calloc((size_t)c->partitions, sizeof(int));
     struct timeval poll = {POLL_MS / 1000, 0};
-    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || PM.pass < 0 || !PM.pending || !PM.npending ||
+    if (!PM.due_at || !PM.tick_ev || !PM.poll_ev || PM.pass < 0 || !PM.pending || !PM.npending || !PM.completing ||
         event_add(PM.poll_ev, &poll) < 0)
         return -1;
     if (client_init(base, c) < 0 || wake_start(base, c, on_wake_message) < 0 ||
@@ -735,6 +749,7 @@ void pump_free(void)
         }
     free(PM.pending);
     free(PM.npending);
+    free(PM.completing);
     if (PM.tick_ev) event_free(PM.tick_ev);
     if (PM.poll_ev) event_free(PM.poll_ev);
     if (PM.grace_ev) event_free(PM.grace_ev);

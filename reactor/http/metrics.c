@@ -35,6 +35,7 @@ static struct {
     unsigned long long disabled;
     unsigned long long org_refused;
     unsigned long long handed_off;
+    unsigned long long complete_calls, complete_outcomes;
     unsigned long long wakeups;
     const struct route *routes; /* for labels; the server's table */
     size_t nroutes;
@@ -81,6 +82,7 @@ void metrics_set_routes(const struct route *routes, size_t n)
 
 void metrics_endpoint_disabled(void) { M.disabled++; }
 void metrics_handed_off(long n) { M.handed_off += (unsigned long long)n; }
+void metrics_complete_call(int outcomes) { M.complete_calls++, M.complete_outcomes += (unsigned long long)outcomes; }
 void metrics_wakeup(void) { M.wakeups++; }
 void metrics_org_refused(void) { M.org_refused++; }
 
@@ -230,6 +232,11 @@ void metrics_render(struct evbuffer *o)
                            "# HELP hookd_ingest_events_total Events sent to Redis by those calls.\n"
                            "# TYPE hookd_ingest_events_total counter\nhookd_ingest_events_total %llu\n",
                         ingest_calls, ingest_events);
+    evbuffer_add_printf(o, "# HELP hookd_complete_calls_total Outcome-recording script calls (one per partition at a time, up to 128 outcomes).\n"
+                           "# TYPE hookd_complete_calls_total counter\nhookd_complete_calls_total %llu\n"
+                           "# HELP hookd_complete_outcomes_total Attempt outcomes sent to Redis by those calls.\n"
+                           "# TYPE hookd_complete_outcomes_total counter\nhookd_complete_outcomes_total %llu\n",
+                        M.complete_calls, M.complete_outcomes);
     evbuffer_add_printf(o, "# HELP hookd_redis_commands_total Redis commands sent.\n"
                            "# TYPE hookd_redis_commands_total counter\n"
                            "hookd_redis_commands_total %llu\n", store_commands_sent());

@@ -36,6 +36,7 @@ enum gauge {
 void metrics_gauge_set(enum gauge g, double v);
 void metrics_endpoint_disabled(void);
 void metrics_handed_off(long n); /* deliveries leased by their own ingest */
+void metrics_complete_call(int outcomes); /* a complete.lua call sent */
 void metrics_wakeup(void);       /* a hookd:wake message received */
 void metrics_org_refused(void);  /* an event refused by its org's rate_limit */
 void metrics_render(struct evbuffer *out);
