@@ -9,8 +9,8 @@
 #
 # The hot-path scripts (FUNCTION_SCRIPTS) are also emitted as a Redis 7
 # function library, `const char lua_fn_NAME[]`, named hookd_NAME_<the first
-# 12 hex digits of the script's SHA1> (so two builds never replace each
-# other's). An EVALSHA runs a script's whole top level again at every call
+# 12 hex digits of the SHA1 of the library's text with its name left out>
+# (so two builds whose libraries differ in anything never share a name). An EVALSHA runs a script's whole top level again at every call
 # (the field table, the libraries' local functions and tables: ~13 us), a
 # function library runs its top level once. A library's top level may not
 # touch `string`, `table` and the rest at load time, so the script's prelude
@@ -70,12 +70,12 @@ foreach(f ${files})
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   string(APPEND out "const char lua_${name}[] = {${hex}0x00};\n")
   if(name IN_LIST FUNCTION_SCRIPTS)
-    string(SHA1 sha "${body}")
-    string(SUBSTRING "${sha}" 0 12 sha)
-    set(fn "hookd_${name}_${sha}")
-    set(lib "#!lua name=${fn}\nlocal run\nredis.register_function('${fn}', function(KEYS, ARGV)\n")
+    set(lib "#!lua name=@FN@\nlocal run\nredis.register_function('@FN@', function(KEYS, ARGV)\n")
     string(APPEND lib "if not run then run = (function()\n${prelude}\nreturn function(KEYS, ARGV)\n")
     string(APPEND lib "${text}\nend\nend)() end\nreturn run(KEYS, ARGV)\nend)\n")
+    string(SHA1 sha "${lib}")
+    string(SUBSTRING "${sha}" 0 12 sha)
+    string(REPLACE "@FN@" "hookd_${name}_${sha}" lib "${lib}")
     string(HEX "${lib}" hex)
     string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
     string(APPEND out "const char lua_fn_${name}[] = {${hex}0x00};\n")

@@ -233,10 +233,6 @@ static void on_batch(redisReply *rep, void *priv)
         struct queue *q = &IG.q[b->partition];
         q->fanout = 0.5 * q->fanout + 0.5 * (double)(br.scheduled + br.leased_by_script) / (double)b->n;
     }
-    IG.h.settle(b->offered, br.leased, br.nleased);
-    free(br.leased);
-    if (br.scheduled > 0)
-        IG.h.wake(b->partition);
     if (ok) {
         size_t i = 0;
         for (struct item *it = b->items, *next; it; it = next, i++) {
@@ -259,6 +255,11 @@ static void on_batch(redisReply *rep, void *priv)
             LOG_ERR("ingest: unexpected reply shape", NULL);
         free_items(b->items, rep && rep->type == REDIS_REPLY_ERROR ? rep : NULL);
     }
+    /* after the producers are answered: a draining pump may end the loop here */
+    IG.h.settle(b->offered, br.leased, br.nleased);
+    free(br.leased);
+    if (br.scheduled > 0)
+        IG.h.wake(b->partition);
     free(b);
 }
 
@@ -380,6 +381,16 @@ static void enqueue(struct item *it)
     else if (q->in_flight < INGEST_CALLS_IN_FLIGHT && loop_pass_want(IG.pass) < 0)
         send_batch(partition); /* cannot wait for the next pass: alone */
     /* else the call in Redis asks for a pass when it answers (call_answered) */
+}
+
+/* Parked events are not counted: none of them is in Redis yet, and one
+ * whose org fails to load is answered with no call to settle. */
+int ingest_busy(void)
+{
+    for (int p = 0; IG.q && p < IG.partitions; p++)
+        if (IG.q[p].n || IG.q[p].in_flight)
+            return 1;
+    return 0;
 }
 
 void ingest_counts(unsigned long long *calls, unsigned long long *events)

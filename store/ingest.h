@@ -77,6 +77,8 @@ int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_
                   const char *payload, size_t payload_len, ingest_done_cb cb, void *arg);
 /* Script calls made and events they carried (metrics: their ratio is the
  * mean batch size). */
+/* Events queued or in Redis: a drain waits for their answers (reactor/delivery/pump.c). */
+int ingest_busy(void);
 void ingest_counts(unsigned long long *calls, unsigned long long *events);
 /* Events still queued get their callback with NULL; then everything is freed. */
 void ingest_free(void);

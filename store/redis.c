@@ -94,6 +94,7 @@ struct cmd {
     store_cb cb;
     void *priv;
     int script;              /* -1 for plain commands and EVAL */
+    int no_fcall;            /* refused as FCALL up front (OOM, NOREPLICAS): sent as EVALSHA */
     int argc;
     const char **argv;       /* points into this same allocation */
     size_t *lens;            /* likewise */
@@ -508,6 +509,16 @@ static void on_repl_deadline(evutil_socket_t fd, short what, void *arg)
         repl_arm(l, next_at);
 }
 
+/* A function is refused whole when Redis is at maxmemory or short of
+ * replicas (min-replicas-to-write), where a script is refused only at its
+ * first write that may grow memory: complete.lua, which removes its leases
+ * first, still records its outcomes then, as it always did. */
+static int refused_as_function(const struct cmd *c, const char *err)
+{
+    return c->script >= 0 && !c->no_fcall && strcmp(c->argv[0], "FCALL") == 0 &&
+           (strncmp(err, "OOM", 3) == 0 || strncmp(err, "NOREPLICAS", 10) == 0);
+}
+
 /* The errors of a script or function this Redis does not hold (any more). */
 static int script_forgotten(const char *err)
 {
@@ -529,6 +540,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         repl_remove(l, c);
         free(c);
         return;
+    }
+    if (reply && reply->type == REDIS_REPLY_ERROR && refused_as_function(c, reply->str)) {
+        c->no_fcall = 1; /* this one call again, as the script */
+        if (send_cmd(n, c) == 0)
+            return;
+        reply = NULL;
     }
     if (reply && reply->type == REDIS_REPLY_ERROR && c->script >= 0 && script_forgotten(reply->str)) {
         /* This Redis lost its script cache or functions (restart, SCRIPT
@@ -592,7 +609,7 @@ static int link_send(struct link *l, struct cmd *c)
 static void script_head(const struct node *n, struct cmd *c)
 {
     const struct script *s = script_get((enum script_id)c->script);
-    int fcall = n->functions && s->library;
+    int fcall = n->functions && s->library && !c->no_fcall;
     c->argv[0] = fcall ? "FCALL" : "EVALSHA";
     c->argv[1] = fcall ? s->fn : s->sha;
     c->lens[0] = strlen(c->argv[0]);

@@ -124,7 +124,7 @@ static void on_wake_message(int p)
 
 static void maybe_drained(void)
 {
-    if (PM.draining && PM.inflight == 0 && PM.claims_out == 0 && PM.offered == 0 && PM.drained) {
+    if (PM.draining && PM.inflight == 0 && PM.claims_out == 0 && PM.offered == 0 && !ingest_busy() && PM.drained) {
         void (*fn)(void *) = PM.drained;
         PM.drained = NULL;
         fn(PM.drained_arg);

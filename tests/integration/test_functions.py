@@ -2,6 +2,7 @@
 functions, loaded once per server and called with FCALL; a Redis that
 forgets them, or cannot load them, still gets every call (as EVALSHA)."""
 import re
+import threading
 import unittest
 
 from harness import Hookd, HookdCase, Receiver, Redis, wait_for
@@ -56,13 +57,44 @@ class ForgottenFunctionsTest(FunctionsCase):
         for s in servers(self.redis):
             s.cli("FUNCTION", "FLUSH")  # every FCALL now answers "Function not found"
             s.cli("SCRIPT", "FLUSH")
+        evals = calls(self.redis, "eval")
         self.deliver_one(tok)  # ingest, claim and complete fell back to EVAL
+        self.assertGreater(calls(self.redis, "eval"), evals)
         # and the servers that were asked hold the functions again
         wait_for(lambda: any(hookd_libraries(s) == sorted(HOT_PATH) for s in servers(self.redis)),
                  what="the functions to be loaded again")
         before = calls(self.redis, "fcall")
         self.deliver_one(tok)
         self.assertGreater(calls(self.redis, "fcall"), before)
+
+
+class OutOfMemoryTest(FunctionsCase):
+    """A function is refused whole at maxmemory, a script only at its first
+    write that may grow memory: an outcome refused as FCALL goes again as
+    EVALSHA, so complete.lua (which removes its lease first) still records
+    a success, as before functions."""
+    hookd_conf = {"token_cache": "60s"}  # no token lookup needed while memory is full
+
+    def test_a_success_is_recorded_while_redis_is_at_maxmemory(self):
+        gate = threading.Event()
+        rx = Receiver(lambda n, p, h, b: (gate.wait(30), (200, {}, b"ok"))[1])
+        try:
+            _, tok = self.tenant()
+            self.new_endpoint(tok, rx.url(), event_types=["a"])
+            did = self.send_event(tok, "a")["delivery_ids"][0]
+            wait_for(lambda: rx.count() == 1, what="the delivery sent")
+            for s in servers(self.redis):  # every write that may grow memory is refused now
+                s.cli("CONFIG", "SET", "maxmemory", "1")
+            try:
+                gate.set()
+                self.wait_state(tok, did, "completed")
+            finally:
+                for s in servers(self.redis):
+                    s.cli("CONFIG", "SET", "maxmemory", "0")
+            self.assertNotIn("could not record outcomes", self.hookd.log())
+        finally:
+            gate.set()
+            rx.close()
 
 
 class NoFunctionsTest(HookdCase):

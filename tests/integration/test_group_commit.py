@@ -29,6 +29,18 @@ def raw_post(port, tok, i):
             % (port, tok.encode(), len(body), body))
 
 
+def read_all(sock):
+    """What the peer sent until it closed (Connection: close); closes sock."""
+    reply = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    sock.close()
+    return reply
+
+
 class GroupCommitTest(unittest.TestCase):
     def setUp(self):
         self.redis = Redis()
@@ -54,13 +66,7 @@ class GroupCommitTest(unittest.TestCase):
             for s, r in zip(socks, reqs):
                 s.sendall(r)
             for s in socks:
-                reply = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    reply += chunk
-                s.close()
+                reply = read_all(s)
                 self.assertTrue(reply.startswith(b"HTTP/1.1 202"), reply[:200])
                 sent += 1
         calls = self.hookd.metric("hookd_ingest_calls_total") - calls0
@@ -90,13 +96,7 @@ class GroupCommitTest(unittest.TestCase):
                 socks.append(sock)
                 threading.Event().wait(0.02)
             for sock in [first] + socks:
-                reply = b""
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    reply += chunk
-                sock.close()
+                reply = read_all(sock)
                 self.assertTrue(reply.startswith(b"HTTP/1.1 202"), reply[:200])
             # the first call, then one for the eight that waited behind it
             self.assertEqual(h.metric("hookd_ingest_events_total") - events0, 9)

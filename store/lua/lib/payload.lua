@@ -14,10 +14,11 @@
 -- P:ev:<ev>:body.
 local PAYLOAD_CHUNK, PAYLOAD_INLINE_MAX = 64, 2048
 
--- "b1", "b2", ...: made once per script call, when first needed (a script
--- runs its top level at every call: 32 names made up front cost every
--- caller of this library ~6 us, bench/script_cost.py); an event's chunk
--- names cost a concatenation each otherwise
+-- "b1", "b2", ...: made when first needed, and kept for the rest of the
+-- call (a script runs its top level at every call: 32 names made up front
+-- cost every caller of this library ~6 us, bench/script_cost.py) or, in a
+-- function library (cmake/embed_lua.cmake), for the server's lifetime; an
+-- event's chunk names cost a concatenation each otherwise
 local payload_names, payload_sub = {}, string.sub
 
 -- append the payload's fields to an HSET argument list; true when it fits
