@@ -191,6 +191,17 @@ struct batch {
     struct completion *items[BATCH_MAX];
 };
 
+/* A completion the pump can no longer act on (pump_free has run): its
+ * flight and lease go with it; the lease expires in Redis. */
+static void completion_drop(struct completion *c)
+{
+    free(c->flight->l);
+    token_free(c->flight);
+    free(c->flight);
+    free((char *)c->out.attempt);
+    free(c);
+}
+
 static void completion_done(struct completion *c)
 {
     flight_done(c->flight);
@@ -212,6 +223,12 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
 {
     struct batch *b = priv;
     int p = b->partition;
+    if (!PM.completing) { /* answered NULL by store_close after pump_free */
+        for (int i = 0; i < b->n; i++)
+            completion_drop(b->items[i]);
+        free(b);
+        return;
+    }
     PM.completing[p]--;
     if (PM.pending[p] && loop_pass_want(PM.pass) < 0) /* what queued behind this call */
         flush_partition(p);
@@ -741,11 +758,7 @@ void pump_free(void)
         while (PM.pending[p]) { /* never sent: their leases expire */
             struct completion *c = PM.pending[p];
             PM.pending[p] = c->next;
-            free(c->flight->l);
-            token_free(c->flight);
-            free(c->flight);
-            free((char *)c->out.attempt);
-            free(c);
+            completion_drop(c);
         }
     free(PM.pending);
     free(PM.npending);
