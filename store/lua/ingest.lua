@@ -169,8 +169,11 @@ local function ingest_one(a)
   local counter = ''
   if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
   local head = string.sub(evid, 1, 32)
-  local ids, to, leased, scheduled = {}, {}, {}, 0
+  local ids, to, leased, scheduled = {}, {}, 0, 0
   local list = ARGV[a + INGEST_ENDPOINTS]
+  -- known before the fan-out, so each lease goes straight into the entry
+  local simple = ev_simple(tostring(#list / 36), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
+  local out = entry(INGEST_STORED, evid, counter, '', 0, 0)
   for at = 1, #list, 36 do
     local ep = string.sub(list, at, at + 35)
     local e = endpoint(ep, tonumber(now))
@@ -191,12 +194,11 @@ local function ingest_one(a)
       e.in_flight, e.added = e.in_flight + 1, e.added + 1
       lease_args[#lease_args + 1] = until_s
       lease_args[#lease_args + 1] = id
-      -- simple: known once every endpoint is matched
-      leased[#leased + 1] = lease_tuple(id, evid, ep, e.url, e.secret,
-                                        prev_secret_in_force(e.prev, e.prev_expires, now), payload, '0', until_s,
-                                        '0', '0', e.ca, e.cert, e.key, e.scheme, e.sk,
-                                        prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as,
-                                        e.asc, fifo_mark(e.fifo_used, okey), lease_headers(e.headers, test ~= ''))
+      leased = leased + 1
+      lease_append(out, id, evid, ep, e.url, e.secret, prev_secret_in_force(e.prev, e.prev_expires, now), payload,
+                   '0', until_s, '0', simple, e.ca, e.cert, e.key, e.scheme, e.sk,
+                   prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as, e.asc,
+                   fifo_mark(e.fifo_used, okey), lease_headers(e.headers, test ~= ''))
     else
       zadd_later(e.ek .. ':due', now, id)
       e.due = true
@@ -205,12 +207,7 @@ local function ingest_one(a)
     end
   end
   scheduled_all = scheduled_all + scheduled
-  local out = entry(INGEST_STORED, evid, counter, table.concat(ids, ','), scheduled, #leased)
-  local simple = ev_simple(tostring(#ids), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
-  for _, d in ipairs(leased) do
-    d[LEASE_SIMPLE + 1] = simple
-    for _, v in ipairs(d) do out[#out + 1] = v end
-  end
+  out[1 + INGR_DELIVERY_IDS], out[1 + INGR_SCHEDULED], out[1 + INGR_LEASED] = table.concat(ids, ','), scheduled, leased
   -- no 'id' field: the key names it (record_get.lua adds it for the API)
   local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
   -- the payload in the hash when it is small enough (lib/payload.lua)

@@ -23,9 +23,3 @@ local function lease_headers(headers, test)
   if test then return 'Hookd-Test: true\n' .. (headers or '') end
   return headers
 end
-
-local function lease_tuple(...)
-  local t = {}
-  lease_append(t, ...)
-  return t
-end
