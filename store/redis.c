@@ -23,6 +23,7 @@
 #define REDIRECTS_MAX 5     /* MOVED/ASK/TRYAGAIN a command may follow */
 #define RETRY_MS 20         /* ASK or TRYAGAIN: a slot is migrating; asked again */
 #define READY_CBS_MAX 4
+#define FUNCTION_RETRY_MS 10000 /* a FUNCTION LOAD refused for a reason that may pass (ACL, OOM) */
 
 char (*key_cluster_tags)[KEY_TAG_MAX]; /* store/keys.h; NULL until a cluster is seen */
 
@@ -65,7 +66,9 @@ struct node {
     int loading;             /* SCRIPT LOAD and FUNCTION LOAD replies still awaited */
     int load_failed;         /* a SCRIPT LOAD failed: the watchdog loads all again once none is awaited */
     int functions;           /* every function library loaded: scripts that have one go as FCALL */
-    int fn_failed;           /* a FUNCTION LOAD of this load failed (Redis 6, an ACL): EVALSHA */
+    int fn_failed;           /* a FUNCTION LOAD of this load failed (Redis 6, an ACL, OOM): EVALSHA */
+    int64_t fn_retry_ms;     /* then: when the watchdog loads again; 0 never (a Redis without FUNCTION) */
+    int fn_warned;           /* said so in the log: once until the functions load */
     int in_map;              /* single Redis: always; cluster: owns slots now */
 };
 
@@ -706,6 +709,8 @@ static void load_counted(struct node *n)
     if (n->loading > 0 || n->load_failed)
         return;
     n->functions = !n->fn_failed;
+    if (n->functions)
+        n->fn_warned = 0;
     if (!n->ready) {
         n->ready = 1;
         n->main.backoff_ms = BACKOFF_MIN_MS;
@@ -739,10 +744,14 @@ static void on_function_loaded(redisReply *reply, void *priv)
     int ok = reply && ((reply->type == REDIS_REPLY_STRING && strcmp(reply->str, s->fn) == 0) ||
                        (reply->type == REDIS_REPLY_ERROR && strstr(reply->str, "already exists")));
     if (!ok) {
-        if (!n->fn_failed)
+        const char *err = reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply";
+        if (!n->fn_warned)
             LOG_WARNING("redis: FUNCTION LOAD failed; its scripts go as EVALSHA", "redis", n->addr, "script",
-                        s->name, "error", reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply", NULL);
+                        s->name, "error", err, NULL);
+        n->fn_warned = 1;
         n->fn_failed = 1;
+        /* an ACL or a full Redis may change; a Redis without the command will not */
+        n->fn_retry_ms = strstr(err, "unknown command") ? 0 : now_ms() + FUNCTION_RETRY_MS;
     }
     load_counted(n);
 }
@@ -1305,6 +1314,8 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
         }
         if (n->main.ac && n->main.connected && n->in_map && !n->ready && n->loading == 0)
             load_scripts(n); /* an earlier SCRIPT LOAD failed: try again */
+        else if (n->ready && n->fn_failed && n->fn_retry_ms && now >= n->fn_retry_ms && n->loading == 0)
+            load_scripts(n); /* likewise a FUNCTION LOAD, less often: EVALSHA works meanwhile */
     }
     for (struct store_subscription *sub = S.subs; sub; sub = sub->next)
         sub_watch(sub, now);

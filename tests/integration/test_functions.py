@@ -97,6 +97,34 @@ class OutOfMemoryTest(FunctionsCase):
             rx.close()
 
 
+class DeniedFunctionsTest(HookdCase):
+    """An ACL that denies FUNCTION: EVALSHA meanwhile, and the libraries
+    loaded by the watchdog once the ACL allows them (FUNCTION_RETRY_MS)."""
+    class_receiver = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = Redis()
+        cls.redis.cli("ACL", "SETUSER", "default", "-function")
+        cls.hookd = Hookd(cls.redis)
+        cls.hookd.wait_ready()
+        cls.rx = Receiver()
+
+    def test_functions_denied_by_an_acl_are_loaded_once_it_allows_them(self):
+        _, tok = self.tenant()
+        self.new_endpoint(tok, self.rx.url(), event_types=["a"])
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        self.assertEqual(calls(self.redis, "fcall"), 0)
+        self.assertIn("FUNCTION LOAD failed", self.hookd.log())
+        self.redis.cli("ACL", "SETUSER", "default", "+function")
+        wait_for(lambda: hookd_libraries(self.redis) == sorted(HOT_PATH), timeout=40, what="the libraries loaded")
+        did = self.send_event(tok, "a")["delivery_ids"][0]
+        self.wait_state(tok, did, "completed")
+        self.assertGreater(calls(self.redis, "fcall"), 0)
+        self.assertEqual(self.hookd.log().count("FUNCTION LOAD failed"), 1)  # said once, not every retry
+
+
 class NoFunctionsTest(HookdCase):
     """A Redis without FUNCTION (Redis 6, or an ACL that denies it): hookd
     says so once and sends every script as EVALSHA."""
