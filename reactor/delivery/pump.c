@@ -600,6 +600,11 @@ static void on_claimed(void *priv, int ok, struct lease **leases, long n, long c
     int p = cl->partition;
     long budget = cl->budget;
     free(cl);
+    if (!PM.due_at) { /* answered NULL by store_close after pump_free (a second signal) */
+        for (long i = 0; i < n; i++)
+            free(leases[i]);
+        return;
+    }
     PM.claims_out--;
     int64_t now = now_ms();
     if (!ok)

@@ -81,17 +81,18 @@ class ShutdownTest(unittest.TestCase):
         finally:
             rx.close()
 
-    def test_a_second_signal_with_an_outcome_still_in_redis_exits_cleanly(self):
+    def test_a_second_signal_with_a_claim_and_an_outcome_still_in_redis_exits_cleanly(self):
         gate = threading.Event()
         rx = Receiver(lambda n, p, h, b: (gate.wait(10), (200, {}, b"ok"))[1])
         try:
             h, tok, did = self.start(rx, token_cache="60s")
-            self.redis.cli("CLIENT", "PAUSE", "6000", "WRITE")  # the outcome's call waits in Redis
+            self.redis.cli("CLIENT", "PAUSE", "12000", "WRITE")  # every write waits in Redis
+            time.sleep(5.5)  # the pump's 5-second poll sends a claim: it waits
             gate.set()
+            time.sleep(0.3)  # the outcome's call: it waits
+            h.proc.send_signal(15)  # the drain waits for both
             time.sleep(0.3)
-            h.proc.send_signal(15)  # the drain waits for that outcome
-            time.sleep(0.3)
-            h.proc.send_signal(15)  # "exiting now": the store answers the call NULL after the pump is freed
+            h.proc.send_signal(15)  # "exiting now": the store answers both NULL after the pump is freed
             self.assertEqual(h.proc.wait(30), 0, h.log()[-3000:])
         finally:
             self.redis.cli("CLIENT", "UNPAUSE")
