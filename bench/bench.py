@@ -891,7 +891,7 @@ def scenario_scripts(r):
         head[name] = ["FCALL", c.cmd("FUNCTION", "LOAD", "REPLACE", lib)] if lib else \
             ["EVALSHA", c.cmd("SCRIPT", "LOAD", bodies[name])]
 
-    def evalsha_usec():
+    def script_usec():  # EVALSHA and FCALL alike
         st = c.cmd("INFO", "commandstats")
         return sum(int(u) for u in re.findall(rb"cmdstat_(?:evalsha|fcall):calls=\d+,usec=(\d+)", st))
 
@@ -903,7 +903,7 @@ def scenario_scripts(r):
               "url", "http://127.0.0.1:9/x", "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
               "consecutive_failures", "0", "failing_since", "0", "created_at", "1")
         now, leases = int(time.time() * 1000), []
-        u0 = evalsha_usec()
+        u0 = script_usec()
         for i in range(calls):
             args = head["ingest"] + [1, P, batch, 600000000, 86400, chunk]
             for k in range(batch):
@@ -918,7 +918,7 @@ def scenario_scripts(r):
                 for j in range(e[off["INGR_LEASED"]]):
                     base = off["INGEST_REPLY_FIELDS"] + j * off["LEASE_FIELDS"]
                     leases.append(e[base:base + off["LEASE_FIELDS"]])
-        u1 = evalsha_usec()
+        u1 = script_usec()
         for i in range(0, len(leases), batch):
             args = head["complete"] + [1, P, now + calls, 100, 3600000, 100, 5000, 60000]
             for l in leases[i:i + batch]:
@@ -930,7 +930,7 @@ def scenario_scripts(r):
                 o[off["OUT_LATENCY_BIN"]] = "b8"
                 args += o
             c.cmd(*args)
-        u2 = evalsha_usec()
+        u2 = script_usec()
         n = calls * batch
         return {"handed_off": len(leases) / n, "ingest_us": (u1 - u0) / n, "complete_us": (u2 - u1) / n}
 

@@ -309,7 +309,7 @@ static void on_pass(void *arg)
 {
     (void)arg;
     for (int p = 0; p < IG.partitions; p++)
-        if (IG.q[p].n && IG.q[p].in_flight < INGEST_CALLS_IN_FLIGHT)
+        if (IG.q[p].n && IG.q[p].in_flight < LOOP_PASS_CALLS_IN_FLIGHT)
             send_batch(p);
 }
 
@@ -378,9 +378,8 @@ static void enqueue(struct item *it)
     *q->tail = it, q->tail = &it->next;
     if (++q->n >= batch_limit(partition))
         send_batch(partition);
-    else if (q->in_flight < INGEST_CALLS_IN_FLIGHT && loop_pass_want(IG.pass) < 0)
+    else if (loop_pass_queued(IG.pass, q->in_flight) < 0)
         send_batch(partition); /* cannot wait for the next pass: alone */
-    /* else the call in Redis asks for a pass when it answers (call_answered) */
 }
 
 /* Parked events are not counted: none of them is in Redis yet, and one

@@ -6,7 +6,7 @@
  * the pump. Events submitted to one partition go to Redis as one ingest.lua
  * call (at most INGEST_BATCH_MAX events), flushed at the start of the next
  * loop pass, or, while that partition's previous call is still in Redis,
- * when its reply has come (INGEST_CALLS_IN_FLIGHT): when Redis is the
+ * when its reply has come (store/loop_pass.h): when Redis is the
  * saturated part, the fixed cost of a call (parsing, the Lua call, the
  * reply, two syscalls) is paid once per batch instead of once per event,
  * and the busier Redis is, the more a batch carries. Nothing is
@@ -34,12 +34,6 @@ struct event_base;
  * deliveries they are expected to make (events x the partition's recent mean
  * fan-out) stay about this many, keeping every call far under a millisecond. */
 #define INGEST_DELIVERIES_MAX 128
-/* ingest.lua calls of one partition in Redis at once; what arrives meanwhile
- * waits for the next (a full batch goes at once). At low load a call goes
- * at the next loop pass as before; under load an event waits at most one
- * call's time, and the calls per event fall: with events spread over many
- * partitions, one pass's batches are a few events each (docs/BENCHMARKS.md). */
-#define INGEST_CALLS_IN_FLIGHT 1
 
 /* The pump, as this layer sees it (reactor/delivery/pump.h): its budget for direct
  * hand-off, which takes the leased deliveries, the largest payload it
@@ -75,10 +69,10 @@ int ingest_start(struct event_base *base, int partitions, const struct ingest_ha
  * be queued (not started, out of memory): then cb is not called. */
 int ingest_submit(int partition, const char *const v[INGEST_FIELDS], const size_t len[INGEST_FIELDS],
                   const char *payload, size_t payload_len, ingest_done_cb cb, void *arg);
-/* Script calls made and events they carried (metrics: their ratio is the
- * mean batch size). */
 /* Events queued or in Redis: a drain waits for their answers (reactor/delivery/pump.c). */
 int ingest_busy(void);
+/* Script calls made and events they carried (metrics: their ratio is the
+ * mean batch size). */
 void ingest_counts(unsigned long long *calls, unsigned long long *events);
 /* Events still queued get their callback with NULL; then everything is freed. */
 void ingest_free(void);

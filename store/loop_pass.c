@@ -55,6 +55,11 @@ int loop_pass_want(int id)
     return evtimer_add(LP.b[id].ev, &zero);
 }
 
+int loop_pass_queued(int id, int in_flight)
+{
+    return in_flight < LOOP_PASS_CALLS_IN_FLIGHT ? loop_pass_want(id) : 0;
+}
+
 void loop_pass_free(void)
 {
     for (int i = 0; i < LP.n; i++)

@@ -147,7 +147,7 @@ static void link_close(struct link *l);
 static void link_drop(struct link *l, const char *why);
 static void sub_connect(struct store_subscription *s);
 static int send_cmd(struct node *n, struct cmd *c);
-static void load_scripts(struct node *n);
+static void load_scripts(struct node *n, int scripts);
 static void refresh_topology(void);
 
 long store_pending(void)
@@ -560,10 +560,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         c->lens[0] = 4;
         c->lens[1] = strlen(s->body);
         c->script = -1;
-        n->functions = 0;
         if (send_cmd(n, c) == 0) {
             if (!n->loading)
-                load_scripts(n);
+                load_scripts(n, 1);
             return;
         }
         reply = NULL;
@@ -733,9 +732,9 @@ static void on_script_loaded(redisReply *reply, void *priv)
 }
 
 /* A FUNCTION LOAD reply; priv as for SCRIPT LOAD. A library of that name
- * is this same code (its name holds the script's hash). A failure costs only
- * speed: the node keeps EVALSHA, which SCRIPT LOAD made ready, until it
- * loads again (a reconnect, a script it forgot). */
+ * is this same code (its name holds the library's hash). A failure costs
+ * only speed: the node keeps EVALSHA, which SCRIPT LOAD made ready, until
+ * the libraries load (the watchdog's retry, a reconnect, a script it forgot). */
 static void on_function_loaded(redisReply *reply, void *priv)
 {
     long v = (long)(intptr_t)priv;
@@ -756,7 +755,10 @@ static void on_function_loaded(redisReply *reply, void *priv)
     load_counted(n);
 }
 
-static void load_scripts(struct node *n)
+/* SCRIPT LOAD of every script (a node is ready once they are) and FUNCTION
+ * LOAD of every library; `scripts` 0: the libraries alone (the watchdog's
+ * retry of a refused FUNCTION LOAD, on a node that is ready). */
+static void load_scripts(struct node *n, int scripts)
 {
     int idx = n->index;
     n->loading = 0;
@@ -766,9 +768,11 @@ static void load_scripts(struct node *n)
         void *priv = (void *)(intptr_t)(idx * SCRIPT_COUNT + i);
         const char *load[3] = {"SCRIPT", "LOAD", s->body};
         const char *fload[3] = {"FUNCTION", "LOAD", s->library};
-        if (node_call(n, on_script_loaded, priv, 3, load) < 0)
-            goto fail;
-        n->loading++;
+        if (scripts) {
+            if (node_call(n, on_script_loaded, priv, 3, load) < 0)
+                goto fail;
+            n->loading++;
+        }
         if (!s->library)
             continue;
         if (node_call(n, on_function_loaded, priv, 3, fload) < 0)
@@ -794,7 +798,7 @@ static void apply_topology(const struct cluster_range *r, int nr)
         n->in_map = 1;
         memset(S.slot_node + r[i].first, n->index, (size_t)(r[i].last - r[i].first + 1));
         if (n->main.connected && !n->ready && !n->loading)
-            load_scripts(n);
+            load_scripts(n, 1);
     }
 }
 
@@ -807,7 +811,7 @@ static void on_topology(redisReply *reply, void *priv)
     if (S.mode == MODE_UNKNOWN && reply && nr < 0) {
         S.mode = MODE_SINGLE; /* "cluster support disabled": one Redis, as always */
         from->in_map = 1;
-        load_scripts(from);
+        load_scripts(from, 1);
         return;
     }
     if (nr <= 0)
@@ -881,12 +885,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (S.conf->replicated && !n->writes.ac)
         link_connect(&n->writes);
     if (S.mode == MODE_SINGLE)
-        load_scripts(n);
+        load_scripts(n, 1);
     else if (S.mode == MODE_UNKNOWN) {
         S.refreshing = 0;
         refresh_topology(); /* its answer says which kind of Redis this is */
     } else if (n->in_map)
-        load_scripts(n);
+        load_scripts(n, 1);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -1313,9 +1317,9 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
                 link_drop(l, "redis: connect timed out");
         }
         if (n->main.ac && n->main.connected && n->in_map && !n->ready && n->loading == 0)
-            load_scripts(n); /* an earlier SCRIPT LOAD failed: try again */
+            load_scripts(n, 1); /* an earlier SCRIPT LOAD failed: try again */
         else if (n->ready && n->fn_failed && n->fn_retry_ms && now >= n->fn_retry_ms && n->loading == 0)
-            load_scripts(n); /* likewise a FUNCTION LOAD, less often: EVALSHA works meanwhile */
+            load_scripts(n, 0); /* likewise a FUNCTION LOAD, less often: EVALSHA works meanwhile */
     }
     for (struct store_subscription *sub = S.subs; sub; sub = sub->next)
         sub_watch(sub, now);

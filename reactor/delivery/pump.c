@@ -171,8 +171,8 @@ static void flight_done(struct flight *j)
 /* One outcome waiting to be recorded; queued per partition and flushed in
  * one complete.lua call per partition per loop pass (or per BATCH_MAX), or,
  * while that partition's previous call is in Redis, at the first pass after
- * its reply (COMPLETE_CALLS_IN_FLIGHT): the busier Redis is, the more one
- * call carries, as for ingest (store/ingest.h). */
+ * its reply (store/loop_pass.h): the busier Redis is, the more one call
+ * carries. */
 struct completion {
     struct completion *next;
     struct flight *flight;
@@ -183,7 +183,6 @@ struct completion {
 };
 
 #define BATCH_MAX 128
-#define COMPLETE_CALLS_IN_FLIGHT 1
 
 struct batch {
     int partition;
@@ -200,6 +199,13 @@ static void completion_drop(struct completion *c)
     free(c->flight);
     free((char *)c->out.attempt);
     free(c);
+}
+
+/* pump_free has run: the store answers the calls still in Redis with NULL
+ * afterwards (store_close), which find no pump to report to */
+static int pump_freed(void)
+{
+    return PM.conf == NULL;
 }
 
 static void completion_done(struct completion *c)
@@ -223,7 +229,7 @@ static void on_completed(void *priv, const struct outcome_verdict *v, int n)
 {
     struct batch *b = priv;
     int p = b->partition;
-    if (!PM.completing) { /* answered NULL by store_close after pump_free */
+    if (pump_freed()) {
         for (int i = 0; i < b->n; i++)
             completion_drop(b->items[i]);
         free(b);
@@ -309,7 +315,7 @@ static void on_pass(void *arg)
 {
     (void)arg;
     for (int p = 0; p < PM.conf->partitions; p++)
-        if (PM.pending[p] && PM.completing[p] < COMPLETE_CALLS_IN_FLIGHT)
+        if (PM.pending[p] && PM.completing[p] < LOOP_PASS_CALLS_IN_FLIGHT)
             flush_partition(p);
 }
 
@@ -387,9 +393,8 @@ static void record(struct flight *j, enum attempt_result result, int status, enu
     PM.pending[p] = c;
     if (++PM.npending[p] >= BATCH_MAX)
         flush_partition(p);
-    else if (PM.completing[p] < COMPLETE_CALLS_IN_FLIGHT && loop_pass_want(PM.pass) < 0)
+    else if (loop_pass_queued(PM.pass, PM.completing[p]) < 0)
         flush_partition(p); /* cannot wait for the next pass: alone */
-    /* else the call in Redis asks for a pass when it answers (on_completed) */
 }
 
 static void flight_authorize(struct flight *j, const char *stale);
@@ -600,7 +605,7 @@ static void on_claimed(void *priv, int ok, struct lease **leases, long n, long c
     int p = cl->partition;
     long budget = cl->budget;
     free(cl);
-    if (!PM.due_at) { /* answered NULL by store_close after pump_free (a second signal) */
+    if (pump_freed()) {
         for (long i = 0; i < n; i++)
             free(leases[i]);
         return;

@@ -193,7 +193,11 @@ def test_redis(aof=False):
 
 
 class Hookd:
-    def __init__(self, redis, preexec_fn=None, **conf):
+    """A hookd process on a free port. It is returned ready (/readyz 200: its
+    scripts are loaded and a request is served, not answered 503); a test
+    that starts one which may never be ready passes wait="listening"."""
+
+    def __init__(self, redis, preexec_fn=None, wait="ready", **conf):
         self.port = free_port()
         self.logf = tempfile.NamedTemporaryFile(prefix="hookd-log-", suffix=".log", delete=False)
         env = dict(os.environ)
@@ -209,18 +213,20 @@ class Hookd:
         for k, v in conf.items():
             env["HOOKD_" + k.upper()] = str(v)
         self.proc = _spawn([HOOKD_BIN], env=env, stdout=self.logf, stderr=self.logf, preexec_fn=preexec_fn)
-        wait_for(self._healthy, what="hookd to listen")
+        wait_for(lambda: self._answers("/healthz"), what="hookd to listen")
+        if wait == "ready":
+            self.wait_ready()
 
-    def _healthy(self):
+    def _answers(self, path):
         if self.proc.poll() is not None:
             raise AssertionError("hookd exited early:\n" + self.log())
         try:
-            return call("GET", self.url("/healthz"))[0] == 200
+            return call("GET", self.url(path))[0] == 200
         except Exception:
             return False
 
     def wait_ready(self):
-        wait_for(lambda: call("GET", self.url("/readyz"))[0] == 200, what="hookd ready")
+        wait_for(lambda: self._answers("/readyz"), what="hookd ready")
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
@@ -456,8 +462,13 @@ class HookdCase(unittest.TestCase):
     class_receiver = False
 
     @classmethod
+    def make_redis(cls):
+        """The class's Redis; a class that needs its own kind overrides this."""
+        return test_redis(aof=cls.redis_aof)
+
+    @classmethod
     def setUpClass(cls):
-        cls.redis = test_redis(aof=cls.redis_aof)
+        cls.redis = cls.make_redis()
         cls.hookd = Hookd(cls.redis, **cls.hookd_conf)
         cls.hookd.wait_ready()
         if cls.class_receiver:

@@ -5,7 +5,7 @@ import re
 import threading
 import unittest
 
-from harness import Hookd, HookdCase, Receiver, Redis, wait_for
+from harness import HookdCase, Receiver, Redis, wait_for
 
 HOT_PATH = ("ingest", "claim", "complete")
 
@@ -97,51 +97,41 @@ class OutOfMemoryTest(FunctionsCase):
             rx.close()
 
 
-class DeniedFunctionsTest(HookdCase):
+class DeniedFunctionsTest(FunctionsCase):
     """An ACL that denies FUNCTION: EVALSHA meanwhile, and the libraries
     loaded by the watchdog once the ACL allows them (FUNCTION_RETRY_MS)."""
-    class_receiver = True
 
     @classmethod
-    def setUpClass(cls):
-        cls.redis = Redis()
-        cls.redis.cli("ACL", "SETUSER", "default", "-function")
-        cls.hookd = Hookd(cls.redis)
-        cls.hookd.wait_ready()
-        cls.rx = Receiver()
+    def make_redis(cls):
+        redis = Redis()
+        redis.cli("ACL", "SETUSER", "default", "-function")
+        return redis
 
     def test_functions_denied_by_an_acl_are_loaded_once_it_allows_them(self):
         _, tok = self.tenant()
         self.new_endpoint(tok, self.rx.url(), event_types=["a"])
-        did = self.send_event(tok, "a")["delivery_ids"][0]
-        self.wait_state(tok, did, "completed")
+        self.deliver_one(tok)
         self.assertEqual(calls(self.redis, "fcall"), 0)
         self.assertIn("FUNCTION LOAD failed", self.hookd.log())
         self.redis.cli("ACL", "SETUSER", "default", "+function")
         wait_for(lambda: hookd_libraries(self.redis) == sorted(HOT_PATH), timeout=40, what="the libraries loaded")
-        did = self.send_event(tok, "a")["delivery_ids"][0]
-        self.wait_state(tok, did, "completed")
+        self.deliver_one(tok)
         self.assertGreater(calls(self.redis, "fcall"), 0)
         self.assertEqual(self.hookd.log().count("FUNCTION LOAD failed"), 1)  # said once, not every retry
 
 
-class NoFunctionsTest(HookdCase):
+class NoFunctionsTest(FunctionsCase):
     """A Redis without FUNCTION (Redis 6, or an ACL that denies it): hookd
     says so once and sends every script as EVALSHA."""
-    class_receiver = True
 
     @classmethod
-    def setUpClass(cls):
-        cls.redis = Redis(extra=["--rename-command", "FUNCTION", "function_hidden_from_hookd"])
-        cls.hookd = Hookd(cls.redis)
-        cls.hookd.wait_ready()
-        cls.rx = Receiver()
+    def make_redis(cls):
+        return Redis(extra=["--rename-command", "FUNCTION", "function_hidden_from_hookd"])
 
     def test_a_redis_without_functions_gets_every_script_as_evalsha(self):
         _, tok = self.tenant()
         self.new_endpoint(tok, self.rx.url(), event_types=["a"])
-        did = self.send_event(tok, "a")["delivery_ids"][0]
-        self.wait_state(tok, did, "completed")
+        self.deliver_one(tok)
         self.assertEqual(calls(self.redis, "fcall"), 0)
         self.assertGreater(calls(self.redis, "evalsha"), 0)
         self.assertIn("FUNCTION LOAD failed", self.hookd.log())

@@ -107,7 +107,7 @@ class MigrationTest(unittest.TestCase):
         self.addCleanup(self.rx.close)
 
     def run_hookd(self, **conf):
-        h = Hookd(self.redis, **conf)
+        h = Hookd(self.redis, wait="listening", **conf)  # some are refused their key
         self.addCleanup(lambda: h.proc.poll() is None and h.stop())
         return h
 
