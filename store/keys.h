@@ -118,6 +118,9 @@ static inline void key_prefix(char out[KEY_PREFIX_MAX], int partition)
 #define KEY_GLOBAL "hookd:{g}"
 #define KEY_JOB_LEASES "hookd:{g}:job-leases"
 #define KEY_SECRET_CHECK "hookd:{g}:secret-check"
+/* the check value a complete start-up walk of the secrets ran under, for a
+ * day (store/secrets.c): a start that finds it the same walks nothing */
+#define KEY_SECRET_WALKED "hookd:{g}:secret-walked"
 #define KEY_TOKEN "hookd:{g}:token:"
 #define KEY_WAKE "hookd:wake"
 

@@ -16,6 +16,13 @@
 #define CHECK_PLAIN "hookd"
 #define CHECK_AD "secret-check"
 #define SCAN_COUNT "256"
+/* How long a complete walk spares later starts theirs. The walk scans the
+ * whole keyspace once per partition, which a store of millions of keys
+ * feels at every process start; within a day of a complete one, the only
+ * values it could find are those a process without the key wrote during a
+ * rollout that brought the key, and the first start after the day seals
+ * them. */
+#define WALKED_TTL_S "86400"
 
 static struct {
     uint8_t key[32], previous[32];
@@ -27,6 +34,7 @@ static struct {
     struct event *check_ev;  /* the check, asked (again) */
     int started, checked, partition, resealed_check, passes, incomplete;
     char cursor[32];
+    char check[SECRET_SEALED_MAX]; /* the check value this process walks under */
     struct timeval step_started;
     unsigned long long sealed;
 } K;
@@ -170,11 +178,15 @@ static void advance(void)
     LOG_INFO("secrets: every endpoint secret is sealed under secret_key", "sealed_now", count, NULL);
     if (K.resealed_check) { /* the check value last, once nothing needs the previous key */
         char box[SECRET_SEALED_MAX];
-        if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) == 0) {
-            const char *set[] = {"SET", KEY_SECRET_CHECK, box};
-            store_command(on_ignored, NULL, 3, set, NULL);
-        }
+        if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) < 0)
+            return;
+        const char *set[] = {"SET", KEY_SECRET_CHECK, box};
+        if (store_command(on_ignored, NULL, 3, set, NULL) < 0)
+            return;
+        memcpy(K.check, box, sizeof(box));
     }
+    const char *walked[] = {"SET", KEY_SECRET_WALKED, K.check, "EX", WALKED_TTL_S};
+    store_command(on_ignored, NULL, 5, walked, NULL); /* lost: the next start walks again */
 }
 
 /* seal.lua's write: how many fields it changed, against how many were sent. */
@@ -274,6 +286,7 @@ static void on_check_written(redisReply *rep, void *priv)
 {
     (void)priv;
     if (rep && rep->type == REDIS_REPLY_STATUS) {
+        /* K.check holds what was written */
         K.checked = 1;
         event_active(K.step_ev, EV_TIMEOUT, 1);
     } else if (rep && rep->type == REDIS_REPLY_NIL) {
@@ -284,22 +297,23 @@ static void on_check_written(redisReply *rep, void *priv)
 }
 
 /* The check value decides: the configured key opens what this store holds,
- * or hookd must not write anything with it. */
+ * or hookd must not write anything with it. Then the walk, unless one
+ * finished under this very check value within WALKED_TTL_S. */
 static void on_check(redisReply *rep, void *priv)
 {
     (void)priv;
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
         check_again();
         return;
     }
-    if (rep->type != REDIS_REPLY_STRING) { /* a new store, or one that never had a key */
+    const redisReply *check = rep->element[0], *walked = rep->element[1];
+    if (check->type != REDIS_REPLY_STRING) { /* a new store, or one that never had a key */
         if (!K.have_key) {
             K.checked = 1;
             return;
         }
-        char box[SECRET_SEALED_MAX];
-        const char *set[] = {"SET", KEY_SECRET_CHECK, box, "NX"};
-        if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, box, sizeof(box)) < 0 ||
+        const char *set[] = {"SET", KEY_SECRET_CHECK, K.check, "NX"};
+        if (seal_with(K.key, CHECK_AD, CHECK_PLAIN, K.check, sizeof(K.check)) < 0 ||
             store_command(on_check_written, NULL, 4, set, NULL) < 0)
             check_again();
         return;
@@ -310,20 +324,27 @@ static void on_check(redisReply *rep, void *priv)
     }
     char plain[64];
     int previous;
-    if (secrets_open(CHECK_AD, rep->str, plain, sizeof(plain), &previous) < 0 || strcmp(plain, CHECK_PLAIN) != 0) {
+    if (check->len >= sizeof(K.check) || secrets_open(CHECK_AD, check->str, plain, sizeof(plain), &previous) < 0 ||
+        strcmp(plain, CHECK_PLAIN) != 0) {
         K.fatal("secret_key: neither secret_key nor secret_key_previous opens the secrets this Redis holds "
                 "(a wrong key?); nothing was written");
         return;
     }
     K.checked = 1;
     K.resealed_check = previous;
+    memcpy(K.check, check->str, check->len + 1);
+    if (!previous && walked->type == REDIS_REPLY_STRING && strcmp(walked->str, check->str) == 0) {
+        LOG_INFO("secrets: a walk within the last day sealed every endpoint secret under secret_key; none now",
+                 NULL);
+        return;
+    }
     event_active(K.step_ev, EV_TIMEOUT, 1);
 }
 
 static void ask_check(evutil_socket_t fd, short what, void *arg)
 {
-    const char *get[] = {"GET", KEY_SECRET_CHECK};
-    if (store_command(on_check, NULL, 2, get, NULL) < 0)
+    const char *get[] = {"MGET", KEY_SECRET_CHECK, KEY_SECRET_WALKED}; /* one slot: {g} */
+    if (store_command(on_check, NULL, 3, get, NULL) < 0)
         check_again();
 }
 

@@ -35,7 +35,8 @@ int secrets_open(const char *ad, const char *stored, char *out, size_t cap, int 
 /* Once the store is ready: checks the key against the store (a wrong key is
  * fatal: `fatal` is called with the reason and nothing is written), then
  * seals every endpoint secret still clear or under the previous key, a
- * batch at a time. */
+ * batch at a time, unless a complete walk under the same check value is
+ * recorded from the last day (KEY_SECRET_WALKED). */
 int secrets_start(struct event_base *base, void (*fatal)(const char *why));
 /* 1 once the key has been checked against the store: until then nothing
  * new is sealed (the handlers answer 503), so a wrong key writes nothing. */

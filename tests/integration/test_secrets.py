@@ -157,5 +157,46 @@ class MigrationTest(unittest.TestCase):
         self.assertIsNone(after.proc.poll())
 
 
+    def scans(self):
+        """SCAN calls Redis has run (seal.lua's walk is their only caller)"""
+        stats = self.redis.cli("INFO", "commandstats")
+        for line in stats.splitlines():
+            if line.startswith("cmdstat_scan:"):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
+    def test_a_walk_spares_the_next_starts_for_a_day_and_then_runs_again(self):
+        first = self.run_hookd()
+        first.wait_ready()
+        tok = tenant(first)
+        ep = call("POST", first.url("/v1/endpoints"), {"url": self.rx.url()}, tok)[1]
+        wait_for(lambda: "every endpoint secret is sealed" in first.log(), what="the first walk's end")
+        wait_for(lambda: self.redis.cli("GET", "hookd:{g}:secret-walked").strip() ==
+                 self.redis.cli("GET", "hookd:{g}:secret-check").strip(), what="the walk recorded")
+        ttl = int(self.redis.cli("TTL", "hookd:{g}:secret-walked"))
+        self.assertTrue(0 < ttl <= 86400, ttl)
+        self.assertEqual(first.stop(), 0)
+
+        scans = self.scans()
+        second = self.run_hookd()
+        second.wait_ready()
+        wait_for(lambda: "a walk within the last day" in second.log(), what="the walk skipped")
+        self.deliver(second, tok, ep["secret"])
+        self.assertEqual(self.scans(), scans)  # no key of the store walked
+        self.assertNotIn("every endpoint secret is sealed", second.log())
+        self.assertEqual(second.stop(), 0)
+
+        # a clear secret written by a process without the key (a rollout), then the day over
+        _, key = stored_secret(self.redis, ep["id"])
+        clear = "whsec_" + base64.b64encode(b"a clear secret left by a rollout").decode()
+        self.redis.cli("HSET", key, "secret", clear)
+        self.redis.cli("DEL", "hookd:{g}:secret-walked")
+        third = self.run_hookd()
+        third.wait_ready()
+        wait_for(lambda: stored_secret(self.redis, ep["id"])[0].startswith("hk1:"), what="the clear secret sealed")
+        self.assertGreater(self.scans(), scans)
+        self.deliver(third, tok, clear)
+
+
 if __name__ == "__main__":
     unittest.main()
