@@ -13,6 +13,7 @@ import hmac
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -66,6 +67,16 @@ def wait_for(pred, timeout=20.0, step=0.05, what="condition"):
         if time.time() > deadline:
             raise AssertionError("timed out waiting for " + what)
         time.sleep(step)
+
+
+def command_calls(redis, command):
+    """Calls of `command` so far (INFO commandstats), summed over the servers
+    of a single Redis or a cluster; commands run by scripts count too."""
+    n = 0
+    for s in getattr(redis, "nodes", [redis]):
+        m = re.search(r"cmdstat_%s:calls=(\d+)" % command, s.cli("INFO", "commandstats"))
+        n += int(m.group(1)) if m else 0
+    return n
 
 
 class Redis:
@@ -470,7 +481,6 @@ class HookdCase(unittest.TestCase):
     def setUpClass(cls):
         cls.redis = cls.make_redis()
         cls.hookd = Hookd(cls.redis, **cls.hookd_conf)
-        cls.hookd.wait_ready()
         if cls.class_receiver:
             cls.rx = Receiver()
 

@@ -83,7 +83,6 @@ class ClusterCase(unittest.TestCase):
     def start_hookd(self, **conf):
         h = Hookd(self.cluster, **conf)
         self.addCleanup(lambda: self.assertEqual(h.stop(), 0, h.log()[-4000:]))
-        h.wait_ready()
         return h
 
 

@@ -26,7 +26,6 @@ class EndpointStatsTest(HookdCase):
         self.addCleanup(slow.close)
         other = Hookd(self.redis, retry_schedule="0,100ms,100ms", retry_jitter_pct=0)
         self.addCleanup(other.stop)
-        other.wait_ready()
         org, tok = self.tenant()
         ep = self.new_endpoint(tok, slow.url())["id"]
         ids = []

@@ -110,7 +110,6 @@ class FilterTest(HookdCase):
     def test_a_filter_patched_on_one_process_holds_for_the_next_event_on_another(self):
         other = Hookd(self.redis)
         try:
-            other.wait_ready()
             _, tok = self.tenant()
             ep = self.new_endpoint(tok, self.rx.url(), filter={"payload.n": 1})
 

@@ -161,7 +161,6 @@ class IdleConnectionsTest(unittest.TestCase):
         self.addCleanup(self.redis.close)
         self.hookd = Hookd(self.redis, max_connections=16)
         self.addCleanup(lambda: self.assertEqual(self.hookd.stop(), 0))
-        self.hookd.wait_ready()
 
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.hookd.port), timeout=10)

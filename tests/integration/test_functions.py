@@ -5,7 +5,7 @@ import re
 import threading
 import unittest
 
-from harness import HookdCase, Receiver, Redis, wait_for
+from harness import HookdCase, Receiver, Redis, command_calls as calls, wait_for
 
 HOT_PATH = ("ingest", "claim", "complete")
 
@@ -13,15 +13,6 @@ HOT_PATH = ("ingest", "claim", "complete")
 def servers(redis):
     """Each server of a single Redis or a cluster."""
     return getattr(redis, "nodes", [redis])
-
-
-def calls(redis, command):
-    """Calls of `command` so far, summed over the servers (INFO commandstats)."""
-    n = 0
-    for s in servers(redis):
-        m = re.search(r"cmdstat_%s:calls=(\d+)" % command, s.cli("INFO", "commandstats"))
-        n += int(m.group(1)) if m else 0
-    return n
 
 
 def hookd_libraries(server):

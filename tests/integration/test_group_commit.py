@@ -45,7 +45,6 @@ class GroupCommitTest(unittest.TestCase):
     def setUp(self):
         self.redis = Redis()
         self.hookd = Hookd(self.redis)
-        self.hookd.wait_ready()
 
     def tearDown(self):
         try:
@@ -80,7 +79,6 @@ class GroupCommitTest(unittest.TestCase):
         # a token cache, so that only ingest.lua's call needs Redis once warm
         h = Hookd(self.redis, token_cache="60s")
         try:
-            h.wait_ready()
             tok = tenant(h)
             self.assertEqual(call("POST", h.url("/v1/events"), {"type": "a", "payload": {}}, tok)[0], 202)  # warm
             calls0, events0 = h.metric("hookd_ingest_calls_total"), h.metric("hookd_ingest_events_total")
@@ -114,7 +112,6 @@ class GroupCommitTest(unittest.TestCase):
         rx = Receiver(behaviour)
         h = Hookd(self.redis, token_cache="60s")
         try:
-            h.wait_ready()
             tok = tenant(h, rx.url())
             self.assertEqual(call("POST", h.url("/v1/events"), {"type": "a", "payload": {}}, tok)[0], 202)
             wait_for(lambda: h.metric("hookd_complete_outcomes_total") == 1, what="the warm-up outcome")

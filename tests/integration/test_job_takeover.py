@@ -15,8 +15,6 @@ class JobCase(unittest.TestCase):
     def setUp(self):
         self.redis = Redis()
         self.a, self.b = Hookd(self.redis, **self.conf), Hookd(self.redis, **self.conf)
-        self.a.wait_ready()
-        self.b.wait_ready()
         org = call("POST", self.a.url("/v1/orgs"), {"name": "x"}, ROOT_TOKEN)[1]["id"]
         self.org = org
         self.tok = call("POST", self.a.url("/v1/tokens"), {"org_id": org, "user_id": 1, "admin": True, "name": "t",

@@ -75,7 +75,6 @@ class LargerChunkTest(unittest.TestCase):
         redis.cli("CONFIG", "SET", "hash-max-listpack-value", "1024")
         h = Hookd(redis)
         self.addCleanup(lambda: self.assertEqual(h.stop(), 0))
-        h.wait_ready()
         rx = Receiver()
         self.addCleanup(rx.close)
         org = call("POST", h.url("/v1/orgs"), {"name": "c"}, ROOT_TOKEN)[1]["id"]

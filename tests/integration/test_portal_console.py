@@ -205,7 +205,6 @@ class PortalConsoleTest(BrowserCase):
         # a hookd left at the default ('none') refuses to be framed
         plain = Hookd(self.redis)
         self.addCleanup(plain.stop)
-        plain.wait_ready()
         s, _, hdrs = call("GET", plain.url("/console"))  # it serves the console, and forbids framing it
         self.assertEqual(s, 200)
         self.assertIn("frame-ancestors 'none'", hdrs.get("Content-Security-Policy"))

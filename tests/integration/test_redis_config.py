@@ -17,7 +17,6 @@ class RedisConfigTest(unittest.TestCase):
         redis.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
         hookd = Hookd(redis)
         try:
-            hookd.wait_ready()
             body = wait_for(lambda: (lambda b: b if b.get("warnings") else None)(call("GET", hookd.url("/readyz"))[1]),
                             what="readyz to carry the warnings")
             self.assertIn("allkeys-lru", body["warnings"][0])
@@ -35,7 +34,6 @@ class RedisConfigTest(unittest.TestCase):
         redis = Redis(aof=True)
         hookd = Hookd(redis)
         try:
-            hookd.wait_ready()
             wait_for(lambda: "eviction policy and persistence are safe" in hookd.log(), what="the config check")
             self.assertNotIn("this Redis can lose", hookd.log())
             self.assertEqual(readyz_raw(hookd), b'{"status":"ready","redis":"up"}')
@@ -59,7 +57,6 @@ class RedisConfigTest(unittest.TestCase):
             for n in others:
                 n.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
             hookd = Hookd(cluster)
-            hookd.wait_ready()
             body = wait_for(lambda: (lambda b: b if b.get("warnings") else None)(call("GET", hookd.url("/readyz"))[1]),
                             what="readyz to carry the warning")
             self.assertIn("allkeys-lru", body["warnings"][0])

@@ -192,8 +192,6 @@ class PruneTwoProcessesTest(unittest.TestCase):
         ok_rx, bad_rx = Receiver(), Receiver(lambda n, p, h, body: (500, {}, b"no"))
         hang_rx = Receiver(lambda n, p, h, body: "hang")
         try:
-            a.wait_ready()
-            b.wait_ready()
             org = call("POST", a.url("/v1/orgs"), {"name": "x"}, "test-root-token-0123456789abcdef")[1]["id"]
             tok = call("POST", a.url("/v1/tokens"), {"org_id": org, "user_id": 1, "admin": True, "name": "t",
                                                      "scopes": ["webhooks:manage", "webhooks:read", "events:write"]},

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import (HOOKD_BIN, ROOT_TOKEN, TEST_SECRET_KEY, Hookd, HookdCase, Receiver, Redis, call,
+from harness import (HOOKD_BIN, ROOT_TOKEN, TEST_SECRET_KEY, Hookd, HookdCase, Receiver, Redis, call, command_calls,
                      verify_signature, wait_for)
 
 OTHER_KEY = base64.b64encode(b"another-32-byte-secret-key-00000").decode()
@@ -157,14 +157,6 @@ class MigrationTest(unittest.TestCase):
         self.assertIsNone(after.proc.poll())
 
 
-    def scans(self):
-        """SCAN calls Redis has run (seal.lua's walk is their only caller)"""
-        stats = self.redis.cli("INFO", "commandstats")
-        for line in stats.splitlines():
-            if line.startswith("cmdstat_scan:"):
-                return int(line.split("calls=")[1].split(",")[0])
-        return 0
-
     def test_a_walk_spares_the_next_starts_for_a_day_and_then_runs_again(self):
         first = self.run_hookd()
         first.wait_ready()
@@ -177,12 +169,12 @@ class MigrationTest(unittest.TestCase):
         self.assertTrue(0 < ttl <= 86400, ttl)
         self.assertEqual(first.stop(), 0)
 
-        scans = self.scans()
+        scans = command_calls(self.redis, "scan")
         second = self.run_hookd()
         second.wait_ready()
         wait_for(lambda: "a walk within the last day" in second.log(), what="the walk skipped")
         self.deliver(second, tok, ep["secret"])
-        self.assertEqual(self.scans(), scans)  # no key of the store walked
+        self.assertEqual(command_calls(self.redis, "scan"), scans)  # no key of the store walked
         self.assertNotIn("every endpoint secret is sealed", second.log())
         self.assertEqual(second.stop(), 0)
 
@@ -194,7 +186,7 @@ class MigrationTest(unittest.TestCase):
         third = self.run_hookd()
         third.wait_ready()
         wait_for(lambda: stored_secret(self.redis, ep["id"])[0].startswith("hk1:"), what="the clear secret sealed")
-        self.assertGreater(self.scans(), scans)
+        self.assertGreater(command_calls(self.redis, "scan"), scans)
         self.deliver(third, tok, clear)
 
 

@@ -64,7 +64,6 @@ class SentinelTest(unittest.TestCase):
     def start_hookd(self):
         h = Hookd(self.master, redis_url=self.url, durability="replicated")
         self.addCleanup(lambda: self.assertEqual(h.stop(), 0, h.log()[-3000:]))
-        h.wait_ready()
         return h
 
     def test_a_bad_sentinel_url_is_a_startup_error(self):

@@ -32,7 +32,6 @@ class ShutdownTest(unittest.TestCase):
     def start(self, rx, **conf):
         """hookd with one endpoint at rx and one event whose send has begun."""
         h = Hookd(self.redis, **conf)
-        h.wait_ready()
         tok = self.tenant(h)
         call("POST", h.url("/v1/endpoints"), {"url": rx.url()}, tok)
         did = self.event(h, tok)
@@ -55,7 +54,6 @@ class ShutdownTest(unittest.TestCase):
             gate.set()
             self.assertEqual(h.proc.wait(30), 0, h.log()[-3000:])
             h2 = Hookd(self.redis)
-            h2.wait_ready()
             s, d, _ = call("GET", h2.url("/v1/deliveries/" + did), None, tok)
             self.assertEqual(s, 200, (d, h.log()[-3000:]))
             self.assertEqual((d["state"], d["attempt_count"], (d["response"] or {}).get("code")), ("completed", 1, 200), (d, h.log()[-2000:]))
@@ -73,7 +71,6 @@ class ShutdownTest(unittest.TestCase):
             self.assertEqual(h.stop(), 0, h.log()[-3000:])
             self.assertEqual(self.redis.cli("ZCARD", "hookd:{%d}:lease" % self.partition_of(tok, h)).strip(), "0")
             h2 = Hookd(self.redis)
-            h2.wait_ready()
             d = wait_for(lambda: (lambda d: d if d["state"] == "completed" else None)(
                 call("GET", h2.url("/v1/deliveries/" + did), None, tok)[1]), what="the next process to send it")
             self.assertEqual(d["attempt_count"], 1)      # the abandoned try was not counted
@@ -107,7 +104,6 @@ class ShutdownTest(unittest.TestCase):
 
     def test_scheduled_gauge_counts_held_work(self):
         h = Hookd(self.redis)
-        h.wait_ready()
         tok = self.tenant(h)
         _, ep, _ = call("POST", h.url("/v1/endpoints"), {"url": "http://127.0.0.1:9/"}, tok)
         call("POST", h.url("/v1/endpoints/%s/disable" % ep["id"]), None, tok)

@@ -31,7 +31,6 @@ class SubscriptionTest(HookdCase):
     def test_changes_on_one_process_are_honoured_by_the_next_ingest_on_another(self):
         other = Hookd(self.redis)
         try:
-            other.wait_ready()
             _, tok = self.tenant()
             ep = self.new_endpoint(tok, self.rx.url(), event_types=["a"])
 
