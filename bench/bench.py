@@ -881,7 +881,7 @@ def scenario_scripts(r):
     bodies = script_bodies()
     if "ingest" not in bodies:
         return {"skipped": "no lua_scripts.c in " + BUILD}
-    off = dict((k, int(v)) for k, v in re.findall(r"^local (\w+) = (\d+)$", bodies["ingest"].decode(), re.M))
+    off = dict((k, int(v)) for k, v in re.findall(r"^local (\w+) = (\d+)$", bodies["fields"].decode(), re.M))
     c = Resp(r.port)
     # as hookd calls them: FCALL of their function libraries where the build
     # has them (cmake/embed_lua.cmake), else EVALSHA
@@ -914,19 +914,21 @@ def scenario_scripts(r):
                 ev[off["INGEST_NOW"]], ev[off["INGEST_USER_ID"]] = now + i, "1"
                 ev[off["INGEST_ROUTES_VERSION"]], ev[off["INGEST_ENDPOINTS"]] = "0", ep
                 args += ev
-            for e in c.cmd(*args):
+            for e in c.cmd(*args)[:-1]:  # the last element: the hand-offs' endpoints
                 for j in range(e[off["INGR_LEASED"]]):
-                    base = off["INGEST_REPLY_FIELDS"] + j * off["LEASE_FIELDS"]
-                    leases.append(e[base:base + off["LEASE_FIELDS"]])
+                    base = off["INGEST_REPLY_FIELDS"] + j * off["HANDOFF_FIELDS"]
+                    h = e[base:base + off["HANDOFF_FIELDS"]]
+                    leases.append({"id": h[off["HANDOFF_ID"]], "fence": h[off["HANDOFF_FENCE"]],
+                                   "simple": h[off["HANDOFF_SIMPLE"]], "event_id": e[off["INGR_EVENT_ID"]]})
         u1 = script_usec()
         for i in range(0, len(leases), batch):
             args = head["complete"] + [1, P, now + calls, 100, 3600000, 100, 5000, 60000]
             for l in leases[i:i + batch]:
                 o = [""] * off["OUTCOME_FIELDS"]
-                o[off["OUT_ID"]], o[off["OUT_FENCE"]], o[off["OUT_ENDPOINT_ID"]] = l[off["LEASE_ID"]], l[off["LEASE_FENCE"]], ep
+                o[off["OUT_ID"]], o[off["OUT_FENCE"]], o[off["OUT_ENDPOINT_ID"]] = l["id"], l["fence"], ep
                 o[off["OUT_ATTEMPT_COUNT"]], o[off["OUT_OK"]], o[off["OUT_CODE"]] = "0", "1", "200"
-                o[off["OUT_STARTED"]], o[off["OUT_NEXT_AT"]], o[off["OUT_EVENT_ID"]] = now, "-1", l[off["LEASE_EVENT_ID"]]
-                o[off["OUT_COMPACT"]], o[off["OUT_SIMPLE"]] = "200|%d|3|ok" % now, l[off["LEASE_SIMPLE"]]
+                o[off["OUT_STARTED"]], o[off["OUT_NEXT_AT"]], o[off["OUT_EVENT_ID"]] = now, "-1", l["event_id"]
+                o[off["OUT_COMPACT"]], o[off["OUT_SIMPLE"]] = "200|%d|3|ok" % now, l["simple"]
                 o[off["OUT_LATENCY_BIN"]] = "b8"
                 args += o
             c.cmd(*args)

@@ -112,7 +112,13 @@
     X(STEP_RETENTION_MS) /* how long a finished job's record is kept */
 
 /* One event's entry in ingest.lua's reply (store/ingest.c reads it into a
- * struct ingest_result); INGR_LEASED leases of LEASE_FIELDS follow it. */
+ * struct ingest_result); INGR_LEASED hand-offs of HANDOFF_FIELDS follow it.
+ * The reply's last element, after the events' entries, lists the endpoints
+ * the call handed deliveries to, once each, as LEASE_FIELDS records holding
+ * only the endpoint's own fields (the others ""): a hand-off's lease is its
+ * endpoint's record, its HANDOFF_FIELDS and the event hookd sent (its id,
+ * and its payload as the producer posted it), so a call's reply carries
+ * neither the payloads back nor an endpoint's settings once per delivery. */
 #define INGEST_REPLY_FIELD_LIST(X) \
     X(INGR_STATUS) /* an INGEST_STATUS value */ \
     X(INGR_EVENT_ID) /* the stored event's, or the first request's for a reused key */ \
@@ -121,6 +127,14 @@
     X(INGR_SCHEDULED) /* deliveries put on the schedule */ \
     X(INGR_LEASED) /* deliveries leased to the caller (direct hand-off) */ \
     X(INGR_RETRY_AFTER) /* INGEST_LIMITED: seconds until the org's rate_limit admits an event; else 0 */
+
+/* A delivery ingest.lua leased to the caller (direct hand-off). */
+#define HANDOFF_FIELD_LIST(X) \
+    X(HANDOFF_ID) \
+    X(HANDOFF_ENDPOINT) /* its endpoint's record in the reply's last element, counted from 0 */ \
+    X(HANDOFF_FENCE) /* LEASE_FENCE */ \
+    X(HANDOFF_SIMPLE) /* LEASE_SIMPLE */ \
+    X(HANDOFF_QUEUE) /* LEASE_QUEUE */
 
 /* INGR_STATUS's values, by position: a list of numbers, not of fields. */
 #define INGEST_STATUS_FIELD_LIST(X) \
@@ -188,6 +202,7 @@ enum job_field { JOB_FIELD_LIST(FIELD_ENUM_MEMBER) JOB_FIELDS };
 enum job_step_field { JOB_STEP_FIELD_LIST(FIELD_ENUM_MEMBER) JOB_STEP_FIELDS };
 enum ingest_reply_field { INGEST_REPLY_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_REPLY_FIELDS };
 enum ingest_status { INGEST_STATUS_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_STATUS_FIELDS };
+enum handoff_field { HANDOFF_FIELD_LIST(FIELD_ENUM_MEMBER) HANDOFF_FIELDS };
 enum claim_reply_field { CLAIM_REPLY_FIELD_LIST(FIELD_ENUM_MEMBER) CLAIM_REPLY_FIELDS };
 enum verdict_field { VERDICT_FIELD_LIST(FIELD_ENUM_MEMBER) VERDICT_FIELDS };
 

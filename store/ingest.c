@@ -172,19 +172,51 @@ struct batch_reply {
     long scheduled;        /* deliveries put on the schedule instead */
 };
 
-/* Each entry's INGR_LEASED leases follow its INGEST_REPLY_FIELDS; they go
- * to the pump as one array. */
-static void read_reply(const redisReply *rep, int partition, struct batch_reply *out)
+/* The lease of one hand-off (HANDOFF_FIELDS at h) of the event `it`: its
+ * endpoint's record in `eps` (the reply's last element), its own fields,
+ * and the event's id and payload as hookd sent them. NULL when it cannot be
+ * read (its lease then expires and claim.lua sends it). */
+static struct lease *handoff_lease(redisReply *const *h, const redisReply *eps, const struct item *it, int partition)
+{
+    for (int f = 0; f < HANDOFF_FIELDS; f++)
+        if (h[f]->type != (f == HANDOFF_ENDPOINT ? REDIS_REPLY_INTEGER : REDIS_REPLY_STRING))
+            return NULL;
+    long long at = h[HANDOFF_ENDPOINT]->integer;
+    if (at < 0 || (unsigned long long)(at + 1) * LEASE_FIELDS > eps->elements)
+        return NULL;
+    redisReply *const *ep = eps->element + (size_t)at * LEASE_FIELDS;
+    const char *v[LEASE_FIELDS];
+    size_t len[LEASE_FIELDS];
+    for (int f = 0; f < LEASE_FIELDS; f++) {
+        if (ep[f]->type != REDIS_REPLY_STRING)
+            return NULL;
+        v[f] = ep[f]->str, len[f] = ep[f]->len;
+    }
+    v[LEASE_ID] = h[HANDOFF_ID]->str, len[LEASE_ID] = h[HANDOFF_ID]->len;
+    v[LEASE_FENCE] = h[HANDOFF_FENCE]->str, len[LEASE_FENCE] = h[HANDOFF_FENCE]->len;
+    v[LEASE_SIMPLE] = h[HANDOFF_SIMPLE]->str, len[LEASE_SIMPLE] = h[HANDOFF_SIMPLE]->len;
+    v[LEASE_QUEUE] = h[HANDOFF_QUEUE]->str, len[LEASE_QUEUE] = h[HANDOFF_QUEUE]->len;
+    v[LEASE_EVENT_ID] = it->v[INGEST_EVENT_ID], len[LEASE_EVENT_ID] = it->len[INGEST_EVENT_ID];
+    v[LEASE_PAYLOAD] = it->payload, len[LEASE_PAYLOAD] = it->payload_len;
+    v[LEASE_TRIES] = v[LEASE_ATTEMPT_COUNT] = "0", len[LEASE_TRIES] = len[LEASE_ATTEMPT_COUNT] = 1;
+    return lease_build(v, len, 0, partition, IG.h.max_payload);
+}
+
+/* Each entry's INGR_LEASED hand-offs follow its INGEST_REPLY_FIELDS; their
+ * leases go to the pump as one array. */
+static void read_reply(const redisReply *rep, const struct batch *b, struct batch_reply *out)
 {
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < rep->elements; i++) {
+    const redisReply *eps = rep->element[b->n];
+    const struct item *it = b->items;
+    for (size_t i = 0; i < (size_t)b->n; i++, it = it->next) {
         const redisReply *e = rep->element[i];
         if (e->type != REDIS_REPLY_ARRAY || !is(e, INGR_SCHEDULED, REDIS_REPLY_INTEGER) ||
             !is(e, INGR_LEASED, REDIS_REPLY_INTEGER))
             continue;
         long n = (long)e->element[INGR_LEASED]->integer;
         out->scheduled += (long)e->element[INGR_SCHEDULED]->integer;
-        if (n <= 0 || INGEST_REPLY_FIELDS + (size_t)n * LEASE_FIELDS != e->elements)
+        if (n <= 0 || INGEST_REPLY_FIELDS + (size_t)n * HANDOFF_FIELDS != e->elements)
             continue;
         out->leased_by_script += n;
         struct lease **grown = realloc(out->leased, (size_t)(out->nleased + n) * sizeof(*grown));
@@ -192,8 +224,8 @@ static void read_reply(const redisReply *rep, int partition, struct batch_reply 
             continue; /* their leases expire and claim.lua sends them */
         out->leased = grown;
         for (long k = 0; k < n; k++) {
-            struct lease *l = lease_from_reply(e->element + INGEST_REPLY_FIELDS + (size_t)k * LEASE_FIELDS, partition,
-                                               IG.h.max_payload);
+            struct lease *l =
+                handoff_lease(e->element + INGEST_REPLY_FIELDS + (size_t)k * HANDOFF_FIELDS, eps, it, b->partition);
             if (l)
                 out->leased[out->nleased++] = l;
         }
@@ -223,13 +255,15 @@ static void call_answered(int p)
 static void on_batch(redisReply *rep, void *priv)
 {
     struct batch *b = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n;
+    /* an entry per event, then the hand-offs' endpoints */
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)b->n + 1 &&
+             rep->element[b->n]->type == REDIS_REPLY_ARRAY;
     struct batch_reply br = {0};
     /* replies come before ingest_free: store_close answers later ones with NULL */
     if (IG.q)
         call_answered(b->partition);
     if (ok) {
-        read_reply(rep, b->partition, &br);
+        read_reply(rep, b, &br);
         struct queue *q = &IG.q[b->partition];
         q->fanout = 0.5 * q->fanout + 0.5 * (double)(br.scheduled + br.leased_by_script) / (double)b->n;
     }

@@ -13,20 +13,20 @@
 #include "store/redis.h"
 #include "store/secrets.h"
 
-struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload)
+struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int packed,
+                          int partition, size_t max_payload)
 {
-    for (int i = 0; i < LEASE_FIELDS; i++)
-        if (f[i]->type != REDIS_REPLY_STRING)
-            return NULL;
     void *json = NULL;
-    size_t json_len;
-    if (payload_unpack(f[LEASE_PAYLOAD]->str, f[LEASE_PAYLOAD]->len, max_payload, &json, &json_len) < 0) {
-        LOG_ERR("a stored payload could not be unpacked", "delivery_id", f[LEASE_ID]->str, NULL);
+    size_t json_len = len[LEASE_PAYLOAD];
+    if (packed && payload_unpack(v[LEASE_PAYLOAD], len[LEASE_PAYLOAD], max_payload, &json, &json_len) < 0) {
+        LOG_ERR("a stored payload could not be unpacked", "delivery_id", v[LEASE_ID], NULL);
         return NULL;
     }
+    if (!packed && json_len > max_payload)
+        return NULL;
     size_t total = sizeof(struct lease);
     for (int i = 0; i < LEASE_FIELDS; i++)
-        total += (i == LEASE_PAYLOAD ? json_len : f[i]->len) + 1;
+        total += (i == LEASE_PAYLOAD ? json_len : len[i]) + 1;
     struct lease *l = calloc(1, total);
     if (!l) {
         free(json);
@@ -44,13 +44,13 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         [LEASE_HEADERS] = &l->headers,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
-        const char *src = i == LEASE_PAYLOAD && json ? json : f[i]->str;
-        size_t len = i == LEASE_PAYLOAD ? json_len : f[i]->len;
-        memcpy(p, src, len);
-        p[len] = '\0';
+        const char *src = i == LEASE_PAYLOAD && json ? json : v[i];
+        size_t n = i == LEASE_PAYLOAD ? json_len : len[i];
+        memcpy(p, src, n);
+        p[n] = '\0';
         if (dst[i])
             *dst[i] = p;
-        p += len + 1;
+        p += n + 1;
     }
     free(json);
     /* the secrets as stored (sealed: store/secrets.h) opened in place: a
@@ -91,11 +91,23 @@ struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_p
         OPENSSL_cleanse(clear, cap);
         free(clear);
     }
-    l->tries = atoi(f[LEASE_TRIES]->str);
-    l->simple = f[LEASE_SIMPLE]->str[0] == '1';
+    l->tries = atoi(v[LEASE_TRIES]);
+    l->simple = v[LEASE_SIMPLE][0] == '1';
     l->payload_len = json_len;
     l->partition = partition;
     return l;
+}
+
+struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload)
+{
+    const char *v[LEASE_FIELDS];
+    size_t len[LEASE_FIELDS];
+    for (int i = 0; i < LEASE_FIELDS; i++) {
+        if (f[i]->type != REDIS_REPLY_STRING)
+            return NULL;
+        v[i] = f[i]->str, len[i] = f[i]->len;
+    }
+    return lease_build(v, len, 1, partition, max_payload);
 }
 
 struct claim_call {

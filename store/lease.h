@@ -36,6 +36,11 @@ struct lease {
  * NULL when out of memory or the stored payload is corrupt or over
  * max_payload bytes unpacked. */
 struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload);
+/* A lease from its LEASE_FIELDS values (each NUL-terminated at len[i]):
+ * v[LEASE_PAYLOAD] is the stored form when `packed`, else the JSON itself
+ * (an ingest's hand-off: what the producer posted). NULL as above. */
+struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int packed,
+                          int partition, size_t max_payload);
 
 /* Leased deliveries as the pump receives them, from a claim or an ingest's
  * direct hand-off. The receiver owns each lease; the array is the caller's. */

@@ -9,10 +9,14 @@
 -- Returns one entry per event, in order: its INGEST_REPLY_FIELDS of
 --   store/fields.h (status INGEST_STORED or INGEST_REPLAYED, event_id,
 --   webhook_counter, "dl1,dl2,...", scheduled, n), then n leased
---   deliveries, LEASE_FIELDS each (lib/lease.lua); or {INGEST_KEY_REUSED,
+--   deliveries, HANDOFF_FIELDS each; or {INGEST_KEY_REUSED,
 --   event_id} when the idempotency key was used for another request; or
 --   {INGEST_STALE, event_id} when the org's endpoints changed since hookd
---   matched the event (INGEST_ROUTES_VERSION): nothing of it is written
+--   matched the event (INGEST_ROUTES_VERSION): nothing of it is written;
+--   then one last element: the endpoints of the hand-offs, a LEASE_FIELDS
+--   record each with only the endpoint's fields (lib/lease.lua), in the
+--   order HANDOFF_ENDPOINT counts them. The caller has each event's id and
+--   payload: they are not sent back.
 -- Fan-out: hookd matched the event to the org's endpoints in its cache
 -- (store/subscriptions.c) and passes their ids; the version it matched under
 -- is checked here, once per org per batch, in the same atomic step as the
@@ -22,7 +26,8 @@
 -- has free capacity and nothing waiting in its due set are leased here for
 -- the calling process (pump_offer), skipping the due set and a claim round
 -- trip; the rest are scheduled. Nothing overtakes waiting work: an endpoint
--- with anything due is always served by claim.lua in due order.
+-- with anything due is always served by claim.lua in due order. A test
+-- send is always scheduled (claim.lua marks it as one).
 -- The event id's low 16 bits are zero; its deliveries are that id with the
 -- low 16 bits counting from 1, and get no hash until claimed
 -- (lib/delivery.lua), so a scheduled delivery costs two index entries.
@@ -40,6 +45,7 @@ local FIRST = 5
 -- redis.call costs a few microseconds of conversion on top of its command,
 -- which profiles showed to be most of an ingest's Redis time.
 local wake, versions, eps, zadds, lease_args, finished, scheduled_all = false, {}, {}, {}, {}, {}, 0
+local handed, handed_n = {}, 0 -- the endpoints handed deliveries to: LEASE_FIELDS records, HANDOFF_ENDPOINT's order
 
 -- sorted-set members gathered over the batch: key -> {score, member, ...}
 local function zadd_later(key, score, member)
@@ -91,6 +97,26 @@ end
 local function has_due(e)
   if e.due == nil then e.due = redis.call('EXISTS', e.ek .. ':due') == 1 end
   return e.due
+end
+
+-- the endpoint's place in the reply's list of hand-off endpoints, its
+-- record added at its first hand-off; a previous secret is in force as of
+-- the first event handed to it
+local function handed_endpoint(ep, e, now)
+  if not e.handed then
+    lease_append(handed, '', '', ep, e.url, e.secret, prev_secret_in_force(e.prev, e.prev_expires, now), '', '', '', '',
+                 '', e.ca, e.cert, e.key, e.scheme, e.sk, prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai,
+                 e.as, e.asc, '', e.headers)
+    e.handed, handed_n = handed_n, handed_n + 1
+  end
+  return e.handed
+end
+
+-- a hand-off's HANDOFF_FIELDS (HANDOFF_ENDPOINT a number), appended to its event's entry
+local function handoff_append(out, id, endpoint_at, fence, simple, queue)
+  local b = #out + 1
+  out[b + HANDOFF_ID], out[b + HANDOFF_ENDPOINT], out[b + HANDOFF_FENCE] = id, endpoint_at, fence
+  out[b + HANDOFF_SIMPLE], out[b + HANDOFF_QUEUE] = simple, queue or ''
 end
 
 -- the org's routes version, read once per batch
@@ -187,7 +213,7 @@ local function ingest_one(a)
     local free = e.active and e.in_flight < e.max
     if e.fifo and not fifo_push(e.ek, okey, id) then
       -- held behind an earlier delivery of its key (lib/fifo.lua)
-    elseif free and offer > 0 and not e.blocked and not has_due(e) and
+    elseif free and offer > 0 and not e.blocked and test == '' and not has_due(e) and
            (not e.rl or e.rl.level - e.rl.taken >= 1) then
       if e.rl then e.rl.taken = e.rl.taken + 1 end
       offer = offer - 1
@@ -195,10 +221,7 @@ local function ingest_one(a)
       lease_args[#lease_args + 1] = until_s
       lease_args[#lease_args + 1] = id
       leased = leased + 1
-      lease_append(out, id, evid, ep, e.url, e.secret, prev_secret_in_force(e.prev, e.prev_expires, now), payload,
-                   '0', until_s, '0', simple, e.ca, e.cert, e.key, e.scheme, e.sk,
-                   prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai, e.as, e.asc,
-                   fifo_mark(e.fifo_used, okey), lease_headers(e.headers, test ~= ''))
+      handoff_append(out, id, handed_endpoint(ep, e, now), until_s, simple, fifo_mark(e.fifo_used, okey))
     else
       zadd_later(e.ek .. ':due', now, id)
       e.due = true
@@ -250,4 +273,5 @@ end
 if scheduled_all > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled_all) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end
+results[#results + 1] = handed
 return results
