@@ -73,7 +73,7 @@ local function endpoint(ep)
                          'circuit_cooldown')
     e = false
     if h[1] then
-      e = {status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], org = h[5], freed = 0,
+      e = {ek = P .. ':ep:' .. ep, status = h[1], cf = tonumber(h[2]), since = tonumber(h[3]), max = h[4], org = h[5], freed = 0,
            eff = tonumber(h[6]), base = tonumber(h[7]), eff_at = tonumber(h[8]) or 0, circuit = h[9] or '',
            cooldown = tonumber(h[10])}
     end
@@ -176,9 +176,12 @@ local function one(i, score)
   local queue, bin = ARGV[i + OUT_QUEUE], ARGV[i + OUT_LATENCY_BIN]
   if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
   done[#done + 1] = id
-  local dk, ek = P .. ':dl:' .. id, P .. ':ep:' .. ep
+  -- keys and numbers made only where used: each string made costs (a
+  -- first-attempt success needs neither the delivery's key nor its count)
   local e = endpoint(ep)
+  local dk, ek = nil, e and e.ek or P .. ':ep:' .. ep
   if e then e.freed = e.freed + 1 end
+  if ok ~= '1' or compact == '' then dk = P .. ':dl:' .. id end
   if ok == 'release' then
     local st = DL_RETRYING
     if ac == '0' then st = DL_PENDING end
@@ -186,7 +189,7 @@ local function one(i, score)
     if e then redis.call('HINCRBY', P .. ':stats', 'due', redis.call('ZADD', ek .. ':due', now, id)) end
     return 1, 0
   end
-  local n = tostring(tonumber(ac) + 1)
+  local n = compact == '' and tostring(tonumber(ac) + 1) or nil
   local origin, idx = dl_origin(id)
   -- the receiver asked to wait (429/503): not a failure
   local throttled = ok ~= '1' and (action == 'pause' or action == 'slow') and e
@@ -201,7 +204,7 @@ local function one(i, score)
         f = {}
         compacts[evid] = f
       end
-      f[#f + 1] = 'r' .. idx
+      f[#f + 1] = record_name(idx)
       f[#f + 1] = now .. '|' .. compact
     else
       redis.call('RPUSH', dk .. ':att', att)

@@ -112,13 +112,6 @@ local function handed_endpoint(ep, e, now)
   return e.handed
 end
 
--- a hand-off's HANDOFF_FIELDS (HANDOFF_ENDPOINT a number), appended to its event's entry
-local function handoff_append(out, id, endpoint_at, fence, simple, queue)
-  local b = #out + 1
-  out[b + HANDOFF_ID], out[b + HANDOFF_ENDPOINT], out[b + HANDOFF_FENCE] = id, endpoint_at, fence
-  out[b + HANDOFF_SIMPLE], out[b + HANDOFF_QUEUE] = simple, queue or ''
-end
-
 -- the org's routes version, read once per batch
 local function version(org)
   local v = versions[org]

@@ -103,7 +103,7 @@ local function prune_delivery(kind, id)
   e.live = e.live - 1
   if idx then -- its compact record, if any, when the event stays
     e.fields = e.fields or {}
-    e.fields[#e.fields + 1] = 'r' .. idx
+    e.fields[#e.fields + 1] = record_name(idx)
   end
 end
 

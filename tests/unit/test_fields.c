@@ -94,6 +94,29 @@ done:
     freeReplyObject(r);
 }
 
+/* lib/lease.lua writes a hand-off; C reads each value by its enum. */
+static void handoff_round_trip(redisContext *rc, const char *lib)
+{
+    const char *in[] = {"dl-2", "3", "67890", "1", "qk"};
+    redisReply *r = eval(rc, lib,
+                         "local out = {'head'}\n"
+                         "handoff_append(out, ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5])\n"
+                         "return out",
+                         (int)(sizeof(in) / sizeof(in[0])), in);
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 + HANDOFF_FIELDS;
+    CHECK(ok, "handoff reply: %s", r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
+    if (ok) {
+        redisReply *const *h = r->element + 1;
+        CHECK_STR(h[HANDOFF_ID]->str, "dl-2");
+        CHECK(h[HANDOFF_ENDPOINT]->type == REDIS_REPLY_INTEGER && h[HANDOFF_ENDPOINT]->integer == 3,
+              "HANDOFF_ENDPOINT is not the integer 3");
+        CHECK_STR(h[HANDOFF_FENCE]->str, "67890");
+        CHECK_STR(h[HANDOFF_SIMPLE]->str, "1");
+        CHECK_STR(h[HANDOFF_QUEUE]->str, "qk");
+    }
+    freeReplyObject(r);
+}
+
 /* Every field a script reads by name, joined with newlines (no value here
  * holds one): one comparison per list. `names` are the Lua expressions. */
 static void expect_read(redisContext *rc, const char *what, const char *names, int argc, const char **argv,
@@ -203,7 +226,7 @@ static void expect_written(redisContext *rc, const char *what, const char *names
 #define NAME_STRING(name) #name,
 #define NAME_VALUE_CHECK(name, text) #name ", "
 
-/* The reply lists (ingest's entry, claim's head, complete's verdict) and the
+/* The reply lists (ingest's entry and hand-off, claim's head, complete's verdict) and the
  * value lists land where C's enums read them; the names stored in Redis
  * (delivery states, endpoint statuses, job states) are the same text in
  * both. */
@@ -213,8 +236,10 @@ static void replies_and_names_agree(redisContext *rc)
     static const char *const status[] = {INGEST_STATUS_FIELD_LIST(NAME_STRING)};
     static const char *const claim[] = {CLAIM_REPLY_FIELD_LIST(NAME_STRING)};
     static const char *const verdict[] = {VERDICT_FIELD_LIST(NAME_STRING)};
+    static const char *const handoff[] = {HANDOFF_FIELD_LIST(NAME_STRING)};
     expect_written(rc, "ingest reply", INGEST_REPLY_FIELD_LIST(WRITE_BY_NAME), INGEST_REPLY_FIELDS, ingest);
     expect_written(rc, "ingest status", INGEST_STATUS_FIELD_LIST(WRITE_BY_NAME), INGEST_STATUS_FIELDS, status);
+    expect_written(rc, "hand-off", HANDOFF_FIELD_LIST(WRITE_BY_NAME), HANDOFF_FIELDS, handoff);
     expect_written(rc, "claim reply", CLAIM_REPLY_FIELD_LIST(WRITE_BY_NAME), CLAIM_REPLY_FIELDS, claim);
     expect_written(rc, "verdict", VERDICT_FIELD_LIST(WRITE_BY_NAME), VERDICT_FIELDS, verdict);
     char want[512] = "";
@@ -241,6 +266,7 @@ int main(int argc, char **argv)
     CHECK(up, "cannot start redis-server");
     if (up && lease_lib) {
         lease_round_trip(rs.rc, lease_lib);
+        handoff_round_trip(rs.rc, lease_lib);
         outcome_round_trip(rs.rc);
         ingest_round_trip(rs.rc);
         job_round_trip(rs.rc);

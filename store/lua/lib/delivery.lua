@@ -47,6 +47,20 @@ local function dl_origin(id)
   return string.sub(id, 1, 32) .. '0000', i
 end
 
+-- "r<index>", the event hash's field of an original delivery's compact
+-- record (only the first 64 of an event have one): made once per index
+-- (the prelude runs once in a function library, so they are kept for its
+-- lifetime; in a script, for the call)
+local record_names = {}
+local function record_name(idx)
+  local name = record_names[idx]
+  if not name then
+    name = 'r' .. idx
+    if idx <= 64 then record_names[idx] = name end
+  end
+  return name
+end
+
 -- the ids of an event's n original deliveries, comma-joined
 local function ev_dl_ids(evid, n)
   local ids, head = {}, string.sub(evid, 1, 32)
@@ -93,7 +107,7 @@ local function dl_get(P, id, org)
     if not d.event_id then return nil end
   end
   local cfield = 'n' -- a field read anyway: a placeholder when there is no compact one to read
-  if idx then cfield = 'r' .. idx end
+  if idx then cfield = record_name(idx) end
   local e = redis.call('HMGET', P .. ':ev:' .. d.event_id, 'org_id', 'type', 'created_at', 'user_id', 'n', 'ep',
                        'sync_session_id', 'webhook_counter', 'request_id', cfield, 'okey', 'test')
   if e[1] ~= org then return nil end
@@ -172,7 +186,7 @@ local function dl_expand(P, id, d)
              'delivered_at', c.delivered_at, 'next_retry_at', '')
   redis.call('RPUSH', dk .. ':att', compact_attempt_json(c))
   local _, idx = dl_origin(id)
-  redis.call('HDEL', P .. ':ev:' .. d.event_id, 'r' .. idx)
+  redis.call('HDEL', P .. ':ev:' .. d.event_id, record_name(idx))
   d.compact = nil
 end
 

@@ -15,6 +15,14 @@ local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries
   out[b + LEASE_HEADERS] = headers or ''
 end
 
+-- a delivery ingest.lua handed off, its HANDOFF_FIELDS appended to its
+-- event's entry (endpoint_at: a number, its endpoint's record in the reply)
+local function handoff_append(out, id, endpoint_at, fence, simple, queue)
+  local b = #out + 1
+  out[b + HANDOFF_ID], out[b + HANDOFF_ENDPOINT], out[b + HANDOFF_FENCE] = id, endpoint_at, fence
+  out[b + HANDOFF_SIMPLE], out[b + HANDOFF_QUEUE] = simple, queue or ''
+end
+
 -- The headers a delivery carries beyond the signed ones: its endpoint's
 -- custom headers, and, for a test send's event (POST /v1/endpoints/{id}/test,
 -- its hash field test = 1), "Hookd-Test: true", so a receiver can tell an
