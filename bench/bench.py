@@ -947,9 +947,201 @@ def scenario_scripts(r):
                 got, key = run(payload, chunk), "%s_%d" % (name, chunk)
                 res[key] = dict((k, min(v, res.get(key, got)[k])) for k, v in got.items())
     c.cmd("CONFIG", "SET", "hash-max-listpack-value", 64)
+    c.cmd("FUNCTION", "DELETE", "bench_floor")
     c.cmd("FLUSHALL")
     c.close()
     return res
+
+
+def resp_command(*args):
+    """One command in RESP, for pipelining."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+# scenario_floor's "split" way: a measurement of a design, not hookd's code.
+FLOOR_DECIDE = r"""#!lua name=bench_floor
+redis.register_function('bench_decide', function(KEYS, ARGV)
+  local P, org, ver, until_s, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+  if (redis.call('GET', P .. ':org:' .. org .. ':ver') or '0') ~= ver then return {0} end
+  local ek = P .. ':ep:' .. ARGV[5]
+  local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret', 'prev_secret',
+                       'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme', 'sign_key',
+                       'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope',
+                       'ordering', 'fifo_used', 'headers', 'rate_limit', 'eff_rate', 'paused_until', 'circuit')
+  local free = (tonumber(h[3]) or 0) - (tonumber(h[2]) or 0)
+  local due = redis.call('EXISTS', ek .. ':due') == 1
+  local lease, out = {}, {1}
+  for a = 6, #ARGV do
+    if h[1] == 'ACTIVE' and not due and #lease < 2 * free then
+      lease[#lease + 1] = until_s
+      lease[#lease + 1] = ARGV[a]
+      out[#out + 1] = 1
+    else
+      redis.call('ZADD', ek .. ':due', now, ARGV[a])
+      due = true
+      out[#out + 1] = 0
+    end
+  end
+  if #lease > 0 then
+    redis.call('ZADD', P .. ':lease', unpack(lease))
+    redis.call('HINCRBY', ek, 'in_flight', #lease / 2)
+  end
+  for i = 4, 20 do out[#out + 1] = h[i] or '' end
+  return out
+end)
+redis.register_function('bench_settle', function(KEYS, ARGV)
+  local P, now, ek = KEYS[1], ARGV[1], KEYS[1] .. ':ep:' .. ARGV[2]
+  local ids, fences, done, finished = {}, {}, {}, {}
+  for a = 4, #ARGV, 2 do ids[#ids + 1], fences[#fences + 1] = ARGV[a], ARGV[a + 1] end
+  local scores = redis.call('ZMSCORE', P .. ':lease', unpack(ids))
+  for i = 1, #ids do
+    if scores[i] and tonumber(scores[i]) == tonumber(fences[i]) then
+      done[#done + 1] = ids[i]
+      finished[#finished + 1] = string.rep('0', 13 - #now) .. now .. 's' .. ids[i] .. ARGV[3]
+    end
+  end
+  if #done > 0 then
+    redis.call('ZREM', P .. ':lease', unpack(done))
+    redis.call('RPUSH', P .. ':finished', unpack(finished))
+    redis.call('HINCRBY', ek, 'in_flight', -#done)
+    redis.call('HINCRBY', ek .. ':st:m:0', 'b8', #done)
+  end
+  return #done
+end)
+"""
+
+
+def scenario_floor(r):
+    """Issue 20: what a delivery's writes cost Redis at the least, against
+    what hookd's functions cost for the same deliveries. One delivery per
+    event (a 1 KiB payload that does not compress, handed off, a
+    first-attempt success), 16 events a call, Redis CPU per delivery from
+    /proc, three ways in the same minutes, the least of three alternated
+    runs each:
+    - plain: the writes ingest and complete make, as pipelined commands in
+      MULTI/EXEC, no script, no decision: the routes version read, the event
+      hash, the org's delivery index, the lease and in_flight; then the
+      fences read, the leases removed, the compact records, retention's
+      entries, in_flight and a stats bucket;
+    - plain_no_index: the same without the org's delivery index;
+    - split: the plain writes with the decisions left in two small
+      functions inside the same MULTI/EXEC (FLOOR_DECIDE below: the routes
+      version and the endpoint's capacity at ingest, the fences at
+      completion), what a design that keeps hookd's atomic decisions in Lua
+      but moves the writes out of it would cost;
+    - functions: hookd's ingest and complete functions as hookd calls them.
+    Ids as hookd makes them (time-ordered, random tail), a fresh store each
+    run (it grows, as under load)."""
+    import random
+    import uuid
+    bodies = script_bodies()
+    if "fn_ingest" not in bodies:
+        return {"skipped": "no function libraries in " + BUILD}
+    off = dict((k, int(v)) for k, v in re.findall(r"^local (\w+) = (\d+)$", bodies["fields"].decode(), re.M))
+    c = Resp(r.port)
+    head = dict((n, ["FCALL", c.cmd("FUNCTION", "LOAD", "REPLACE", bodies["fn_" + n])]) for n in ("ingest", "complete"))
+    c.cmd("FUNCTION", "LOAD", "REPLACE", FLOOR_DECIDE)
+    rnd = random.Random(1)
+    payload = json.dumps({"id": str(uuid.UUID(int=rnd.getrandbits(128))),
+                          "items": [{"sku": "%08x" % rnd.getrandbits(32), "n": rnd.randint(1, 99)}
+                                    for _ in range(28)]})[:1024].encode()
+    seq = [0]
+
+    def event_id():  # store/ids.c's layout: ms, version 7 and a counter, random bits; low 16 bits zero
+        seq[0] += 1
+        ms, tail = "%012x" % int(time.time() * 1000), uuid.uuid4().hex
+        return "%s-%s-7%03x-%s-%s0000" % (ms[:8], ms[8:], seq[0] & 0xfff, tail[:4], tail[4:12])
+
+    def pipeline(cmds):
+        c.s.sendall(b"".join(cmds))
+        return [c.read() for _ in cmds]
+
+    def plain(P, org, ep, now, index=True):
+        O, ek, evs = P + ":org:" + org, P + ":ep:" + ep, [event_id() for _ in range(16)]
+        dls = [e[:32] + "0001" for e in evs]
+        cmds = [resp_command("MULTI"), resp_command("GET", O + ":ver")]
+        cmds += [resp_command("HSET", P + ":ev:" + e, "org_id", org, "type", "bench", "created_at", now, "user_id", "1",
+                              "n", "1", "b1", payload, "b", "1", "ep", ep) for e in evs]
+        if index:
+            cmds.append(resp_command("ZADD", O + ":dls", *[x for d in dls for x in ("0", d)]))
+        cmds.append(resp_command("ZADD", P + ":lease", *[x for d in dls for x in (str(now + 600000), d)]))
+        cmds += [resp_command("HINCRBY", ek, "in_flight", len(dls)), resp_command("EXEC")]
+        pipeline(cmds)
+        cmds = [resp_command("ZMSCORE", P + ":lease", *dls), resp_command("MULTI"),
+                resp_command("ZREM", P + ":lease", *dls),
+                resp_command("RPUSH", P + ":finished", *["%013ds%s%s" % (now, d, org) for d in dls])]
+        cmds += [resp_command("HSET", P + ":ev:" + e, "r1", "%d|200|%d|3|ok" % (now, now)) for e in evs]
+        cmds += [resp_command("HINCRBY", ek, "in_flight", -len(dls)), resp_command("HINCRBY", ek + ":st:m:0", "b8", 16),
+                 resp_command("EXEC")]
+        pipeline(cmds)
+
+    def split(P, org, ep, now):
+        O, evs = P + ":org:" + org, [event_id() for _ in range(16)]
+        dls = [e[:32] + "0001" for e in evs]
+        cmds = [resp_command("MULTI")]
+        cmds += [resp_command("HSET", P + ":ev:" + e, "org_id", org, "type", "bench", "created_at", now, "user_id", "1",
+                              "n", "1", "b1", payload, "b", "1", "ep", ep) for e in evs]
+        cmds.append(resp_command("ZADD", O + ":dls", *[x for d in dls for x in ("0", d)]))
+        cmds += [resp_command("FCALL", "bench_decide", 1, P, org, "0", now + 600000, now, ep, *dls), resp_command("EXEC")]
+        pipeline(cmds)
+        cmds = [resp_command("MULTI")]
+        cmds += [resp_command("HSET", P + ":ev:" + e, "r1", "%d|200|%d|3|ok" % (now, now)) for e in evs]
+        cmds += [resp_command("FCALL", "bench_settle", 1, P, now, ep, org, *[x for d in dls for x in (d, now + 600000)]),
+                 resp_command("EXEC")]
+        pipeline(cmds)
+
+    def run(way, events=24000):
+        c.cmd("FLUSHALL")
+        P, org, ep = "hookd:{3}", str(uuid.uuid4()), str(uuid.uuid4())
+        c.cmd("HSET", P + ":ep:" + ep, "org_id", org, "status", "ACTIVE", "in_flight", "0", "max_in_flight", "100000000",
+              "url", "http://127.0.0.1:9/x", "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+              "consecutive_failures", "0", "failing_since", "0", "created_at", "1")
+        t0 = r.cpu_s()
+        for _ in range(events // 16):
+            now = int(time.time() * 1000)
+            if way == "functions":
+                call_functions(P, org, ep, now)
+            elif way == "split":
+                split(P, org, ep, now)
+            else:
+                plain(P, org, ep, now, index=way == "plain")
+        return 1e6 * (r.cpu_s() - t0) / events
+
+    def call_functions(P, org, ep, now):
+        args = head["ingest"] + [1, P, 16, 600000, 86400, 1024]
+        for _ in range(16):
+            ev = [""] * off["INGEST_FIELDS"]
+            ev[off["INGEST_ORG"]], ev[off["INGEST_TYPE"]], ev[off["INGEST_PAYLOAD"]] = org, "bench", payload
+            ev[off["INGEST_EVENT_ID"]], ev[off["INGEST_NOW"]], ev[off["INGEST_USER_ID"]] = event_id(), now, "1"
+            ev[off["INGEST_ROUTES_VERSION"]], ev[off["INGEST_ENDPOINTS"]] = "0", ep
+            args += ev
+        out = head["complete"] + [1, P, now, 100, 3600000, 100, 5000, 60000]
+        for e in c.cmd(*args)[:-1]:  # the last element: the hand-offs' endpoints
+            for j in range(e[off["INGR_LEASED"]]):
+                h = e[off["INGEST_REPLY_FIELDS"] + j * off["HANDOFF_FIELDS"]:][:off["HANDOFF_FIELDS"]]
+                o = [""] * off["OUTCOME_FIELDS"]
+                o[off["OUT_ID"]], o[off["OUT_FENCE"]], o[off["OUT_ENDPOINT_ID"]] = h[off["HANDOFF_ID"]], h[off["HANDOFF_FENCE"]], ep
+                o[off["OUT_ATTEMPT_COUNT"]], o[off["OUT_OK"]], o[off["OUT_CODE"]] = "0", "1", "200"
+                o[off["OUT_STARTED"]], o[off["OUT_NEXT_AT"]], o[off["OUT_EVENT_ID"]] = now, "-1", e[off["INGR_EVENT_ID"]]
+                o[off["OUT_COMPACT"]], o[off["OUT_SIMPLE"]] = "200|%d|3|ok" % now, h[off["HANDOFF_SIMPLE"]]
+                o[off["OUT_LATENCY_BIN"]] = "b8"
+                out += o
+        c.cmd(*out)
+
+    c.cmd("CONFIG", "SET", "hash-max-listpack-value", 1024)  # as scripts/run starts Redis: the payload in one field
+    res = {}
+    for _ in range(3):  # alternated, the least kept: this box's speed swings within seconds
+        for way in ("plain", "plain_no_index", "split", "functions"):
+            got = run(way)
+            res[way] = min(got, res.get(way, got))
+    c.cmd("CONFIG", "SET", "hash-max-listpack-value", 64)
+    c.cmd("FLUSHALL")
+    c.close()
+    return dict((k + "_redis_us_per_delivery", v) for k, v in res.items())
 
 
 SOAK_SECONDS = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
@@ -1107,7 +1299,7 @@ def run(fsync):
                          ("fanout", scenario_fanout), ("scale_out", scenario_scale_out),
                          ("backlog", scenario_backlog_and_resend), ("soak", scenario_soak),
                          ("many_endpoints", scenario_many_endpoints), ("filters", scenario_filters), ("fifo", scenario_fifo), ("flow", scenario_flow),
-                         ("stats", scenario_stats), ("scripts", scenario_scripts), ("cores", scenario_cores),
+                         ("stats", scenario_stats), ("scripts", scenario_scripts), ("floor", scenario_floor), ("cores", scenario_cores),
                          ("cluster", lambda r: scenario_cluster(r, fsync)), ("durability", scenario_durability)):
             if ONLY and name not in ONLY:
                 continue
@@ -1272,6 +1464,12 @@ def table(results):
         "<= 15 in all")
     row("20 ... 1 KiB payload, hash-max-listpack-value 64 / 1024: ingest us per delivery",
         lambda x: (x["scripts"]["1k_64"]["ingest_us"], x["scripts"]["1k_1024"]["ingest_us"]), "%.1f / %.1f")
+    row("20 floor, 16 events a call: Redis us per delivery for its ingest and complete writes as plain commands in "
+        "MULTI/EXEC / the same without the org's index / the writes plain, the decisions in small functions / "
+        "hookd's functions",
+        lambda x: tuple(x["floor"][k + "_redis_us_per_delivery"]
+                        for k in ("plain", "plain_no_index", "split", "functions")),
+        "%.1f / %.1f / %.1f / %.1f", "<= 15 end to end")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next((s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t), float("nan"))
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),
