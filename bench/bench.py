@@ -947,7 +947,6 @@ def scenario_scripts(r):
                 got, key = run(payload, chunk), "%s_%d" % (name, chunk)
                 res[key] = dict((k, min(v, res.get(key, got)[k])) for k, v in got.items())
     c.cmd("CONFIG", "SET", "hash-max-listpack-value", 64)
-    c.cmd("FUNCTION", "DELETE", "bench_floor")
     c.cmd("FLUSHALL")
     c.close()
     return res
@@ -1139,6 +1138,7 @@ def scenario_floor(r):
             got = run(way)
             res[way] = min(got, res.get(way, got))
     c.cmd("CONFIG", "SET", "hash-max-listpack-value", 64)
+    c.cmd("FUNCTION", "DELETE", "bench_floor")
     c.cmd("FLUSHALL")
     c.close()
     return dict((k + "_redis_us_per_delivery", v) for k, v in res.items())

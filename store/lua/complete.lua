@@ -174,7 +174,8 @@ local function one(i, score)
   local started, next_at, action = ARGV[i + OUT_STARTED], ARGV[i + OUT_NEXT_AT], ARGV[i + OUT_ACTION]
   local evid, compact, simple = ARGV[i + OUT_EVENT_ID], ARGV[i + OUT_COMPACT], ARGV[i + OUT_SIMPLE]
   local queue, bin = ARGV[i + OUT_QUEUE], ARGV[i + OUT_LATENCY_BIN]
-  if not score or tonumber(score) ~= tonumber(fence) then return 0, 0 end
+  -- the same text is the same fence (Redis writes an integral score as its digits): no strtod
+  if not score or (score ~= fence and tonumber(score) ~= tonumber(fence)) then return 0, 0 end
   done[#done + 1] = id
   -- keys and numbers made only where used: each string made costs (a
   -- first-attempt success needs neither the delivery's key nor its count)

@@ -122,6 +122,18 @@ local function version(org)
   return v
 end
 
+-- a field and its value appended to an HSET argument list
+local function field(args, k, v)
+  args[#args + 1] = k
+  args[#args + 1] = v
+end
+
+-- a count as text: '1' (nearly every event's fan-out) without formatting
+local function count_text(n)
+  if n == 1 then return '1' end
+  return string.format('%d', n)
+end
+
 -- an event's entry of the reply, its INGEST_REPLY_FIELDS by name
 local function entry(status, evid, counter, ids, scheduled, leased, retry_after)
   local e = {}
@@ -161,7 +173,10 @@ local function ingest_one(a)
   local now, idem, sess = ARGV[a + INGEST_NOW], ARGV[a + INGEST_IDEMPOTENCY_KEY], ARGV[a + INGEST_SYNC_SESSION_ID]
   local reqid, uid, fp = ARGV[a + INGEST_REQUEST_ID], ARGV[a + INGEST_USER_ID], ARGV[a + INGEST_FINGERPRINT]
   local okey = ARGV[a + INGEST_ORDERING_KEY]
-  local until_s = string.format('%d', tonumber(now) + lease_ms)
+  -- numbers read and written once an event: each tonumber is a strtod, each
+  -- tostring of a Lua number a %.14g (Redis profiles show both)
+  local nnow = tonumber(now)
+  local until_s = string.format('%d', nnow + lease_ms)
   local O = P .. ':org:' .. org
   local test = ARGV[a + INGEST_TEST_ENDPOINT]
   if test ~= '' then -- a test send goes to its endpoint whatever it subscribes to, if it is the org's
@@ -182,25 +197,25 @@ local function ingest_one(a)
   -- the org's rate_limit, after the idempotency key: a replayed request is
   -- answered as before and takes no token
   if ARGV[a + INGEST_ORG_LIMITED] == '1' then
-    local ok, wait = org_admits(O, tonumber(now))
+    local ok, wait = org_admits(O, nnow)
     if not ok then return entry(INGEST_LIMITED, evid, '', '', 0, 0, wait) end
   end
   local counter = ''
   if sess ~= '' then counter = tostring(redis.call('INCR', O .. ':sess:' .. sess)) end
   local head = string.sub(evid, 1, 32)
   local ids, to, leased, scheduled = {}, {}, 0, 0
-  local list = ARGV[a + INGEST_ENDPOINTS]
+  local list, dls_key = ARGV[a + INGEST_ENDPOINTS], O .. ':dls'
   -- known before the fan-out, so each lease goes straight into the entry
-  local simple = ev_simple(tostring(#list / 36), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
+  local simple = ev_simple(count_text(#list / 36), #payload <= PAYLOAD_INLINE_MAX, idem ~= '', sess ~= '', reqid ~= '')
   local out = entry(INGEST_STORED, evid, counter, '', 0, 0)
   for at = 1, #list, 36 do
     local ep = string.sub(list, at, at + 35)
-    local e = endpoint(ep, tonumber(now))
+    local e = endpoint(ep, nnow)
     if #ids == 65535 then return redis.error_reply('fan-out over 65535 endpoints') end
     local id = head .. string.format('%04x', #ids + 1)
     ids[#ids + 1] = id
     to[#to + 1] = ep
-    zadd_later(O .. ':dls', 0, id)
+    zadd_later(dls_key, 0, id)
     if sess ~= '' then zadd_later(O .. ':sess:' .. sess .. ':dls', 0, id) end
     if reqid ~= '' then zadd_later(O .. ':req:' .. reqid .. ':dls', 0, id) end
     local free = e.active and e.in_flight < e.max
@@ -219,25 +234,24 @@ local function ingest_one(a)
       zadd_later(e.ek .. ':due', now, id)
       e.due = true
       scheduled = scheduled + 1
-      if free and (not e.ready_at or tonumber(now) < tonumber(e.ready_at)) then e.ready_at = now end
+      if free and (not e.ready_at or nnow < e.ready_ms) then e.ready_at, e.ready_ms = now, nnow end
     end
   end
   scheduled_all = scheduled_all + scheduled
   out[1 + INGR_DELIVERY_IDS], out[1 + INGR_SCHEDULED], out[1 + INGR_LEASED] = table.concat(ids, ','), scheduled, leased
   -- no 'id' field: the key names it (record_get.lua adds it for the API)
-  local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', tostring(#ids)}
+  local ev = {'org_id', org, 'type', etype, 'created_at', now, 'user_id', uid, 'n', count_text(#ids)}
   -- the payload in the hash when it is small enough (lib/payload.lua)
   if not payload_fields(ev, payload, chunk) then redis.call('SET', P .. ':ev:' .. evid .. ':body', payload) end
-  local function field(k, v) ev[#ev + 1] = k ev[#ev + 1] = v end
   -- one endpoint fits the hash; more go to a fixed-width string read by GETRANGE
-  if #to == 1 then field('ep', to[1]) end
+  if #to == 1 then field(ev, 'ep', to[1]) end
   if #to > 1 then redis.call('SET', P .. ':ev:' .. evid .. ':eps', table.concat(to)) end
   -- optional fields only when set: every byte is multiplied by the backlog
-  if sess ~= '' then field('sync_session_id', sess) field('webhook_counter', counter) end
-  if reqid ~= '' then field('request_id', reqid) end
-  if idem ~= '' then field('idempotency_key', idem) end
-  if okey ~= '' then field('okey', okey) end
-  if test ~= '' then field('test', '1') end
+  if sess ~= '' then field(ev, 'sync_session_id', sess) field(ev, 'webhook_counter', counter) end
+  if reqid ~= '' then field(ev, 'request_id', reqid) end
+  if idem ~= '' then field(ev, 'idempotency_key', idem) end
+  if okey ~= '' then field(ev, 'okey', okey) end
+  if test ~= '' then field(ev, 'test', '1') end
   redis.call('HSET', P .. ':ev:' .. evid, unpack(ev))
   if idem ~= '' then redis.call('SET', O .. ':idem:' .. idem, evid .. ':' .. fp, 'EX', idem_ttl) end
   -- an event that went nowhere is finished at once (prune.lua)

@@ -35,7 +35,7 @@ local function payload_fields(args, payload, chunk)
       payload_names[k] = name
     end
     args[a + 1] = name
-    args[a + 2] = payload_sub(payload, at, at + size - 1)
+    args[a + 2] = n <= size and payload or payload_sub(payload, at, at + size - 1) -- one chunk: the string itself
     a = a + 2
   end
   if k == 0 then -- an empty stored payload still needs a chunk to say so
