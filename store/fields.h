@@ -59,7 +59,8 @@
     X(LEASE_AUTH_SCOPE) /* "" for none */ \
     X(LEASE_QUEUE) /* "" or, when its endpoint keeps fifo queues, "q" and the event's ordering_key: \
                       the queue complete.lua advances when the delivery finishes (lib/fifo.lua) */ \
-    X(LEASE_HEADERS) /* the endpoint's custom headers as "Name: value\n" lines, "" for none */
+    X(LEASE_HEADERS) /* the endpoint's custom headers as "Name: value\n" lines, "" for none (a test send's \
+                        lease adds LEASE_TEST_HEADER: store/lease.c) */
 
 /* One outcome in complete.lua's arguments (store/lease.h). */
 #define OUTCOME_FIELD_LIST(X) \
@@ -145,10 +146,34 @@
     X(INGEST_LIMITED) /* over the org's rate_limit: nothing written (INGR_RETRY_AFTER says how long) */ \
     X(INGEST_GONE) /* a test send's endpoint is not the org's (deleted a moment ago): nothing written */
 
-/* claim.lua's reply: this head, then CLAIM_LEASED leases of LEASE_FIELDS. */
+/* claim.lua's reply: this head, then CLAIM_LEASED claimed deliveries of
+ * CLAIMED_FIELDS, then CLAIM_ENDPOINTS endpoint records of LEASE_FIELDS
+ * (the endpoint's own fields and the call's fence, the delivery's ""), then
+ * CLAIM_EVENTS event records of EVENT_RECORD_FIELDS: an endpoint's settings
+ * and an event's payload cross once a call, however many of their
+ * deliveries it leases (a fan-out to 100 endpoints claims one event's
+ * deliveries by the dozen). store/lease.c builds each lease from them. */
 #define CLAIM_REPLY_FIELD_LIST(X) \
     X(CLAIM_NEXT_READY) /* ms when more work is ready, "" when none is known */ \
-    X(CLAIM_LEASED)
+    X(CLAIM_LEASED) \
+    X(CLAIM_ENDPOINTS) \
+    X(CLAIM_EVENTS)
+
+/* A delivery claim.lua leased. */
+#define CLAIMED_FIELD_LIST(X) \
+    X(CLAIMED_ID) \
+    X(CLAIMED_ENDPOINT) /* its endpoint's record in the reply, counted from 0 (a number) */ \
+    X(CLAIMED_EVENT) /* its event's record in the reply, counted from 0 (a number) */ \
+    X(CLAIMED_TRIES) /* LEASE_TRIES */ \
+    X(CLAIMED_ATTEMPT_COUNT) /* LEASE_ATTEMPT_COUNT */ \
+    X(CLAIMED_SIMPLE) /* LEASE_SIMPLE */ \
+    X(CLAIMED_QUEUE) /* LEASE_QUEUE */
+
+/* An event as claim.lua's reply lists it, once a call. */
+#define EVENT_RECORD_FIELD_LIST(X) \
+    X(EVREC_ID) \
+    X(EVREC_PAYLOAD) /* the stored form */ \
+    X(EVREC_TEST) /* "1" for a test send's (POST /v1/endpoints/{id}/test): its deliveries carry Hookd-Test */
 
 /* complete.lua's verdict on each outcome, in the outcomes' order. */
 #define VERDICT_FIELD_LIST(X) \
@@ -204,6 +229,8 @@ enum ingest_reply_field { INGEST_REPLY_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_REPL
 enum ingest_status { INGEST_STATUS_FIELD_LIST(FIELD_ENUM_MEMBER) INGEST_STATUS_FIELDS };
 enum handoff_field { HANDOFF_FIELD_LIST(FIELD_ENUM_MEMBER) HANDOFF_FIELDS };
 enum claim_reply_field { CLAIM_REPLY_FIELD_LIST(FIELD_ENUM_MEMBER) CLAIM_REPLY_FIELDS };
+enum claimed_field { CLAIMED_FIELD_LIST(FIELD_ENUM_MEMBER) CLAIMED_FIELDS };
+enum event_record_field { EVENT_RECORD_FIELD_LIST(FIELD_ENUM_MEMBER) EVENT_RECORD_FIELDS };
 enum verdict_field { VERDICT_FIELD_LIST(FIELD_ENUM_MEMBER) VERDICT_FIELDS };
 
 #define NAME_ENUM_MEMBER(name, text) name,

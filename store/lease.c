@@ -98,17 +98,9 @@ struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LE
     return l;
 }
 
-struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload)
-{
-    const char *v[LEASE_FIELDS];
-    size_t len[LEASE_FIELDS];
-    for (int i = 0; i < LEASE_FIELDS; i++) {
-        if (f[i]->type != REDIS_REPLY_STRING)
-            return NULL;
-        v[i] = f[i]->str, len[i] = f[i]->len;
-    }
-    return lease_build(v, len, 1, partition, max_payload);
-}
+/* What a test send's deliveries carry beyond their endpoint's headers, so
+ * an example never passes for a real event (README, POST /v1/endpoints/{id}/test). */
+#define LEASE_TEST_HEADER "Hookd-Test: true\n"
 
 struct claim_call {
     int partition;
@@ -117,29 +109,146 @@ struct claim_call {
     void *arg;
 };
 
-/* CLAIM_REPLY_FIELDS, then CLAIM_LEASED x LEASE_FIELDS */
+/* The records after a claim's deliveries (CLAIM_REPLY_FIELD_LIST), each
+ * event's payload unpacked once. */
+struct claim_records {
+    redisReply *const *endpoints; /* LEASE_FIELDS each */
+    long nendpoints;
+    redisReply *const *events;    /* EVENT_RECORD_FIELDS each */
+    long nevents;
+    void **unpacked;              /* owned: per event its unpacked JSON, or NULL where the stored bytes are it */
+    const char **json;            /* owned array: per event its JSON, NULL when it could not be unpacked */
+    size_t *json_len;             /* owned */
+};
+
+static int all_of_type(redisReply *const *f, size_t n, int type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i]->type != type)
+            return 0;
+    return 1;
+}
+
+/* The head's counts, checked against the reply's length and types; 0 when
+ * it has another shape. */
+static int claim_shape(const redisReply *rep, long *n, struct claim_records *r)
+{
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < CLAIM_REPLY_FIELDS ||
+        rep->element[CLAIM_NEXT_READY]->type != REDIS_REPLY_STRING ||
+        !all_of_type(rep->element + CLAIM_LEASED, CLAIM_REPLY_FIELDS - CLAIM_LEASED, REDIS_REPLY_INTEGER))
+        return 0;
+    long long leased = rep->element[CLAIM_LEASED]->integer, eps = rep->element[CLAIM_ENDPOINTS]->integer,
+              evs = rep->element[CLAIM_EVENTS]->integer;
+    if (leased < 0 || eps < 0 || evs < 0 || leased > (long long)rep->elements || eps > (long long)rep->elements ||
+        evs > (long long)rep->elements ||
+        CLAIM_REPLY_FIELDS + (size_t)leased * CLAIMED_FIELDS + (size_t)eps * LEASE_FIELDS +
+                (size_t)evs * EVENT_RECORD_FIELDS != rep->elements)
+        return 0;
+    *n = (long)leased;
+    r->endpoints = rep->element + CLAIM_REPLY_FIELDS + (size_t)leased * CLAIMED_FIELDS;
+    r->nendpoints = (long)eps;
+    r->events = r->endpoints + (size_t)eps * LEASE_FIELDS;
+    r->nevents = (long)evs;
+    return all_of_type(r->endpoints, (size_t)eps * LEASE_FIELDS, REDIS_REPLY_STRING) &&
+           all_of_type(r->events, (size_t)evs * EVENT_RECORD_FIELDS, REDIS_REPLY_STRING);
+}
+
+/* Each event's payload unpacked, once: 0, or -1 out of memory. */
+static int claim_unpack(struct claim_records *r, size_t max_payload)
+{
+    size_t n = (size_t)r->nevents ? (size_t)r->nevents : 1;
+    r->unpacked = calloc(n, sizeof(*r->unpacked));
+    r->json = calloc(n, sizeof(*r->json));
+    r->json_len = calloc(n, sizeof(*r->json_len));
+    if (!r->unpacked || !r->json || !r->json_len)
+        return -1;
+    for (long i = 0; i < r->nevents; i++) {
+        const redisReply *stored = r->events[(size_t)i * EVENT_RECORD_FIELDS + EVREC_PAYLOAD];
+        int rc = payload_unpack(stored->str, stored->len, max_payload, &r->unpacked[i], &r->json_len[i]);
+        if (rc < 0)
+            LOG_ERR("a stored payload could not be unpacked", "event_id",
+                    r->events[(size_t)i * EVENT_RECORD_FIELDS + EVREC_ID]->str, NULL);
+        else
+            r->json[i] = r->unpacked[i] ? r->unpacked[i] : stored->str;
+        if (rc == 0)
+            r->json_len[i] = stored->len;
+    }
+    return 0;
+}
+
+static void claim_records_free(struct claim_records *r)
+{
+    for (long i = 0; r->unpacked && i < r->nevents; i++)
+        free(r->unpacked[i]);
+    free(r->unpacked);
+    free(r->json);
+    free(r->json_len);
+}
+
+/* One claimed delivery (CLAIMED_FIELDS at c) as a lease: its endpoint's
+ * record, its own fields, its event's id and payload. NULL when it cannot
+ * be read or built (its lease then expires and it is claimed again). */
+static struct lease *claimed_lease(redisReply *const *c, const struct claim_records *r, int partition,
+                                   size_t max_payload)
+{
+    for (int f = 0; f < CLAIMED_FIELDS; f++)
+        if (c[f]->type != (f == CLAIMED_ENDPOINT || f == CLAIMED_EVENT ? REDIS_REPLY_INTEGER : REDIS_REPLY_STRING))
+            return NULL;
+    long long ei = c[CLAIMED_ENDPOINT]->integer, vi = c[CLAIMED_EVENT]->integer;
+    if (ei < 0 || ei >= r->nendpoints || vi < 0 || vi >= r->nevents || !r->json[vi])
+        return NULL;
+    redisReply *const *ep = r->endpoints + (size_t)ei * LEASE_FIELDS;
+    redisReply *const *ev = r->events + (size_t)vi * EVENT_RECORD_FIELDS;
+    const char *v[LEASE_FIELDS];
+    size_t len[LEASE_FIELDS];
+    for (int f = 0; f < LEASE_FIELDS; f++)
+        v[f] = ep[f]->str, len[f] = ep[f]->len;
+    static const int own[][2] = {{LEASE_ID, CLAIMED_ID},
+                                 {LEASE_TRIES, CLAIMED_TRIES},
+                                 {LEASE_ATTEMPT_COUNT, CLAIMED_ATTEMPT_COUNT},
+                                 {LEASE_SIMPLE, CLAIMED_SIMPLE},
+                                 {LEASE_QUEUE, CLAIMED_QUEUE}};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        v[own[i][0]] = c[own[i][1]]->str, len[own[i][0]] = c[own[i][1]]->len;
+    v[LEASE_EVENT_ID] = ev[EVREC_ID]->str, len[LEASE_EVENT_ID] = ev[EVREC_ID]->len;
+    v[LEASE_PAYLOAD] = r->json[vi], len[LEASE_PAYLOAD] = r->json_len[vi];
+    char *headers = NULL; /* a test send's: LEASE_TEST_HEADER first */
+    if (ev[EVREC_TEST]->str[0] == '1') {
+        size_t hlen = strlen(LEASE_TEST_HEADER) + len[LEASE_HEADERS];
+        if (!(headers = malloc(hlen + 1)))
+            return NULL;
+        snprintf(headers, hlen + 1, "%s%s", LEASE_TEST_HEADER, v[LEASE_HEADERS]);
+        v[LEASE_HEADERS] = headers, len[LEASE_HEADERS] = hlen;
+    }
+    struct lease *l = lease_build(v, len, 0, partition, max_payload);
+    free(headers);
+    return l;
+}
+
 static void on_claimed(redisReply *rep, void *priv)
 {
     struct claim_call *cl = priv;
-    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= CLAIM_REPLY_FIELDS &&
-             rep->element[CLAIM_NEXT_READY]->type == REDIS_REPLY_STRING &&
-             rep->element[CLAIM_LEASED]->type == REDIS_REPLY_INTEGER;
+    struct claim_records r = {0};
+    long n = 0, got = 0;
+    int ok = claim_shape(rep, &n, &r);
     if (!ok && rep && rep->type == REDIS_REPLY_ERROR)
         LOG_ERR("claim failed", "error", rep->str, NULL);
-    long n = ok ? (long)rep->element[CLAIM_LEASED]->integer : 0, got = 0;
-    if (n < 0 || (ok && CLAIM_REPLY_FIELDS + (size_t)n * LEASE_FIELDS != rep->elements))
-        n = 0;
-    struct lease **leases = n ? malloc((size_t)n * sizeof(*leases)) : NULL;
-    for (long i = 0; leases && i < n; i++) {
-        struct lease *l = lease_from_reply(rep->element + CLAIM_REPLY_FIELDS + i * LEASE_FIELDS, cl->partition,
-                                           cl->max_payload);
-        if (l) /* else its lease expires and it is claimed again */
-            leases[got++] = l;
-    }
+    else if (!ok && rep)
+        LOG_ERR("claim: unexpected reply shape", NULL);
+    struct lease **leases = ok && n ? malloc((size_t)n * sizeof(*leases)) : NULL;
+    if (leases && claim_unpack(&r, cl->max_payload) == 0)
+        for (long i = 0; i < n; i++) {
+            struct lease *l =
+                claimed_lease(rep->element + CLAIM_REPLY_FIELDS + (size_t)i * CLAIMED_FIELDS, &r, cl->partition,
+                              cl->max_payload);
+            if (l) /* else its lease expires and it is claimed again */
+                leases[got++] = l;
+        }
     const redisReply *nr = ok ? rep->element[CLAIM_NEXT_READY] : NULL;
     int64_t next = nr && nr->len ? strtoll(nr->str, NULL, 10) : -1;
     cl->cb(cl->arg, ok, leases, got, n, next);
     free(leases);
+    claim_records_free(&r);
     free(cl);
 }
 

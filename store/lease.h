@@ -32,13 +32,11 @@ struct lease {
     char *headers;           /* LEASE_HEADERS: "Name: value\n" lines */
 };
 
-/* LEASE_FIELDS reply elements -> a lease (malloc'd, the caller owns it);
- * NULL when out of memory or the stored payload is corrupt or over
- * max_payload bytes unpacked. */
-struct lease *lease_from_reply(redisReply *const *f, int partition, size_t max_payload);
-/* A lease from its LEASE_FIELDS values (each NUL-terminated at len[i]):
- * v[LEASE_PAYLOAD] is the stored form when `packed`, else the JSON itself
- * (an ingest's hand-off: what the producer posted). NULL as above. */
+/* A lease (malloc'd, the caller owns it) from its LEASE_FIELDS values (each
+ * NUL-terminated at len[i]), as ingest.c and claim put them together from
+ * their replies' records: v[LEASE_PAYLOAD] is the stored form when `packed`,
+ * else the JSON itself. NULL when out of memory, a secret does not open, or
+ * the payload is corrupt or over max_payload bytes. */
 struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int packed,
                           int partition, size_t max_payload);
 

@@ -9,7 +9,10 @@
 -- claimed again only after its lease ran out, so a new claim's score always
 -- differs from the last one's. Nothing else is written per delivery here.
 -- Returns the CLAIM_REPLY_FIELDS of store/fields.h (earliest ready score or
---   "", count), then per delivery its LEASE_FIELDS (lib/lease.lua)
+--   "", and how many deliveries, endpoint records and event records follow),
+--   then per delivery its CLAIMED_FIELDS, then each endpoint's record
+--   (LEASE_FIELDS with the endpoint's own fields and the fence,
+--   lib/lease.lua) and each event's (EVENT_RECORD_FIELDS), once each
 -- requires: fields
 -- requires: lib/lease.lua
 -- requires: lib/delivery.lua
@@ -38,7 +41,8 @@ for _, id in ipairs(expired) do
 end
 
 local out, n, events = {}, 0, {}
-out[1 + CLAIM_NEXT_READY], out[1 + CLAIM_LEASED] = '', 0
+local endpoints_out, events_out, nev = {}, {}, 0 -- the records, once each
+out[1 + CLAIM_NEXT_READY], out[1 + CLAIM_LEASED], out[1 + CLAIM_ENDPOINTS], out[1 + CLAIM_EVENTS] = '', 0, 0, 0
 local ready = redis.call('ZRANGEBYSCORE', P .. ':ready', '-inf', now, 'LIMIT', 0, budget)
 for _, ep in ipairs(ready) do
   if n >= budget then break end
@@ -79,7 +83,10 @@ for _, ep in ipairs(ready) do
     if take > 0 then
       -- the lowest scores are the lowest ranks: one range removal takes them all
       local due = redis.call('ZRANGEBYSCORE', ek .. ':due', '-inf', now, 'LIMIT', 0, take)
+      local at = #endpoints_out / LEASE_FIELDS -- this endpoint's record, when it leases
       if #due > 0 then
+        lease_append(endpoints_out, '', '', ep, e[4], e[5], prev, '', '', until_s, '', '', e[8], e[9], e[10], e[11],
+                     e[12], prev_secret_in_force(e[13], e[7], now), e[14], e[15], e[16], e[17], '', e[19])
         redis.call('ZREMRANGEBYRANK', ek .. ':due', 0, #due - 1)
         redis.call('HINCRBY', P .. ':stats', 'due', -#due)
         redis.call('HINCRBY', ek, 'in_flight', #due)
@@ -98,16 +105,21 @@ for _, ep in ipairs(ready) do
           local ek = P .. ':ev:' .. evid
           local h = redis.call('HMGET', ek, 'b', 'n', 'idempotency_key', 'sync_session_id', 'request_id', 'okey',
                                'test')
-          ev = {payload_get(ek, h[1]), ev_simple(h[2], h[1], h[3], h[4], h[5]), h[6] or '', h[7] and true}
+          ev = {nev, ev_simple(h[2], h[1], h[3], h[4], h[5]), h[6] or ''}
           events[evid] = ev
+          local b = #events_out + 1
+          events_out[b + EVREC_ID], events_out[b + EVREC_PAYLOAD] = evid, payload_get(ek, h[1])
+          events_out[b + EVREC_TEST] = h[7] and '1' or ''
+          nev = nev + 1
         end
         -- simple also needs the delivery to have no hash (every write of one
         -- sets state or event_id): pruning then deletes no delivery key
         local simple = ev[2]
         if d[1] or d[4] then simple = '0' end
-        lease_append(out, id, evid, ep, e[4], e[5], prev, ev[1], tries, until_s, ac, simple, e[8], e[9], e[10],
-                     e[11], e[12], prev_secret_in_force(e[13], e[7], now), e[14], e[15], e[16], e[17],
-                     fifo_mark(e[18], ev[3]), lease_headers(e[19], ev[4]))
+        local b = #out + 1
+        out[b + CLAIMED_ID], out[b + CLAIMED_ENDPOINT], out[b + CLAIMED_EVENT] = id, at, ev[1]
+        out[b + CLAIMED_TRIES], out[b + CLAIMED_ATTEMPT_COUNT], out[b + CLAIMED_SIMPLE] = tries, ac, simple
+        out[b + CLAIMED_QUEUE] = fifo_mark(e[18], ev[3])
       end
       n = n + #due
       took = #due
@@ -125,7 +137,9 @@ for _, ep in ipairs(ready) do
   end
   ready_refresh(P, ep, e, not_before)
 end
-out[1 + CLAIM_LEASED] = n
+out[1 + CLAIM_LEASED], out[1 + CLAIM_ENDPOINTS], out[1 + CLAIM_EVENTS] = n, #endpoints_out / LEASE_FIELDS, nev
 local nxt = redis.call('ZRANGE', P .. ':ready', 0, 0, 'WITHSCORES')
 if nxt[2] then out[1 + CLAIM_NEXT_READY] = nxt[2] end
+for _, v in ipairs(endpoints_out) do out[#out + 1] = v end
+for _, v in ipairs(events_out) do out[#out + 1] = v end
 return out

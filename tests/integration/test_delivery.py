@@ -5,6 +5,7 @@ and re-enable, max_in_flight, and a hanging endpoint beside a healthy one."""
 import base64
 import hashlib
 import hmac
+import json
 import os
 import threading
 import time
@@ -234,6 +235,45 @@ class DeliveryTest(HookdCase):
         last = self.send_event(tok, payload={"i": 3})["id"]
         wait_for(lambda: rx.count() == 4, what="all four deliveries")
         self.assertEqual([r["headers"]["webhook-id"] for r in rx.requests], waiting + [last])
+
+    def test_one_claim_of_many_events_and_endpoints_sends_each_its_own(self):
+        """claim.lua lists each endpoint's settings and each event's payload
+        once a call; every lease is put back together from them: the right
+        body, secret and test mark for every delivery."""
+        rx_a, rx_b = self.receiver(), self.receiver()
+        _, tok = self.tenant()
+        ep_a = self.new_endpoint(tok, rx_a.url("/a"), secret=SECRET_A)
+        ep_b = self.new_endpoint(tok, rx_b.url("/b"), secret=SECRET_B)
+        for ep in (ep_a, ep_b):
+            self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+        events = [self.send_event(tok, payload={"i": i, "pad": "x" * (300 * i)}) for i in range(4)]
+        s, test, _ = self.api("POST", "/v1/endpoints/%s/test" % ep_a["id"], {"payload": {"t": 1}}, tok)
+        self.assertEqual(s, 202, test)
+        # both ACTIVE and ready at once, so one claim leases all of it
+        keys = dict((ep["id"], self.redis.cli("KEYS", "hookd:*:ep:" + ep["id"]).split()[0]) for ep in (ep_a, ep_b))
+        prefix = keys[ep_a["id"]].rsplit(":ep:", 1)[0]
+        self.assertEqual(prefix, keys[ep_b["id"]].rsplit(":ep:", 1)[0], "one org, one partition")
+        for ep_id, key in keys.items():
+            self.redis.cli("HSET", key, "status", "ACTIVE")
+            self.redis.cli("ZADD", prefix + ":ready", "0", ep_id)
+        self.redis.cli("PUBLISH", "hookd:wake", prefix)
+        wait_for(lambda: rx_a.count() == 5 and rx_b.count() == 4, what="every delivery")
+        sent = dict((e["id"], e) for e in events)
+        for rx, secret, other in ((rx_a, SECRET_A, SECRET_B), (rx_b, SECRET_B, SECRET_A)):
+            for r in rx.requests:
+                h = r["headers"]
+                self.assertTrue(verify(secret, h, r["body"]))
+                self.assertFalse(verify(other, h, r["body"]))
+                if h["webhook-id"] == test["event_id"]:
+                    self.assertEqual(h.get("hookd-test"), "true")
+                    self.assertEqual(json.loads(r["body"]), {"t": 1})
+                    continue
+                self.assertNotIn("hookd-test", h)
+                i = [e["id"] for e in events].index(h["webhook-id"])
+                self.assertEqual(json.loads(r["body"]), {"i": i, "pad": "x" * (300 * i)})
+            got = sorted(r["headers"]["webhook-id"] for r in rx.requests)
+            want = sorted(list(sent) + ([test["event_id"]] if rx is rx_a else []))
+            self.assertEqual(got, want, "each event once")
 
     def test_max_in_flight_is_never_exceeded(self):
         rx = self.receiver(lambda n, p, h, b: (time.sleep(0.02), (200, {}, b""))[1])

@@ -47,7 +47,7 @@ static redisReply *eval(redisContext *rc, const char *lib, const char *body, int
     return r;
 }
 
-/* lib/lease.lua writes a lease; lease_from_reply reads each value back
+/* lib/lease.lua writes a lease; lease_build reads each value back
  * under the name it was written by. */
 static void lease_round_trip(redisContext *rc, const char *lib)
 {
@@ -62,8 +62,12 @@ static void lease_round_trip(redisContext *rc, const char *lib)
           r && r->type == REDIS_REPLY_ERROR ? r->str : "wrong shape");
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 + LEASE_FIELDS)
         goto done;
-    struct lease *l = lease_from_reply(r->element + 1, 7, 1 << 20);
-    CHECK(l != NULL, "lease_from_reply");
+    const char *v[LEASE_FIELDS];
+    size_t len[LEASE_FIELDS];
+    for (int i = 0; i < LEASE_FIELDS; i++)
+        v[i] = r->element[1 + i]->str, len[i] = r->element[1 + i]->len;
+    struct lease *l = lease_build(v, len, 1, 7, 1 << 20);
+    CHECK(l != NULL, "lease_build");
     if (!l)
         goto done;
     CHECK_STR(l->id, "dl-1");
@@ -237,9 +241,13 @@ static void replies_and_names_agree(redisContext *rc)
     static const char *const claim[] = {CLAIM_REPLY_FIELD_LIST(NAME_STRING)};
     static const char *const verdict[] = {VERDICT_FIELD_LIST(NAME_STRING)};
     static const char *const handoff[] = {HANDOFF_FIELD_LIST(NAME_STRING)};
+    static const char *const claimed[] = {CLAIMED_FIELD_LIST(NAME_STRING)};
+    static const char *const evrec[] = {EVENT_RECORD_FIELD_LIST(NAME_STRING)};
     expect_written(rc, "ingest reply", INGEST_REPLY_FIELD_LIST(WRITE_BY_NAME), INGEST_REPLY_FIELDS, ingest);
     expect_written(rc, "ingest status", INGEST_STATUS_FIELD_LIST(WRITE_BY_NAME), INGEST_STATUS_FIELDS, status);
     expect_written(rc, "hand-off", HANDOFF_FIELD_LIST(WRITE_BY_NAME), HANDOFF_FIELDS, handoff);
+    expect_written(rc, "claimed delivery", CLAIMED_FIELD_LIST(WRITE_BY_NAME), CLAIMED_FIELDS, claimed);
+    expect_written(rc, "event record", EVENT_RECORD_FIELD_LIST(WRITE_BY_NAME), EVENT_RECORD_FIELDS, evrec);
     expect_written(rc, "claim reply", CLAIM_REPLY_FIELD_LIST(WRITE_BY_NAME), CLAIM_REPLY_FIELDS, claim);
     expect_written(rc, "verdict", VERDICT_FIELD_LIST(WRITE_BY_NAME), VERDICT_FIELDS, verdict);
     char want[512] = "";

@@ -1,6 +1,7 @@
--- lib/lease.lua: one leased delivery as claim.lua and ingest.lua return it,
--- each value at its LEASE_* position of store/fields.h (the script requires
--- "fields" too), so C reads it by the same names.
+-- lib/lease.lua: what claim.lua and ingest.lua return of a lease, each
+-- value at its position of store/fields.h (the script requires "fields"
+-- too), so C reads it by the same names. lease_append writes LEASE_FIELDS:
+-- both scripts use it for an endpoint's record (the delivery's fields "").
 local function lease_append(out, id, evid, ep, url, secret, prev, payload, tries, fence, ac, simple, ca, cert, key,
                             scheme, sk, psk, au, ai, as, asc, queue, headers)
   local b = #out + 1
@@ -21,13 +22,4 @@ local function handoff_append(out, id, endpoint_at, fence, simple, queue)
   local b = #out + 1
   out[b + HANDOFF_ID], out[b + HANDOFF_ENDPOINT], out[b + HANDOFF_FENCE] = id, endpoint_at, fence
   out[b + HANDOFF_SIMPLE], out[b + HANDOFF_QUEUE] = simple, queue or ''
-end
-
--- The headers a delivery carries beyond the signed ones: its endpoint's
--- custom headers, and, for a test send's event (POST /v1/endpoints/{id}/test,
--- its hash field test = 1), "Hookd-Test: true", so a receiver can tell an
--- example from a real event whatever type and payload it was given.
-local function lease_headers(headers, test)
-  if test then return 'Hookd-Test: true\n' .. (headers or '') end
-  return headers
 end
