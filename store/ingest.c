@@ -184,18 +184,14 @@ static struct lease *handoff_lease(redisReply *const *h, const redisReply *eps, 
     long long at = h[HANDOFF_ENDPOINT]->integer;
     if (at < 0 || (unsigned long long)(at + 1) * LEASE_FIELDS > eps->elements)
         return NULL;
-    redisReply *const *ep = eps->element + (size_t)at * LEASE_FIELDS;
     const char *v[LEASE_FIELDS];
     size_t len[LEASE_FIELDS];
-    for (int f = 0; f < LEASE_FIELDS; f++) {
-        if (ep[f]->type != REDIS_REPLY_STRING)
-            return NULL;
-        v[f] = ep[f]->str, len[f] = ep[f]->len;
-    }
-    v[LEASE_ID] = h[HANDOFF_ID]->str, len[LEASE_ID] = h[HANDOFF_ID]->len;
-    v[LEASE_FENCE] = h[HANDOFF_FENCE]->str, len[LEASE_FENCE] = h[HANDOFF_FENCE]->len;
-    v[LEASE_SIMPLE] = h[HANDOFF_SIMPLE]->str, len[LEASE_SIMPLE] = h[HANDOFF_SIMPLE]->len;
-    v[LEASE_QUEUE] = h[HANDOFF_QUEUE]->str, len[LEASE_QUEUE] = h[HANDOFF_QUEUE]->len;
+    if (lease_record_values(eps->element + (size_t)at * LEASE_FIELDS, v, len) < 0)
+        return NULL;
+    static const int own[][2] = {
+        {LEASE_ID, HANDOFF_ID}, {LEASE_FENCE, HANDOFF_FENCE}, {LEASE_SIMPLE, HANDOFF_SIMPLE}, {LEASE_QUEUE, HANDOFF_QUEUE}};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        v[own[i][0]] = h[own[i][1]]->str, len[own[i][0]] = h[own[i][1]]->len;
     v[LEASE_EVENT_ID] = it->v[INGEST_EVENT_ID], len[LEASE_EVENT_ID] = it->len[INGEST_EVENT_ID];
     v[LEASE_PAYLOAD] = it->payload, len[LEASE_PAYLOAD] = it->payload_len;
     v[LEASE_TRIES] = v[LEASE_ATTEMPT_COUNT] = "0", len[LEASE_TRIES] = len[LEASE_ATTEMPT_COUNT] = 1;

@@ -98,6 +98,16 @@ struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LE
     return l;
 }
 
+int lease_record_values(redisReply *const *rec, const char *v[LEASE_FIELDS], size_t len[LEASE_FIELDS])
+{
+    for (int f = 0; f < LEASE_FIELDS; f++) {
+        if (rec[f]->type != REDIS_REPLY_STRING)
+            return -1;
+        v[f] = rec[f]->str, len[f] = rec[f]->len;
+    }
+    return 0;
+}
+
 /* What a test send's deliveries carry beyond their endpoint's headers, so
  * an example never passes for a real event (README, POST /v1/endpoints/{id}/test). */
 #define LEASE_TEST_HEADER "Hookd-Test: true\n"
@@ -149,8 +159,7 @@ static int claim_shape(const redisReply *rep, long *n, struct claim_records *r)
     r->nendpoints = (long)eps;
     r->events = r->endpoints + (size_t)eps * LEASE_FIELDS;
     r->nevents = (long)evs;
-    return all_of_type(r->endpoints, (size_t)eps * LEASE_FIELDS, REDIS_REPLY_STRING) &&
-           all_of_type(r->events, (size_t)evs * EVENT_RECORD_FIELDS, REDIS_REPLY_STRING);
+    return all_of_type(r->events, (size_t)evs * EVENT_RECORD_FIELDS, REDIS_REPLY_STRING); /* endpoints: per use */
 }
 
 /* Each event's payload unpacked, once: 0, or -1 out of memory. */
@@ -197,12 +206,11 @@ static struct lease *claimed_lease(redisReply *const *c, const struct claim_reco
     long long ei = c[CLAIMED_ENDPOINT]->integer, vi = c[CLAIMED_EVENT]->integer;
     if (ei < 0 || ei >= r->nendpoints || vi < 0 || vi >= r->nevents || !r->json[vi])
         return NULL;
-    redisReply *const *ep = r->endpoints + (size_t)ei * LEASE_FIELDS;
     redisReply *const *ev = r->events + (size_t)vi * EVENT_RECORD_FIELDS;
     const char *v[LEASE_FIELDS];
     size_t len[LEASE_FIELDS];
-    for (int f = 0; f < LEASE_FIELDS; f++)
-        v[f] = ep[f]->str, len[f] = ep[f]->len;
+    if (lease_record_values(r->endpoints + (size_t)ei * LEASE_FIELDS, v, len) < 0)
+        return NULL;
     static const int own[][2] = {{LEASE_ID, CLAIMED_ID},
                                  {LEASE_TRIES, CLAIMED_TRIES},
                                  {LEASE_ATTEMPT_COUNT, CLAIMED_ATTEMPT_COUNT},

@@ -39,6 +39,11 @@ struct lease {
  * the payload is corrupt or over max_payload bytes. */
 struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int packed,
                           int partition, size_t max_payload);
+/* An endpoint's record in a reply (LEASE_FIELDS strings with the delivery's
+ * values "", as ingest.lua and claim.lua list them) as lease_build's values,
+ * which the caller then fills with the delivery's own; 0, or -1 when one of
+ * them is not a string. */
+int lease_record_values(redisReply *const *rec, const char *v[LEASE_FIELDS], size_t len[LEASE_FIELDS]);
 
 /* Leased deliveries as the pump receives them, from a claim or an ingest's
  * direct hand-off. The receiver owns each lease; the array is the caller's. */
