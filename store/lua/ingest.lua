@@ -71,22 +71,20 @@ local function endpoint(ep, now)
   local e = eps[ep]
   if not e then
     local ek = P .. ':ep:' .. ep
-    local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'url', 'secret', 'prev_secret',
-                         'prev_expires', 'tls_ca', 'tls_cert', 'tls_key', 'signature_scheme', 'sign_key',
-                         'prev_sign_key', 'auth_token_url', 'auth_client_id', 'auth_client_secret', 'auth_scope',
-                         'ordering', 'fifo_used', 'headers', 'rate_limit', 'eff_rate', 'paused_until', 'circuit',
-                         'rl_tokens', 'rl_at')
-    e = {ek = ek, active = h[1] == EP_ACTIVE, in_flight = tonumber(h[2]) or 0, max = tonumber(h[3]) or 0,
-         url = h[4], secret = h[5], prev = h[6], prev_expires = h[7], added = 0, ca = h[8], cert = h[9], key = h[10],
-         scheme = h[11], sk = h[12], psk = h[13], au = h[14], ai = h[15], as = h[16], asc = h[17],
-         fifo = h[18] == 'fifo', fifo_used = h[19], headers = h[20]}
+    -- what decides a hand-off; the settings a lease needs are read only for
+    -- an endpoint handed work (handed_endpoint): a fan-out to 100 endpoints
+    -- hands off a few of them
+    local h = redis.call('HMGET', ek, 'status', 'in_flight', 'max_in_flight', 'ordering', 'fifo_used', 'rate_limit',
+                         'eff_rate', 'paused_until', 'circuit', 'rl_tokens', 'rl_at')
+    e = {ek = ek, active = h[1] == EP_ACTIVE, in_flight = tonumber(h[2]) or 0, max = tonumber(h[3]) or 0, added = 0,
+         fifo = h[4] == 'fifo', fifo_used = h[5]}
     -- paused or an open circuit: its work goes through claim.lua; a rate
     -- (rate_limit, or lower while slowed) is taken from here too, from the
     -- same bucket (lib/schedule.lua), written back once per batch
-    e.blocked = (tonumber(h[23]) or 0) > 0 or (h[24] and h[24] ~= '')
-    local rate = held_rate(h[21], h[22])
+    e.blocked = (tonumber(h[8]) or 0) > 0 or (h[9] and h[9] ~= '')
+    local rate = held_rate(h[6], h[7])
     if rate then
-      local _, level = rate_tokens(rate, h[25], h[26], now)
+      local _, level = rate_tokens(rate, h[10], h[11], now)
       e.rl = {level = level, taken = 0, at = string.format('%d', now)}
     end
     eps[ep] = e
@@ -104,9 +102,11 @@ end
 -- the first event handed to it
 local function handed_endpoint(ep, e, now)
   if not e.handed then
-    lease_append(handed, '', '', ep, e.url, e.secret, prev_secret_in_force(e.prev, e.prev_expires, now), '', '', '', '',
-                 '', e.ca, e.cert, e.key, e.scheme, e.sk, prev_secret_in_force(e.psk, e.prev_expires, now), e.au, e.ai,
-                 e.as, e.asc, '', e.headers)
+    local h = redis.call('HMGET', e.ek, 'url', 'secret', 'prev_secret', 'prev_expires', 'tls_ca', 'tls_cert', 'tls_key',
+                         'signature_scheme', 'sign_key', 'prev_sign_key', 'auth_token_url', 'auth_client_id',
+                         'auth_client_secret', 'auth_scope', 'headers')
+    lease_append(handed, '', '', ep, h[1], h[2], prev_secret_in_force(h[3], h[4], now), '', '', '', '', '', h[5], h[6],
+                 h[7], h[8], h[9], prev_secret_in_force(h[10], h[4], now), h[11], h[12], h[13], h[14], '', h[15])
     e.handed, handed_n = handed_n, handed_n + 1
   end
   return e.handed
@@ -270,12 +270,19 @@ for O, l in pairs(limits) do
 end
 for key, args in pairs(zadds) do zadd_pairs(key, args) end
 if #lease_args > 0 then zadd_pairs(P .. ':lease', lease_args) end
+local ready = {} -- one ZADD for every endpoint made ready: a fan-out makes many
 for ep, e in pairs(eps) do
   if e.added > 0 then redis.call('HINCRBY', e.ek, 'in_flight', e.added) end
   if e.rl and e.rl.taken > 0 then
     redis.call('HSET', e.ek, 'rl_tokens', string.format('%.4f', e.rl.level - e.rl.taken), 'rl_at', e.rl.at)
   end
-  if e.ready_at and redis.call('ZADD', P .. ':ready', 'LT', 'CH', e.ready_at, ep) == 1 then wake = true end
+  if e.ready_at then
+    ready[#ready + 1] = e.ready_at
+    ready[#ready + 1] = ep
+  end
+end
+for i = 1, #ready, 1000 do -- 500 pairs a call (Lua's stack limit)
+  if redis.call('ZADD', P .. ':ready', 'LT', 'CH', unpack(ready, i, math.min(i + 999, #ready))) > 0 then wake = true end
 end
 if scheduled_all > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled_all) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end
