@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -172,8 +173,17 @@ class Sink:
             t = r.read()
             return json.loads(t) if path == "/stats" else None
 
+    def cpu_s(self):
+        return proc_cpu_s(self.proc.pid)
+
     def close(self):
         stop(self.proc)
+
+
+def children_cpu_s():
+    """CPU of the children waited for so far (hookd-pace, once it has exited)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def tenant(h):
@@ -313,11 +323,13 @@ def scenario_ingest_e2e(r):
                        "hookd_cpu_us_per_delivery": 1e6 * (h.cpu_s() - hc0) / max(1, s["received"])}
     sink.get("/reset")
     cs0, rc0, hc0 = r.commandstats(), r.cpu_s(), h.cpu_s()
+    sc0, pc0 = sink.cpu_s(), children_cpu_s()
     t0 = time.time()
     p = pace(h, tok, 0, SECONDS + 3, conns=64)
+    pc1 = children_cpu_s()  # hookd-pace has exited: its CPU is in
     took = wait_delivered(sink, p["ok"], 120)
     elapsed = time.time() - t0
-    cs1, rc1, hc1 = r.commandstats(), r.cpu_s(), h.cpu_s()
+    cs1, rc1, hc1, sc1 = r.commandstats(), r.cpu_s(), h.cpu_s(), sink.cpu_s()
     s = sink.get("/stats")
     calls = sum(v[0] for v in cs1.values()) - sum(v[0] for v in cs0.values()) - 2
     evals = sum(cs1.get(k, (0, 0))[0] - cs0.get(k, (0, 0))[0] for k in ("evalsha", "fcall"))
@@ -329,6 +341,11 @@ def scenario_ingest_e2e(r):
                              "round_trips_per_delivery": evals / max(1, s["received"]),
                              "redis_cpu_us_per_delivery": redis_us / max(1, s["received"]),
                              "hookd_cpu_us_per_delivery": hookd_us / max(1, s["received"]),
+                             # hookd's HTTP at its least: the same exchanges made by bare evhttp
+                             # programs in the same run, the sink's server (a 1 KiB POST read, its
+                             # signature checked, answered) and hookd-pace's client (one sent)
+                             "sink_cpu_us_per_delivery": 1e6 * (sc1 - sc0) / max(1, s["received"]),
+                             "pace_cpu_us_per_request": 1e6 * (pc1 - pc0) / max(1, p["ok"]),
                              "drained": took is not None}
     h.close()
     sink.close()
@@ -1014,6 +1031,55 @@ end)
 """
 
 
+def floor_fanout(r, c, ingest, off, fanout=100, events=300):
+    """scenario_floor at fan-out 100: one event to 100 endpoints a call (a
+    200-byte payload), Redis CPU per delivery for hookd's ingest function
+    (8 handed off, the rest scheduled) and for the writes it makes as plain
+    commands in MULTI/EXEC: the routes version read, the event hash, its
+    endpoint string, the org's index, one member in each endpoint's due set
+    (a sorted set each: one command each), the ready set, the due count.
+    Without the due sets too (fanout_plain_no_due): what they cost."""
+    import uuid
+    P, org = "hookd:{3}", str(uuid.uuid4())
+    eps = [str(uuid.uuid4()) for _ in range(fanout)]
+
+    def function(evid, now):
+        ev = [""] * off["INGEST_FIELDS"]
+        ev[off["INGEST_ORG"]], ev[off["INGEST_TYPE"]], ev[off["INGEST_PAYLOAD"]] = org, "bench", b"x" * 200
+        ev[off["INGEST_EVENT_ID"]], ev[off["INGEST_NOW"]], ev[off["INGEST_USER_ID"]] = evid, now, "1"
+        ev[off["INGEST_ROUTES_VERSION"]], ev[off["INGEST_ENDPOINTS"]] = "0", "".join(eps)
+        c.cmd(*(ingest + [1, P, 8, 600000, 86400, 1024] + ev))
+
+    def plain(evid, now, due=True):
+        ids = [evid[:32] + "%04x" % (k + 1) for k in range(fanout)]
+        cmds = [resp_command("MULTI"), resp_command("GET", P + ":org:" + org + ":ver"),
+                resp_command("HSET", P + ":ev:" + evid, "org_id", org, "type", "bench", "created_at", now,
+                             "user_id", "1", "n", fanout, "b1", b"x" * 200, "b", "1"),
+                resp_command("SET", P + ":ev:" + evid + ":eps", "".join(eps)),
+                resp_command("ZADD", P + ":org:" + org + ":dls", *[x for d in ids for x in ("0", d)])]
+        if due:
+            cmds += [resp_command("ZADD", P + ":ep:" + ep + ":due", now, d) for ep, d in zip(eps, ids)]
+        cmds += [resp_command("ZADD", P + ":ready", "LT", *[x for ep in eps for x in (now, ep)]),
+                 resp_command("HINCRBY", P + ":stats", "due", fanout), resp_command("EXEC")]
+        c.s.sendall(b"".join(cmds))
+        for _ in cmds:
+            c.read()
+
+    res = {}
+    for way, call in (("fanout_plain", plain), ("fanout_plain_no_due", lambda e, n: plain(e, n, False)),
+                      ("fanout_functions", function)):
+        c.cmd("FLUSHALL")
+        for ep in eps:
+            c.cmd("HSET", P + ":ep:" + ep, "org_id", org, "status", "ACTIVE", "in_flight", "0",
+                  "max_in_flight", "100000000", "url", "http://127.0.0.1:9/x",
+                  "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "created_at", "1")
+        t0 = r.cpu_s()
+        for _ in range(events):
+            call(str(uuid.uuid4())[:32] + "0000", int(time.time() * 1000))
+        res[way] = 1e6 * (r.cpu_s() - t0) / (events * fanout)
+    return res
+
+
 def scenario_floor(r):
     """Issue 20: what a delivery's writes cost Redis at the least, against
     what hookd's functions cost for the same deliveries. One delivery per
@@ -1027,6 +1093,7 @@ def scenario_floor(r):
       fences read, the leases removed, the compact records, retention's
       entries, in_flight and a stats bucket;
     - plain_no_index: the same without the org's delivery index;
+    - plain_ingest: plain's ingest writes alone (issue 20's ingest target);
     - split: the plain writes with the decisions left in two small
       functions inside the same MULTI/EXEC (FLOOR_DECIDE below: the routes
       version and the endpoint's capacity at ingest, the fences at
@@ -1059,7 +1126,7 @@ def scenario_floor(r):
         c.s.sendall(b"".join(cmds))
         return [c.read() for _ in cmds]
 
-    def plain(P, org, ep, now, index=True):
+    def plain(P, org, ep, now, index=True, complete=True):
         O, ek, evs = P + ":org:" + org, P + ":ep:" + ep, [event_id() for _ in range(16)]
         dls = [e[:32] + "0001" for e in evs]
         cmds = [resp_command("MULTI"), resp_command("GET", O + ":ver")]
@@ -1070,6 +1137,8 @@ def scenario_floor(r):
         cmds.append(resp_command("ZADD", P + ":lease", *[x for d in dls for x in (str(now + 600000), d)]))
         cmds += [resp_command("HINCRBY", ek, "in_flight", len(dls)), resp_command("EXEC")]
         pipeline(cmds)
+        if not complete:
+            return
         cmds = [resp_command("ZMSCORE", P + ":lease", *dls), resp_command("MULTI"),
                 resp_command("ZREM", P + ":lease", *dls),
                 resp_command("RPUSH", P + ":finished", *["%013ds%s%s" % (now, d, org) for d in dls])]
@@ -1107,7 +1176,7 @@ def scenario_floor(r):
             elif way == "split":
                 split(P, org, ep, now)
             else:
-                plain(P, org, ep, now, index=way == "plain")
+                plain(P, org, ep, now, index=way != "plain_no_index", complete=way != "plain_ingest")
         return 1e6 * (r.cpu_s() - t0) / events
 
     def call_functions(P, org, ep, now):
@@ -1134,8 +1203,10 @@ def scenario_floor(r):
     c.cmd("CONFIG", "SET", "hash-max-listpack-value", 1024)  # as scripts/run starts Redis: the payload in one field
     res = {}
     for _ in range(3):  # alternated, the least kept: this box's speed swings within seconds
-        for way in ("plain", "plain_no_index", "split", "functions"):
+        for way in ("plain", "plain_no_index", "plain_ingest", "split", "functions"):
             got = run(way)
+            res[way] = min(got, res.get(way, got))
+        for way, got in floor_fanout(r, c, head["ingest"], off).items():
             res[way] = min(got, res.get(way, got))
     c.cmd("CONFIG", "SET", "hash-max-listpack-value", 64)
     c.cmd("FUNCTION", "DELETE", "bench_floor")
@@ -1327,7 +1398,7 @@ def table(results):
             try:
                 v = key(results[mode])
                 vals.append(fmt % v)
-            except (KeyError, TypeError, ZeroDivisionError):
+            except (KeyError, TypeError, ValueError, ZeroDivisionError):
                 vals.append("-")
         rows.append("| %s | %s | %s | %s |" % (name, vals[0], vals[1], target))
 
@@ -1359,6 +1430,14 @@ def table(results):
         lambda x: (x["ingest_e2e"]["e2e_saturation"]["redis_cpu_us_per_delivery"],
                    x["ingest_e2e"]["e2e_saturation"]["hookd_cpu_us_per_delivery"]), "%.0f / %.0f",
         "<= 15 / <= 40")
+    row("2 HTTP alone, same run: bare evhttp server (the sink) / bare evhttp client (hookd-pace) per request; "
+        "hookd less both (us)",
+        lambda x: (x["ingest_e2e"]["e2e_saturation"]["sink_cpu_us_per_delivery"],
+                   x["ingest_e2e"]["e2e_saturation"]["pace_cpu_us_per_request"],
+                   x["ingest_e2e"]["e2e_saturation"]["hookd_cpu_us_per_delivery"]
+                   - x["ingest_e2e"]["e2e_saturation"]["sink_cpu_us_per_delivery"]
+                   - x["ingest_e2e"]["e2e_saturation"]["pace_cpu_us_per_request"]), "%.0f / %.0f; %.0f",
+        "hookd's floor: the sum")
     row("2 CPU per delivery at 1,000/s, incl. its ingest: Redis / hookd (us)",
         lambda x: (x["ingest_e2e"]["e2e_1000"]["redis_cpu_us_per_delivery"],
                    x["ingest_e2e"]["e2e_1000"]["hookd_cpu_us_per_delivery"]), "%.0f / %.0f")
@@ -1474,6 +1553,13 @@ def table(results):
         lambda x: tuple(x["floor"][k + "_redis_us_per_delivery"]
                         for k in ("plain", "plain_no_index", "split", "functions")),
         "%.1f / %.1f / %.1f / %.1f", "<= 15 end to end")
+    row("20 floor of an ingest alone, 16 events a call: Redis us per event for its writes as plain commands in "
+        "MULTI/EXEC", lambda x: x["floor"]["plain_ingest_redis_us_per_delivery"], "%.1f", "<= 8 (ingest alone)")
+    row("20 floor at fan-out 100, 1 event a call: Redis us per delivery for ingest's writes as plain commands in "
+        "MULTI/EXEC / the same without the endpoints' due sets / hookd's ingest function",
+        lambda x: tuple(x["floor"][k + "_redis_us_per_delivery"]
+                        for k in ("fanout_plain", "fanout_plain_no_due", "fanout_functions")),
+        "%.1f / %.1f / %.1f", "<= 5 at fan-out 100")
     row("8 soak, retention 15 s: Redis MB at 15 s / 30 s / end of the run",
         lambda x: tuple(next((s["used_memory_mb"] for s in x["soak"]["memory_over_time"] if s["t_s"] >= t), float("nan"))
                         for t in (15, 30)) + (x["soak"]["memory_over_time"][-1]["used_memory_mb"],),
