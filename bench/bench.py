@@ -682,17 +682,25 @@ def scenario_durability(r):
 def scenario_many_endpoints(r):
     """Issue 10: ingest into an org with 1, 1,000 and 10,000 endpoints of
     which one matches (disabled, so only ingest runs): rate and Redis CPU per
-    event should not depend on the endpoints an event does not go to."""
-    res = {}
+    event should not depend on the endpoints an event does not go to. Three
+    orgs in one process, measured in turn three times (this box's speed
+    swings by 30% between two 5-second runs), the best rate and the least
+    CPU of each kept."""
+    res, toks = {}, {}
     h, sink = Hookd(r), Sink()
     for n in (1, 1000, 10000):
         tok = tenant(h)
         endpoints(h, tok, sink, 1, active=False)  # matches every type
         for i in range(n - 1):
             api(h.url, "POST", "/v1/endpoints", {"url": sink.url + "/o", "event_types": ["other.%d" % i]}, tok)
-        rc0 = r.cpu_s()
-        w = wrk(h.url + "/v1/events", body_1k(), tok)
-        res["endpoints_%d" % n] = {"rps": w["rps"], "redis_cpu_us": 1e6 * (r.cpu_s() - rc0) / max(1, w["rps"] * SECONDS)}
+        toks[n] = tok
+    for _ in range(3):
+        for n, tok in toks.items():
+            rc0 = r.cpu_s()
+            w = wrk(h.url + "/v1/events", body_1k(), tok)
+            got = {"rps": w["rps"], "redis_cpu_us": 1e6 * (r.cpu_s() - rc0) / max(1, w["rps"] * SECONDS)}
+            best = res.setdefault("endpoints_%d" % n, got)
+            best["rps"], best["redis_cpu_us"] = max(best["rps"], got["rps"]), min(best["redis_cpu_us"], got["redis_cpu_us"])
     res["ratio_1000"] = res["endpoints_1000"]["rps"] / res["endpoints_1"]["rps"]
     res["ratio_10000"] = res["endpoints_10000"]["rps"] / res["endpoints_1"]["rps"]
     h.close()
