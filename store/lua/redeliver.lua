@@ -11,7 +11,8 @@
 --  'job':   the JOB_FIELDS of store/fields.h
 --           -> creates the job record, leased to `owner` until lease_until
 --  'range': the JOB_STEP_FIELDS of store/fields.h
---           one step of a job: walks at most `limit` ids of the job's index
+--           one step of a job: walks at most `limit` ids (and for at most
+--           STEP_BUDGET_US, below) of the job's index
 --           ('org', 'sess:<sid>', 'req:<rid>') in [min_id, max_id), ascending
 --           after the job's cursor; replays (or, dry_run, counts) the original
 --           (non-replay) ones matching its status ('success'|'fail'|'all') and
@@ -32,6 +33,17 @@
 local P, mode = KEYS[1], ARGV[1]
 -- a field of the 'job' and 'range' modes by its store/fields.h name
 local function arg(f) return ARGV[2 + f] end
+
+-- A step stops walking once it has run STEP_BUDGET_US (Redis's clock,
+-- read every STEP_CLOCK_EVERY ids), job_batch or not: a replay costs tens of
+-- microseconds, so a step of job_batch ids could hold Redis (and every call
+-- queued behind it, the live API's among them) for milliseconds on a slow
+-- machine. The cursor then stops at the last id walked.
+local STEP_BUDGET_US, STEP_CLOCK_EVERY = 1000, 4
+local function step_clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 
 -- Endpoints are read once per call, whatever the number of replays to them.
 local eps, added = {}, 0
@@ -181,13 +193,22 @@ if mode == 'range' then
   local lo = '[' .. min_id
   if cursor ~= '' then lo = '(' .. cursor end
   local ids = redis.call('ZRANGEBYLEX', key, lo, '(' .. max_id, 'LIMIT', 0, limit)
+  local full, first = #ids >= limit and #ids > 0, 1
   -- a request id may also name one delivery directly (contracts 000 and 003)
   if cursor == '' and string.sub(index, 1, 4) == 'req:' then
     local rid = string.sub(index, 5)
-    if dl_get(P, rid, org) then table.insert(ids, 1, rid) end
+    if dl_get(P, rid, org) then
+      table.insert(ids, 1, rid)
+      first = 2
+    end
   end
   local next_id, matched, created, wake = id_maker(arg(STEP_BASE_ID)), 0, 0, false
-  for _, src in ipairs(ids) do
+  local walked, started = 0, step_clock()
+  for k, src in ipairs(ids) do
+    -- past the step's time budget: the rest is the next step's (never
+    -- before a first id of the index itself, which the cursor needs)
+    if k > first and k % STEP_CLOCK_EVERY == 1 and step_clock() - started >= STEP_BUDGET_US then break end
+    walked = k
     local d = dl_get(P, src, org)
     -- a search selects original deliveries only: replays made by earlier
     -- resends would otherwise be matched again and multiply on every resend
@@ -203,7 +224,7 @@ if mode == 'range' then
   count_added()
   if wake then redis.call('PUBLISH', 'hookd:wake', P) end
   local nxt = ''
-  if #ids >= limit and #ids > 0 then nxt = ids[#ids] end
+  if walked < #ids then nxt = ids[walked] elseif full then nxt = ids[#ids] end
   redis.call('HINCRBY', jk, 'matched', matched)
   redis.call('HINCRBY', jk, 'done', created)
   redis.call('HSET', jk, 'updated_at', now, 'cursor', nxt)

@@ -54,5 +54,39 @@ class BulkResendTest(HookdCase):
         self.assertTrue(all(d["replay_of_delivery_id"] for d in page["data"]))  # newest first: the replays
 
 
+class JobStepBudgetTest(HookdCase):
+    """A job step stops at its time budget (redeliver.lua STEP_BUDGET_US),
+    whatever job_batch allows: job_batch here covers every delivery at once,
+    yet the job takes several steps, and the cursor each early stop leaves
+    loses or repeats nothing."""
+    hookd_conf = {"job_batch": 100000}
+
+    def range_steps(self):
+        """redeliver.lua 'range' calls in the SLOWLOG of every server."""
+        return sum(s.cli("SLOWLOG", "GET", "100000").splitlines().count("range")
+                   for s in getattr(self.redis, "nodes", [self.redis]))
+
+    def test_a_step_stops_at_its_time_budget_and_the_job_still_replays_each_delivery_once(self):
+        org, tok = self.tenant()
+        for i in range(20):
+            ep = self.new_endpoint(tok, "http://127.0.0.1:9/e%d" % i)
+            self.api("POST", "/v1/endpoints/%s/disable" % ep["id"], None, tok)
+        t0 = int(time.time()) - 1
+        for i in range(100):  # x 20 endpoints: 2,000 deliveries, far more than 1 ms of replays
+            self.assertEqual(len(self.send_event(tok, "bulk", {"i": i})["delivery_ids"]), 20)
+        t1 = int(time.time()) + 1
+        for s in getattr(self.redis, "nodes", [self.redis]):  # every call logged from here on
+            s.cli("CONFIG", "SET", "slowlog-max-len", "100000")
+            s.cli("SLOWLOG", "RESET")
+            s.cli("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        s, b, _ = self.api("POST", "/api/webhooks/resend", {"search_type": "time_range", "request_timestamp": t0,
+                                                            "end_request_timestamp": t1}, tok)
+        self.assertEqual(s, 200, b)
+        j = wait_for(lambda: (lambda r: r[1] if r[1]["state"] == "completed" else None)(
+            self.api("GET", "/v1/jobs/" + b["job_id"], None, tok)), timeout=120, what="the job to complete")
+        self.assertEqual((j["matched"], j["done"]), (2000, 2000))
+        self.assertGreater(self.range_steps(), 1)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
