@@ -195,7 +195,7 @@ static struct lease *handoff_lease(redisReply *const *h, const redisReply *eps, 
     v[LEASE_EVENT_ID] = it->v[INGEST_EVENT_ID], len[LEASE_EVENT_ID] = it->len[INGEST_EVENT_ID];
     v[LEASE_PAYLOAD] = it->payload, len[LEASE_PAYLOAD] = it->payload_len;
     v[LEASE_TRIES] = v[LEASE_ATTEMPT_COUNT] = "0", len[LEASE_TRIES] = len[LEASE_ATTEMPT_COUNT] = 1;
-    return lease_build(v, len, 0, partition, IG.h.max_payload);
+    return lease_build(v, len, partition, IG.h.max_payload);
 }
 
 /* Each entry's INGR_LEASED hand-offs follow its INGEST_REPLY_FIELDS; their

@@ -13,25 +13,17 @@
 #include "store/redis.h"
 #include "store/secrets.h"
 
-struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int packed,
-                          int partition, size_t max_payload)
+struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int partition,
+                          size_t max_payload)
 {
-    void *json = NULL;
-    size_t json_len = len[LEASE_PAYLOAD];
-    if (packed && payload_unpack(v[LEASE_PAYLOAD], len[LEASE_PAYLOAD], max_payload, &json, &json_len) < 0) {
-        LOG_ERR("a stored payload could not be unpacked", "delivery_id", v[LEASE_ID], NULL);
-        return NULL;
-    }
-    if (!packed && json_len > max_payload)
+    if (len[LEASE_PAYLOAD] > max_payload)
         return NULL;
     size_t total = sizeof(struct lease);
     for (int i = 0; i < LEASE_FIELDS; i++)
-        total += (i == LEASE_PAYLOAD ? json_len : len[i]) + 1;
+        total += len[i] + 1;
     struct lease *l = calloc(1, total);
-    if (!l) {
-        free(json);
+    if (!l)
         return NULL;
-    }
     char *p = (char *)(l + 1);
     char **dst[LEASE_FIELDS] = {
         [LEASE_ID] = &l->id,           [LEASE_EVENT_ID] = &l->event_id, [LEASE_ENDPOINT_ID] = &l->endpoint_id,
@@ -44,15 +36,12 @@ struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LE
         [LEASE_HEADERS] = &l->headers,
     };
     for (int i = 0; i < LEASE_FIELDS; i++) {
-        const char *src = i == LEASE_PAYLOAD && json ? json : v[i];
-        size_t n = i == LEASE_PAYLOAD ? json_len : len[i];
-        memcpy(p, src, n);
-        p[n] = '\0';
+        memcpy(p, v[i], len[i]);
+        p[len[i]] = '\0';
         if (dst[i])
             *dst[i] = p;
-        p += n + 1;
+        p += len[i] + 1;
     }
-    free(json);
     /* the secrets as stored (sealed: store/secrets.h) opened in place: a
      * clear secret is never longer than its sealed form */
     char *secrets[6] = {l->secret, l->prev_secret, l->sign_key, l->prev_sign_key, l->auth_secret, NULL};
@@ -93,7 +82,7 @@ struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LE
     }
     l->tries = atoi(v[LEASE_TRIES]);
     l->simple = v[LEASE_SIMPLE][0] == '1';
-    l->payload_len = json_len;
+    l->payload_len = len[LEASE_PAYLOAD];
     l->partition = partition;
     return l;
 }
@@ -228,7 +217,7 @@ static struct lease *claimed_lease(redisReply *const *c, const struct claim_reco
         snprintf(headers, hlen + 1, "%s%s", LEASE_TEST_HEADER, v[LEASE_HEADERS]);
         v[LEASE_HEADERS] = headers, len[LEASE_HEADERS] = hlen;
     }
-    struct lease *l = lease_build(v, len, 0, partition, max_payload);
+    struct lease *l = lease_build(v, len, partition, max_payload);
     free(headers);
     return l;
 }

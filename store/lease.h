@@ -32,13 +32,13 @@ struct lease {
     char *headers;           /* LEASE_HEADERS: "Name: value\n" lines */
 };
 
-/* A lease (malloc'd, the caller owns it) from its LEASE_FIELDS values (each
- * NUL-terminated at len[i]), as ingest.c and claim put them together from
- * their replies' records: v[LEASE_PAYLOAD] is the stored form when `packed`,
- * else the JSON itself. NULL when out of memory, a secret does not open, or
- * the payload is corrupt or over max_payload bytes. */
-struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int packed,
-                          int partition, size_t max_payload);
+/* A lease (malloc'd, the caller owns it) from its LEASE_FIELDS values, as
+ * ingest.c and claim put them together from their replies' records;
+ * v[LEASE_PAYLOAD] is the JSON itself (each caller unpacked it, or sent it).
+ * NULL when out of memory, a secret does not open, or the payload is over
+ * max_payload bytes. */
+struct lease *lease_build(const char *const v[LEASE_FIELDS], const size_t len[LEASE_FIELDS], int partition,
+                          size_t max_payload);
 /* An endpoint's record in a reply (LEASE_FIELDS strings with the delivery's
  * values "", as ingest.lua and claim.lua list them) as lease_build's values,
  * which the caller then fills with the delivery's own; 0, or -1 when one of

@@ -58,11 +58,19 @@ local function zadd_later(key, score, member)
   t[#t + 1] = member
 end
 
--- ZADD key score member ..., 500 pairs a call (Lua's stack limit)
-local function zadd_pairs(key, args)
+-- ZADD key [LT CH] score member ..., 500 pairs a call (Lua's stack
+-- limit); how many members were added, or with lt_ch added or lowered
+local function zadd_pairs(key, args, lt_ch)
+  local changed = 0
   for i = 1, #args, 1000 do
-    redis.call('ZADD', key, unpack(args, i, math.min(i + 999, #args)))
+    local j = math.min(i + 999, #args)
+    if lt_ch then
+      changed = changed + redis.call('ZADD', key, 'LT', 'CH', unpack(args, i, j))
+    else
+      changed = changed + redis.call('ZADD', key, unpack(args, i, j))
+    end
   end
+  return changed
 end
 
 -- an endpoint as this batch sees it: read once; its in-flight count and
@@ -281,9 +289,7 @@ for ep, e in pairs(eps) do
     ready[#ready + 1] = ep
   end
 end
-for i = 1, #ready, 1000 do -- 500 pairs a call (Lua's stack limit)
-  if redis.call('ZADD', P .. ':ready', 'LT', 'CH', unpack(ready, i, math.min(i + 999, #ready))) > 0 then wake = true end
-end
+if zadd_pairs(P .. ':ready', ready, true) > 0 then wake = true end
 if scheduled_all > 0 then redis.call('HINCRBY', P .. ':stats', 'due', scheduled_all) end
 if #finished > 0 then redis.call('RPUSH', P .. ':finished', unpack(finished)) end
 if wake then redis.call('PUBLISH', 'hookd:wake', P) end

@@ -66,7 +66,7 @@ static void lease_round_trip(redisContext *rc, const char *lib)
     size_t len[LEASE_FIELDS];
     for (int i = 0; i < LEASE_FIELDS; i++)
         v[i] = r->element[1 + i]->str, len[i] = r->element[1 + i]->len;
-    struct lease *l = lease_build(v, len, 1, 7, 1 << 20);
+    struct lease *l = lease_build(v, len, 7, 1 << 20);
     CHECK(l != NULL, "lease_build");
     if (!l)
         goto done;
